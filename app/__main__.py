@@ -1,0 +1,40 @@
+"""``python -m app``: run the gateway with uvicorn."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from app.settings import SettingsError, load_settings
+
+
+def main() -> None:
+    """Start uvicorn with the settings from the environment; a bad setting stops start-up."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if settings.uses_embedded_bifrost:
+        upstream = f"the embedded Bifrost-compatible server ({settings.embedded_bifrost_generation} API)"
+    else:
+        upstream = "the Bifrost at BIFROST_URL"
+    print(
+        f"GraphiQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql  (upstream: {upstream})", flush=True
+    )
+    uvicorn.run(
+        "app.web.asgi:app",
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        workers=settings.web_concurrency,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=20,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The Bifrost client: typed methods over the governance REST API, its models and its errors."""
+
+from app.bifrost.client import BifrostClient, BifrostSession, UpstreamResponse
+from app.bifrost.errors import (
+    BifrostBadRequest,
+    BifrostConflict,
+    BifrostError,
+    BifrostForbidden,
+    BifrostHTTPError,
+    BifrostNotFound,
+    BifrostServerError,
+    BifrostUnauthorized,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from app.bifrost.generation import ApiGeneration
+from app.bifrost.ids import is_valid_id
+
+__all__ = [
+    "ApiGeneration",
+    "BifrostBadRequest",
+    "BifrostClient",
+    "BifrostConflict",
+    "BifrostError",
+    "BifrostForbidden",
+    "BifrostHTTPError",
+    "BifrostNotFound",
+    "BifrostServerError",
+    "BifrostSession",
+    "BifrostUnauthorized",
+    "UpstreamProtocolError",
+    "UpstreamResponse",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "is_valid_id",
+]

@@ -1,0 +1,289 @@
+"""The Bifrost client: one pooled HTTP client per process, typed methods per caller.
+
+``BifrostClient`` owns the connection pool, timeouts, retries of idempotent reads and the detection
+of the upstream's API generation. ``BifrostSession`` is a cheap per-request view that carries the
+caller's forwarded headers and counts the calls made on the caller's behalf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+import httpx
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from app.bifrost import models
+from app.bifrost.errors import (
+    BifrostError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    error_from_response,
+)
+from app.bifrost.generation import ApiGeneration, GenerationDetector
+from app.bifrost.ids import is_valid_id
+
+__all__ = ["BifrostClient", "BifrostSession", "UpstreamResponse"]
+
+M = TypeVar("M", bound=BaseModel)
+Method = Literal["GET", "POST", "PUT", "DELETE"]
+_RETRY_STATUSES = frozenset({502, 503, 504})
+_GOVERNANCE = "/api/governance"
+
+
+class UpstreamResponse:
+    """A fully read upstream answer: status, headers and body bytes."""
+
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, status: int, headers: httpx.Headers, content: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = content
+
+
+class BifrostClient:
+    """One per process: the pooled HTTP client and everything that is not per caller.
+
+    Example:
+        >>> import httpx
+        >>> client = BifrostClient(httpx.AsyncClient(base_url="http://127.0.0.1:8080"))
+        >>> session = client.session({"authorization": "Bearer t"})
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        generation: Literal["auto", "seed", "current"] = "auto",
+        total_timeout: float = 15.0,
+        max_response_bytes: int = 16 * 1024 * 1024,
+        read_retries: int = 2,
+        service_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.http = http
+        self.total_timeout = total_timeout
+        self.max_response_bytes = max_response_bytes
+        self.read_retries = read_retries
+        self.service_headers = dict(service_headers or {})
+        self.generation = GenerationDetector(self, fixed=None if generation == "auto" else generation)
+
+    def session(self, headers: Mapping[str, str] | None = None) -> BifrostSession:
+        """A per-request view that sends ``headers`` (already filtered by the caller) upstream."""
+        return BifrostSession(self, headers or {})
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()
+
+    async def request(
+        self,
+        method: Method,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> UpstreamResponse:
+        """Send one request; GETs are retried on connection errors and 502/503/504, nothing else is.
+
+        Raises:
+            BifrostError: a typed upstream failure (see ``app.bifrost.errors``).
+        """
+        attempts = 1 + (self.read_retries if method == "GET" else 0)
+        content = orjson.dumps(body) if body is not None else None
+        send_headers = {"accept": "application/json", **headers}
+        if content is not None:
+            send_headers["content-type"] = "application/json"
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                async with asyncio.timeout(self.total_timeout):
+                    response = await self._send(method, path, send_headers, content, params)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                # Nothing usable came back; only reads are safe to send again.
+                if not last:
+                    await _backoff(attempt, None)
+                    continue
+                raise UpstreamUnavailable("Bifrost is unreachable") from None
+            except (httpx.TimeoutException, TimeoutError):
+                raise UpstreamTimeout("Bifrost did not answer in time") from None
+            except httpx.TransportError:
+                raise UpstreamUnavailable("Bifrost is unreachable") from None
+            if response.status in _RETRY_STATUSES and not last:
+                await _backoff(attempt, response.headers.get("retry-after"))
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: Method,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+    ) -> UpstreamResponse:
+        request = self.http.build_request(method, path, headers=headers, content=content, params=params)
+        response = await self.http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts")
+            if response.is_stream_consumed:  # transports that deliver the body already read
+                return UpstreamResponse(response.status_code, response.headers, response.content)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts")
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return UpstreamResponse(response.status_code, response.headers, b"".join(chunks))
+
+
+async def _backoff(attempt: int, retry_after: str | None) -> None:
+    """Exponential backoff with full jitter; a numeric Retry-After (capped at 2 s) wins."""
+    if retry_after is not None and retry_after.strip().isdigit():
+        await asyncio.sleep(min(float(retry_after), 2.0))
+        return
+    await asyncio.sleep(random.uniform(0, 0.05 * (2**attempt)))
+
+
+class BifrostSession:
+    """The typed governance API for one caller; counts the upstream calls it makes.
+
+    Example:
+        >>> # team = await client.session(headers).get_team("3f2b...")
+    """
+
+    def __init__(self, client: BifrostClient, headers: Mapping[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+        self.calls = 0
+
+    async def call(
+        self,
+        method: Method,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> UpstreamResponse:
+        """Send one request with the caller's headers; raise the typed error for any non-200."""
+        self.calls += 1
+        headers = self.headers
+        if self.client.service_headers and not _has_credentials(headers):
+            headers = {**self.client.service_headers, **headers}
+        response = await self.client.request(method, path, headers=headers, body=body, params=params)
+        if response.status != 200:
+            raise error_from_response(response.status, response.content)
+        return response
+
+    async def _parsed(
+        self,
+        model: type[M],
+        method: Method,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> M:
+        response = await self.call(method, path, body=body, params=params)
+        return parse(model, response.content)
+
+    # Generation -----------------------------------------------------------------------------------
+
+    async def api_generation(self) -> ApiGeneration | None:
+        """The upstream's API generation, detected once per process and remembered (None: unknown)."""
+        return await self.client.generation.get(self)
+
+    # Teams ----------------------------------------------------------------------------------------
+
+    async def create_team(self, body: dict[str, Any]) -> models.Team:
+        """``POST /api/governance/teams``, sent exactly once."""
+        return (await self._parsed(models.TeamEnvelope, "POST", f"{_GOVERNANCE}/teams", body=body)).team
+
+    async def get_team(self, team_id: str) -> models.Team:
+        """``GET /api/governance/teams/{id}``; raises BifrostNotFound for a missing team."""
+        envelope = await self._parsed(models.TeamEnvelope, "GET", _entity_path("teams", team_id))
+        return envelope.team
+
+    async def list_teams(self, params: Mapping[str, str | int] | None = None) -> models.TeamList:
+        """``GET /api/governance/teams`` with optional ``customer_id``, ``limit``, ``offset``, ``search``."""
+        return await self._parsed(models.TeamList, "GET", f"{_GOVERNANCE}/teams", params=params)
+
+    # Customers ------------------------------------------------------------------------------------
+
+    async def get_customer(self, customer_id: str) -> models.Customer:
+        """``GET /api/governance/customers/{id}``; raises BifrostNotFound for a missing customer."""
+        envelope = await self._parsed(models.CustomerEnvelope, "GET", _entity_path("customers", customer_id))
+        return envelope.customer
+
+    async def list_customers(self, params: Mapping[str, str | int] | None = None) -> models.CustomerList:
+        """``GET /api/governance/customers``."""
+        return await self._parsed(models.CustomerList, "GET", f"{_GOVERNANCE}/customers", params=params)
+
+    # Virtual keys ---------------------------------------------------------------------------------
+
+    async def get_virtual_key(self, key_id: str) -> models.VirtualKey:
+        """``GET /api/governance/virtual-keys/{id}``."""
+        envelope = await self._parsed(models.VirtualKeyEnvelope, "GET", _entity_path("virtual-keys", key_id))
+        return envelope.virtual_key
+
+    async def list_virtual_keys(self, params: Mapping[str, str | int] | None = None) -> models.VirtualKeyList:
+        """``GET /api/governance/virtual-keys`` with filters, paging and sorting."""
+        return await self._parsed(models.VirtualKeyList, "GET", f"{_GOVERNANCE}/virtual-keys", params=params)
+
+    # Budgets and rate limits ----------------------------------------------------------------------
+
+    async def list_budgets(self) -> models.BudgetList:
+        """``GET /api/governance/budgets`` (no paging upstream)."""
+        return await self._parsed(models.BudgetList, "GET", f"{_GOVERNANCE}/budgets")
+
+    async def list_rate_limits(self) -> models.RateLimitList:
+        """``GET /api/governance/rate-limits``."""
+        return await self._parsed(models.RateLimitList, "GET", f"{_GOVERNANCE}/rate-limits")
+
+    # Session --------------------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str) -> UpstreamResponse:
+        """``POST /api/session/login``; the answer's Set-Cookie carries the session token."""
+        return await self.call("POST", "/api/session/login", body={"username": username, "password": password})
+
+    async def logout(self) -> UpstreamResponse:
+        """``POST /api/session/logout``."""
+        return await self.call("POST", "/api/session/logout")
+
+    async def health(self) -> bool:
+        """True when ``GET /health`` answers 200."""
+        try:
+            await self.call("GET", "/health")
+        except BifrostError:
+            return False
+        return True
+
+
+def parse(model: type[M], content: bytes) -> M:
+    """Parse an upstream body into ``model``, or raise UpstreamProtocolError (without the body)."""
+    try:
+        return model.model_validate_json(content)
+    except ValidationError:
+        raise UpstreamProtocolError("Bifrost answered with an unexpected body") from None
+
+
+def _entity_path(collection: str, entity_id: str) -> str:
+    # Callers validate ids first; this is the last line of defence against path traversal.
+    if not is_valid_id(entity_id):
+        raise ValueError("invalid id")
+    return f"{_GOVERNANCE}/{collection}/{entity_id}"
+
+
+def _has_credentials(headers: Mapping[str, str]) -> bool:
+    return "authorization" in headers or "cookie" in headers

@@ -1,0 +1,76 @@
+"""The two kinds of error a client sees, written down once.
+
+* Problems the caller can fix come back as data: ``userErrors { field message code }`` on a mutation
+  payload, with ``code`` from ``UserErrorCode``.
+* Failures of the system are GraphQL errors with ``extensions.code`` (``GatewayErrorCode``) and, for
+  upstream answers, ``extensions.upstream { status message }``. Nothing internal is ever included.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from app.bifrost import BifrostError, BifrostHTTPError
+
+__all__ = ["GatewayError", "GatewayErrorCode", "UserError", "UserErrorCode", "gateway_error_from"]
+
+
+@strawberry.enum(description="Why a mutation's input was refused.")
+class UserErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NAME_TAKEN = "NAME_TAKEN"
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
+    TEAM_NOT_FOUND = "TEAM_NOT_FOUND"
+    NOT_FOUND = "NOT_FOUND"
+    UNSUPPORTED_BY_UPSTREAM = "UNSUPPORTED_BY_UPSTREAM"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+
+
+@strawberry.type(description="A problem with the input that the caller can fix.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field, e.g. ["input", "budgets", "0", "maxLimit"]; null: whole input.'
+    )
+    message: str
+    code: UserErrorCode
+
+
+class GatewayErrorCode(StrEnum):
+    """``extensions.code`` of GraphQL errors."""
+
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class GatewayError(GraphQLError):
+    """A GraphQL error whose message and extensions are safe to show to any client."""
+
+    def __init__(self, message: str, code: GatewayErrorCode, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": code.value, **extensions})
+
+
+_MESSAGES = {
+    "UNAUTHENTICATED": "Bifrost refused the credentials",
+    "FORBIDDEN": "Bifrost forbids this operation",
+    "UPSTREAM_UNAVAILABLE": "Bifrost is unavailable",
+    "UPSTREAM_TIMEOUT": "Bifrost did not answer in time",
+    "UPSTREAM_ERROR": "Bifrost failed to handle the request",
+}
+
+
+def gateway_error_from(error: BifrostError) -> GatewayError:
+    """The GraphQL error for an upstream failure (one code per class of the error family)."""
+    code = GatewayErrorCode(error.code)
+    extensions: dict[str, Any] = {}
+    if isinstance(error, BifrostHTTPError):
+        extensions["upstream"] = {"status": error.status, "message": error.message}
+    return GatewayError(_MESSAGES[code.value], code, **extensions)

@@ -1,0 +1,110 @@
+"""Per-request DataLoaders over Bifrost, which has no batch-by-ids endpoint.
+
+Call plan (also in the README): entities by id are fetched with concurrent ``GET /{id}`` calls,
+bounded by DATALOADER_CONCURRENCY; a team's virtual keys come from one filtered list call per team
+when few teams ask, and from one unfiltered list call grouped by team when many do; budgets and rate
+limits that a payload did not embed come from one list call each. Whatever a payload embeds in full
+primes the loaders, so it is never fetched again in the same request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from app.bifrost import BifrostNotFound, BifrostSession
+from app.bifrost.models import Budget, Customer, RateLimit, Team, VirtualKey
+
+__all__ = ["Loaders"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# Above this many teams in one batch, one unfiltered virtual-key list beats a filtered call per team.
+_KEYS_LIST_ALL_THRESHOLD = 4
+
+
+class Loaders:
+    """The DataLoaders of one request. Results come back in key order, ``None`` for a miss.
+
+    Example:
+        >>> # team = await Loaders(session, concurrency=10).team.load(team_id)
+    """
+
+    def __init__(self, bifrost: BifrostSession, concurrency: int) -> None:
+        self._bifrost = bifrost
+        self._limit = asyncio.Semaphore(concurrency)
+        self.team: DataLoader[str, Team | None] = DataLoader(self._load_teams)
+        self.customer: DataLoader[str, Customer | None] = DataLoader(self._load_customers)
+        self.virtual_key: DataLoader[str, VirtualKey | None] = DataLoader(self._load_virtual_keys)
+        self.virtual_keys_by_team: DataLoader[str, list[VirtualKey]] = DataLoader(self._load_keys_by_team)
+        self.budget: DataLoader[str, Budget | None] = DataLoader(self._load_budgets)
+        self.rate_limit: DataLoader[str, RateLimit | None] = DataLoader(self._load_rate_limits)
+
+    # Priming with what payloads already embed ------------------------------------------------------
+
+    def prime_teams(self, teams: Iterable[Team]) -> None:
+        """Remember teams fetched by a list or a mutation (their embedded customers are partial)."""
+        for team in teams:
+            self.team.prime(team.id, team)
+
+    def prime_customers(self, customers: Iterable[Customer]) -> None:
+        """Remember customers fetched in full (GET or list: teams and keys embedded)."""
+        for customer in customers:
+            if customer.teams is not None and customer.virtual_keys is not None:
+                self.customer.prime(customer.id, customer)
+
+    def prime_virtual_keys(self, keys: Iterable[VirtualKey]) -> None:
+        """Remember virtual keys fetched by a list or a mutation."""
+        for key in keys:
+            self.virtual_key.prime(key.id, key)
+
+    # Batch functions -------------------------------------------------------------------------------
+
+    async def _each(self, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]) -> list[V | None]:
+        async def one(key: K) -> V | None:
+            async with self._limit:
+                try:
+                    return await fetch(key)
+                except BifrostNotFound:
+                    return None
+
+        return list(await asyncio.gather(*(one(key) for key in keys)))
+
+    async def _load_teams(self, ids: list[str]) -> list[Team | None]:
+        return await self._each(ids, self._bifrost.get_team)
+
+    async def _load_customers(self, ids: list[str]) -> list[Customer | None]:
+        return await self._each(ids, self._bifrost.get_customer)
+
+    async def _load_virtual_keys(self, ids: list[str]) -> list[VirtualKey | None]:
+        return await self._each(ids, self._bifrost.get_virtual_key)
+
+    async def _load_keys_by_team(self, team_ids: list[str]) -> list[list[VirtualKey]]:
+        if len(team_ids) > _KEYS_LIST_ALL_THRESHOLD:
+            everything = (await self._bifrost.list_virtual_keys()).virtual_keys
+            grouped: dict[str, list[VirtualKey]] = {team_id: [] for team_id in team_ids}
+            for key in everything:
+                if key.team_id in grouped:
+                    grouped[key.team_id].append(key)
+            self.prime_virtual_keys(everything)
+            return [grouped[team_id] for team_id in team_ids]
+
+        async def for_team(team_id: str) -> list[VirtualKey]:
+            page = await self._bifrost.list_virtual_keys({"team_id": team_id})
+            self.prime_virtual_keys(page.virtual_keys)
+            return page.virtual_keys
+
+        lists = await self._each(team_ids, for_team)
+        return [found or [] for found in lists]
+
+    async def _load_budgets(self, ids: list[str]) -> list[Budget | None]:
+        by_id = {budget.id: budget for budget in (await self._bifrost.list_budgets()).budgets}
+        return [by_id.get(budget_id) for budget_id in ids]
+
+    async def _load_rate_limits(self, ids: list[str]) -> list[RateLimit | None]:
+        by_id = {limit.id: limit for limit in (await self._bifrost.list_rate_limits()).rate_limits}
+        return [by_id.get(limit_id) for limit_id in ids]

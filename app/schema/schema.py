@@ -1,0 +1,56 @@
+"""The GraphQL schema: root types assembled from the per-domain modules."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from app.schema.extensions import SafeErrors
+from app.schema.lookups import LookupQueries
+from app.schema.scalars import SCALAR_MAP
+from app.schema.session.mutations import SessionMutations
+from app.schema.teams.mutations import TeamMutations
+
+__all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
+
+log = logging.getLogger("app.graphql")
+
+
+@strawberry.type(description="Reads over Bifrost's governance data.")
+class Query(LookupQueries):
+    pass
+
+
+@strawberry.type(description="Writes, each forwarded to Bifrost exactly once.")
+class Mutation(TeamMutations, SessionMutations):
+    pass
+
+
+class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema with log lines that never carry messages, variables or tracebacks."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            code = (error.extensions or {}).get("code")
+            log.debug("graphql error", extra={"code": code, "path": error.path})
+
+
+def build_schema(*, production: bool = False, extensions: list[Any] | None = None) -> GatewaySchema:
+    """The schema with caches and error masking; ``production`` hides field suggestions."""
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            SafeErrors,
+            *(extensions or []),
+        ],
+    )

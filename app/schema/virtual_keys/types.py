@@ -1,0 +1,181 @@
+"""VirtualKey and what hangs off it: provider configs, provider keys, credentials and MCP configs.
+
+Secrets stay upstream: a virtual key's ``value`` is masked unless asked for with ``reveal: true``,
+and literal credential values of provider keys are never returned at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.bifrost import models
+from app.schema.budgets.types import Budget, RateLimit
+from app.schema.context import Info
+from app.schema.relations import budgets_of, rate_limit_of
+
+if TYPE_CHECKING:
+    from app.schema.customers.types import Customer
+    from app.schema.teams.types import Team
+
+__all__ = ["MCPConfig", "ProviderConfig", "ProviderCredential", "ProviderKey", "VirtualKey", "mask_secret"]
+
+
+def mask_secret(value: str) -> str:
+    """``sk-bf-`` plus an ellipsis and the last four characters.
+
+    Example:
+        >>> mask_secret("sk-bf-0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c")
+        'sk-bf-…3b2c'
+    """
+    return f"sk-bf-…{value[-4:]}" if len(value) > 4 else "sk-bf-…"
+
+
+@strawberry.type(
+    description="A provider credential: either set literally (never returned) or read from "
+    "an environment variable on the Bifrost host."
+)
+class ProviderCredential:
+    @strawberry.field(description="Name of the environment variable on the Bifrost host, when from_env.")
+    @staticmethod
+    def env_var(root: strawberry.Parent[models.EnvVar]) -> str | None:
+        return root.env_var or None
+
+    @strawberry.field(description="True when the value comes from an environment variable.")
+    @staticmethod
+    def from_env(root: strawberry.Parent[models.EnvVar]) -> bool:
+        return root.from_env
+
+    @strawberry.field(description="True when a value is configured (literal values are never returned).")
+    @staticmethod
+    def is_set(root: strawberry.Parent[models.EnvVar]) -> bool:
+        return bool(root.value or root.env_var)
+
+
+@strawberry.type(description="A provider API key usable through a provider config.")
+class ProviderKey:
+    id: int
+    name: str
+    provider_id: int | None
+    provider: str | None
+    key_id: strawberry.ID
+    value: ProviderCredential | None
+    models: list[str]
+    weight: float | None
+    enabled: bool | None
+    use_for_batch_api: bool | None
+    azure_endpoint: ProviderCredential | None
+    azure_api_version: ProviderCredential | None
+    azure_client_id: ProviderCredential | None
+    azure_client_secret: ProviderCredential | None
+    azure_tenant_id: ProviderCredential | None
+    vertex_project_id: ProviderCredential | None
+    vertex_project_number: ProviderCredential | None
+    vertex_region: ProviderCredential | None
+    vertex_auth_credentials: ProviderCredential | None
+    bedrock_access_key: ProviderCredential | None
+    bedrock_secret_key: ProviderCredential | None
+    bedrock_session_token: ProviderCredential | None
+    bedrock_region: ProviderCredential | None
+    bedrock_arn: ProviderCredential | None
+    config_hash: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@strawberry.type(description="Which provider, keys and models a virtual key may use.")
+class ProviderConfig:
+    id: int
+    virtual_key_id: strawberry.ID | None
+    provider: str
+    weight: float | None = strawberry.field(description="Load-balancing weight; null = not weighted.")
+    allowed_models: list[str] = strawberry.field(description='Allowed models; `"*"` allows all.')
+    budget_id: strawberry.ID | None
+    rate_limit_id: strawberry.ID | None
+    keys: list[ProviderKey]
+
+    @strawberry.field(description="The config's only or first budget.")
+    @staticmethod
+    async def budget(root: strawberry.Parent[models.ProviderConfig], info: Info) -> Budget | None:
+        budgets = await budgets_of(root, info)
+        return budgets[0] if budgets else None  # type: ignore[return-value]
+
+    @strawberry.field(description="All budgets of the config.")
+    @staticmethod
+    async def budgets(root: strawberry.Parent[models.ProviderConfig], info: Info) -> list[Budget]:
+        return await budgets_of(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(description="The config's rate limit.")
+    @staticmethod
+    async def rate_limit(root: strawberry.Parent[models.ProviderConfig], info: Info) -> RateLimit | None:
+        return await rate_limit_of(root, info)  # type: ignore[return-value]
+
+
+@strawberry.type(description="Which tools of an MCP client a virtual key may execute.")
+class MCPConfig:
+    id: int
+    mcp_client_id: strawberry.ID | None
+    tools_to_execute: list[str]
+
+    @strawberry.field(description="Name of the MCP client (both API generations).")
+    @staticmethod
+    def mcp_client_name(root: strawberry.Parent[models.MCPConfig]) -> str | None:
+        return root.client_name
+
+
+@strawberry.type(description="A virtual key: the credential that callers of Bifrost use.")
+class VirtualKey:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    is_active: bool
+    team_id: strawberry.ID | None
+    customer_id: strawberry.ID | None
+    budget_id: strawberry.ID | None
+    rate_limit_id: strawberry.ID | None
+    provider_configs: list[ProviderConfig]
+    mcp_configs: list[MCPConfig]
+    config_hash: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="The key's secret value, masked (`sk-bf-…abcd`) unless `reveal` is true.")
+    @staticmethod
+    def value(root: strawberry.Parent[models.VirtualKey], reveal: bool = False) -> str:
+        return root.value if reveal else mask_secret(root.value)
+
+    @strawberry.field(description="The key's team, if it is team-scoped.")
+    @staticmethod
+    async def team(
+        root: strawberry.Parent[models.VirtualKey], info: Info
+    ) -> Annotated[Team, strawberry.lazy("app.schema.teams.types")] | None:
+        if root.team is not None or root.team_id is None:
+            return root.team  # type: ignore[return-value]
+        return await info.context.loaders.team.load(root.team_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The key's customer, if it is customer-scoped.")
+    @staticmethod
+    async def customer(
+        root: strawberry.Parent[models.VirtualKey], info: Info
+    ) -> Annotated[Customer, strawberry.lazy("app.schema.customers.types")] | None:
+        if root.customer is not None or root.customer_id is None:
+            return root.customer  # type: ignore[return-value]
+        return await info.context.loaders.customer.load(root.customer_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The key's only or first budget.")
+    @staticmethod
+    async def budget(root: strawberry.Parent[models.VirtualKey], info: Info) -> Budget | None:
+        budgets = await budgets_of(root, info)
+        return budgets[0] if budgets else None  # type: ignore[return-value]
+
+    @strawberry.field(description="All budgets of the key.")
+    @staticmethod
+    async def budgets(root: strawberry.Parent[models.VirtualKey], info: Info) -> list[Budget]:
+        return await budgets_of(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(description="The key's rate limit.")
+    @staticmethod
+    async def rate_limit(root: strawberry.Parent[models.VirtualKey], info: Info) -> RateLimit | None:
+        return await rate_limit_of(root, info)  # type: ignore[return-value]

@@ -1,0 +1,99 @@
+"""Gateway settings, read once from the environment (pydantic-settings).
+
+Every setting is an environment variable of the same name in upper case (``BIFROST_URL``,
+``GATEWAY_PORT`` ...). The README's configuration table lists them all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+class SettingsError(Exception):
+    """Raised when the environment holds an invalid setting; the message names it."""
+
+
+class Settings(BaseSettings):
+    """All settings of the gateway and of the embedded Bifrost-compatible server.
+
+    Example:
+        >>> Settings(bifrost_url=None).uses_embedded_bifrost
+        True
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
+
+    # Upstream
+    bifrost_url: AnyHttpUrl | None = None
+    bifrost_api_generation: Literal["auto", "seed", "current"] = "auto"
+    bifrost_username: str | None = None
+    bifrost_password: SecretStr | None = None
+    bifrost_api_token: SecretStr | None = None
+    upstream_connect_timeout: float = Field(2.0, gt=0)
+    upstream_read_timeout: float = Field(10.0, gt=0)
+    upstream_total_timeout: float = Field(15.0, gt=0)
+    upstream_max_connections: int = Field(100, ge=1)
+    upstream_max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    dataloader_concurrency: int = Field(10, ge=1, le=100)
+
+    # Embedded Bifrost-compatible server (used when BIFROST_URL is unset)
+    embedded_bifrost_database: str = ":memory:"
+    embedded_bifrost_generation: Literal["seed", "current"] = "current"
+    embedded_bifrost_demo: bool = True
+
+    # HTTP edge
+    gateway_env: Literal["development", "production"] = "development"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8000, ge=0, le=65535)
+    web_concurrency: int = Field(1, ge=1, le=64)
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        if isinstance(data, dict):
+            raw = data.get("cors_allow_origins")
+            if isinstance(raw, str):
+                data = {**data, "cors_allow_origins": [o.strip() for o in raw.split(",") if o.strip()]}
+        return data
+
+    @model_validator(mode="after")
+    def _check_timeouts(self) -> Settings:
+        if self.upstream_total_timeout < self.upstream_connect_timeout:
+            raise ValueError("UPSTREAM_TOTAL_TIMEOUT must be at least UPSTREAM_CONNECT_TIMEOUT")
+        return self
+
+    @property
+    def uses_embedded_bifrost(self) -> bool:
+        """True when no Bifrost URL is configured and the embedded server answers instead."""
+        return self.bifrost_url is None
+
+    @property
+    def upstream_base_url(self) -> str:
+        """The Bifrost base URL without a trailing slash (an internal name for the embedded one)."""
+        if self.bifrost_url is None:
+            return "http://embedded-bifrost"
+        return str(self.bifrost_url).rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        """True in the production profile."""
+        return self.gateway_env == "production"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, raising SettingsError that names each bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None
