@@ -1,0 +1,45 @@
+"""Run the embedded Bifrost-compatible server standalone.
+
+Example::
+
+    python -m app.embedded_bifrost --host 127.0.0.1 --port 8080 --database :memory: --generation current --demo
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import uvicorn
+
+from .app import create_app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m app.embedded_bifrost", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--database", default=":memory:", help="':memory:' or a file path")
+    parser.add_argument("--generation", choices=("seed", "current"), default="current")
+    parser.add_argument("--version", dest="server_version", default=None, help="answer of GET /api/version")
+    parser.add_argument("--hide-version", action="store_true", help="GET /api/version answers 404")
+    parser.add_argument("--demo", action="store_true", help="seed the demo data set")
+    parser.add_argument("--auth-user", default=None)
+    parser.add_argument("--auth-password", default=None)
+    args = parser.parse_args(argv)
+    if (args.auth_user is None) != (args.auth_password is None):
+        parser.error("--auth-user and --auth-password go together")
+    app = create_app(
+        database=args.database,
+        generation=args.generation,
+        auth=(args.auth_user, args.auth_password) if args.auth_user is not None else None,
+        version=args.server_version,
+        expose_version=not args.hide_version,
+        demo=args.demo,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

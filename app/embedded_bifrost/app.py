@@ -1,0 +1,177 @@
+"""The ASGI application: request log, auth, dispatch and error envelopes.
+
+Each request is handled in two phases: the body is read (the only ``await``), then the handler runs
+synchronously, doing all of its database work in one transaction. On one event loop that makes every request
+atomic with respect to every other.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from typing import Any, NamedTuple
+
+import orjson
+from starlette.datastructures import State
+
+from .auth import OPEN_PATHS, is_authorised
+from .catalog import seed_catalog
+from .context import Context, Request, Response
+from .db import Store
+from .errors import ApiError, error_body
+from .routes import resolve
+from .views import Views
+
+__all__ = ["BifrostApp", "RequestRecord", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+DEFAULT_VERSIONS = {"current": "v1.5.2", "seed": "v1.4.0"}
+
+
+class RequestRecord(NamedTuple):
+    """One received request, as kept in ``app.state.request_log``.
+
+    Attributes:
+        method: The HTTP method.
+        path: The raw path as received (percent-encoding kept).
+        query: The raw query string.
+    """
+
+    method: str
+    path: str
+    query: str
+
+
+class BifrostApp:
+    """A Bifrost-compatible governance server as an ASGI application.
+
+    Build it with :func:`create_app`.
+
+    Attributes:
+        state: ``request_log`` (a deque of :class:`RequestRecord`), ``store`` and ``context``.
+    """
+
+    def __init__(self, context: Context, expose_version: bool) -> None:
+        self.context = context
+        self.expose_version = expose_version
+        self.state = State()
+        self.state.request_log = collections.deque(maxlen=100_000)
+        self.state.store = context.store
+        self.state.context = context
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        method: str = scope["method"]
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query_string: bytes = scope.get("query_string", b"")
+        self.state.request_log.append(
+            RequestRecord(method, raw_path.split(b"?", 1)[0].decode("latin-1"), query_string.decode("latin-1"))
+        )
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        # Everything below is synchronous: no other request can run until the response is ready.
+        status, payload, headers = self._dispatch(method, scope["path"], query_string, body, scope["headers"])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _dispatch(
+        self, method: str, path: str, query_string: bytes, body: bytes, raw_headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        ctx = self.context
+        try:
+            request = Request(method, "", query_string, body, dict(raw_headers))
+            if ctx.auth is not None and path.startswith("/api/") and path not in OPEN_PATHS:
+                if not is_authorised(ctx, request):
+                    raise ApiError(401, "Unauthorized")
+            methods, request.param = resolve(path)
+            if methods is None or (path == "/api/version" and not self.expose_version):
+                raise ApiError(404, "Not found")
+            handler = methods.get(method)
+            if handler is None:
+                raise ApiError(405, "Method not allowed")
+            result = handler(ctx, request)
+            if isinstance(result, Response):
+                return result.status, result.body, _JSON_HEADERS + result.headers
+            return 200, orjson.dumps(result), _JSON_HEADERS
+        except ApiError as error:
+            return error.status, error_body(error.status, error.message), _JSON_HEADERS
+        except Exception as error:  # a bug must still answer in Bifrost's envelope, and be visible in logs
+            logger.exception("unhandled error in %s %s", method, path)
+            return 500, error_body(500, str(error)), _JSON_HEADERS
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.context.store.close()
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    # The database is ready before the first request (create_app opens it), so lifespan has nothing to do.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_app(
+    database: str = ":memory:",
+    generation: str = "current",
+    auth: tuple[str, str] | None = None,
+    version: str | None = None,
+    expose_version: bool = True,
+    demo: bool = False,
+) -> BifrostApp:
+    """Create the embedded Bifrost-compatible governance server.
+
+    The database is initialised here, eagerly, so the app works through ``httpx.ASGITransport`` (which does
+    not run lifespan).
+
+    Args:
+        database: ``":memory:"`` or a file path (data survives a restart).
+        generation: ``"seed"`` (January 2026 contract: single ``budget``) or ``"current"`` (v1.5+).
+        auth: ``(username, password)`` to turn Bifrost auth on.
+        version: The string ``GET /api/version`` answers; defaults by generation.
+        expose_version: False makes ``GET /api/version`` answer 404.
+        demo: Seed the small demo data set (idempotent).
+
+    Returns:
+        The ASGI application.
+
+    Example:
+        >>> app = create_app(generation="seed", demo=True)
+        >>> len(app.state.request_log)
+        0
+    """
+    if generation not in DEFAULT_VERSIONS:
+        raise ValueError(f"generation must be 'seed' or 'current', not {generation!r}")
+    store = Store(database, generation)
+    with store.transaction() as db:
+        seed_catalog(db)
+    if demo:
+        from .demo import seed_demo
+
+        seed_demo(store)
+    context = Context(
+        store=store,
+        views=Views(store.db, store.current),
+        current=store.current,
+        auth=auth,
+        version=version if version is not None else DEFAULT_VERSIONS[generation],
+    )
+    return BifrostApp(context, expose_version)

@@ -1,0 +1,187 @@
+"""The SQLite store: schema, connection, transactions, ids and timestamps.
+
+One connection serves the whole application. Handlers run synchronously between reading the request body and
+sending the response, so on one event loop no two requests can interleave inside a transaction; the explicit
+``BEGIN``/``COMMIT``/``ROLLBACK`` makes every request all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["Store", "new_id", "now"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS budgets (
+    id TEXT PRIMARY KEY,
+    max_limit REAL NOT NULL CHECK (max_limit > 0),
+    reset_duration TEXT NOT NULL,
+    last_reset TEXT NOT NULL,
+    current_usage REAL NOT NULL DEFAULT 0,
+    calendar_aligned INTEGER NOT NULL DEFAULT 0,
+    team_id TEXT,
+    virtual_key_id TEXT,
+    provider_config_id INTEGER,
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS budgets_team ON budgets (team_id);
+CREATE INDEX IF NOT EXISTS budgets_vk ON budgets (virtual_key_id);
+CREATE INDEX IF NOT EXISTS budgets_pc ON budgets (provider_config_id);
+CREATE TABLE IF NOT EXISTS rate_limits (
+    id TEXT PRIMARY KEY,
+    token_max_limit INTEGER,
+    token_reset_duration TEXT,
+    token_current_usage INTEGER NOT NULL DEFAULT 0,
+    token_last_reset TEXT NOT NULL,
+    request_max_limit INTEGER,
+    request_reset_duration TEXT,
+    request_current_usage INTEGER NOT NULL DEFAULT 0,
+    request_last_reset TEXT NOT NULL,
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    budget_id TEXT,
+    rate_limit_id TEXT,
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_created ON customers (created_at, id);
+CREATE TABLE IF NOT EXISTS teams (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    customer_id TEXT,
+    rate_limit_id TEXT,
+    profile TEXT,
+    config TEXT,
+    claims TEXT,
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS teams_customer ON teams (customer_id);
+CREATE INDEX IF NOT EXISTS teams_created ON teams (created_at, id);
+CREATE TABLE IF NOT EXISTS virtual_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    value TEXT NOT NULL UNIQUE,
+    is_active INTEGER NOT NULL DEFAULT 1,
+    team_id TEXT,
+    customer_id TEXT,
+    rate_limit_id TEXT,
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vks_team ON virtual_keys (team_id);
+CREATE INDEX IF NOT EXISTS vks_customer ON virtual_keys (customer_id);
+CREATE INDEX IF NOT EXISTS vks_created ON virtual_keys (created_at, id);
+CREATE TABLE IF NOT EXISTS provider_configs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    virtual_key_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    weight REAL,
+    allowed_models TEXT NOT NULL DEFAULT '[]',
+    rate_limit_id TEXT
+);
+CREATE INDEX IF NOT EXISTS pcs_vk ON provider_configs (virtual_key_id);
+CREATE TABLE IF NOT EXISTS providers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    key_id TEXT NOT NULL UNIQUE,
+    value TEXT NOT NULL,
+    models TEXT NOT NULL DEFAULT '[]',
+    weight REAL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    use_for_batch_api INTEGER NOT NULL DEFAULT 0,
+    credentials TEXT NOT NULL DEFAULT '{}',
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_config_keys (
+    provider_config_id INTEGER NOT NULL,
+    key_row_id INTEGER NOT NULL,
+    PRIMARY KEY (provider_config_id, key_row_id)
+);
+CREATE TABLE IF NOT EXISTS mcp_clients (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS mcp_configs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    virtual_key_id TEXT NOT NULL,
+    mcp_client_id INTEGER NOT NULL,
+    tools_to_execute TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS mcps_vk ON mcp_configs (virtual_key_id);
+CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+"""
+
+
+def now() -> str:
+    """The current UTC time in RFC 3339 with nine fractional digits, as Bifrost's Go code writes it."""
+    nanos = time.time_ns()
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+
+
+def new_id() -> str:
+    """A fresh UUID v4 string."""
+    return str(uuid.uuid4())
+
+
+class Store:
+    """The database of one application instance.
+
+    Args:
+        database: ``":memory:"`` or a file path (data survives a restart).
+        generation: ``"seed"`` or ``"current"``: which API generation the handlers speak.
+
+    Example:
+        >>> store = Store(":memory:", "current")
+        >>> with store.transaction() as db:
+        ...     _ = db.execute("SELECT count(*) FROM teams").fetchone()
+    """
+
+    def __init__(self, database: str, generation: str) -> None:
+        self.generation = generation
+        self.current = generation == "current"
+        # isolation_level=None: transactions are ours to begin and end, explicitly.
+        self.db = sqlite3.connect(database, isolation_level=None, check_same_thread=False, cached_statements=512)
+        self.db.row_factory = sqlite3.Row
+        if database != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one transaction: commit on success, roll back on any exception."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()

@@ -1,0 +1,65 @@
+"""List pagination, switched on by any of ``limit``, ``offset`` or ``search``.
+
+``limit`` <= 0 becomes 25 and > 100 becomes 100; ``offset`` < 0 becomes 0. Without any of the three, lists
+return every row and carry only ``count``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import ApiError
+
+__all__ = ["Page", "page_of"]
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A requested page: how many rows, from where, and the name filter."""
+
+    limit: int
+    offset: int
+    search: str
+
+
+def page_of(query: dict[str, str], *, strict: bool = False) -> Page | None:
+    """Read the pagination parameters of a list request.
+
+    Args:
+        query: The query parameters.
+        strict: Reject a non-numeric ``limit``/``offset`` with 400 (virtual keys) instead of using the default.
+
+    Returns:
+        The page, or None when the request asks for no pagination.
+
+    Raises:
+        ApiError: 400 ``Invalid limit parameter: must be a number`` (or ``offset``) when strict.
+    """
+    raw_limit = query.get("limit", "")
+    raw_offset = query.get("offset", "")
+    search = query.get("search", "")
+    if not (raw_limit or raw_offset or search):
+        return None
+    limit = _number(raw_limit, "limit", strict)
+    offset = _number(raw_offset, "offset", strict)
+    if limit <= 0:
+        limit = DEFAULT_LIMIT
+    elif limit > MAX_LIMIT:
+        limit = MAX_LIMIT
+    return Page(limit=limit, offset=max(offset, 0), search=search)
+
+
+def _number(raw: str, name: str, strict: bool) -> int:
+    if not raw:
+        return 0
+    # Go's strconv.Atoi: an optional sign and ASCII digits, nothing else (no spaces, no underscores).
+    if _INTEGER.fullmatch(raw):
+        return int(raw)
+    if strict:
+        raise ApiError(400, f"Invalid {name} parameter: must be a number")
+    return 0

@@ -1,0 +1,179 @@
+"""``/api/governance/teams``: list, create, get, update, delete."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..context import Context, Request
+from ..db import new_id, now
+from ..decode import BOOL, STR, decode_body
+from ..errors import ApiError
+from ..limits import (
+    BUDGET,
+    RATE_LIMIT,
+    budget_problem,
+    check_budgets,
+    delete_budgets_of,
+    delete_rate_limit,
+    insert_budget,
+    insert_rate_limit,
+    is_unique_violation,
+    patch_budget,
+    rate_limit_problem,
+    reconcile_budgets,
+    replace_rate_limit,
+)
+from .pagination import page_of
+
+__all__ = ["create_team", "delete_team", "get_team", "list_teams", "update_team"]
+
+CREATE_SEED = {"name": STR, "customer_id": STR, "budget": BUDGET}
+CREATE_CURRENT = {
+    "name": STR,
+    "customer_id": STR,
+    "budgets": [BUDGET],
+    "rate_limit": RATE_LIMIT,
+    "calendar_aligned": BOOL,
+}
+UPDATE_SEED = {"name": STR, "customer_id": STR, "budget": BUDGET}
+UPDATE_CURRENT = {"name": STR, "customer_id": STR, "budgets": [BUDGET], "rate_limit": RATE_LIMIT}
+
+_INSERT = "INSERT INTO teams (id, name, customer_id, rate_limit_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def list_teams(ctx: Context, request: Request) -> dict[str, Any]:
+    """GET /api/governance/teams: filter ``customer_id``, pagination ``limit``/``offset``/``search``."""
+    query = request.query
+    page = page_of(query)
+    where: list[str] = []
+    args: list[Any] = []
+    if query.get("customer_id"):
+        where.append("customer_id = ?")
+        args.append(query["customer_id"])
+    if page is not None and page.search:
+        where.append("instr(lower(name), lower(?)) > 0")
+        args.append(page.search)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    db = ctx.store.db
+    sql = f"SELECT * FROM teams{clause} ORDER BY created_at, id"
+    if page is not None:
+        rows = db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, page.limit, page.offset)).fetchall()
+    else:
+        rows = db.execute(sql, args).fetchall()
+    teams = [ctx.views.team(row) for row in rows]
+    out: dict[str, Any] = {"teams": teams, "count": len(teams)}
+    if page is not None:
+        out["total_count"] = db.execute(f"SELECT count(*) FROM teams{clause}", args).fetchone()[0]
+        out["limit"] = page.limit
+        out["offset"] = page.offset
+    return out
+
+
+def get_team(ctx: Context, request: Request) -> dict[str, Any]:
+    """GET /api/governance/teams/{team_id}."""
+    return {"team": ctx.views.team(_find(ctx, request.param))}
+
+
+def create_team(ctx: Context, request: Request) -> dict[str, Any]:
+    """POST /api/governance/teams."""
+    body = decode_body(request.body, CREATE_CURRENT if ctx.current else CREATE_SEED)
+    if not body.get("name"):
+        raise ApiError(400, "Team name is required")
+    if ctx.current:
+        budgets = body.get("budgets", [])
+        check_budgets(budgets)
+        rate_limit = body.get("rate_limit")
+        if rate_limit is not None and (problem := rate_limit_problem(rate_limit)):
+            raise ApiError(400, f"Invalid rate limit: {problem}")
+    else:
+        budgets = [body["budget"]] if "budget" in body else []
+        for budget in budgets:
+            if problem := budget_problem(budget):
+                raise ApiError(400, problem)
+        rate_limit = None
+    team_id = new_id()
+    try:
+        with ctx.store.transaction() as db:
+            stamp = now()
+            rate_limit_id = insert_rate_limit(db, rate_limit) if rate_limit is not None else None
+            db.execute(_INSERT, (team_id, body["name"], body.get("customer_id"), rate_limit_id, stamp, stamp))
+            for budget in budgets:
+                insert_budget(db, budget, "team_id", team_id)
+            team = ctx.views.team(_find(ctx, team_id))
+    except sqlite3.IntegrityError as error:
+        if ctx.current and is_unique_violation(error):
+            raise ApiError(409, "A team with this name already exists") from None
+        raise ApiError(500, "failed to create team") from None
+    return {"message": "Team created successfully", "team": team}
+
+
+def update_team(ctx: Context, request: Request) -> dict[str, Any]:
+    """PUT /api/governance/teams/{team_id}: partial update; ``budgets`` is the full desired set."""
+    body = decode_body(request.body, UPDATE_CURRENT if ctx.current else UPDATE_SEED)
+    row = _find(ctx, request.param)
+    if ctx.current:
+        if "budgets" in body:
+            check_budgets(body["budgets"])
+        if "rate_limit" in body and (problem := rate_limit_problem(body["rate_limit"])):
+            raise ApiError(400, f"Invalid rate limit: {problem}")
+    try:
+        with ctx.store.transaction() as db:
+            _apply_update(ctx, db, row, body)
+            team = ctx.views.team(_find(ctx, row["id"]))
+    except sqlite3.IntegrityError:
+        raise ApiError(500, "Failed to update team") from None
+    return {"message": "Team updated successfully", "team": team}
+
+
+def _apply_update(ctx: Context, db: sqlite3.Connection, row: sqlite3.Row, body: dict[str, Any]) -> None:
+    team_id = row["id"]
+    name = body.get("name", row["name"])
+    customer_id = row["customer_id"]
+    if "customer_id" in body:
+        customer_id = body["customer_id"] or None  # "" detaches the team from its customer
+    rate_limit_id = row["rate_limit_id"]
+    if ctx.current:
+        if "budgets" in body:
+            reconcile_budgets(db, "team_id", team_id, body["budgets"])
+        if "rate_limit" in body:
+            rate_limit_id = replace_rate_limit(db, rate_limit_id, body["rate_limit"])
+    elif "budget" in body:
+        _update_seed_budget(db, team_id, body["budget"])
+    db.execute(
+        "UPDATE teams SET name = ?, customer_id = ?, rate_limit_id = ?, updated_at = ? WHERE id = ?",
+        (name, customer_id, rate_limit_id, now(), team_id),
+    )
+
+
+def _update_seed_budget(db: sqlite3.Connection, team_id: str, budget: dict[str, Any]) -> None:
+    existing = db.execute("SELECT * FROM budgets WHERE team_id = ?", (team_id,)).fetchone()
+    if existing is None:
+        if "max_limit" not in budget or "reset_duration" not in budget:
+            raise ApiError(400, "both max_limit and reset_duration are required when creating a new budget")
+        if problem := budget_problem(budget):
+            raise ApiError(400, problem)
+        insert_budget(db, budget, "team_id", team_id)
+        return
+    merged = {"max_limit": existing["max_limit"], "reset_duration": existing["reset_duration"], **budget}
+    if problem := budget_problem(merged):
+        raise ApiError(400, problem)
+    patch_budget(db, existing["id"], budget)
+
+
+def delete_team(ctx: Context, request: Request) -> dict[str, Any]:
+    """DELETE /api/governance/teams/{team_id}: detaches its virtual keys, deletes its budgets and rate limit."""
+    row = _find(ctx, request.param)
+    with ctx.store.transaction() as db:
+        db.execute("UPDATE virtual_keys SET team_id = NULL, updated_at = ? WHERE team_id = ?", (now(), row["id"]))
+        delete_budgets_of(db, "team_id", row["id"])
+        delete_rate_limit(db, row["rate_limit_id"])
+        db.execute("DELETE FROM teams WHERE id = ?", (row["id"],))
+    return {"message": "Team deleted successfully"}
+
+
+def _find(ctx: Context, team_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = ctx.store.db.execute("SELECT * FROM teams WHERE id = ?", (team_id,)).fetchone()
+    if row is None:
+        raise ApiError(404, "Team not found")
+    return row

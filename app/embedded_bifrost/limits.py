@@ -1,0 +1,218 @@
+"""Budgets and rate limits: request specs, validation, and writes on behalf of their owners.
+
+Budgets and rate limits have no write endpoints of their own: teams, customers, virtual keys and provider
+configs create and change them. A budget's ``max_limit`` must be positive, which the database enforces (a
+CHECK constraint) because Bifrost validates it inside the transaction: a zero limit is a 500, not a 400.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .db import new_id, now
+from .decode import BOOL, INT, NUM, STR
+from .durations import parse_duration
+from .errors import ApiError
+
+__all__ = [
+    "BUDGET",
+    "RATE_LIMIT",
+    "budget_problem",
+    "check_budgets",
+    "delete_budgets_of",
+    "delete_rate_limit",
+    "insert_budget",
+    "insert_rate_limit",
+    "is_unique_violation",
+    "patch_budget",
+    "patch_rate_limit",
+    "rate_limit_problem",
+    "reconcile_budgets",
+    "replace_rate_limit",
+]
+
+BUDGET = {"max_limit": NUM, "reset_duration": STR, "calendar_aligned": BOOL}
+RATE_LIMIT = {
+    "token_max_limit": INT,
+    "token_reset_duration": STR,
+    "request_max_limit": INT,
+    "request_reset_duration": STR,
+    "calendar_aligned": BOOL,
+}
+_RATE_LIMIT_FIELDS = ("token_max_limit", "token_reset_duration", "request_max_limit", "request_reset_duration")
+
+_INSERT_BUDGET = (
+    "INSERT INTO budgets (id, max_limit, reset_duration, last_reset, calendar_aligned, team_id, virtual_key_id,"
+    " provider_config_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_RATE_LIMIT = (
+    "INSERT INTO rate_limits (id, token_max_limit, token_reset_duration, token_last_reset, request_max_limit,"
+    " request_reset_duration, request_last_reset, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def is_unique_violation(error: sqlite3.IntegrityError) -> bool:
+    """Whether an integrity error is a UNIQUE constraint (rather than a CHECK)."""
+    return str(error).startswith("UNIQUE")
+
+
+def budget_problem(budget: dict[str, Any], prefix: str = "") -> str | None:
+    """The first validation problem of one budget request, in Bifrost's words, or None."""
+    max_limit = budget.get("max_limit", 0.0)
+    if max_limit < 0:
+        return f"{prefix}budget max_limit cannot be negative: {max_limit:.2f}"
+    duration = budget.get("reset_duration", "")
+    if parse_duration(duration) is None:
+        return f"invalid {prefix}{'budget ' if prefix else ''}reset duration format: {duration}"
+    return None
+
+
+def check_budgets(budgets: list[dict[str, Any]]) -> None:
+    """Validate a ``budgets`` array (current generation).
+
+    Raises:
+        ApiError: 400 for a negative limit, an unparsable duration, or a duration given twice.
+    """
+    seen: set[str] = set()
+    for budget in budgets:
+        problem = budget_problem(budget)
+        if problem:
+            raise ApiError(400, problem)
+        duration = budget.get("reset_duration", "")
+        if duration in seen:
+            raise ApiError(400, f"duplicate reset_duration in budgets: {duration}")
+        seen.add(duration)
+
+
+def rate_limit_problem(rate_limit: dict[str, Any]) -> str | None:
+    """The first validation problem of a rate limit request (without the ``Invalid rate limit: `` prefix)."""
+    for kind in ("token", "request"):
+        max_limit = rate_limit.get(f"{kind}_max_limit")
+        if max_limit is None:
+            continue
+        if max_limit <= 0:
+            return f"rate limit {kind} max limit cannot be negative or zero: {max_limit}"
+        duration = rate_limit.get(f"{kind}_reset_duration")
+        if duration is None:
+            return f"rate limit {kind} reset duration is required"
+        if parse_duration(duration) is None:
+            return f"invalid rate limit {kind} reset duration format: {duration}"
+    return None
+
+
+def insert_budget(db: sqlite3.Connection, budget: dict[str, Any], owner: str = "", owner_id: Any = None) -> str:
+    """Insert a budget, optionally owned (``team_id``, ``virtual_key_id`` or ``provider_config_id``)."""
+    budget_id = new_id()
+    stamp = now()
+    owners = {"team_id": None, "virtual_key_id": None, "provider_config_id": None}
+    if owner:
+        owners[owner] = owner_id
+    db.execute(
+        _INSERT_BUDGET,
+        (
+            budget_id,
+            budget.get("max_limit", 0.0),
+            budget.get("reset_duration", ""),
+            stamp,
+            int(budget.get("calendar_aligned", False)),
+            owners["team_id"],
+            owners["virtual_key_id"],
+            owners["provider_config_id"],
+            stamp,
+            stamp,
+        ),
+    )
+    return budget_id
+
+
+def patch_budget(db: sqlite3.Connection, budget_id: str, budget: dict[str, Any]) -> None:
+    """Overwrite the given fields of an existing budget, keeping its usage."""
+    sets = [f"{field} = ?" for field in ("max_limit", "reset_duration", "calendar_aligned") if field in budget]
+    if not sets:
+        return
+    args = [budget[field] for field in ("max_limit", "reset_duration", "calendar_aligned") if field in budget]
+    db.execute(f"UPDATE budgets SET {', '.join(sets)}, updated_at = ? WHERE id = ?", (*args, now(), budget_id))
+
+
+def reconcile_budgets(db: sqlite3.Connection, owner: str, owner_id: Any, wanted: list[dict[str, Any]]) -> None:
+    """Make an owner's budgets match the desired set, matching by ``reset_duration``.
+
+    Same duration: update ``max_limit`` (usage is kept); new duration: create; missing: delete.
+    """
+    existing = {
+        row["reset_duration"]: row["id"]
+        for row in db.execute(f"SELECT id, reset_duration FROM budgets WHERE {owner} = ?", (owner_id,))
+    }
+    for budget in wanted:
+        budget_id = existing.pop(budget.get("reset_duration", ""), None)
+        if budget_id is None:
+            insert_budget(db, budget, owner, owner_id)
+        else:
+            patch_budget(db, budget_id, {k: v for k, v in budget.items() if k != "reset_duration"})
+    for budget_id in existing.values():
+        db.execute("DELETE FROM budgets WHERE id = ?", (budget_id,))
+
+
+def delete_budgets_of(db: sqlite3.Connection, owner: str, owner_id: Any) -> None:
+    """Delete every budget of an owner."""
+    db.execute(f"DELETE FROM budgets WHERE {owner} = ?", (owner_id,))
+
+
+def insert_rate_limit(db: sqlite3.Connection, rate_limit: dict[str, Any]) -> str:
+    """Insert a rate limit and return its id."""
+    rate_limit_id = new_id()
+    stamp = now()
+    db.execute(
+        _INSERT_RATE_LIMIT,
+        (
+            rate_limit_id,
+            rate_limit.get("token_max_limit"),
+            rate_limit.get("token_reset_duration"),
+            stamp,
+            rate_limit.get("request_max_limit"),
+            rate_limit.get("request_reset_duration"),
+            stamp,
+            stamp,
+            stamp,
+        ),
+    )
+    return rate_limit_id
+
+
+def replace_rate_limit(db: sqlite3.Connection, current_id: str | None, rate_limit: dict[str, Any]) -> str | None:
+    """Current-generation update: both max limits null deletes it, otherwise all four fields are overwritten.
+
+    Returns:
+        The owner's new ``rate_limit_id`` (``None`` when deleted).
+    """
+    if rate_limit.get("token_max_limit") is None and rate_limit.get("request_max_limit") is None:
+        delete_rate_limit(db, current_id)
+        return None
+    if current_id is None:
+        return insert_rate_limit(db, rate_limit)
+    values = [rate_limit.get(field) for field in _RATE_LIMIT_FIELDS]
+    db.execute(
+        "UPDATE rate_limits SET token_max_limit = ?, token_reset_duration = ?, request_max_limit = ?,"
+        " request_reset_duration = ?, updated_at = ? WHERE id = ?",
+        (*values, now(), current_id),
+    )
+    return current_id
+
+
+def patch_rate_limit(db: sqlite3.Connection, current_id: str | None, rate_limit: dict[str, Any]) -> str:
+    """Seed-generation update: only the fields sent are overwritten; a missing rate limit is created."""
+    if current_id is None:
+        return insert_rate_limit(db, rate_limit)
+    fields = [field for field in _RATE_LIMIT_FIELDS if field in rate_limit]
+    if fields:
+        sets = ", ".join(f"{field} = ?" for field in fields)
+        args = [rate_limit[field] for field in fields]
+        db.execute(f"UPDATE rate_limits SET {sets}, updated_at = ? WHERE id = ?", (*args, now(), current_id))
+    return current_id
+
+
+def delete_rate_limit(db: sqlite3.Connection, rate_limit_id: str | None) -> None:
+    """Delete a rate limit if there is one."""
+    if rate_limit_id is not None:
+        db.execute("DELETE FROM rate_limits WHERE id = ?", (rate_limit_id,))

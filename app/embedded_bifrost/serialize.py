@@ -1,0 +1,138 @@
+"""Row-to-JSON shapes of single entities, per API generation.
+
+Field names and order follow Bifrost's Go table structs. Fields the Go code tags ``omitempty`` vanish when
+empty; the others are always present (``null`` when unset). The ``seed`` generation (January 2026 contract)
+has a single ``budget``/``budget_id`` per owner; the ``current`` generation (v1.5+) has ``budgets`` arrays and
+owner ids on budgets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from .catalog import SECRET_KEY_FIELDS
+
+__all__ = [
+    "budget_json",
+    "customer_base",
+    "key_json",
+    "mcp_config_json",
+    "rate_limit_json",
+    "team_base",
+    "virtual_key_base",
+]
+
+Row = sqlite3.Row
+JSON = dict[str, Any]
+
+
+def budget_json(row: Row, current: bool) -> JSON:
+    """A Budget."""
+    out: JSON = {
+        "id": row["id"],
+        "max_limit": row["max_limit"],
+        "reset_duration": row["reset_duration"],
+        "last_reset": row["last_reset"],
+        "current_usage": row["current_usage"],
+        "calendar_aligned": bool(row["calendar_aligned"]),
+    }
+    if current:
+        for owner in ("team_id", "virtual_key_id", "provider_config_id"):
+            if row[owner] is not None:
+                out[owner] = row[owner]
+    out["config_hash"] = row["config_hash"]
+    out["created_at"] = row["created_at"]
+    out["updated_at"] = row["updated_at"]
+    return out
+
+
+def rate_limit_json(row: Row) -> JSON:
+    """A RateLimit."""
+    out: JSON = {"id": row["id"]}
+    if row["token_max_limit"] is not None:
+        out["token_max_limit"] = row["token_max_limit"]
+    if row["token_reset_duration"] is not None:
+        out["token_reset_duration"] = row["token_reset_duration"]
+    out["token_current_usage"] = row["token_current_usage"]
+    out["token_last_reset"] = row["token_last_reset"]
+    if row["request_max_limit"] is not None:
+        out["request_max_limit"] = row["request_max_limit"]
+    if row["request_reset_duration"] is not None:
+        out["request_reset_duration"] = row["request_reset_duration"]
+    out["request_current_usage"] = row["request_current_usage"]
+    out["request_last_reset"] = row["request_last_reset"]
+    out["config_hash"] = row["config_hash"]
+    out["created_at"] = row["created_at"]
+    out["updated_at"] = row["updated_at"]
+    return out
+
+
+def customer_base(row: Row) -> JSON:
+    """A Customer's own columns; relations are added by the caller."""
+    out: JSON = {"id": row["id"], "name": row["name"]}
+    if row["budget_id"] is not None:
+        out["budget_id"] = row["budget_id"]
+    if row["rate_limit_id"] is not None:
+        out["rate_limit_id"] = row["rate_limit_id"]
+    return out
+
+
+def team_base(row: Row) -> JSON:
+    """A Team's own columns; relations are added by the caller."""
+    out: JSON = {"id": row["id"], "name": row["name"]}
+    if row["customer_id"] is not None:
+        out["customer_id"] = row["customer_id"]
+    return out
+
+
+def virtual_key_base(row: Row) -> JSON:
+    """A VirtualKey's own columns; relations are added by the caller."""
+    out: JSON = {"id": row["id"], "name": row["name"]}
+    if row["description"]:
+        out["description"] = row["description"]
+    out["value"] = row["value"]
+    out["is_active"] = bool(row["is_active"])
+    return out
+
+
+def key_json(row: Row) -> JSON:
+    """A provider key as embedded in a virtual key: secret values blanked unless read from the environment."""
+    out: JSON = {
+        "id": row["id"],
+        "name": row["name"],
+        "provider_id": row["provider_id"],
+        "provider": row["provider"],
+        "key_id": row["key_id"],
+        "value": _blank(orjson.loads(row["value"])),
+        "models": orjson.loads(row["models"]),
+        "weight": row["weight"],
+        "enabled": bool(row["enabled"]),
+        "use_for_batch_api": bool(row["use_for_batch_api"]),
+    }
+    credentials = orjson.loads(row["credentials"])
+    for field, env in credentials.items():
+        out[field] = _blank(env) if field in SECRET_KEY_FIELDS else env
+    out["config_hash"] = row["config_hash"]
+    out["created_at"] = row["created_at"]
+    out["updated_at"] = row["updated_at"]
+    return out
+
+
+def mcp_config_json(row: Row, current: bool) -> JSON:
+    """A VirtualKeyMCPConfig: ``mcp_client_name`` (seed) or ``mcp_client_id`` plus ``mcp_client`` (current)."""
+    out: JSON = {"id": row["id"], "virtual_key_id": row["virtual_key_id"]}
+    if current:
+        out["mcp_client_id"] = row["mcp_client_id"]
+        out["mcp_client"] = {"id": row["mcp_client_id"], "name": row["client_name"]}
+    out["mcp_client_name"] = row["client_name"]
+    out["tools_to_execute"] = orjson.loads(row["tools_to_execute"])
+    return out
+
+
+def _blank(env: dict[str, Any]) -> dict[str, Any]:
+    if env.get("from_env"):
+        return env
+    return {**env, "value": ""}
