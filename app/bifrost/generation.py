@@ -75,9 +75,7 @@ class GenerationDetector:
             teams = orjson.loads(response.content).get("teams") or []
         except (BifrostError, orjson.JSONDecodeError, AttributeError):
             return None
-        for team in teams:
-            if "budgets" in team or "virtual_key_count" in team:
-                return "current"
-            if "budget_id" in team or "budget" in team:
-                return "seed"
-        return None
+        if not teams:
+            return None
+        # v1.5+ always sends virtual_key_count on teams; the seed generation never does.
+        return "current" if "budgets" in teams[0] or "virtual_key_count" in teams[0] else "seed"

@@ -96,5 +96,8 @@ class TeamMutations:
             if user_error is None:
                 raise
             return CreateTeamPayload(user_errors=[user_error])
+        # The customer was read before the write; its team list is stale now.
+        if team.customer_id is not None:
+            context.loaders.customer.clear(team.customer_id)
         context.loaders.prime_teams([team])
         return CreateTeamPayload(team=team)  # type: ignore[arg-type]
