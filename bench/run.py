@@ -434,7 +434,7 @@ class Bench:
         return Target(name, base + cfg["graphql_path"], proc=p)
 
     def compose(self, upstream_url: str) -> str:
-        out = HIVE_CACHE / f"supergraph-{upstream_url.rsplit(':', 1)[1]}.graphql"
+        out = self.work / f"supergraph-{upstream_url.rsplit(':', 1)[1]}.graphql"
         r = subprocess.run(["bash", str(BENCH / "hive" / "setup.sh"), str(out)],
                            env={**os.environ, "BIFROST_URL": upstream_url},
                            capture_output=True, text=True, timeout=600)
@@ -785,7 +785,9 @@ class Bench:
         finally:
             self.procs.stop_all()
         rows, warnings = self.summarize()
-        print()
+        print(f"\nupstream: {getattr(self, 'upstream_kind', '-')}"
+              + (" (bench/stub_upstream.py: app.embedded_bifrost was not importable)"
+                 if getattr(self, "upstream_kind", "") == "stub" else " (app.embedded_bifrost, in-memory)"))
         print(self.table(rows))
         ours_ready = [r["ready_s"] for r in self.ready if r["what"] == "ours"]
         hive_ready = [r["ready_s"] for r in self.ready if r["what"] == "hive"]

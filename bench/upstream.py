@@ -66,7 +66,7 @@ def build_app(kind: str, database: str, generation: str):
                 raise
             print(f"upstream: app.embedded_bifrost not available ({exc}); using the stub", file=sys.stderr)
         else:
-            return "embedded", _call_with_supported(create_app, database=database, generation=generation)
+            return "embedded", _call_with_supported(create_app, database=database, generation=generation, demo=False)
     from stub_upstream import create_stub_app
 
     return "stub", create_stub_app()
@@ -84,8 +84,9 @@ def main() -> None:
     print(f"upstream: serving {kind} on {args.host}:{args.port}", file=sys.stderr, flush=True)
     import uvicorn
 
-    uvicorn.run(CountingMiddleware(app), host=args.host, port=args.port, log_level="warning",
-                access_log=False, lifespan="auto")
+    # the same server settings as `python -m app.embedded_bifrost`
+    uvicorn.run(CountingMiddleware(app), host=args.host, port=args.port, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
