@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from app.bifrost import BifrostError
@@ -24,14 +24,6 @@ class SafeErrors(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=_should_replace, error_message="Unexpected error.")
-
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
-            if error.path is None and not (error.extensions or {}).get("code"):
-                code = "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
-                error.extensions = {**(error.extensions or {}), "code": code}
-        return processed
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

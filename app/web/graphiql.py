@@ -1,17 +1,123 @@
-"""GraphiQL, served by the gateway itself (placeholder until the vendored bundle lands)."""
+"""GraphiQL, served by the gateway itself: no CDN, works offline.
+
+The assets under ``static/graphiql/`` are vendored, unmodified, from npm:
+
+- ``graphiql@3.9.0``: ``graphiql.min.js`` (UMD build, exposes ``window.GraphiQL``) and ``graphiql.min.css``
+- ``react@18.3.1``: ``umd/react.production.min.js``
+- ``react-dom@18.3.1``: ``umd/react-dom.production.min.js``
+
+Their licenses sit next to them (``LICENSE.*``, ``THIRD_PARTY_LICENSES.txt``). ``boot.js`` is ours: it mounts
+GraphiQL with a same-origin fetcher for ``/graphql``. The page has no inline script, so its Content-Security-Policy
+allows scripts from the gateway's origin only.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import html
+import json
+from functools import cache
+from pathlib import Path
 
-__all__ = ["graphiql_page", "graphiql_routes"]
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+__all__ = [
+    "ASSET_PREFIX",
+    "CONTENT_SECURITY_POLICY",
+    "DEFAULT_QUERY",
+    "DEFAULT_VARIABLES",
+    "STATIC_DIR",
+    "graphiql_page",
+    "graphiql_routes",
+]
+
+STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
+ASSET_PREFIX = "/graphiql/static"
+GRAPHQL_PATH = "/graphql"
+
+DEFAULT_QUERY = """\
+mutation CreateTeam($input: CreateTeamInput!) {
+  createTeam(input: $input) {
+    team {
+      id
+      name
+      budget { id maxLimit resetDuration currentUsage }
+      budgets { id maxLimit resetDuration }
+      customer { id name }
+      rateLimit { id }
+      createdAt
+    }
+    userErrors { field message code }
+  }
+}
+"""
+
+DEFAULT_VARIABLES: dict[str, object] = {
+    "input": {"name": "my-first-team", "budget": {"maxLimit": 100, "resetDuration": "1M"}},
+}
+
+# GraphiQL (CodeMirror, Radix) sets inline styles, so style-src needs 'unsafe-inline'; its fonts and icons are
+# inlined as data: URIs. Scripts come from the gateway only; the one network peer is the gateway's /graphql.
+# Delivered in a <meta> tag (the page is served by the /graphql endpoint); frame-ancestors cannot be set that way.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "font-src 'self' data:",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
+)
+
+_STYLESHEETS = ("graphiql.min.css",)
+_SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js", "boot.js")
 
 
+def _json_for_html(value: object) -> str:
+    """JSON safe to embed in a <script type="application/json"> element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@cache
 def graphiql_page() -> bytes:
-    """The GraphiQL HTML page."""
-    return b"<!doctype html><title>GraphiQL</title><p>GraphiQL</p>"
+    """The GraphiQL HTML page (built once)."""
+    config = {
+        "url": GRAPHQL_PATH,
+        "defaultQuery": DEFAULT_QUERY,
+        "defaultVariables": json.dumps(DEFAULT_VARIABLES, indent=2),
+    }
+    styles = "\n".join(f'    <link rel="stylesheet" href="{ASSET_PREFIX}/{name}">' for name in _STYLESHEETS)
+    scripts = "\n".join(f'    <script src="{ASSET_PREFIX}/{name}" defer></script>' for name in _SCRIPTS)
+    page = f"""<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta http-equiv="Content-Security-Policy" content="{html.escape(CONTENT_SECURITY_POLICY)}">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="referrer" content="no-referrer">
+    <title>GraphiQL · Bifrost GraphQL gateway</title>
+{styles}
+    <style>
+      html, body {{ height: 100%; margin: 0; }}
+      #graphiql {{ height: 100vh; }}
+      #graphiql-loading {{ font-family: system-ui, sans-serif; padding: 2rem; color: #555; }}
+    </style>
+    <script id="graphiql-config" type="application/json">{_json_for_html(config)}</script>
+{scripts}
+  </head>
+  <body>
+    <div id="graphiql"><p id="graphiql-loading">Loading GraphiQL…</p></div>
+    <noscript>GraphiQL needs JavaScript. The GraphQL endpoint is POST {GRAPHQL_PATH}.</noscript>
+  </body>
+</html>
+"""
+    return page.encode("utf-8")
 
 
 def graphiql_routes() -> list[BaseRoute]:
-    """Routes serving GraphiQL's static assets."""
-    return []
+    """Routes serving GraphiQL's static assets under ``/graphiql/static``."""
+    return [Mount(ASSET_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="graphiql-static")]

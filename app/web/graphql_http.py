@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 import orjson
+from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
@@ -117,7 +118,7 @@ class GraphQLEndpoint:
             return _error(400, "the request has no query", media)
         body: dict[str, Any] = {}
         if result.errors:
-            body["errors"] = [error.formatted for error in result.errors]
+            body["errors"] = [_formatted(error) for error in result.errors]
         status = 200
         if result.data is None and result.errors and media == GRAPHQL_RESPONSE and _is_request_error(result):
             status = 400
@@ -128,6 +129,15 @@ class GraphQLEndpoint:
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
         return response
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    formatted: dict[str, Any] = dict(error.formatted)
+    if error.path is None and not (error.extensions or {}).get("code"):
+        # graphql-core's own request errors carry no code; clients switch on one.
+        code = "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
+        formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    return formatted
 
 
 def _is_request_error(result: Any) -> bool:

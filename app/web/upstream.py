@@ -8,6 +8,7 @@ Without it, the embedded Bifrost-compatible server answers in-process through ``
 from __future__ import annotations
 
 import base64
+import logging
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -20,6 +21,8 @@ __all__ = ["build_bifrost_client"]
 
 def build_bifrost_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> BifrostClient:
     """The process-wide client; ``transport`` overrides the wire (tests use ASGI and mock transports)."""
+    # httpx logs every request's full URL at INFO: upstream URLs never reach a log line.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if transport is None:
         transport = _default_transport(settings)
     timeout = httpx.Timeout(

@@ -1,0 +1,159 @@
+"""Upstream failures become typed GraphQL errors; nothing internal leaks; the gateway keeps serving."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from app.web import create_app
+from tests.gateway.documents import CREATE_TEAM_SHORT, TEAM_BY_ID
+
+UPSTREAM_HOST = "bifrost.secret-host.internal"
+TEAM_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
+TEAM_JSON = {
+    "id": TEAM_ID,
+    "name": "t",
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+
+
+def envelope(status: int, message: str) -> httpx.Response:
+    return httpx.Response(
+        status,
+        json={"is_bifrost_error": False, "status_code": status, "error": {"message": message}, "extra_fields": {}},
+    )
+
+
+class Recorder:
+    """A MockTransport handler that records requests and answers with a scripted function."""
+
+    def __init__(self, answer: Callable[[httpx.Request, int], httpx.Response]) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path == "/api/version":
+            return httpx.Response(200, json="v1.5.2")
+        return self.answer(request, len([r for r in self.requests if r.url.path != "/api/version"]))
+
+
+async def run(
+    answer: Callable[[httpx.Request, int], httpx.Response], query: str, variables: dict[str, Any], **settings: Any
+) -> tuple[httpx.Response, Recorder]:
+    recorder = Recorder(answer)
+    app = create_app(
+        Settings(bifrost_url=f"http://{UPSTREAM_HOST}:8080", **settings), transport=httpx.MockTransport(recorder)
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
+    return response, recorder
+
+
+def raise_(exc: Exception) -> Callable[[httpx.Request, int], httpx.Response]:
+    def answer(request: httpx.Request, n: int) -> httpx.Response:
+        raise exc
+
+    return answer
+
+
+def assert_no_leak(text: str) -> None:
+    for needle in (UPSTREAM_HOST, "http://", "Traceback", 'File "', "httpx", "sk-bf-"):
+        assert needle not in text, needle
+
+
+CASES = [
+    pytest.param(raise_(httpx.ConnectError("refused")), "UPSTREAM_UNAVAILABLE", None, id="connect-refused"),
+    pytest.param(raise_(httpx.ReadTimeout("slow")), "UPSTREAM_TIMEOUT", None, id="read-timeout"),
+    pytest.param(lambda r, n: envelope(401, "Unauthorized"), "UNAUTHENTICATED", 401, id="401"),
+    pytest.param(lambda r, n: envelope(403, "Forbidden"), "FORBIDDEN", 403, id="403"),
+    pytest.param(lambda r, n: envelope(500, "database is locked"), "UPSTREAM_ERROR", 500, id="500"),
+    pytest.param(lambda r, n: httpx.Response(200, content=b"{not json"), "UPSTREAM_ERROR", None, id="bad-json"),
+    pytest.param(lambda r, n: httpx.Response(200, json={"teams": 1}), "UPSTREAM_ERROR", None, id="wrong-shape"),
+]
+
+
+@pytest.mark.parametrize(("answer", "code", "status"), CASES)
+async def test_create_team_upstream_failure_is_typed_error(answer: Any, code: str, status: int | None) -> None:
+    response, recorder = await run(answer, CREATE_TEAM_SHORT, {"input": {"name": "t"}})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == code
+    assert error["path"] == ["createTeam"]
+    if status is not None:
+        assert error["extensions"]["upstream"]["status"] == status
+    assert_no_leak(response.text)
+    posts = [r for r in recorder.requests if r.method == "POST"]
+    assert len(posts) == 1, "a mutation is never retried"
+
+
+@pytest.mark.parametrize(("answer", "code", "status"), CASES)
+async def test_team_lookup_upstream_failure_is_typed_error(answer: Any, code: str, status: int | None) -> None:
+    response, _ = await run(answer, TEAM_BY_ID, {"id": TEAM_ID})
+    body = response.json()
+    assert body["data"] == {"team": None}
+    assert body["errors"][0]["extensions"]["code"] == code
+    assert_no_leak(response.text)
+
+
+async def test_lookup_is_retried_on_503_and_succeeds() -> None:
+    def answer(request: httpx.Request, n: int) -> httpx.Response:
+        return envelope(503, "busy") if n == 1 else httpx.Response(200, json={"team": TEAM_JSON})
+
+    response, recorder = await run(answer, TEAM_BY_ID, {"id": TEAM_ID})
+    assert response.json() == {
+        "data": {"team": {"id": TEAM_ID, "name": "t", "customer": None, "budget": None, "budgets": []}}
+    }
+    assert len(recorder.requests) == 2
+
+
+async def test_mutation_is_not_retried_on_503() -> None:
+    response, recorder = await run(lambda r, n: envelope(503, "busy"), CREATE_TEAM_SHORT, {"input": {"name": "t"}})
+    assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
+    assert len([r for r in recorder.requests if r.method == "POST"]) == 1
+
+
+async def test_oversized_upstream_body_is_refused() -> None:
+    huge = b'{"team": {"id": "x", "name": "' + b"a" * 3_000_000 + b'"}}'
+    response, _ = await run(
+        lambda r, n: httpx.Response(200, content=huge),
+        TEAM_BY_ID,
+        {"id": TEAM_ID},
+        upstream_max_response_bytes=1024 * 1024,
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
+
+
+async def test_upstream_failure_logs_no_url_or_secret(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await run(
+        raise_(httpx.ConnectError(f"refused http://{UPSTREAM_HOST}/x?key=sk-bf-secret")),
+        CREATE_TEAM_SHORT,
+        {"input": {"name": "t"}},
+    )
+    await run(lambda r, n: envelope(500, "boom"), TEAM_BY_ID, {"id": TEAM_ID})
+    for record in caplog.records:
+        assert_no_leak(record.getMessage())
+        assert record.exc_info is None
+
+
+async def test_resolver_bug_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.schema import loaders
+
+    async def broken(self: Any, ids: list[str]) -> list[Any]:
+        raise RuntimeError(f"secret at http://{UPSTREAM_HOST}")
+
+    monkeypatch.setattr(loaders.Loaders, "_load_teams", broken)
+    response, _ = await run(lambda r, n: httpx.Response(200, json={"team": TEAM_JSON}), TEAM_BY_ID, {"id": TEAM_ID})
+    body = response.json()
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert body["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert_no_leak(response.text)
