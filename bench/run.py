@@ -180,7 +180,7 @@ class Procs:
         full_env = dict(os.environ)
         full_env.update(env or {})
         log = self.log_dir / f"{name}.log"
-        fh = open(log, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        fh = open(log, "ab")
         fh.write(f"$ {' '.join(cmd)}\n".encode())
         fh.flush()
         popen = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -636,8 +636,7 @@ class Bench:
                         self.wrk(t, scenario, 20, self.args.warmup, mode, up_url, None)
                 for conc in self.args.concurrency:
                     for rnd in range(1, self.args.rounds + 1):
-                        order = live if rnd % 2 else list(reversed(live))  # A B, B A, A B ...
-                        for t in order:
+                        for t in live:  # A B A B ...: every gateway once per round
                             if t.proc and t.proc.popen.poll() is not None:
                                 raise RuntimeError(f"{t.name} died:\n{t.proc.tail()}")
                             self.wrk(t, scenario, conc, self.args.duration, mode, up_url,
@@ -779,7 +778,7 @@ class Bench:
         except KeyboardInterrupt:
             self.note("interrupted: stopping every process and writing what was measured")
             status = 130
-        except Exception as e:  # noqa: BLE001 - report, clean up, keep what was measured
+        except Exception as e:  # report, clean up, keep what was measured
             self.note(f"ERROR: {type(e).__name__}: {e}")
             status = 1
         finally:
@@ -820,7 +819,8 @@ class Bench:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")), help="rounds per gateway (BENCH_ROUNDS, 3)")
+    ap.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")),
+                    help="rounds per gateway (BENCH_ROUNDS, 3)")
     ap.add_argument("--duration", type=float, default=float(env("BENCH_DURATION", "10")),
                     help="seconds per wrk run (BENCH_DURATION, 10)")
     ap.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP", "2")),
@@ -854,6 +854,7 @@ def main() -> int:
     def on_term(signum, frame):  # SIGTERM/SIGHUP: clean up like Ctrl-C
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     return Bench(args).main()
