@@ -103,7 +103,12 @@ GATEWAYS: dict[str, dict[str, Any]] = {
         "label": "Hive",
         "cmd": [
             str(HIVE_CACHE / "node_modules" / ".bin" / "hive-gateway"),
-            "supergraph", "{supergraph}", "--host", "127.0.0.1", "--port", "{port}",
+            "supergraph",
+            "{supergraph}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
         ],
         "fork_args": ["--fork", "{workers}"],  # added when workers > 1
         # an empty working directory: Hive would otherwise pick up mesh.config.ts as its config
@@ -128,17 +133,45 @@ DIRECT: dict[str, list[str]] = {
     "dashboard": ["GET /api/governance/teams?limit=100", "GET /api/governance/virtual-keys"],
 }
 
-UPSTREAM_CMD = [PYTHON, str(BENCH / "upstream.py"), "--host", "127.0.0.1", "--port", "{port}",
-                "--database", ":memory:", "--generation", "current", "--upstream", "{kind}"]
+UPSTREAM_CMD = [
+    PYTHON,
+    str(BENCH / "upstream.py"),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--database",
+    ":memory:",
+    "--generation",
+    "current",
+    "--upstream",
+    "{kind}",
+]
 
 # Modes: how processes are placed on the two cores and how many gateway workers run.
 MODES: dict[str, dict[str, Any]] = {
-    "pinned": {"workers": 1, "gateway_cpus": "0", "upstream_cpus": "1", "wrk_cpus": "1",
-               "about": "1 process; gateway on core 0, upstream + wrk on core 1"},
-    "unpinned": {"workers": 1, "gateway_cpus": None, "upstream_cpus": None, "wrk_cpus": None,
-                 "about": "1 process; no pinning"},
-    "workers2": {"workers": 2, "gateway_cpus": None, "upstream_cpus": None, "wrk_cpus": None,
-                 "about": "ours WEB_CONCURRENCY=2 vs Hive --fork 2; no pinning", "direct": False},
+    "pinned": {
+        "workers": 1,
+        "gateway_cpus": "0",
+        "upstream_cpus": "1",
+        "wrk_cpus": "1",
+        "about": "1 process; gateway on core 0, upstream + wrk on core 1",
+    },
+    "unpinned": {
+        "workers": 1,
+        "gateway_cpus": None,
+        "upstream_cpus": None,
+        "wrk_cpus": None,
+        "about": "1 process; no pinning",
+    },
+    "workers2": {
+        "workers": 2,
+        "gateway_cpus": None,
+        "upstream_cpus": None,
+        "wrk_cpus": None,
+        "about": "ours WEB_CONCURRENCY=2 vs Hive --fork 2; no pinning",
+        "direct": False,
+    },
 }
 SCENARIOS = ["lookup", "dashboard", "create"]  # read-only first: create grows the team table
 SEED_TEAMS, SEED_CUSTOMERS, KEYS_PER_TEAM = 100, 10, 2
@@ -173,8 +206,14 @@ class Procs:
         self.log_dir = log_dir
         self.live: list[Proc] = []
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None,
-              cwd: str | None = None, cpus: str | None = None) -> Proc:
+    def start(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        cpus: str | None = None,
+    ) -> Proc:
         if cpus is not None:
             cmd = ["taskset", "-c", cpus, *cmd]
         full_env = dict(os.environ)
@@ -183,8 +222,15 @@ class Procs:
         fh = open(log, "ab")
         fh.write(f"$ {' '.join(cmd)}\n".encode())
         fh.flush()
-        popen = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env=full_env, cwd=cwd, start_new_session=True)
+        popen = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
         fh.close()
         p = Proc(name, popen, log, time.monotonic())
         self.live.append(p)
@@ -223,8 +269,9 @@ def free_port() -> int:
 
 def http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, bytes]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
@@ -383,26 +430,35 @@ class Bench:
 
     def seed(self, url: str) -> dict:
         """10 customers, 100 teams (each with a customer and a budget), 2 virtual keys per team."""
+
         def post(path: str, body: dict) -> dict:
             status, raw = http("POST", url + path, body)
             if status != 200:
                 raise RuntimeError(f"seeding {path} answered {status}: {raw[:300]!r}")
             return json.loads(raw)
 
-        customers = [post("/api/governance/customers",
-                          {"name": f"bench-customer-{i:02d}",
-                           "budget": {"max_limit": 1000 + i, "reset_duration": "1M"}})["customer"]["id"]
-                     for i in range(SEED_CUSTOMERS)]
+        customers = [
+            post(
+                "/api/governance/customers",
+                {"name": f"bench-customer-{i:02d}", "budget": {"max_limit": 1000 + i, "reset_duration": "1M"}},
+            )["customer"]["id"]
+            for i in range(SEED_CUSTOMERS)
+        ]
         teams = []
         for i in range(SEED_TEAMS):
             budget = {"max_limit": 100 + i, "reset_duration": "1M"}
-            team = post("/api/governance/teams",
-                        {"name": f"bench-team-{i:03d}", "customer_id": customers[i % SEED_CUSTOMERS],
-                         "budgets": [budget], "budget": budget})["team"]
+            team = post(
+                "/api/governance/teams",
+                {
+                    "name": f"bench-team-{i:03d}",
+                    "customer_id": customers[i % SEED_CUSTOMERS],
+                    "budgets": [budget],
+                    "budget": budget,
+                },
+            )["team"]
             teams.append(team)
             for k in range(KEYS_PER_TEAM):
-                post("/api/governance/virtual-keys",
-                     {"name": f"bench-key-{i:03d}-{k}", "team_id": team["id"]})
+                post("/api/governance/virtual-keys", {"name": f"bench-key-{i:03d}-{k}", "team_id": team["id"]})
         return {"team_id": teams[0]["id"], "team_name": teams[0]["name"], "teams": len(teams)}
 
     # -- gateways -----------------------------------------------------------------------------
@@ -421,11 +477,12 @@ class Bench:
         Path(cfg["cwd"]).mkdir(parents=True, exist_ok=True)
         p = self.procs.start(f"{name}-{port}", cmd, env=env, cwd=cfg["cwd"], cpus=mode["gateway_cpus"])
         base = f"http://127.0.0.1:{port}"
-        if cfg["ready_path"]:
-            probe = lambda: http("GET", base + cfg["ready_path"], timeout=1)[0] == 200  # noqa: E731
-        else:
-            probe = lambda: http("POST", base + cfg["graphql_path"],  # noqa: E731
-                                 {"query": "{ __typename }"}, timeout=1)[0] == 200
+
+        def probe() -> bool:
+            if cfg["ready_path"]:
+                return http("GET", base + cfg["ready_path"], timeout=1)[0] == 200
+            return http("POST", base + cfg["graphql_path"], {"query": "{ __typename }"}, timeout=1)[0] == 200
+
         secs = wait_ready(p, probe, self.args.start_timeout)
         if workers > 1:  # give every worker time to come up and bind
             time.sleep(1.0)
@@ -435,9 +492,13 @@ class Bench:
 
     def compose(self, upstream_url: str) -> str:
         out = self.work / f"supergraph-{upstream_url.rsplit(':', 1)[1]}.graphql"
-        r = subprocess.run(["bash", str(BENCH / "hive" / "setup.sh"), str(out)],
-                           env={**os.environ, "BIFROST_URL": upstream_url},
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            ["bash", str(BENCH / "hive" / "setup.sh"), str(out)],
+            env={**os.environ, "BIFROST_URL": upstream_url},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if r.returncode != 0 or not out.exists():
             raise Skip(f"Hive setup/compose failed:\n{r.stdout[-1500:]}\n{r.stderr[-1500:]}")
         return str(out)
@@ -525,18 +586,36 @@ class Bench:
                 if len(teams) != SEED_TEAMS or len(keys) != SEED_TEAMS * KEYS_PER_TEAM:
                     problem = f"dashboard gave {len(teams)} teams, {len(keys)} keys"
                 else:
-                    note = ("teams' budget and virtual_keys are null (spec lag); keys come from a second "
-                            "root field without team_id, so the client cannot group them by team")
-        self.checks.append({"gateway": target.name, "scenario": scenario, "ok": problem is None,
-                            "problem": problem, "note": note, "response_bytes": r["_bytes"]})
+                    note = (
+                        "teams' budget and virtual_keys are null (spec lag); keys come from a second "
+                        "root field without team_id, so the client cannot group them by team"
+                    )
+        self.checks.append(
+            {
+                "gateway": target.name,
+                "scenario": scenario,
+                "ok": problem is None,
+                "problem": problem,
+                "note": note,
+                "response_bytes": r["_bytes"],
+            }
+        )
         if problem:
             raise Skip(f"{GATEWAYS[target.name]['label']} {scenario}: wrong answer: {problem}")
         if note:
             print(f"    note ({target.name} {scenario}): {note}", flush=True)
 
     # -- load ---------------------------------------------------------------------------------
-    def wrk(self, target: Target, scenario: str, conc: int, duration: float, mode: dict,
-            upstream_url: str, record: dict | None) -> dict | None:
+    def wrk(
+        self,
+        target: Target,
+        scenario: str,
+        conc: int,
+        duration: float,
+        mode: dict,
+        upstream_url: str,
+        record: dict | None,
+    ) -> dict | None:
         self.seq += 1
         prefix = f"{target.name[:4]}{self.seq}x{uuid.uuid4().hex[:6]}"
         threads = 1 if conc == 1 else 2
@@ -547,8 +626,19 @@ class Bench:
             script, url, extra = "graphql_create.lua", target.url, [body, prefix]
         else:
             script, url, extra = "graphql.lua", target.url, [body]
-        cmd = ["wrk", f"-t{threads}", f"-c{conc}", f"-d{duration:g}s", "--timeout", "10s",
-               "-s", str(BENCH / "wrk" / script), url, "--", *extra]
+        cmd = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{conc}",
+            f"-d{duration:g}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH / "wrk" / script),
+            url,
+            "--",
+            *extra,
+        ]
         if mode["wrk_cpus"] is not None:
             cmd = ["taskset", "-c", mode["wrk_cpus"], *cmd]
         self.count(upstream_url, reset=True)
@@ -557,8 +647,7 @@ class Bench:
         cpu0 = tree_cpu_s(root) if root else 0.0
         if sampler:
             sampler.start()
-        w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+        w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
             out, _ = w.communicate(timeout=duration + 60)
         finally:
@@ -571,7 +660,7 @@ class Bench:
         line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
         if line is None:
             raise RuntimeError(f"wrk gave no result ({' '.join(cmd)}):\n{out[-2000:]}")
-        res = json.loads(line[len("WRKJSON "):])
+        res = json.loads(line[len("WRKJSON ") :])
         if record is None:
             return None
         ops = res["requests"] / target.calls_per_op
@@ -579,7 +668,8 @@ class Bench:
             **record,
             "gateway": target.name,
             "rps": res["rps"] / target.calls_per_op,  # operations per second
-            "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
+            "p50_ms": res["p50_ms"],
+            "p99_ms": res["p99_ms"],
             "upstream_calls": upstream_calls,
             "calls_per_request": upstream_calls / ops if ops else None,
             "errors": sum(res["errors"].values()),
@@ -590,9 +680,12 @@ class Bench:
         }
         self.runs.append(run)
         err = f"  errors={res['errors']}" if run["errors"] else ""
-        print(f"    {target.name:6s} c={conc:<3d} round {record['round']}: {run['rps']:9.1f} req/s  "
-              f"p50 {res['p50_ms']:7.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
-              f"upstream/req {run['calls_per_request'] or 0:.2f}{err}", flush=True)
+        print(
+            f"    {target.name:6s} c={conc:<3d} round {record['round']}: {run['rps']:9.1f} req/s  "
+            f"p50 {res['p50_ms']:7.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
+            f"upstream/req {run['calls_per_request'] or 0:.2f}{err}",
+            flush=True,
+        )
         return run
 
     # -- one mode -----------------------------------------------------------------------------
@@ -604,8 +697,10 @@ class Bench:
         if {"lookup", "dashboard"} & set(self.args.scenarios):
             t0 = time.monotonic()
             seed = self.seed(up_url)
-            print(f"  upstream ({self.upstream_kind}) seeded: {seed['teams']} teams in "
-                  f"{time.monotonic() - t0:.1f} s", flush=True)
+            print(
+                f"  upstream ({self.upstream_kind}) seeded: {seed['teams']} teams in {time.monotonic() - t0:.1f} s",
+                flush=True,
+            )
         targets: list[Target] = []
         try:
             for name in ("ours", "hive"):
@@ -639,9 +734,15 @@ class Bench:
                         for t in live:  # A B A B ...: every gateway once per round
                             if t.proc and t.proc.popen.poll() is not None:
                                 raise RuntimeError(f"{t.name} died:\n{t.proc.tail()}")
-                            self.wrk(t, scenario, conc, self.args.duration, mode, up_url,
-                                     {"mode": mode_name, "scenario": scenario, "concurrency": conc,
-                                      "round": rnd})
+                            self.wrk(
+                                t,
+                                scenario,
+                                conc,
+                                self.args.duration,
+                                mode,
+                                up_url,
+                                {"mode": mode_name, "scenario": scenario, "concurrency": conc, "round": rnd},
+                            )
         finally:
             for t in targets:
                 if t.proc:
@@ -656,18 +757,29 @@ class Bench:
             groups.setdefault((r["mode"], r["scenario"], r["concurrency"], r["gateway"]), []).append(r)
         med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
         for (mode, scen, conc, gw), rs in groups.items():
-            rows.append({
-                "mode": mode, "scenario": scen, "concurrency": conc, "gateway": gw, "rounds": len(rs),
-                "rps_median": med([r["rps"] for r in rs]), "rps_min": min(r["rps"] for r in rs),
-                "rps_max": max(r["rps"] for r in rs),
-                "p50_ms": med([r["p50_ms"] for r in rs]), "p99_ms": med([r["p99_ms"] for r in rs]),
-                "calls_per_request": med([r["calls_per_request"] for r in rs if r["calls_per_request"] is not None]),
-                "errors": sum(r["errors"] for r in rs),
-                "rss_peak_mb": max((r["rss_peak_mb"] for r in rs if r["rss_peak_mb"]), default=None),
-                "pss_mb": med([r["pss_mb"] for r in rs if r["pss_mb"]]),
-                "gateway_cpu_ms_per_request": med([r["gateway_cpu_ms_per_request"] for r in rs
-                                                   if r["gateway_cpu_ms_per_request"] is not None]),
-            })
+            rows.append(
+                {
+                    "mode": mode,
+                    "scenario": scen,
+                    "concurrency": conc,
+                    "gateway": gw,
+                    "rounds": len(rs),
+                    "rps_median": med([r["rps"] for r in rs]),
+                    "rps_min": min(r["rps"] for r in rs),
+                    "rps_max": max(r["rps"] for r in rs),
+                    "p50_ms": med([r["p50_ms"] for r in rs]),
+                    "p99_ms": med([r["p99_ms"] for r in rs]),
+                    "calls_per_request": med(
+                        [r["calls_per_request"] for r in rs if r["calls_per_request"] is not None]
+                    ),
+                    "errors": sum(r["errors"] for r in rs),
+                    "rss_peak_mb": max((r["rss_peak_mb"] for r in rs if r["rss_peak_mb"]), default=None),
+                    "pss_mb": med([r["pss_mb"] for r in rs if r["pss_mb"]]),
+                    "gateway_cpu_ms_per_request": med(
+                        [r["gateway_cpu_ms_per_request"] for r in rs if r["gateway_cpu_ms_per_request"] is not None]
+                    ),
+                }
+            )
         index = {(r["mode"], r["scenario"], r["concurrency"], r["gateway"]): r for r in rows}
         warnings = []
         for r in rows:
@@ -684,17 +796,23 @@ class Bench:
             key = (r["mode"], r["scenario"], r["concurrency"])
             gws = [index[(*key, g)]["rps_median"] for g in ("ours", "hive") if (*key, g) in index]
             if r["mode"] == "unpinned" and ("workers2", *key[1:], "ours") in index:
-                gws += [index[("workers2", *key[1:], g)]["rps_median"] for g in ("ours", "hive")
-                        if ("workers2", *key[1:], g) in index]
+                gws += [
+                    index[("workers2", *key[1:], g)]["rps_median"]
+                    for g in ("ours", "hive")
+                    if ("workers2", *key[1:], g) in index
+                ]
             if gws and r["rps_median"] < FLOOR_FACTOR * max(gws):
                 warnings.append(
                     f"WARNING: direct upstream {r['scenario']} c={r['concurrency']} ({r['mode']}) "
                     f"{r['rps_median']:.0f} ops/s is under {FLOOR_FACTOR:g}x the fastest gateway "
-                    f"({max(gws):.0f} req/s): the upstream, not the gateway, may be the bottleneck")
+                    f"({max(gws):.0f} req/s): the upstream, not the gateway, may be the bottleneck"
+                )
         for r in rows:
             if r["errors"]:
-                warnings.append(f"WARNING: {r['gateway']} {r['scenario']} c={r['concurrency']} "
-                                f"({r['mode']}): {r['errors']} wrk errors (non-2xx, timeouts or socket)")
+                warnings.append(
+                    f"WARNING: {r['gateway']} {r['scenario']} c={r['concurrency']} "
+                    f"({r['mode']}): {r['errors']} wrk errors (non-2xx, timeouts or socket)"
+                )
         order = {m: i for i, m in enumerate(MODES)}
         sorder = {s: i for i, s in enumerate(SCENARIOS)}
         gorder = {"ours": 0, "hive": 1, "direct": 2}
@@ -705,21 +823,46 @@ class Bench:
         def f(x, spec=".1f", dash="-"):
             return dash if x is None else format(x, spec)
 
-        head = ["mode", "scenario", "conc", "gateway", "req/s median (min-max)", "p50 ms", "p99 ms",
-                "upstream/req", "RSS MB", "CPU ms/req", "ours/Hive", "ours/direct"]
+        head = [
+            "mode",
+            "scenario",
+            "conc",
+            "gateway",
+            "req/s median (min-max)",
+            "p50 ms",
+            "p99 ms",
+            "upstream/req",
+            "RSS MB",
+            "CPU ms/req",
+            "ours/Hive",
+            "ours/direct",
+        ]
         lines = []
         for r in rows:
             label = {"ours": "ours", "hive": "Hive", "direct": "direct upstream"}[r["gateway"]]
-            lines.append([
-                r["mode"], r["scenario"], str(r["concurrency"]), label + (" !" if r["errors"] else ""),
-                f"{r['rps_median']:.0f} ({r['rps_min']:.0f}-{r['rps_max']:.0f})",
-                f(r["p50_ms"], ".2f"), f(r["p99_ms"], ".2f"), f(r["calls_per_request"], ".2f"),
-                f(r["rss_peak_mb"], ".0f"), f(r["gateway_cpu_ms_per_request"], ".2f"),
-                f(r.get("ratio_ours_hive"), ".2f", ""), f(r.get("ratio_ours_direct"), ".2f", ""),
-            ])
+            lines.append(
+                [
+                    r["mode"],
+                    r["scenario"],
+                    str(r["concurrency"]),
+                    label + (" !" if r["errors"] else ""),
+                    f"{r['rps_median']:.0f} ({r['rps_min']:.0f}-{r['rps_max']:.0f})",
+                    f(r["p50_ms"], ".2f"),
+                    f(r["p99_ms"], ".2f"),
+                    f(r["calls_per_request"], ".2f"),
+                    f(r["rss_peak_mb"], ".0f"),
+                    f(r["gateway_cpu_ms_per_request"], ".2f"),
+                    f(r.get("ratio_ours_hive"), ".2f", ""),
+                    f(r.get("ratio_ours_direct"), ".2f", ""),
+                ]
+            )
         widths = [max(len(h), *(len(ln[i]) for ln in lines)) if lines else len(h) for i, h in enumerate(head)]
-        fmt = lambda cells: "  ".join(c.ljust(w) if i < 4 else c.rjust(w)  # noqa: E731
-                                      for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+        def fmt(cells: list[str]) -> str:
+            return "  ".join(
+                c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+
         out = [fmt(head), fmt(["-" * w for w in widths])]
         prev = None
         for ln in lines:
@@ -750,10 +893,15 @@ class Bench:
             pass
         hive_pkg = json.loads((BENCH / "hive" / "package.json").read_text())["dependencies"]
         return {
-            "cpus": os.cpu_count(), "cpu_model": cpu, "mem_gib": round(mem_kb / 1024 / 1024, 1),
-            "kernel": platform.release(), "os": cmd_out(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
-            "python": cmd_out([PYTHON, "--version"]), "node": cmd_out(["node", "--version"]),
-            "wrk": cmd_out(["wrk", "-v"]), "hive_packages": hive_pkg,
+            "cpus": os.cpu_count(),
+            "cpu_model": cpu,
+            "mem_gib": round(mem_kb / 1024 / 1024, 1),
+            "kernel": platform.release(),
+            "os": cmd_out(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
+            "python": cmd_out([PYTHON, "--version"]),
+            "node": cmd_out(["node", "--version"]),
+            "wrk": cmd_out(["wrk", "-v"]),
+            "hive_packages": hive_pkg,
             "git_commit": cmd_out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         }
 
@@ -768,8 +916,11 @@ class Bench:
         if "hive" in self.args.gateways and shutil.which("node"):
             print("Hive: npm ci into bench/.cache/hive (when the lock file changed) ...", flush=True)
         machine = self.machine()
-        print(f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['mem_gib']} GiB, "
-              f"{machine['os']}, {machine['python']}, node {machine['node']}, {machine['wrk']}", flush=True)
+        print(
+            f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['mem_gib']} GiB, "
+            f"{machine['os']}, {machine['python']}, node {machine['node']}, {machine['wrk']}",
+            flush=True,
+        )
         started = time.time()
         status = 0
         try:
@@ -784,9 +935,14 @@ class Bench:
         finally:
             self.procs.stop_all()
         rows, warnings = self.summarize()
-        print(f"\nupstream: {getattr(self, 'upstream_kind', '-')}"
-              + (" (bench/stub_upstream.py: app.embedded_bifrost was not importable)"
-                 if getattr(self, "upstream_kind", "") == "stub" else " (app.embedded_bifrost, in-memory)"))
+        print(
+            f"\nupstream: {getattr(self, 'upstream_kind', '-')}"
+            + (
+                " (bench/stub_upstream.py: app.embedded_bifrost was not importable)"
+                if getattr(self, "upstream_kind", "") == "stub"
+                else " (app.embedded_bifrost, in-memory)"
+            )
+        )
         print(self.table(rows))
         ours_ready = [r["ready_s"] for r in self.ready if r["what"] == "ours"]
         hive_ready = [r["ready_s"] for r in self.ready if r["what"] == "hive"]
@@ -802,39 +958,73 @@ class Bench:
             "elapsed_s": round(time.time() - started, 1),
             "machine": machine,
             "upstream": getattr(self, "upstream_kind", None),
-            "settings": {"rounds": self.args.rounds, "duration_s": self.args.duration,
-                         "warmup_s": self.args.warmup, "concurrency": self.args.concurrency,
-                         "modes": {m: MODES[m] for m in self.args.modes}, "scenarios": self.args.scenarios,
-                         "gateways": self.args.gateways},
+            "settings": {
+                "rounds": self.args.rounds,
+                "duration_s": self.args.duration,
+                "warmup_s": self.args.warmup,
+                "concurrency": self.args.concurrency,
+                "modes": {m: MODES[m] for m in self.args.modes},
+                "scenarios": self.args.scenarios,
+                "gateways": self.args.gateways,
+            },
             "documents": {g: GATEWAYS[g]["documents"] for g in GATEWAYS} | {"direct": DIRECT},
-            "ready": self.ready, "checks": self.checks, "summary": rows, "warnings": warnings,
-            "events": self.events, "runs": self.runs,
+            "ready": self.ready,
+            "checks": self.checks,
+            "summary": rows,
+            "warnings": warnings,
+            "events": self.events,
+            "runs": self.runs,
         }
         self.out.write_text(json.dumps(result, indent=1))
-        print(f"\nraw results: {self.out.relative_to(ROOT) if self.out.is_relative_to(ROOT) else self.out}"
-              f"  (process logs in {self.work.relative_to(ROOT)})")
+        print(
+            f"\nraw results: {self.out.relative_to(ROOT) if self.out.is_relative_to(ROOT) else self.out}"
+            f"  (process logs in {self.work.relative_to(ROOT)})"
+        )
         return status
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")),
-                    help="rounds per gateway (BENCH_ROUNDS, 3)")
-    ap.add_argument("--duration", type=float, default=float(env("BENCH_DURATION", "10")),
-                    help="seconds per wrk run (BENCH_DURATION, 10)")
-    ap.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP", "2")),
-                    help="unrecorded warm-up seconds per gateway and scenario (BENCH_WARMUP, 2)")
-    ap.add_argument("--concurrency", default=env("BENCH_CONCURRENCY", "1,20,64"),
-                    help="comma-separated connection counts (BENCH_CONCURRENCY, 1,20,64)")
-    ap.add_argument("--scenarios", default=env("BENCH_SCENARIOS", ",".join(SCENARIOS)),
-                    help=f"subset of {','.join(SCENARIOS)} (BENCH_SCENARIOS)")
-    ap.add_argument("--modes", default=env("BENCH_MODES", ",".join(MODES)),
-                    help=f"subset of {','.join(MODES)} (BENCH_MODES)")
-    ap.add_argument("--gateways", default=env("BENCH_GATEWAYS", "ours,hive,direct"),
-                    help="subset of ours,hive,direct (BENCH_GATEWAYS)")
-    ap.add_argument("--upstream", choices=["auto", "embedded", "stub"], default=env("BENCH_UPSTREAM", "auto"),
-                    help="embedded Bifrost server, the bench stub, or auto: embedded when importable")
+    ap.add_argument(
+        "--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")), help="rounds per gateway (BENCH_ROUNDS, 3)"
+    )
+    ap.add_argument(
+        "--duration",
+        type=float,
+        default=float(env("BENCH_DURATION", "10")),
+        help="seconds per wrk run (BENCH_DURATION, 10)",
+    )
+    ap.add_argument(
+        "--warmup",
+        type=float,
+        default=float(env("BENCH_WARMUP", "2")),
+        help="unrecorded warm-up seconds per gateway and scenario (BENCH_WARMUP, 2)",
+    )
+    ap.add_argument(
+        "--concurrency",
+        default=env("BENCH_CONCURRENCY", "1,20,64"),
+        help="comma-separated connection counts (BENCH_CONCURRENCY, 1,20,64)",
+    )
+    ap.add_argument(
+        "--scenarios",
+        default=env("BENCH_SCENARIOS", ",".join(SCENARIOS)),
+        help=f"subset of {','.join(SCENARIOS)} (BENCH_SCENARIOS)",
+    )
+    ap.add_argument(
+        "--modes", default=env("BENCH_MODES", ",".join(MODES)), help=f"subset of {','.join(MODES)} (BENCH_MODES)"
+    )
+    ap.add_argument(
+        "--gateways",
+        default=env("BENCH_GATEWAYS", "ours,hive,direct"),
+        help="subset of ours,hive,direct (BENCH_GATEWAYS)",
+    )
+    ap.add_argument(
+        "--upstream",
+        choices=["auto", "embedded", "stub"],
+        default=env("BENCH_UPSTREAM", "auto"),
+        help="embedded Bifrost server, the bench stub, or auto: embedded when importable",
+    )
     ap.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for a gateway to be ready")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round x 3 s, 1 s warm-up")
     ap.add_argument("--out", help="results file (default bench/results/<timestamp>.json)")

@@ -149,8 +149,15 @@ def create_stub_app() -> Starlette:
             return _error(400, "Customer name is required")
         now = _now()
         cid = str(uuid.uuid4())
-        c = {"id": cid, "name": data["name"], "teams": [], "virtual_keys": [], "config_hash": "",
-             "created_at": now, "updated_at": now}
+        c = {
+            "id": cid,
+            "name": data["name"],
+            "teams": [],
+            "virtual_keys": [],
+            "config_hash": "",
+            "created_at": now,
+            "updated_at": now,
+        }
         if data.get("budget"):
             b = budget(data["budget"])
             c["budget_id"], c["budget"] = b["id"], b
@@ -185,11 +192,19 @@ def create_stub_app() -> Starlette:
             return _error(400, "VirtualKey cannot be attached to both Team and Customer")
         now = _now()
         kid = str(uuid.uuid4())
-        k = {"id": kid, "name": data["name"], "description": data.get("description", ""),
-             "value": f"sk-bf-{uuid.uuid4()}", "is_active": data.get("is_active", True),
-             "provider_configs": [], "mcp_configs": [],
-             "budgets": [budget(b, virtual_key_id=kid) for b in data.get("budgets") or []],
-             "config_hash": "", "created_at": now, "updated_at": now}
+        k = {
+            "id": kid,
+            "name": data["name"],
+            "description": data.get("description", ""),
+            "value": f"sk-bf-{uuid.uuid4()}",
+            "is_active": data.get("is_active", True),
+            "provider_configs": [],
+            "mcp_configs": [],
+            "budgets": [budget(b, virtual_key_id=kid) for b in data.get("budgets") or []],
+            "config_hash": "",
+            "created_at": now,
+            "updated_at": now,
+        }
         for owner in ("team_id", "customer_id"):
             if data.get(owner):
                 k[owner] = data[owner]

@@ -32,9 +32,16 @@ class CountingMiddleware:
                 if path == "/__bench/reset":
                     self.count = 0
                 body = json.dumps({"count": self.count}).encode()
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
             self.count += 1
@@ -85,8 +92,15 @@ def main() -> None:
     import uvicorn
 
     # the same server settings as `python -m app.embedded_bifrost`
-    uvicorn.run(CountingMiddleware(app), host=args.host, port=args.port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        CountingMiddleware(app),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":
