@@ -99,6 +99,7 @@ def graphiql_page() -> bytes:
     <meta http-equiv="Content-Security-Policy" content="{html.escape(CONTENT_SECURITY_POLICY)}">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
+    <link rel="icon" href="data:,">
     <title>GraphiQL · Bifrost GraphQL gateway</title>
 {styles}
     <style>

@@ -17,13 +17,26 @@
     enableIncrementalDelivery: false,
   });
 
-  ReactDOM.createRoot(root).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      defaultQuery: config.defaultQuery,
-      defaultTabs: [{ query: config.defaultQuery, variables: config.defaultVariables }],
-      defaultEditorToolsVisibility: 'variables',
-      shouldPersistHeaders: false,
-    })
-  );
+  // GraphiQL keeps the user's tabs in localStorage. On a first visit (nothing stored) the example's variables
+  // are passed explicitly: GraphiQL 3 fills the variables editor from the `variables` prop, not from defaultTabs.
+  function firstVisit() {
+    try {
+      return window.localStorage.getItem('graphiql:tabState') === null;
+    } catch (error) {
+      return true;
+    }
+  }
+
+  var props = {
+    fetcher: fetcher,
+    defaultQuery: config.defaultQuery,
+    defaultTabs: [{ query: config.defaultQuery, variables: config.defaultVariables }],
+    defaultEditorToolsVisibility: 'variables',
+    shouldPersistHeaders: false,
+  };
+  if (firstVisit()) {
+    props.variables = config.defaultVariables;
+  }
+
+  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, props));
 })();
