@@ -1,0 +1,238 @@
+"""GraphiQL served by the gateway: the page and its assets over plain HTTP, then a real headless Chromium run.
+
+The gateway runs as ``python -m app`` in a subprocess, with no BIFROST_URL (so against the embedded
+Bifrost-compatible server). The browser test needs /usr/bin/chromium (Debian's ``chromium`` package) and fails,
+rather than skips, when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import sync_playwright
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 30.0
+EXPECTED_CONTENT_TYPES = {".js": "javascript", ".css": "text/css"}
+
+
+@dataclass(frozen=True)
+class Gateway:
+    base_url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _gateway_env(port: int) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key.upper() != "BIFROST_URL"}
+    env.update(
+        GATEWAY_HOST="127.0.0.1",
+        GATEWAY_PORT=str(port),
+        GATEWAY_ENV="development",
+        WEB_CONCURRENCY="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    """The real gateway (``python -m app``) on a free port, stopped after the module's tests."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="gateway-") as tmp:
+        log_path = Path(tmp) / "gateway.log"
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app"],
+                cwd=REPO_ROOT,
+                env=_gateway_env(port),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                deadline = time.monotonic() + STARTUP_TIMEOUT_S
+                while True:
+                    if process.poll() is not None:
+                        pytest.fail(f"the gateway exited with {process.returncode}:\n{log_path.read_text()}")
+                    try:
+                        if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"no answer from /healthz in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()}")
+                    time.sleep(0.1)
+                yield Gateway(base_url, log_path)
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
+
+
+def _asset_urls(page: str) -> list[str]:
+    return re.findall(r'(?:src|href)="(/graphiql/static/[^"]+)"', page)
+
+
+def test_graphiql_page_and_assets_over_http(gateway: Gateway) -> None:
+    with httpx.Client(base_url=gateway.base_url, timeout=10.0) as client:
+        response = client.get("/graphql", headers={"Accept": "text/html"})
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        page = response.text
+        assert "<title>GraphiQL" in page
+        assert "Content-Security-Policy" in page
+        # No inline executable script: only src= scripts and the JSON config element.
+        for tag in re.findall(r"<script\b[^>]*>", page):
+            assert "src=" in tag or 'type="application/json"' in tag, tag
+        # Nothing is loaded from another host.
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
+
+        config_text = re.search(r'<script id="graphiql-config" type="application/json">(.*?)</script>', page, re.S)
+        assert config_text is not None
+        config = json.loads(config_text.group(1))
+        assert config["url"] == "/graphql"
+        assert "createTeam(input: $input)" in config["defaultQuery"]
+        assert json.loads(config["defaultVariables"]) == {
+            "input": {"name": "my-first-team", "budget": {"maxLimit": 100, "resetDuration": "1M"}}
+        }
+
+        assets = _asset_urls(page)
+        names = {url.rsplit("/", 1)[1] for url in assets}
+        assert names == {
+            "graphiql.min.css",
+            "react.production.min.js",
+            "react-dom.production.min.js",
+            "graphiql.min.js",
+            "boot.js",
+        }
+        for url in assets:
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            expected = EXPECTED_CONTENT_TYPES[Path(url).suffix]
+            assert expected in asset.headers["content-type"], (url, asset.headers["content-type"])
+            assert len(asset.content) > 0, url
+
+        # A GET with a query is still GraphQL, not the page.
+        api = client.get("/graphql", params={"query": "{ __typename }"}, headers={"Accept": "text/html"})
+        assert "<html" not in api.text
+
+
+RESULT_JS = """() => {
+    const wrapper = document.querySelector('.result-window .CodeMirror');
+    return wrapper && wrapper.CodeMirror ? wrapper.CodeMirror.getValue() : '';
+}"""
+QUERY_JS = "() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()"
+VARIABLES_JS = "() => document.querySelector('.graphiql-editor-tool .CodeMirror').CodeMirror.getValue()"
+# A response (data or errors) is in the result pane.
+ANSWERED_JS = f"""() => {{
+    const text = ({RESULT_JS})();
+    return text.includes('"createTeam"') || text.includes('"errors"');
+}}"""
+# An inline script the page's Content-Security-Policy must refuse to run.
+INLINE_SCRIPT_JS = """() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.__inlineScriptRan = true;';
+    document.head.appendChild(script);
+    return window.__inlineScriptRan === true;
+}"""
+
+
+def _leaves_gateway(url: str) -> bool:
+    """True for a request to any host but the gateway's (data: and blob: URLs never leave the browser)."""
+    parts = urlsplit(url)
+    return parts.scheme not in ("data", "blob") and parts.hostname != "127.0.0.1"
+
+
+def test_graphiql_runs_create_team_in_chromium(gateway: Gateway, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium); "
+            "the browser tests need it"
+        )
+    requests: list[str] = []
+    console_errors: list[str] = []
+    screenshot = tmp_path / "graphiql.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+            page.on("pageerror", lambda error: console_errors.append(str(error)))
+
+            page.goto(f"{gateway.base_url}/graphql", wait_until="load")
+            page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20_000)
+            assert "createTeam(input: $input)" in page.evaluate(QUERY_JS)
+            assert json.loads(page.evaluate(VARIABLES_JS))["input"]["name"] == "my-first-team"
+
+            page.click(".graphiql-execute-button")
+            try:
+                page.wait_for_function(ANSWERED_JS, timeout=20_000)
+            except PlaywrightTimeoutError:
+                page.screenshot(path=str(screenshot))
+                pytest.fail(
+                    f"no createTeam response in GraphiQL's result pane; pane: {page.evaluate(RESULT_JS)!r}; "
+                    f"console: {console_errors}; screenshot: {screenshot}\ngateway log:\n{gateway.log()}"
+                )
+            text: str = page.evaluate(RESULT_JS)
+            page.screenshot(path=str(screenshot))
+            errors_before_probe = list(console_errors)
+            inline_script_ran = page.evaluate(INLINE_SCRIPT_JS)
+        finally:
+            browser.close()
+
+    result = json.loads(text)
+    assert "errors" not in result, f"createTeam failed in GraphiQL:\n{text}"
+    payload = result["data"]["createTeam"]
+    assert payload["userErrors"] == [], text
+    team = payload["team"]
+    assert isinstance(team["id"], str) and team["id"], text
+    assert team["name"] == "my-first-team"
+    assert '"maxLimit": 100' in text
+    assert team["budget"]["maxLimit"] == 100
+
+    assert requests, "the page made no request at all"
+    foreign = sorted({url for url in requests if _leaves_gateway(url)})
+    assert not foreign, f"requests to other hosts: {foreign}"
+    assert not errors_before_probe, f"browser console errors (CSP violations show up here): {errors_before_probe}"
+    assert not inline_script_ran, "the Content-Security-Policy let an inline script run"
