@@ -900,7 +900,7 @@ class Bench:
             "os": cmd_out(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
             "python": cmd_out([PYTHON, "--version"]),
             "node": cmd_out(["node", "--version"]),
-            "wrk": cmd_out(["wrk", "-v"]),
+            "wrk": cmd_out(["wrk", "-v"]).split(" Copyright")[0],
             "hive_packages": hive_pkg,
             "git_commit": cmd_out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         }
