@@ -208,27 +208,30 @@ class BifrostSession:
 
     async def create_team(self, body: dict[str, Any]) -> models.Team:
         """``POST /api/governance/teams``, sent exactly once."""
-        return (await self._parsed(models.TeamEnvelope, "POST", f"{_GOVERNANCE}/teams", body=body)).team
+        envelope = await self._parsed(models.TeamEnvelope, "POST", f"{_GOVERNANCE}/teams", body=body)
+        return envelope.team.settled_budgets()
 
     async def get_team(self, team_id: str) -> models.Team:
         """``GET /api/governance/teams/{id}``; raises BifrostNotFound for a missing team."""
         envelope = await self._parsed(models.TeamEnvelope, "GET", _entity_path("teams", team_id))
-        return envelope.team
+        return envelope.team.settled_budgets()
 
     async def list_teams(self, params: Mapping[str, str | int] | None = None) -> models.TeamList:
         """``GET /api/governance/teams`` with optional ``customer_id``, ``limit``, ``offset``, ``search``."""
-        return await self._parsed(models.TeamList, "GET", f"{_GOVERNANCE}/teams", params=params)
+        page = await self._parsed(models.TeamList, "GET", f"{_GOVERNANCE}/teams", params=params)
+        return page.model_copy(update={"teams": [team.settled_budgets() for team in page.teams]})
 
     # Customers ------------------------------------------------------------------------------------
 
     async def get_customer(self, customer_id: str) -> models.Customer:
         """``GET /api/governance/customers/{id}``; raises BifrostNotFound for a missing customer."""
         envelope = await self._parsed(models.CustomerEnvelope, "GET", _entity_path("customers", customer_id))
-        return envelope.customer
+        return _settle_customer(envelope.customer)
 
     async def list_customers(self, params: Mapping[str, str | int] | None = None) -> models.CustomerList:
         """``GET /api/governance/customers``."""
-        return await self._parsed(models.CustomerList, "GET", f"{_GOVERNANCE}/customers", params=params)
+        page = await self._parsed(models.CustomerList, "GET", f"{_GOVERNANCE}/customers", params=params)
+        return page.model_copy(update={"customers": [_settle_customer(c) for c in page.customers]})
 
     # Virtual keys ---------------------------------------------------------------------------------
 
@@ -269,6 +272,46 @@ class BifrostSession:
             return False
         return True
 
+    # Writes (each sent exactly once: only GETs are retried) -----------------------------------------
+
+    async def update_team(self, team_id: str, body: dict[str, Any]) -> models.Team:
+        """``PUT /api/governance/teams/{id}``; ``budgets`` is the full desired set."""
+        return (await self._parsed(models.TeamEnvelope, "PUT", _entity_path("teams", team_id), body=body)).team
+
+    async def delete_team(self, team_id: str) -> str:
+        """``DELETE /api/governance/teams/{id}``; Bifrost detaches the team's virtual keys. Returns its message."""
+        return (await self._parsed(models.MessageEnvelope, "DELETE", _entity_path("teams", team_id))).message
+
+    async def create_customer(self, body: dict[str, Any]) -> models.Customer:
+        """``POST /api/governance/customers``."""
+        envelope = await self._parsed(models.CustomerEnvelope, "POST", f"{_GOVERNANCE}/customers", body=body)
+        return envelope.customer
+
+    async def update_customer(self, customer_id: str, body: dict[str, Any]) -> models.Customer:
+        """``PUT /api/governance/customers/{id}``; ``budget: {}`` removes the budget."""
+        path = _entity_path("customers", customer_id)
+        return (await self._parsed(models.CustomerEnvelope, "PUT", path, body=body)).customer
+
+    async def delete_customer(self, customer_id: str) -> str:
+        """``DELETE /api/governance/customers/{id}``; Bifrost detaches its teams and virtual keys."""
+        path = _entity_path("customers", customer_id)
+        return (await self._parsed(models.MessageEnvelope, "DELETE", path)).message
+
+    async def create_virtual_key(self, body: dict[str, Any]) -> models.VirtualKey:
+        """``POST /api/governance/virtual-keys``; Bifrost generates the key's value."""
+        envelope = await self._parsed(models.VirtualKeyEnvelope, "POST", f"{_GOVERNANCE}/virtual-keys", body=body)
+        return envelope.virtual_key
+
+    async def update_virtual_key(self, key_id: str, body: dict[str, Any]) -> models.VirtualKey:
+        """``PUT /api/governance/virtual-keys/{id}``. Bifrost v1.5 detaches the key when the body names no owner."""
+        path = _entity_path("virtual-keys", key_id)
+        return (await self._parsed(models.VirtualKeyEnvelope, "PUT", path, body=body)).virtual_key
+
+    async def delete_virtual_key(self, key_id: str) -> str:
+        """``DELETE /api/governance/virtual-keys/{id}``, with its configs, budgets and rate limit."""
+        path = _entity_path("virtual-keys", key_id)
+        return (await self._parsed(models.MessageEnvelope, "DELETE", path)).message
+
 
 def parse(model: type[M], content: bytes) -> M:
     """Parse an upstream body into ``model``, or raise UpstreamProtocolError (without the body)."""
@@ -276,6 +319,13 @@ def parse(model: type[M], content: bytes) -> M:
         return model.model_validate_json(content)
     except ValidationError:
         raise UpstreamProtocolError("Bifrost answered with an unexpected body") from None
+
+
+def _settle_customer(customer: models.Customer) -> models.Customer:
+    # Customer endpoints embed their teams with budgets: an absent list there means none.
+    if not customer.teams:
+        return customer
+    return customer.model_copy(update={"teams": [team.settled_budgets() for team in customer.teams]})
 
 
 def _entity_path(collection: str, entity_id: str) -> str:

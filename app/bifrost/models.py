@@ -21,6 +21,7 @@ __all__ = [
     "EnvVar",
     "MCPClient",
     "MCPConfig",
+    "MessageEnvelope",
     "Page",
     "ProviderConfig",
     "ProviderKey",
@@ -204,6 +205,22 @@ class Team(WithBudgets):
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def has_budgets_loaded(self) -> bool:
+        """Whether the payload carried the team's budgets.
+
+        v1.5+ omits an empty ``budgets`` array, and also omits budgets it did not load (a team embedded
+        in a virtual key), so absence is ambiguous: payloads of team and customer endpoints are settled
+        by ``settled_budgets`` on arrival; anything else still unsettled is reloaded.
+        """
+        return self.budgets is not None or self.budget is not None
+
+    def settled_budgets(self) -> Team:
+        """This team with an absent budget list read as empty (for endpoints that always embed budgets)."""
+        if self.budgets is None and self.budget is None and self.budget_id is None:
+            return self.model_copy(update={"budgets": []})
+        return self
+
 
 class VirtualKey(WithBudgets):
     """A virtual key: the credential callers of Bifrost use. ``value`` is a secret."""
@@ -242,6 +259,12 @@ class VirtualKeyEnvelope(BifrostModel):
     """``{"virtual_key": VirtualKey}``."""
 
     virtual_key: VirtualKey
+
+
+class MessageEnvelope(BifrostModel):
+    """``{"message": "..."}`` as answered by DELETE."""
+
+    message: str = ""
 
 
 class Page(BifrostModel):

@@ -16,7 +16,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostNotFound, BifrostSession
-from app.bifrost.models import Budget, Customer, RateLimit, Team, VirtualKey
+from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
 
 __all__ = ["Loaders"]
 
@@ -43,6 +43,20 @@ class Loaders:
         self.virtual_keys_by_team: DataLoader[str, list[VirtualKey]] = DataLoader(self._load_keys_by_team)
         self.budget: DataLoader[str, Budget | None] = DataLoader(self._load_budgets)
         self.rate_limit: DataLoader[str, RateLimit | None] = DataLoader(self._load_rate_limits)
+        self._budget_list: asyncio.Future[BudgetList] | None = None
+        self._rate_limit_list: asyncio.Future[RateLimitList] | None = None
+
+    async def all_budgets(self) -> BudgetList:
+        """Every budget, fetched at most once per request."""
+        if self._budget_list is None:
+            self._budget_list = asyncio.ensure_future(self._bifrost.list_budgets())
+        return await asyncio.shield(self._budget_list)
+
+    async def all_rate_limits(self) -> RateLimitList:
+        """Every rate limit, fetched at most once per request."""
+        if self._rate_limit_list is None:
+            self._rate_limit_list = asyncio.ensure_future(self._bifrost.list_rate_limits())
+        return await asyncio.shield(self._rate_limit_list)
 
     # Priming with what payloads already embed ------------------------------------------------------
 
@@ -102,9 +116,9 @@ class Loaders:
         return [found or [] for found in lists]
 
     async def _load_budgets(self, ids: list[str]) -> list[Budget | None]:
-        by_id = {budget.id: budget for budget in (await self._bifrost.list_budgets()).budgets}
+        by_id = {budget.id: budget for budget in (await self.all_budgets()).budgets}
         return [by_id.get(budget_id) for budget_id in ids]
 
     async def _load_rate_limits(self, ids: list[str]) -> list[RateLimit | None]:
-        by_id = {limit.id: limit for limit in (await self._bifrost.list_rate_limits()).rate_limits}
+        by_id = {limit.id: limit for limit in (await self.all_rate_limits()).rate_limits}
         return [by_id.get(limit_id) for limit_id in ids]

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.schema.extensions import SafeErrors
+from app.schema.lists import ListQueries
 from app.schema.lookups import LookupQueries
 from app.schema.scalars import SCALAR_MAP
 from app.schema.session.mutations import SessionMutations
@@ -23,7 +24,7 @@ log = logging.getLogger("app.graphql")
 
 
 @strawberry.type(description="Reads over Bifrost's governance data.")
-class Query(LookupQueries):
+class Query(LookupQueries, ListQueries):
     pass
 
 

@@ -26,6 +26,7 @@ from app.schema import GatewaySchema
 from app.schema.context import GatewayContext
 from app.schema.loaders import Loaders
 from app.web.forwarding import forwarded_headers
+from app.web.graphiql import CONTENT_SECURITY_POLICY
 
 __all__ = ["GraphQLEndpoint"]
 
@@ -59,7 +60,11 @@ class GraphQLEndpoint:
         media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else JSON
         if request.method == "GET":
             if "query" not in request.query_params and self._wants_html(request):
-                return Response(self.graphiql_html or b"", media_type="text/html; charset=utf-8")
+                return Response(
+                    self.graphiql_html or b"",
+                    media_type="text/html; charset=utf-8",
+                    headers={"content-security-policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"},
+                )
             params, problem = _params_from_query(request)
             allowed = _QUERY_ONLY
         elif request.method == "POST":
