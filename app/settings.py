@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     upstream_max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     dataloader_concurrency: int = Field(10, ge=1, le=100)
 
+    upstream_read_retries: int = Field(2, ge=0, le=5)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_reset_seconds: float = Field(5.0, gt=0)
+
+    # Limits on what one request may ask for
+    max_query_depth: int = Field(10, ge=1, le=100)
+    max_aliases: int = Field(15, ge=0, le=1000)
+    max_tokens: int = Field(2000, ge=10, le=100_000)
+    max_document_bytes: int = Field(64 * 1024, ge=256)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    apq_cache_size: int = Field(1000, ge=0, le=100_000)
+
     # Embedded Bifrost-compatible server (used when BIFROST_URL is unset)
     embedded_bifrost_database: str = ":memory:"
     embedded_bifrost_generation: Literal["seed", "current"] = "current"
@@ -64,9 +76,14 @@ class Settings(BaseSettings):
         return data
 
     @model_validator(mode="after")
-    def _check_timeouts(self) -> Settings:
+    def _check_consistency(self) -> Settings:
         if self.upstream_total_timeout < self.upstream_connect_timeout:
             raise ValueError("UPSTREAM_TOTAL_TIMEOUT must be at least UPSTREAM_CONNECT_TIMEOUT")
+        if self.max_document_bytes > self.max_body_bytes:
+            raise ValueError("MAX_DOCUMENT_BYTES must not exceed MAX_BODY_BYTES")
+        if self.is_production and "*" in self.cors_allow_origins:
+            # Credentials (the login cookie) are allowed cross-origin: a wildcard would hand them to any site.
+            raise ValueError("CORS_ALLOW_ORIGINS must list origins, not '*', when GATEWAY_ENV=production")
         return self
 
     @property

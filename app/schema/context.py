@@ -23,11 +23,14 @@ class GatewayContext:
         bifrost: the caller's view of the Bifrost client (forwarded headers, call count).
         loaders: DataLoaders memoised for this request only.
         response_cookies: Set-Cookie values to hand back to the browser (login/logout).
+        operation_type, operation_name: what ran, for the request's log line and metrics.
     """
 
     bifrost: BifrostSession
     loaders: Loaders
     response_cookies: list[str] = field(default_factory=list)
+    operation_type: str | None = None
+    operation_name: str | None = None
 
 
 Info = strawberry.Info[GatewayContext, None]

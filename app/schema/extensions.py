@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from graphql import GraphQLError, get_operation_ast
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from app.bifrost import BifrostError
 from app.schema.errors import GatewayError, GatewayErrorCode, gateway_error_from
 
-__all__ = ["SafeErrors"]
+__all__ = ["OperationFacts", "SafeErrors"]
 
 log = logging.getLogger("app.errors")
 
@@ -49,3 +50,18 @@ def _should_replace(error: GraphQLError) -> bool:
         return False
     # Variable coercion errors carry the scalar's ValueError but no path: graphql-core's safe message.
     return error.path is not None or isinstance(original, BifrostError)
+
+
+class OperationFacts(SchemaExtension):
+    """Copies the operation's type and name into the context once the document is parsed."""
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is not None and execution.context is not None:
+            operation = get_operation_ast(document, execution.operation_name)
+            if operation is not None:
+                execution.context.operation_type = operation.operation.value
+                if operation.name is not None:
+                    execution.context.operation_name = operation.name.value
+        yield

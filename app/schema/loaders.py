@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostNotFound, BifrostSession
 from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
+from app.observability import DATALOADER_BATCH_SIZE
 
 __all__ = ["Loaders"]
 
@@ -79,6 +80,8 @@ class Loaders:
     # Batch functions -------------------------------------------------------------------------------
 
     async def _each(self, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]) -> list[V | None]:
+        DATALOADER_BATCH_SIZE.labels(getattr(fetch, "__name__", "fetch")).observe(len(keys))
+
         async def one(key: K) -> V | None:
             async with self._limit:
                 try:

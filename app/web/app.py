@@ -1,4 +1,4 @@
-"""The web edge: a Starlette application serving /graphql, GraphiQL, health and readiness."""
+"""The web edge: a Starlette application serving /graphql, GraphiQL, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -7,20 +7,32 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.bifrost import BifrostClient
+from app.observability import metrics_payload
 from app.schema import build_schema
+from app.schema.limits import Limits
 from app.settings import Settings
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint
+from app.web.persisted_queries import PersistedQueries
 from app.web.upstream import build_bifrost_client
 
-__all__ = ["create_app"]
+__all__ = ["bifrost_client_of", "create_app"]
 
-MAX_BODY_BYTES = 1024 * 1024
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "apollo-require-preflight",
+]
 
 
 def create_app(
@@ -36,12 +48,22 @@ def create_app(
     """
     settings = settings or Settings()
     client = build_bifrost_client(settings, transport)
-    schema = build_schema(production=settings.is_production)
+    schema = build_schema(
+        production=settings.is_production,
+        limits=Limits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            introspection=not settings.is_production,
+        ),
+    )
     endpoint = GraphQLEndpoint(
         schema,
         client,
         dataloader_concurrency=settings.dataloader_concurrency,
-        max_body_bytes=MAX_BODY_BYTES,
+        max_body_bytes=settings.max_body_bytes,
+        max_document_bytes=settings.max_document_bytes,
+        persisted_queries=PersistedQueries(settings.apq_cache_size),
         graphiql_html=None if settings.is_production else graphiql_page(),
     )
 
@@ -51,7 +73,11 @@ def create_app(
     async def readyz(request: Request) -> JSONResponse:
         if await client.session({}).health():
             return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "unavailable", "reason": "Bifrost health check failed"}, status_code=503)
+        return JSONResponse({"status": "unavailable", "reason": "Bifrost /health did not answer 200"}, status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        payload, content_type = metrics_payload()
+        return Response(payload, media_type=content_type)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,13 +88,28 @@ def create_app(
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     if not settings.is_production:
         routes += graphiql_routes()
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if settings.cors_allow_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allow_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=["x-request-id"],
+                max_age=600,
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.bifrost = client
     app.state.schema = schema
+    app.state.persisted_queries = endpoint.persisted_queries
     return app
 
 

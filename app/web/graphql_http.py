@@ -5,11 +5,16 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
   also blocks CSRF "simple requests"); GET for queries only (a mutation over GET is 405).
 * ``application/graphql-response+json`` when the client accepts it, with the spec's status codes
   (400 for requests that fail to parse or validate); ``application/json`` otherwise, where such
-  results are 200 as legacy clients expect. Malformed requests are 400 in both.
+  results are 200 as legacy clients expect. Malformed requests are 400 in both; an Accept header
+  that allows neither is 406.
+* Automatic persisted queries over GET and POST (``extensions.persistedQuery``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 import uuid
 from typing import Any
 
@@ -22,11 +27,14 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from app.bifrost import BifrostClient
+from app.observability import REQUEST_DURATION, REQUESTS, operation_label
 from app.schema import GatewaySchema
 from app.schema.context import GatewayContext
+from app.schema.limits import limit_code
 from app.schema.loaders import Loaders
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
+from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 
 __all__ = ["GraphQLEndpoint"]
 
@@ -34,6 +42,15 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _QUERY_ONLY = frozenset({OperationType.QUERY})
 _ALL = frozenset({OperationType.QUERY, OperationType.MUTATION})
+log = logging.getLogger("app.request")
+
+
+class Problem(Exception):
+    """A request refused before execution: HTTP status, message and code."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST", headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers
 
 
 class GraphQLEndpoint:
@@ -46,101 +63,206 @@ class GraphQLEndpoint:
         *,
         dataloader_concurrency: int,
         max_body_bytes: int,
+        max_document_bytes: int,
+        persisted_queries: PersistedQueries,
         graphiql_html: bytes | None,
     ) -> None:
         self.schema = schema
         self.client = client
         self.dataloader_concurrency = dataloader_concurrency
         self.max_body_bytes = max_body_bytes
+        self.max_document_bytes = max_document_bytes
+        self.persisted_queries = persisted_queries
         self.graphiql_html = graphiql_html
 
     async def handle(self, request: Request) -> Response:
-        """Handle GET and POST /graphql."""
+        """Handle GET and POST /graphql; log one line and count the request whatever happens."""
+        started = time.perf_counter()
         request_id = _request_id(request)
-        media = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else JSON
+        facts: dict[str, Any] = {"operation": None, "operation_type": None, "upstream_calls": 0}
+        try:
+            response = await self._respond(request, request_id, facts)
+            outcome = facts.get("outcome", "ok")
+        except Problem as problem:
+            response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)
+            outcome = problem.code
+        response.headers["x-request-id"] = request_id
+        duration = time.perf_counter() - started
+        label = operation_label(facts["operation"])
+        REQUESTS.labels(label, outcome).inc()
+        REQUEST_DURATION.labels(facts["operation_type"] or "none").observe(duration)
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "operation": label,
+                "operation_type": facts["operation_type"],
+                "duration_ms": round(duration * 1000, 3),
+                "upstream_calls": facts["upstream_calls"],
+                "status": response.status_code,
+                "outcome": outcome,
+            },
+        )
+        return response
+
+    async def _respond(self, request: Request, request_id: str, facts: dict[str, Any]) -> Response:
+        media = _media(request)
         if request.method == "GET":
-            if "query" not in request.query_params and self._wants_html(request):
-                return Response(
-                    self.graphiql_html or b"",
-                    media_type="text/html; charset=utf-8",
-                    headers={"content-security-policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"},
-                )
-            params, problem = _params_from_query(request)
+            if (
+                "query" not in request.query_params
+                and "extensions" not in request.query_params
+                and self._wants_html(request)
+            ):
+                return self._graphiql()
+            params = _params_from_query(request)
             allowed = _QUERY_ONLY
-        elif request.method == "POST":
-            params, problem = await self._params_from_body(request)
-            allowed = _ALL
         else:
-            return _error(405, "GraphQL accepts GET and POST", media, {"allow": "GET, POST"})
-        if problem is not None:
-            return _error(problem[0], problem[1], media)
-        return await self._execute(request, params, allowed, media, request_id)
+            params = await self._params_from_body(request)
+            allowed = _ALL
+        try:
+            query = self.persisted_queries.resolve(params) or params.get("query")
+        except PersistedQueryError as error:
+            # APQ clients expect this as a GraphQL error on 200 so that they retry with the document.
+            facts["outcome"] = error.code
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            return Response(
+                orjson.dumps(body), status_code=200 if error.code.startswith("PERSISTED") else 400, media_type=media
+            )
+        if not isinstance(query, str) or not query.strip():
+            raise Problem(400, "query must be a non-empty string")
+        if len(query) > self.max_document_bytes or (
+            len(query) * 4 > self.max_document_bytes and len(query.encode()) > self.max_document_bytes
+        ):
+            raise Problem(413, f"the document is larger than {self.max_document_bytes} bytes", "DOCUMENT_TOO_LARGE")
+        return await self._execute(request, query, params, allowed, media, request_id, facts)
 
     def _wants_html(self, request: Request) -> bool:
         return self.graphiql_html is not None and "text/html" in request.headers.get("accept", "")
 
-    async def _params_from_body(self, request: Request) -> tuple[dict[str, Any], tuple[int, str] | None]:
+    def _graphiql(self) -> Response:
+        return Response(
+            self.graphiql_html or b"",
+            media_type="text/html; charset=utf-8",
+            headers={"content-security-policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"},
+        )
+
+    async def _params_from_body(self, request: Request) -> dict[str, Any]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
-            return {}, (415, "POST requests must have Content-Type: application/json")
+            raise Problem(415, "POST requests must have Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return {}, (413, "request body is too large")
+            raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > self.max_body_bytes:
-                return {}, (413, "request body is too large")
+                raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
         try:
             params = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return {}, (400, "request body is not valid JSON")
+            raise Problem(400, "request body is not valid JSON") from None
         if isinstance(params, list):
-            return {}, (400, "operation batching is not enabled")
-        return _check_params(params)
+            raise Problem(400, "operation batching is not enabled")
+        return _checked(params)
 
     async def _execute(
         self,
         request: Request,
+        query: str,
         params: dict[str, Any],
         allowed: frozenset[OperationType],
         media: str,
         request_id: str,
+        facts: dict[str, Any],
     ) -> Response:
         session = self.client.session(forwarded_headers(request.headers, request_id))
         context = GatewayContext(bifrost=session, loaders=Loaders(session, self.dataloader_concurrency))
+        facts["operation"] = params.get("operationName")
         try:
-            result = await self.schema.execute(
-                params["query"],
-                variable_values=params.get("variables"),
-                context_value=context,
-                operation_name=params.get("operationName"),
-                allowed_operation_types=allowed,
+            result = await _cancel_on_disconnect(
+                request,
+                self.schema.execute(
+                    query,
+                    variable_values=params.get("variables"),
+                    context_value=context,
+                    operation_name=params.get("operationName"),
+                    allowed_operation_types=allowed,
+                ),
             )
         except InvalidOperationTypeError:
-            return _error(405, "mutations are only accepted over POST", media, {"allow": "POST"})
+            raise Problem(
+                405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"}
+            ) from None
         except MissingQueryError:
-            return _error(400, "the request has no query", media)
+            raise Problem(400, "the request has no query") from None
+        finally:
+            facts["upstream_calls"] = session.calls
+            facts["operation_type"] = context.operation_type
+            facts["operation"] = facts["operation"] or context.operation_name
+        if result is None:
+            facts["outcome"] = "CLIENT_CLOSED_REQUEST"
+            return Response(status_code=499)
         body: dict[str, Any] = {}
+        status = 200
         if result.errors:
             body["errors"] = [_formatted(error) for error in result.errors]
-        status = 200
+            facts["outcome"] = body["errors"][0].get("extensions", {}).get("code", "ERROR")
         if result.data is None and result.errors and media == GRAPHQL_RESPONSE and _is_request_error(result):
             status = 400
         else:
             body["data"] = result.data
         response = Response(orjson.dumps(body), status_code=status, media_type=media)
-        response.headers["x-request-id"] = request_id
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
         return response
+
+
+async def _cancel_on_disconnect(request: Request, work: Any) -> Any:
+    """Run ``work``; if the client goes away first, cancel it (and its upstream calls) and return None."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if watcher.done() and not watcher.cancelled():
+            return None
+        raise
+    finally:
+        watcher.cancel()
+
+
+def _media(request: Request) -> str:
+    accept = request.headers.get("accept", "")
+    if GRAPHQL_RESPONSE in accept:
+        return GRAPHQL_RESPONSE
+    if accept and not any(kind in accept for kind in (JSON, "*/*", "application/*", "text/html")):
+        raise Problem(406, "Accept must allow application/json or application/graphql-response+json", "NOT_ACCEPTABLE")
+    return JSON
+
+
+def _media_or_json(request: Request) -> str:
+    try:
+        return _media(request)
+    except Problem:
+        return JSON
 
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
     if error.path is None and not (error.extensions or {}).get("code"):
         # graphql-core's own request errors carry no code; clients switch on one.
-        code = "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
+        code = limit_code(error) or (
+            "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
+        )
         formatted["extensions"] = {**(error.extensions or {}), "code": code}
     return formatted
 
@@ -150,8 +272,10 @@ def _is_request_error(result: Any) -> bool:
     return all(error.path is None for error in result.errors)
 
 
-def _params_from_query(request: Request) -> tuple[dict[str, Any], tuple[int, str] | None]:
-    raw: dict[str, Any] = {"query": request.query_params.get("query")}
+def _params_from_query(request: Request) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if "query" in request.query_params:
+        raw["query"] = request.query_params["query"]
     if "operationName" in request.query_params:
         raw["operationName"] = request.query_params["operationName"]
     for name in ("variables", "extensions"):
@@ -159,26 +283,26 @@ def _params_from_query(request: Request) -> tuple[dict[str, Any], tuple[int, str
             try:
                 raw[name] = orjson.loads(request.query_params[name])
             except orjson.JSONDecodeError:
-                return {}, (400, f"{name} is not valid JSON")
-    return _check_params(raw)
+                raise Problem(400, f"{name} is not valid JSON") from None
+    return _checked(raw)
 
 
-def _check_params(params: object) -> tuple[dict[str, Any], tuple[int, str] | None]:
+def _checked(params: object) -> dict[str, Any]:
     if not isinstance(params, dict):
-        return {}, (400, "the request body must be a JSON object")
+        raise Problem(400, "the request body must be a JSON object")
     query = params.get("query")
-    if not isinstance(query, str) or not query.strip():
-        return {}, (400, "query must be a non-empty string")
+    if query is not None and not isinstance(query, str):
+        raise Problem(400, "query must be a string")
     variables = params.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        return {}, (400, "variables must be a JSON object")
+        raise Problem(400, "variables must be a JSON object")
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        return {}, (400, "operationName must be a string")
+        raise Problem(400, "operationName must be a string")
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
-        return {}, (400, "extensions must be a JSON object")
-    return params, None
+        raise Problem(400, "extensions must be a JSON object")
+    return params
 
 
 def _request_id(request: Request) -> str:
@@ -188,6 +312,8 @@ def _request_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
-def _error(status: int, message: str, media: str, headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]})
+def _error(
+    status: int, message: str, media: str, headers: dict[str, str] | None = None, code: str = "BAD_REQUEST"
+) -> Response:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     return Response(body, status_code=status, media_type=media, headers=headers)

@@ -14,6 +14,8 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from app.bifrost import BifrostClient
+from app.bifrost.breaker import CircuitBreaker
+from app.observability import UPSTREAM_DURATION, UPSTREAM_REQUESTS
 from app.settings import Settings
 
 __all__ = ["build_bifrost_client"]
@@ -43,8 +45,16 @@ def build_bifrost_client(settings: Settings, transport: httpx.AsyncBaseTransport
         generation=settings.bifrost_api_generation,
         total_timeout=settings.upstream_total_timeout,
         max_response_bytes=settings.upstream_max_response_bytes,
+        read_retries=settings.upstream_read_retries,
         service_headers=_service_headers(settings),
+        breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds),
+        observe=_record_upstream,
     )
+
+
+def _record_upstream(route: str, outcome: str, seconds: float) -> None:
+    UPSTREAM_REQUESTS.labels(route, outcome).inc()
+    UPSTREAM_DURATION.labels(route).observe(seconds)
 
 
 def _default_transport(settings: Settings) -> httpx.AsyncBaseTransport:

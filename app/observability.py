@@ -1,0 +1,106 @@
+"""Logs and metrics: one JSON log line per request, Prometheus metrics, nothing secret in either.
+
+Log lines carry the operation's name and type, duration, upstream call count, outcome and request id;
+never variables, headers, URLs or messages from upstream. Metrics are prometheus-client collectors in
+the default registry (``/metrics``); with ``PROMETHEUS_MULTIPROC_DIR`` set, workers' metrics are merged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+__all__ = [
+    "DATALOADER_BATCH_SIZE",
+    "REQUESTS",
+    "REQUEST_DURATION",
+    "UPSTREAM_DURATION",
+    "UPSTREAM_REQUESTS",
+    "JsonFormatter",
+    "configure_logging",
+    "metrics_payload",
+    "operation_label",
+]
+
+REQUESTS = Counter("gateway_requests_total", "GraphQL requests by operation and outcome", ["operation", "outcome"])
+REQUEST_DURATION = Histogram(
+    "gateway_request_duration_seconds",
+    "GraphQL request duration",
+    ["operation_type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+UPSTREAM_REQUESTS = Counter("gateway_upstream_requests_total", "Requests to Bifrost", ["route", "status"])
+UPSTREAM_DURATION = Histogram(
+    "gateway_upstream_request_duration_seconds",
+    "Duration of requests to Bifrost",
+    ["route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DATALOADER_BATCH_SIZE = Histogram(
+    "gateway_dataloader_batch_size",
+    "Keys per DataLoader batch",
+    ["loader"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250),
+)
+
+# Operation names come from clients: only a bounded number become label values.
+_MAX_OPERATION_LABELS = 200
+_operation_labels: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """A bounded label for an operation name (``anonymous``, the name, or ``other`` past the bound)."""
+    if not name:
+        return "anonymous"
+    if name in _operation_labels:
+        return name
+    if len(_operation_labels) < _MAX_OPERATION_LABELS and len(name) <= 100 and name.isidentifier():
+        _operation_labels.add(name)
+        return name
+    return "other"
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    """The Prometheus exposition of this process (or of all workers in multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's ``extra`` fields."""
+
+    _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._STANDARD and not key.startswith("_"):
+                line[key] = value
+        # Tracebacks are never written: they can carry URLs and secrets from exception texts.
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    """Send the gateway's logs to stderr as JSON lines; silence libraries that log URLs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,57 @@
+"""Limits on what one GraphQL document may ask for, enforced before anything runs.
+
+The validation rules are built once per schema and registered through ``AddValidationRules`` as the
+same classes on every request, so Strawberry's ValidationCache keeps hitting (rules created per request
+would be new classes, a new cache key each time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import ASTValidationRule, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+__all__ = ["Limits", "limit_code", "limit_extensions"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one document may ask for."""
+
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    introspection: bool = True
+
+
+def limit_extensions(limits: Limits) -> list[Any]:
+    """Extension factories enforcing ``limits`` (tokens at parse time, the rest at validation)."""
+    rules: list[type[ASTValidationRule]] = [
+        depth_validator(limits.max_depth, should_ignore=None),
+        alias_validator(limits.max_aliases),
+    ]
+    if not limits.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: AddValidationRules(rules),
+    ]
+
+
+# graphql-core and Strawberry report these without a code; the texts are theirs.
+_LIMIT_MESSAGES = (
+    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
+    ("aliases found. Allowed:", "TOO_MANY_ALIASES"),
+    ("Document contains more than", "TOO_MANY_TOKENS"),
+    ("introspection has been disabled", "INTROSPECTION_DISABLED"),
+)
+
+
+def limit_code(error: GraphQLError) -> str | None:
+    """The code of a limit rejection, or None when the error is not one."""
+    return next((code for text, code in _LIMIT_MESSAGES if text in error.message), None)
