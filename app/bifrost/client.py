@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -17,6 +18,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from app.bifrost import models
+from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.errors import (
     BifrostError,
     UpstreamProtocolError,
@@ -64,12 +66,16 @@ class BifrostClient:
         max_response_bytes: int = 16 * 1024 * 1024,
         read_retries: int = 2,
         service_headers: Mapping[str, str] | None = None,
+        breaker: CircuitBreaker | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.http = http
         self.total_timeout = total_timeout
         self.max_response_bytes = max_response_bytes
         self.read_retries = read_retries
         self.service_headers = dict(service_headers or {})
+        self.breaker = breaker or CircuitBreaker()
+        self.observe = observe
         self.generation = GenerationDetector(self, fixed=None if generation == "auto" else generation)
 
     def session(self, headers: Mapping[str, str] | None = None) -> BifrostSession:
@@ -101,22 +107,34 @@ class BifrostClient:
             send_headers["content-type"] = "application/json"
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            if not self.breaker.allow():
+                raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
             try:
                 async with asyncio.timeout(self.total_timeout):
                     response = await self._send(method, path, send_headers, content, params)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                self.breaker.record_failure()
                 # Nothing usable came back; only reads are safe to send again.
                 if not last:
                     await _backoff(attempt, None)
                     continue
                 raise UpstreamUnavailable("Bifrost is unreachable") from None
             except (httpx.TimeoutException, TimeoutError):
+                self.breaker.record_failure()
                 raise UpstreamTimeout("Bifrost did not answer in time") from None
             except httpx.TransportError:
+                self.breaker.record_failure()
                 raise UpstreamUnavailable("Bifrost is unreachable") from None
-            if response.status in _RETRY_STATUSES and not last:
-                await _backoff(attempt, response.headers.get("retry-after"))
-                continue
+            except asyncio.CancelledError:
+                self.breaker.abandon()  # the caller left; that says nothing about Bifrost
+                raise
+            if response.status in _RETRY_STATUSES:
+                self.breaker.record_failure()
+                if not last:
+                    await _backoff(attempt, response.headers.get("retry-after"))
+                    continue
+            else:
+                self.breaker.record_success()
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -129,7 +147,13 @@ class BifrostClient:
         params: Mapping[str, str | int] | None,
     ) -> UpstreamResponse:
         request = self.http.build_request(method, path, headers=headers, content=content, params=params)
-        response = await self.http.send(request, stream=True)
+        started = time.perf_counter()
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            self._observe(method, path, type(exc).__name__, started)
+            raise
+        self._observe(method, path, str(response.status_code), started)
         try:
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
@@ -146,6 +170,23 @@ class BifrostClient:
         finally:
             await response.aclose()
         return UpstreamResponse(response.status_code, response.headers, b"".join(chunks))
+
+    def _observe(self, method: str, path: str, outcome: str, started: float) -> None:
+        if self.observe is not None:
+            self.observe(f"{method} {route_of(path)}", outcome, time.perf_counter() - started)
+
+
+def route_of(path: str) -> str:
+    """The route template of an upstream path: ids replaced by ``{id}``.
+
+    Example:
+        >>> route_of("/api/governance/teams/3f2b")
+        '/api/governance/teams/{id}'
+    """
+    parts = path.split("/")
+    if len(parts) > 4 and parts[1:3] == ["api", "governance"]:
+        parts[4] = "{id}"
+    return "/".join(parts)
 
 
 async def _backoff(attempt: int, retry_after: str | None) -> None:
