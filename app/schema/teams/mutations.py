@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 
 from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError, BifrostSession
+from app.schema.budgets.bodies import budgets_body, given, rate_limit_body
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
 from app.schema.teams.inputs import CreateTeamInput
@@ -22,31 +23,16 @@ class CreateTeamPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _unsupported(field: str, message: str) -> UserError:
-    return UserError(field=["input", field], message=message, code=UserErrorCode.UNSUPPORTED_BY_UPSTREAM)
-
-
 def team_body(data: CreateTeamInput, generation: ApiGeneration | None) -> tuple[dict[str, Any], list[UserError]]:
     """The POST body the upstream's generation understands (both budget shapes while it is unknown)."""
     body: dict[str, Any] = {"name": data.name}
     if data.customer_id is not None:
         body["customer_id"] = data.customer_id
-    budgets = [budget.to_bifrost() for _, budget in data.all_budgets()]
-    if generation == "seed":
-        errors = []
-        if len(budgets) > 1:
-            errors.append(_unsupported("budgets", "this Bifrost version accepts one budget per team"))
-        if data.rate_limit is not None:
-            errors.append(_unsupported("rateLimit", "this Bifrost version has no team rate limits"))
-        if errors:
-            return body, errors
-    if budgets and generation != "current":
-        body["budget"] = budgets[0]
-    if budgets and generation != "seed":
-        body["budgets"] = budgets
-    if data.rate_limit is not None:
-        body["rate_limit"] = data.rate_limit.to_bifrost()
-    return body, []
+    budgets, errors = budgets_body(
+        [budget for _, budget in data.all_budgets()], generation, owner="team", path=["input", "budgets"]
+    )
+    limit, limit_errors = rate_limit_body(given(data.rate_limit), generation, owner="team", path=["input", "rateLimit"])
+    return {**body, **budgets, **limit}, errors + limit_errors
 
 
 async def _name_taken(bifrost: BifrostSession, name: str) -> bool:
