@@ -317,7 +317,8 @@ class BifrostSession:
 
     async def update_team(self, team_id: str, body: dict[str, Any]) -> models.Team:
         """``PUT /api/governance/teams/{id}``; ``budgets`` is the full desired set."""
-        return (await self._parsed(models.TeamEnvelope, "PUT", _entity_path("teams", team_id), body=body)).team
+        envelope = await self._parsed(models.TeamEnvelope, "PUT", _entity_path("teams", team_id), body=body)
+        return envelope.team.settled_budgets()
 
     async def delete_team(self, team_id: str) -> str:
         """``DELETE /api/governance/teams/{id}``; Bifrost detaches the team's virtual keys. Returns its message."""
@@ -326,12 +327,12 @@ class BifrostSession:
     async def create_customer(self, body: dict[str, Any]) -> models.Customer:
         """``POST /api/governance/customers``."""
         envelope = await self._parsed(models.CustomerEnvelope, "POST", f"{_GOVERNANCE}/customers", body=body)
-        return envelope.customer
+        return _settle_customer(envelope.customer)
 
     async def update_customer(self, customer_id: str, body: dict[str, Any]) -> models.Customer:
         """``PUT /api/governance/customers/{id}``; ``budget: {}`` removes the budget."""
         path = _entity_path("customers", customer_id)
-        return (await self._parsed(models.CustomerEnvelope, "PUT", path, body=body)).customer
+        return _settle_customer((await self._parsed(models.CustomerEnvelope, "PUT", path, body=body)).customer)
 
     async def delete_customer(self, customer_id: str) -> str:
         """``DELETE /api/governance/customers/{id}``; Bifrost detaches its teams and virtual keys."""

@@ -11,12 +11,15 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from app.schema.customers.mutations import CustomerMutations
 from app.schema.extensions import SafeErrors
 from app.schema.lists import ListQueries
 from app.schema.lookups import LookupQueries
 from app.schema.scalars import SCALAR_MAP
 from app.schema.session.mutations import SessionMutations
 from app.schema.teams.mutations import TeamMutations
+from app.schema.teams.update_mutations import TeamUpdateMutations
+from app.schema.virtual_keys.mutations import VirtualKeyMutations
 
 __all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
 
@@ -29,7 +32,7 @@ class Query(LookupQueries, ListQueries):
 
 
 @strawberry.type(description="Writes, each forwarded to Bifrost exactly once.")
-class Mutation(TeamMutations, SessionMutations):
+class Mutation(TeamMutations, TeamUpdateMutations, CustomerMutations, VirtualKeyMutations, SessionMutations):
     pass
 
 

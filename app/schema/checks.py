@@ -1,0 +1,72 @@
+"""Checks and outcomes shared by the write mutations.
+
+Ids are checked before they reach an upstream path; referenced customers and teams are checked through the
+per-request loaders (Bifrost stores dangling references without complaint); an upstream refusal the caller
+can fix becomes a userError, anything else propagates to the SafeErrors extension.
+"""
+
+from __future__ import annotations
+
+from app.bifrost import BifrostHTTPError, is_valid_id
+from app.schema.context import Info
+from app.schema.errors import UserError, UserErrorCode
+from app.schema.upstream_errors import user_error_from_upstream
+
+__all__ = [
+    "check_customer_exists",
+    "check_id",
+    "check_team_exists",
+    "invalid",
+    "name_taken",
+    "not_found",
+    "user_error_or_raise",
+]
+
+
+def invalid(path: list[str], message: str) -> UserError:
+    """An INVALID_INPUT userError."""
+    return UserError(field=path, message=message, code=UserErrorCode.INVALID_INPUT)
+
+
+def check_id(value: str, path: list[str]) -> list[UserError]:
+    """An id must be safe to place in an upstream URL path.
+
+    Example:
+        >>> [e.message for e in check_id("../budgets", ["input", "teamId"])]
+        ['teamId is not a valid id']
+    """
+    return [] if is_valid_id(value) else [invalid(path, f"{path[-1]} is not a valid id")]
+
+
+def not_found(path: list[str], what: str) -> UserError:
+    """A NOT_FOUND userError for the entity the mutation acts on."""
+    return UserError(field=path, message=f"{what} not found", code=UserErrorCode.NOT_FOUND)
+
+
+def name_taken(what: str) -> UserError:
+    """A NAME_TAKEN userError on ``input.name``."""
+    return UserError(
+        field=["input", "name"], message=f"a {what} with this name already exists", code=UserErrorCode.NAME_TAKEN
+    )
+
+
+async def check_customer_exists(info: Info, customer_id: str, path: list[str]) -> list[UserError]:
+    """CUSTOMER_NOT_FOUND unless the customer exists (read through the per-request loader)."""
+    if await info.context.loaders.customer.load(customer_id) is not None:
+        return []
+    return [UserError(field=path, message="customer not found", code=UserErrorCode.CUSTOMER_NOT_FOUND)]
+
+
+async def check_team_exists(info: Info, team_id: str, path: list[str]) -> list[UserError]:
+    """TEAM_NOT_FOUND unless the team exists (read through the per-request loader)."""
+    if await info.context.loaders.team.load(team_id) is not None:
+        return []
+    return [UserError(field=path, message="team not found", code=UserErrorCode.TEAM_NOT_FOUND)]
+
+
+def user_error_or_raise(error: BifrostHTTPError) -> UserError:
+    """The userError for an upstream 400/404/409; re-raises any other failure."""
+    user_error = user_error_from_upstream(error)
+    if user_error is None:
+        raise error
+    return user_error

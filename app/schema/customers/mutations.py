@@ -1,0 +1,131 @@
+"""Customer mutations: validated locally, forwarded to Bifrost exactly once, never retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from app.bifrost import ApiGeneration, BifrostHTTPError
+from app.schema.budgets.bodies import given, rate_limit_body
+from app.schema.checks import check_id, user_error_or_raise
+from app.schema.context import Info
+from app.schema.customers.inputs import CreateCustomerInput, DeleteCustomerInput, UpdateCustomerInput
+from app.schema.customers.types import Customer
+from app.schema.errors import UserError
+from app.schema.loaders import Loaders
+
+__all__ = [
+    "CreateCustomerPayload",
+    "CustomerMutations",
+    "DeleteCustomerPayload",
+    "UpdateCustomerPayload",
+    "create_customer_body",
+    "update_customer_body",
+]
+
+
+@strawberry.type(description="The created customer, or the reasons it was not created.")
+class CreateCustomerPayload:
+    customer: Customer | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The updated customer, or the reasons it was not updated.")
+class UpdateCustomerPayload:
+    customer: Customer | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The id of the deleted customer, or the reasons it was not deleted.")
+class DeleteCustomerPayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def create_customer_body(
+    data: CreateCustomerInput, generation: ApiGeneration | None
+) -> tuple[dict[str, Any], list[UserError]]:
+    """The POST body; a customer has a single ``budget`` in both generations."""
+    body: dict[str, Any] = {"name": data.name}
+    if data.budget is not None:
+        body["budget"] = data.budget.to_bifrost()
+    limit, errors = rate_limit_body(given(data.rate_limit), generation, owner="customer", path=["input", "rateLimit"])
+    return {**body, **limit}, errors
+
+
+def update_customer_body(
+    data: UpdateCustomerInput, generation: ApiGeneration | None
+) -> tuple[dict[str, Any], list[UserError]]:
+    """The PUT body: only what the input mentions; ``budget: {}`` is Bifrost's way to remove the budget."""
+    body: dict[str, Any] = {}
+    if data.name is not None:
+        body["name"] = data.name.value
+    if data.budget is not None:
+        body["budget"] = data.budget.value.to_bifrost() if data.budget.value is not None else {}
+    limit, errors = rate_limit_body(data.rate_limit, generation, owner="customer", path=["input", "rateLimit"])
+    return {**body, **limit}, errors
+
+
+def _forget_customers(loaders: Loaders) -> None:
+    # Teams and keys embed their customer, and Bifrost changes them when a customer is deleted.
+    loaders.customer.clear_all()
+    loaders.team.clear_all()
+    loaders.virtual_key.clear_all()
+    loaders.virtual_keys_by_team.clear_all()
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(description="Create a customer (`POST /api/governance/customers`), sent exactly once.")
+    @staticmethod
+    async def create_customer(info: Info, input: CreateCustomerInput) -> CreateCustomerPayload:
+        errors = input.check()
+        if errors:
+            return CreateCustomerPayload(user_errors=errors)
+        context = info.context
+        body, errors = create_customer_body(input, await context.bifrost.api_generation())
+        if errors:
+            return CreateCustomerPayload(user_errors=errors)
+        try:
+            customer = await context.bifrost.create_customer(body)
+        except BifrostHTTPError as error:
+            return CreateCustomerPayload(user_errors=[user_error_or_raise(error)])
+        context.loaders.prime_customers([customer])
+        return CreateCustomerPayload(customer=customer)  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Change a customer (`PUT /api/governance/customers/{id}`), sent exactly once.")
+    @staticmethod
+    async def update_customer(info: Info, input: UpdateCustomerInput) -> UpdateCustomerPayload:
+        errors = input.check()
+        if errors:
+            return UpdateCustomerPayload(user_errors=errors)
+        context = info.context
+        body, errors = update_customer_body(input, await context.bifrost.api_generation())
+        if errors:
+            return UpdateCustomerPayload(user_errors=errors)
+        try:
+            customer = await context.bifrost.update_customer(input.id, body)
+        except BifrostHTTPError as error:
+            return UpdateCustomerPayload(user_errors=[user_error_or_raise(error)])
+        _forget_customers(context.loaders)
+        context.loaders.prime_customers([customer])
+        return UpdateCustomerPayload(customer=customer)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Delete a customer (`DELETE /api/governance/customers/{id}`). Bifrost detaches its teams "
+        "and virtual keys."
+    )
+    @staticmethod
+    async def delete_customer(info: Info, input: DeleteCustomerInput) -> DeleteCustomerPayload:
+        errors = check_id(input.id, ["input", "id"])
+        if errors:
+            return DeleteCustomerPayload(user_errors=errors)
+        context = info.context
+        try:
+            await context.bifrost.delete_customer(input.id)
+        except BifrostHTTPError as error:
+            return DeleteCustomerPayload(user_errors=[user_error_or_raise(error)])
+        _forget_customers(context.loaders)
+        context.loaders.customer.prime(input.id, None, force=True)
+        return DeleteCustomerPayload(deleted_id=input.id)

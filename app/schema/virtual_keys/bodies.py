@@ -1,0 +1,165 @@
+"""The upstream bodies of the virtual-key writes, and who owns a key after an update.
+
+Bifrost v1.5 detaches a key from both its team and its customer when an update names neither (later
+versions keep them). An update must therefore always say who owns the key: what the input asks for, else
+the owner the key has now, read just before the write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry import Maybe
+
+from app.bifrost import ApiGeneration, models
+from app.schema.budgets.bodies import budgets_body, given, rate_limit_body
+from app.schema.errors import UserError
+from app.schema.virtual_keys.inputs import (
+    CreateVirtualKeyInput,
+    MCPConfigInput,
+    ProviderConfigInput,
+    UpdateVirtualKeyInput,
+)
+
+__all__ = ["create_key_body", "needs_current_owner", "owner_fields", "update_key_body"]
+
+Body = dict[str, Any]
+
+
+def needs_current_owner(data: UpdateVirtualKeyInput) -> bool:
+    """Whether the update keeps (part of) the key's current ownership, which must then be read and re-sent."""
+    team, customer = data.team_id, data.customer_id
+    if (team is not None and team.value is not None) or (customer is not None and customer.value is not None):
+        return False
+    return team is None or customer is None
+
+
+def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None) -> Body:
+    """``team_id``/``customer_id`` for the PUT body, so that only what the input asks for changes.
+
+    Setting one owner moves the key (Bifrost clears the other). A null, sent as JSON null, detaches the key
+    in every Bifrost version; the owner the input does not mention is re-sent from ``current``.
+
+    Example:
+        >>> # key in team t, input {name: "x"}  -> {"team_id": "t"}
+        >>> # key in team t, input {teamId: null} -> {"team_id": None}
+    """
+    team, customer = data.team_id, data.customer_id
+    if team is not None and team.value is not None:
+        return {"team_id": team.value}
+    if customer is not None and customer.value is not None:
+        return {"customer_id": customer.value}
+    if team is not None and customer is not None:
+        return {"team_id": None}
+    assert current is not None  # needs_current_owner(data) is true here
+    if team is None and current.team_id:
+        return {"team_id": current.team_id}
+    if customer is None and current.customer_id:
+        return {"customer_id": current.customer_id}
+    if team is not None:
+        return {"team_id": None}
+    if customer is not None:
+        return {"customer_id": None}
+    return {}  # the key has no owner, and none is asked for
+
+
+def _provider_config(
+    config: ProviderConfigInput, generation: ApiGeneration | None, path: list[str]
+) -> tuple[Body, list[UserError]]:
+    body: Body = {"provider": config.provider}
+    if config.id is not None:
+        body["id"] = config.id
+    if config.weight is not None:
+        body["weight"] = config.weight
+    if config.allowed_models is not None:
+        body["allowed_models"] = config.allowed_models
+    if config.key_ids is not None:
+        body["key_ids"] = config.key_ids
+    budgets, errors = budgets_body(
+        config.budgets,
+        generation,
+        owner="provider config",
+        path=[*path, "budgets"],
+        replace=config.id is not None,
+    )
+    limit, limit_errors = rate_limit_body(
+        given(config.rate_limit), generation, owner="provider config", path=[*path, "rateLimit"], on_seed=True
+    )
+    return {**body, **budgets, **limit}, errors + limit_errors
+
+
+def _mcp_config(config: MCPConfigInput) -> Body:
+    body: Body = {"mcp_client_name": config.mcp_client_name, "tools_to_execute": config.tools_to_execute}
+    if config.id is not None:
+        body["id"] = config.id
+    return body
+
+
+def _shared(
+    budgets: list[Any] | None,
+    rate_limit: Maybe[Any],
+    provider_configs: list[ProviderConfigInput] | None,
+    mcp_configs: list[MCPConfigInput] | None,
+    generation: ApiGeneration | None,
+    *,
+    replace: bool,
+) -> tuple[Body, list[UserError]]:
+    body, errors = budgets_body(budgets, generation, owner="virtual key", path=["input", "budgets"], replace=replace)
+    limit, limit_errors = rate_limit_body(
+        rate_limit, generation, owner="virtual key", path=["input", "rateLimit"], on_seed=True
+    )
+    body.update(limit)
+    errors += limit_errors
+    if provider_configs is not None:
+        body["provider_configs"] = []
+        for i, config in enumerate(provider_configs):
+            config_body, config_errors = _provider_config(config, generation, ["input", "providerConfigs", str(i)])
+            body["provider_configs"].append(config_body)
+            errors += config_errors
+    if mcp_configs is not None:
+        body["mcp_configs"] = [_mcp_config(config) for config in mcp_configs]
+    return body, errors
+
+
+def create_key_body(data: CreateVirtualKeyInput, generation: ApiGeneration | None) -> tuple[Body, list[UserError]]:
+    """The POST body the upstream's generation understands."""
+    body: Body = {"name": data.name}
+    for field, value in (
+        ("description", data.description),
+        ("team_id", data.team_id),
+        ("customer_id", data.customer_id),
+        ("is_active", data.is_active),
+    ):
+        if value is not None:
+            body[field] = value
+    shared, errors = _shared(
+        data.budgets,
+        given(data.rate_limit),
+        data.provider_configs,
+        data.mcp_configs,
+        generation,
+        replace=False,
+    )
+    return {**body, **shared}, errors
+
+
+def update_key_body(
+    data: UpdateVirtualKeyInput, generation: ApiGeneration | None, owner: Body
+) -> tuple[Body, list[UserError]]:
+    """The PUT body: what the input mentions, plus the key's owner (see ``owner_fields``)."""
+    body: Body = dict(owner)
+    if data.name is not None:
+        body["name"] = data.name.value
+    if data.description is not None:
+        body["description"] = data.description.value or ""
+    if data.is_active is not None:
+        body["is_active"] = data.is_active.value
+    shared, errors = _shared(
+        data.budgets.value if data.budgets is not None else None,
+        data.rate_limit,
+        data.provider_configs.value if data.provider_configs is not None else None,
+        data.mcp_configs.value if data.mcp_configs is not None else None,
+        generation,
+        replace=True,
+    )
+    return {**body, **shared}, errors

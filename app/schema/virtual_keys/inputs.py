@@ -1,0 +1,178 @@
+"""Inputs of the virtual-key mutations and their local validation.
+
+A key belongs to a team or to a customer, never both. ``providerConfigs`` and ``mcpConfigs`` are always the
+full desired set: entries with an ``id`` are updated, entries without are created, missing ones deleted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import strawberry
+
+from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
+from app.schema.checks import check_id, invalid
+from app.schema.errors import UserError
+from app.schema.teams.inputs import check_name
+
+__all__ = [
+    "CreateVirtualKeyInput",
+    "DeleteVirtualKeyInput",
+    "MCPConfigInput",
+    "ProviderConfigInput",
+    "UpdateVirtualKeyInput",
+    "check_owner",
+]
+
+
+@strawberry.input(description="Which provider, models and provider keys a virtual key may use.")
+class ProviderConfigInput:
+    provider: str = strawberry.field(description="A provider name known to Bifrost, e.g. `openai`.")
+    id: int | None = strawberry.field(
+        default=None, description="An existing config of the key to update (updateVirtualKey only)."
+    )
+    weight: float | None = strawberry.field(default=None, description="Load-balancing weight, >= 0.")
+    allowed_models: list[str] | None = strawberry.field(default=None, description='Allowed models; `"*"` = all.')
+    budgets: list[BudgetInput] | None = strawberry.field(
+        default=None, description="The config's budgets (one on seed-generation upstreams); `[]` removes them."
+    )
+    rate_limit: RateLimitInput | None = None
+    key_ids: list[str] | None = strawberry.field(
+        default=None, description='Provider key ids (`keyId`) the config may use; `"*"` = all of the provider\'s.'
+    )
+
+    def check(self, path: list[str], *, creating: bool) -> list[UserError]:
+        """Problems of this config, ``path`` being its input path."""
+        errors: list[UserError] = []
+        if creating and self.id is not None:
+            errors.append(invalid([*path, "id"], "id names an existing config: use it in updateVirtualKey"))
+        if not self.provider.strip():
+            errors.append(invalid([*path, "provider"], "provider must not be blank"))
+        if self.weight is not None and (not math.isfinite(self.weight) or self.weight < 0):
+            errors.append(invalid([*path, "weight"], "weight must be a finite number >= 0"))
+        for field, values in (("allowedModels", self.allowed_models), ("keyIds", self.key_ids)):
+            for i, value in enumerate(values or []):
+                if not value.strip():
+                    errors.append(invalid([*path, field, str(i)], f"{field} entries must not be blank"))
+        errors += check_budgets([([*path, "budgets", str(i)], b) for i, b in enumerate(self.budgets or [])])
+        if self.rate_limit is not None:
+            errors += check_rate_limit(self.rate_limit, [*path, "rateLimit"])
+        return errors
+
+
+@strawberry.input(description="Which tools of an MCP client a virtual key may execute.")
+class MCPConfigInput:
+    mcp_client_name: str
+    tools_to_execute: list[str] = strawberry.field(description='Tool names; `"*"` = all.')
+    id: int | None = strawberry.field(default=None, description="An existing MCP config of the key to update.")
+
+    def check(self, path: list[str]) -> list[UserError]:
+        """Problems of this config."""
+        if not self.mcp_client_name.strip():
+            return [invalid([*path, "mcpClientName"], "mcpClientName must not be blank")]
+        return []
+
+
+def check_configs(
+    provider_configs: list[ProviderConfigInput] | None, mcp_configs: list[MCPConfigInput] | None, *, creating: bool
+) -> list[UserError]:
+    """Problems of a key's provider and MCP configs."""
+    errors: list[UserError] = []
+    for i, config in enumerate(provider_configs or []):
+        errors += config.check(["input", "providerConfigs", str(i)], creating=creating)
+    for i, mcp in enumerate(mcp_configs or []):
+        errors += mcp.check(["input", "mcpConfigs", str(i)])
+    return errors
+
+
+def check_owner(team_id: str | None, customer_id: str | None) -> list[UserError]:
+    """Valid ids, and not both a team and a customer (Bifrost refuses keys with both)."""
+    errors: list[UserError] = []
+    if team_id is not None:
+        errors += check_id(team_id, ["input", "teamId"])
+    if customer_id is not None:
+        errors += check_id(customer_id, ["input", "customerId"])
+    if team_id is not None and customer_id is not None:
+        errors.append(invalid(["input", "customerId"], "a virtual key belongs to a team or a customer, not both"))
+    return errors
+
+
+@strawberry.input(description="A new virtual key; Bifrost generates its value.")
+class CreateVirtualKeyInput:
+    name: str
+    description: str | None = None
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An existing team (not together with customerId)."
+    )
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An existing customer (not together with teamId)."
+    )
+    budgets: list[BudgetInput] | None = strawberry.field(
+        default=None, description="The key's budgets (one on seed-generation upstreams)."
+    )
+    rate_limit: RateLimitInput | None = None
+    is_active: bool | None = strawberry.field(default=None, description="Defaults to true.")
+    provider_configs: list[ProviderConfigInput] | None = None
+    mcp_configs: list[MCPConfigInput] | None = None
+
+    def check(self) -> list[UserError]:
+        """Every problem that can be found without asking Bifrost."""
+        errors = check_name(self.name, ["input", "name"])
+        errors += check_owner(self.team_id, self.customer_id)
+        errors += check_budgets([(["input", "budgets", str(i)], b) for i, b in enumerate(self.budgets or [])])
+        if self.rate_limit is not None:
+            errors += check_rate_limit(self.rate_limit, ["input", "rateLimit"])
+        return errors + check_configs(self.provider_configs, self.mcp_configs, creating=True)
+
+
+@strawberry.input(
+    description="Changes to a virtual key. Fields left out are unchanged; in particular the key keeps its team "
+    "or customer unless teamId or customerId is given (null detaches)."
+)
+class UpdateVirtualKeyInput:
+    id: strawberry.ID
+    name: strawberry.Maybe[str]
+    description: strawberry.Maybe[str | None]
+    team_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        description="Move the key to this team (it leaves its customer), or null to detach it from its team."
+    )
+    customer_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        description="Move the key to this customer (it leaves its team), or null to detach it from its customer."
+    )
+    budgets: strawberry.Maybe[list[BudgetInput]] = strawberry.field(
+        description="The full desired set, matched by resetDuration; `[]` removes every budget (Bifrost v1.5+)."
+    )
+    rate_limit: strawberry.Maybe[RateLimitInput | None] = strawberry.field(
+        description="Replaces the rate limit; null removes it (Bifrost v1.5+)."
+    )
+    is_active: strawberry.Maybe[bool]
+    provider_configs: strawberry.Maybe[list[ProviderConfigInput]] = strawberry.field(
+        description="The full desired set: entries with an id are updated, others created, missing ones deleted."
+    )
+    mcp_configs: strawberry.Maybe[list[MCPConfigInput]] = strawberry.field(
+        description="The full desired set, like providerConfigs."
+    )
+
+    def check(self) -> list[UserError]:
+        """Every problem that can be found without asking Bifrost."""
+        errors = check_id(self.id, ["input", "id"])
+        if self.name is not None:
+            errors += check_name(self.name.value, ["input", "name"])
+        errors += check_owner(
+            self.team_id.value if self.team_id is not None else None,
+            self.customer_id.value if self.customer_id is not None else None,
+        )
+        if self.budgets is not None:
+            errors += check_budgets([(["input", "budgets", str(i)], b) for i, b in enumerate(self.budgets.value)])
+        if self.rate_limit is not None and self.rate_limit.value is not None:
+            errors += check_rate_limit(self.rate_limit.value, ["input", "rateLimit"])
+        return errors + check_configs(
+            self.provider_configs.value if self.provider_configs is not None else None,
+            self.mcp_configs.value if self.mcp_configs is not None else None,
+            creating=False,
+        )
+
+
+@strawberry.input(description="The virtual key to delete.")
+class DeleteVirtualKeyInput:
+    id: strawberry.ID

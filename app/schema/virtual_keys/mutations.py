@@ -1,0 +1,165 @@
+"""Virtual-key mutations: validated locally, forwarded to Bifrost exactly once, never retried.
+
+updateVirtualKey never detaches a key by omission: unless the input names teamId or customerId, the key's
+current owner is read and sent again (Bifrost v1.5 clears both when a PUT names neither).
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.bifrost import BifrostBadRequest, BifrostHTTPError, BifrostServerError, BifrostSession, models
+from app.schema.checks import (
+    check_customer_exists,
+    check_id,
+    check_team_exists,
+    name_taken,
+    not_found,
+    user_error_or_raise,
+)
+from app.schema.context import Info
+from app.schema.errors import UserError, UserErrorCode
+from app.schema.loaders import Loaders
+from app.schema.virtual_keys.bodies import create_key_body, needs_current_owner, owner_fields, update_key_body
+from app.schema.virtual_keys.inputs import (
+    CreateVirtualKeyInput,
+    DeleteVirtualKeyInput,
+    ProviderConfigInput,
+    UpdateVirtualKeyInput,
+)
+from app.schema.virtual_keys.types import VirtualKey
+
+__all__ = ["CreateVirtualKeyPayload", "DeleteVirtualKeyPayload", "UpdateVirtualKeyPayload", "VirtualKeyMutations"]
+
+_INVALID_PROVIDER = "invalid provider name: "
+
+
+@strawberry.type(description="The created virtual key, or the reasons it was not created.")
+class CreateVirtualKeyPayload:
+    virtual_key: VirtualKey | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The updated virtual key, or the reasons it was not updated.")
+class UpdateVirtualKeyPayload:
+    virtual_key: VirtualKey | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The id of the deleted virtual key, or the reasons it was not deleted.")
+class DeleteVirtualKeyPayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _check_owner_exists(info: Info, team_id: str | None, customer_id: str | None) -> list[UserError]:
+    if team_id is not None:
+        return await check_team_exists(info, team_id, ["input", "teamId"])
+    if customer_id is not None:
+        return await check_customer_exists(info, customer_id, ["input", "customerId"])
+    return []
+
+
+def _user_error(error: BifrostHTTPError, configs: list[ProviderConfigInput] | None) -> UserError:
+    """Like ``user_error_or_raise``, but an unknown provider points at the config that names it."""
+    if isinstance(error, BifrostBadRequest) and error.message.startswith(_INVALID_PROVIDER):
+        provider = error.message.removeprefix(_INVALID_PROVIDER)
+        index = next((i for i, config in enumerate(configs or []) if config.provider == provider), None)
+        field = ["input", "providerConfigs"] + ([str(index), "provider"] if index is not None else [])
+        return UserError(field=field, message=error.message, code=UserErrorCode.INVALID_INPUT)
+    return user_error_or_raise(error)
+
+
+async def _name_taken(bifrost: BifrostSession, name: str, key_id: str | None = None) -> bool:
+    page = await bifrost.list_virtual_keys({"search": name, "limit": 100})
+    return any(key.name == name and key.id != key_id for key in page.virtual_keys)
+
+
+def _remember_key(loaders: Loaders, key_id: str, key: models.VirtualKey | None) -> None:
+    # Teams count their keys, customers list theirs, and a write may move a key between owners.
+    loaders.virtual_key.prime(key_id, key, force=True)
+    loaders.virtual_keys_by_team.clear_all()
+    loaders.team.clear_all()
+    loaders.customer.clear_all()
+
+
+@strawberry.type
+class VirtualKeyMutations:
+    @strawberry.mutation(description="Create a virtual key (`POST /api/governance/virtual-keys`), sent exactly once.")
+    @staticmethod
+    async def create_virtual_key(info: Info, input: CreateVirtualKeyInput) -> CreateVirtualKeyPayload:
+        errors = input.check()
+        if errors:
+            return CreateVirtualKeyPayload(user_errors=errors)
+        errors = await _check_owner_exists(info, input.team_id, input.customer_id)
+        if errors:
+            return CreateVirtualKeyPayload(user_errors=errors)
+        context = info.context
+        body, errors = create_key_body(input, await context.bifrost.api_generation())
+        if errors:
+            return CreateVirtualKeyPayload(user_errors=errors)
+        try:
+            key = await context.bifrost.create_virtual_key(body)
+        except BifrostServerError:
+            # Bifrost answers a taken name with a 500; a read tells the two apart.
+            if await _name_taken(context.bifrost, input.name):
+                return CreateVirtualKeyPayload(user_errors=[name_taken("virtual key")])
+            raise
+        except BifrostHTTPError as error:
+            return CreateVirtualKeyPayload(user_errors=[_user_error(error, input.provider_configs)])
+        _remember_key(context.loaders, key.id, key)
+        return CreateVirtualKeyPayload(virtual_key=key)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Change a virtual key (`PUT /api/governance/virtual-keys/{id}`), sent exactly once. The key "
+        "keeps its team or customer unless the input names teamId or customerId."
+    )
+    @staticmethod
+    async def update_virtual_key(info: Info, input: UpdateVirtualKeyInput) -> UpdateVirtualKeyPayload:
+        errors = input.check()
+        if errors:
+            return UpdateVirtualKeyPayload(user_errors=errors)
+        errors = await _check_owner_exists(
+            info,
+            input.team_id.value if input.team_id is not None else None,
+            input.customer_id.value if input.customer_id is not None else None,
+        )
+        if errors:
+            return UpdateVirtualKeyPayload(user_errors=errors)
+        context = info.context
+        current = None
+        if needs_current_owner(input):
+            current = await context.loaders.virtual_key.load(input.id)
+            if current is None:
+                return UpdateVirtualKeyPayload(user_errors=[not_found(["input", "id"], "virtual key")])
+        body, errors = update_key_body(input, await context.bifrost.api_generation(), owner_fields(input, current))
+        if errors:
+            return UpdateVirtualKeyPayload(user_errors=errors)
+        configs = input.provider_configs.value if input.provider_configs is not None else None
+        try:
+            key = await context.bifrost.update_virtual_key(input.id, body)
+        except BifrostServerError:
+            if input.name is not None and await _name_taken(context.bifrost, input.name.value, input.id):
+                return UpdateVirtualKeyPayload(user_errors=[name_taken("virtual key")])
+            raise
+        except BifrostHTTPError as error:
+            return UpdateVirtualKeyPayload(user_errors=[_user_error(error, configs)])
+        _remember_key(context.loaders, key.id, key)
+        return UpdateVirtualKeyPayload(virtual_key=key)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Delete a virtual key (`DELETE /api/governance/virtual-keys/{id}`) with its configs, "
+        "budgets and rate limit."
+    )
+    @staticmethod
+    async def delete_virtual_key(info: Info, input: DeleteVirtualKeyInput) -> DeleteVirtualKeyPayload:
+        errors = check_id(input.id, ["input", "id"])
+        if errors:
+            return DeleteVirtualKeyPayload(user_errors=errors)
+        context = info.context
+        try:
+            await context.bifrost.delete_virtual_key(input.id)
+        except BifrostHTTPError as error:
+            return DeleteVirtualKeyPayload(user_errors=[user_error_or_raise(error)])
+        _remember_key(context.loaders, input.id, None)
+        return DeleteVirtualKeyPayload(deleted_id=input.id)
