@@ -1,0 +1,67 @@
+"""Arranging data on, and reading it back from, the embedded upstream directly (not through the gateway).
+
+These direct requests are taken out of the upstream's request log again, so the log shows only what the
+gateway sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from tests.gateway.conftest import Gateway, upstream_http
+
+MISSING_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
+WRITES = ("POST", "PUT", "DELETE")
+
+
+@asynccontextmanager
+async def _direct(gw: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    log = gw.upstream.state.request_log
+    before = len(log)
+    try:
+        async with upstream_http(gw) as up:
+            yield up
+    finally:
+        while len(log) > before:
+            log.pop()
+
+
+async def upstream_post(gw: Gateway, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to ``/api/governance/{collection}`` and return the created entity."""
+    async with _direct(gw) as up:
+        response = await up.post(f"/api/governance/{collection}", json=body)
+    assert response.status_code == 200, response.text
+    created: dict[str, Any] = next(v for k, v in response.json().items() if k != "message")
+    return created
+
+
+async def upstream_get(gw: Gateway, collection: str, entity_id: str) -> dict[str, Any] | None:
+    """GET ``/api/governance/{collection}/{id}``; None on 404."""
+    async with _direct(gw) as up:
+        response = await up.get(f"/api/governance/{collection}/{entity_id}")
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = next(iter(response.json().values()))
+    return found
+
+
+def writes(gw: Gateway) -> list[Any]:
+    """Write requests the upstream received."""
+    return [record for record in gw.upstream_calls() if record.method in WRITES]
+
+
+def result_of(body: dict[str, Any], mutation: str) -> dict[str, Any]:
+    """The mutation's payload, asserting there were no GraphQL errors."""
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"][mutation]
+    return payload
+
+
+def codes(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
+    """(field, code) of each userError."""
+    return [(error["field"], error["code"]) for error in payload["userErrors"]]
