@@ -12,7 +12,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.schema.customers.mutations import CustomerMutations
-from app.schema.extensions import SafeErrors
+from app.schema.extensions import OperationFacts, SafeErrors
+from app.schema.limits import Limits, limit_extensions
 from app.schema.lists import ListQueries
 from app.schema.lookups import LookupQueries
 from app.schema.scalars import SCALAR_MAP
@@ -45,8 +46,11 @@ class GatewaySchema(strawberry.Schema):
             log.debug("graphql error", extra={"code": code, "path": error.path})
 
 
-def build_schema(*, production: bool = False, extensions: list[Any] | None = None) -> GatewaySchema:
-    """The schema with caches and error masking; ``production`` hides field suggestions."""
+def build_schema(
+    *, production: bool = False, limits: Limits | None = None, extensions: list[Any] | None = None
+) -> GatewaySchema:
+    """The schema with limits, caches and error masking; ``production`` hides field suggestions."""
+    limits = limits or Limits(introspection=not production)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -54,6 +58,8 @@ def build_schema(*, production: bool = False, extensions: list[Any] | None = Non
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            *limit_extensions(limits),
+            OperationFacts,
             SafeErrors,
             *(extensions or []),
         ],
