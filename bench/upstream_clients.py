@@ -1,0 +1,120 @@
+"""Which HTTP client should the gateway use to call Bifrost? Measured, side by side.
+
+Starts the embedded Bifrost-compatible server standalone on 127.0.0.1, then loads
+``GET /api/governance/teams/{id}`` at a fixed concurrency with each client in turn (A B C A B C ...),
+in one process, for a fixed number of requests per round, and prints req/s medians (min-max) and the
+ratio to httpx's own pool. Usage: ``.venv/bin/python bench/upstream_clients.py [--rounds 3] [--requests 4000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+Fetch = Callable[[str], Awaitable[int]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_upstream(port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "app.embedded_bifrost", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the embedded server did not start")
+
+
+async def load(fetch: Fetch, path: str, requests: int, concurrency: int) -> float:
+    remaining = requests
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            status = await fetch(path)
+            assert status == 200, status
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return requests / (time.perf_counter() - started)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+
+    port = free_port()
+    upstream = start_upstream(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as setup:
+            team = (await setup.post("/api/governance/teams", json={"name": "bench"})).json()["team"]
+        path = f"/api/governance/teams/{team['id']}"
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        default_pool = httpx.AsyncClient(base_url=base, limits=limits)
+        aiohttp_backed = httpx.AsyncClient(base_url=base, transport=AiohttpTransport(limits=limits))
+        session = aiohttp.ClientSession(base)
+
+        async def with_httpx(client: httpx.AsyncClient, p: str) -> int:
+            response = await client.get(p)
+            return response.status_code
+
+        async def with_aiohttp(p: str) -> int:
+            async with session.get(p) as response:
+                await response.read()
+                return response.status
+
+        clients: dict[str, Fetch] = {
+            "httpx (default pool)": lambda p: with_httpx(default_pool, p),
+            "httpx + AiohttpTransport": lambda p: with_httpx(aiohttp_backed, p),
+            "aiohttp (direct)": with_aiohttp,
+        }
+        results: dict[str, list[float]] = {name: [] for name in clients}
+        for fetch in clients.values():  # warm-up: connections open, code paths hot
+            await load(fetch, path, 500, args.concurrency)
+        for _ in range(args.rounds):
+            for name, fetch in clients.items():
+                results[name].append(await load(fetch, path, args.requests, args.concurrency))
+        baseline = statistics.median(results["httpx (default pool)"])
+        print(f"GET team at concurrency {args.concurrency}, {args.requests} requests x {args.rounds} rounds")
+        print(f"{'client':<28}{'req/s median':>14}{'min-max':>20}{'vs httpx pool':>16}")
+        for name, values in results.items():
+            median = statistics.median(values)
+            spread = f"{min(values):.0f}-{max(values):.0f}"
+            print(f"{name:<28}{median:>14.0f}{spread:>20}{median / baseline:>15.2f}x")
+        await default_pool.aclose()
+        await aiohttp_backed.aclose()
+        await session.close()
+    finally:
+        os.killpg(upstream.pid, signal.SIGTERM)
+        upstream.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
