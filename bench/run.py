@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -359,6 +360,20 @@ def tree_cpu_s(root: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and its reaped children (wrk)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class RssSampler(threading.Thread):
     def __init__(self, root: int, every: float = 0.5) -> None:
         super().__init__(daemon=True)
@@ -421,6 +436,7 @@ class Bench:
         kind = "stub" if "serving stub" in p.log.read_text(errors="replace") else "embedded"
         self.upstream_kind = kind
         self.ready.append({"what": "upstream", "kind": kind, "ready_s": round(secs, 3)})
+        self.upstream_pid = p.popen.pid
         return p, url
 
     def count(self, url: str, reset: bool = False) -> int:
@@ -664,6 +680,7 @@ class Bench:
         root = target.proc.popen.pid if target.proc else None
         sampler = RssSampler(root) if root else None
         cpu0 = tree_cpu_s(root) if root else 0.0
+        up0, busy0, own0 = tree_cpu_s(self.upstream_pid), machine_busy_s(), own_cpu_s()
         if sampler:
             sampler.start()
         w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -675,6 +692,9 @@ class Bench:
                 w.wait()
             peak = sampler.finish() if sampler else 0
         cpu = (tree_cpu_s(root) - cpu0) if root else 0.0
+        upstream_cpu = tree_cpu_s(self.upstream_pid) - up0
+        # CPU used on the machine by anything but the gateway, the upstream, wrk and this harness
+        foreign = machine_busy_s() - busy0 - cpu - upstream_cpu - (own_cpu_s() - own0)
         upstream_calls = self.count(upstream_url)
         line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
         if line is None:
@@ -696,6 +716,8 @@ class Bench:
             "rss_peak_mb": round(peak / 1024, 1) if root else None,
             "pss_mb": round(tree_pss_kb(root) / 1024, 1) if root else None,
             "gateway_cpu_ms_per_request": round(1000 * cpu / ops, 3) if root and ops else None,
+            "upstream_cpu_s": round(upstream_cpu, 2),
+            "foreign_cpu_s": round(foreign, 2),
             "wrk": res,
         }
         self.runs.append(run)
@@ -833,6 +855,13 @@ class Bench:
                     f"{r['rps_median']:.0f} ops/s is under {FLOOR_FACTOR:g}x the fastest gateway "
                     f"({max(gws):.0f} req/s): the upstream, not the gateway, may be the bottleneck"
                 )
+        noisy = [r for r in self.runs if r["foreign_cpu_s"] > 0.1 * r["wrk"]["duration_s"]]
+        if noisy:
+            worst = max(noisy, key=lambda r: r["foreign_cpu_s"])
+            warnings.append(
+                f"WARNING: other processes used the CPU during {len(noisy)} of {len(self.runs)} runs (worst: "
+                f"{worst['foreign_cpu_s']:.1f} CPU-s in a {worst['wrk']['duration_s']:.0f} s run); see foreign_cpu_s"
+            )
         for r in rows:
             if r["errors"]:
                 warnings.append(
@@ -1027,8 +1056,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--warmup",
         type=float,
-        default=float(env("BENCH_WARMUP", "2")),
-        help="unrecorded warm-up seconds per gateway and scenario (BENCH_WARMUP, 2)",
+        default=float(env("BENCH_WARMUP", "5")),
+        help="unrecorded warm-up seconds per gateway and scenario (BENCH_WARMUP, 5)",
     )
     ap.add_argument(
         "--concurrency",
@@ -1055,11 +1084,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="embedded Bifrost server, the bench stub, or auto: embedded when importable",
     )
     ap.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for a gateway to be ready")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 1 round x 3 s, 1 s warm-up")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 round x 3 s, 2 s warm-up")
     ap.add_argument("--out", help="results file (default bench/results/<timestamp>.json)")
     a = ap.parse_args(argv)
     if a.quick:
-        a.rounds, a.duration, a.warmup = 1, 3.0, 1.0
+        a.rounds, a.duration, a.warmup = 1, 3.0, 2.0
     a.concurrency = [int(c) for c in str(a.concurrency).split(",") if c]
     a.scenarios = [s for s in SCENARIOS if s in a.scenarios.split(",")]
     a.modes = [m for m in MODES if m in a.modes.split(",")]
