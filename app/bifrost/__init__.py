@@ -1,6 +1,6 @@
 """The Bifrost client: typed methods over the governance REST API, its models and its errors."""
 
-from app.bifrost.client import BifrostClient, BifrostSession, UpstreamResponse
+from app.bifrost.client import BifrostClient, BifrostSession
 from app.bifrost.errors import (
     BifrostBadRequest,
     BifrostConflict,
@@ -16,6 +16,7 @@ from app.bifrost.errors import (
 )
 from app.bifrost.generation import ApiGeneration
 from app.bifrost.ids import is_valid_id
+from app.bifrost.wire import UpstreamResponse
 
 __all__ = [
     "ApiGeneration",

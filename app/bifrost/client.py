@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
-import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
@@ -28,6 +27,7 @@ from app.bifrost.errors import (
 )
 from app.bifrost.generation import ApiGeneration, GenerationDetector
 from app.bifrost.ids import is_valid_id
+from app.bifrost.wire import UpstreamResponse, Wire, WireConnectionError, WireTimeout, WireTooLarge
 
 __all__ = ["BifrostClient", "BifrostSession", "UpstreamResponse"]
 
@@ -37,29 +37,19 @@ _RETRY_STATUSES = frozenset({502, 503, 504})
 _GOVERNANCE = "/api/governance"
 
 
-class UpstreamResponse:
-    """A fully read upstream answer: status, headers and body bytes."""
-
-    __slots__ = ("content", "headers", "status")
-
-    def __init__(self, status: int, headers: httpx.Headers, content: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.content = content
-
-
 class BifrostClient:
     """One per process: the pooled HTTP client and everything that is not per caller.
 
     Example:
         >>> import httpx
-        >>> client = BifrostClient(httpx.AsyncClient(base_url="http://127.0.0.1:8080"))
+        >>> from app.bifrost.wire import HttpxWire
+        >>> client = BifrostClient(HttpxWire(httpx.AsyncClient(base_url="http://127.0.0.1:8080")))
         >>> session = client.session({"authorization": "Bearer t"})
     """
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        wire: Wire,
         *,
         generation: Literal["auto", "seed", "current"] = "auto",
         total_timeout: float = 15.0,
@@ -69,7 +59,7 @@ class BifrostClient:
         breaker: CircuitBreaker | None = None,
         observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
-        self.http = http
+        self.wire = wire
         self.total_timeout = total_timeout
         self.max_response_bytes = max_response_bytes
         self.read_retries = read_retries
@@ -84,7 +74,7 @@ class BifrostClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self.http.aclose()
+        await self.wire.aclose()
 
     async def request(
         self,
@@ -109,67 +99,41 @@ class BifrostClient:
             last = attempt == attempts - 1
             if not self.breaker.allow():
                 raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.total_timeout):
-                    response = await self._send(method, path, send_headers, content, params)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                    response = await self.wire.send(
+                        method, path, send_headers, content, params, self.max_response_bytes
+                    )
+            except WireConnectionError:
+                self._observe(method, path, "connection_error", started)
                 self.breaker.record_failure()
                 # Nothing usable came back; only reads are safe to send again.
                 if not last:
                     await _backoff(attempt, None)
                     continue
                 raise UpstreamUnavailable("Bifrost is unreachable") from None
-            except (httpx.TimeoutException, TimeoutError):
+            except (WireTimeout, TimeoutError):
+                self._observe(method, path, "timeout", started)
                 self.breaker.record_failure()
                 raise UpstreamTimeout("Bifrost did not answer in time") from None
-            except httpx.TransportError:
-                self.breaker.record_failure()
-                raise UpstreamUnavailable("Bifrost is unreachable") from None
+            except WireTooLarge:
+                self._observe(method, path, "too_large", started)
+                self.breaker.record_success()
+                raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts") from None
             except asyncio.CancelledError:
                 self.breaker.abandon()  # the caller left; that says nothing about Bifrost
                 raise
+            self._observe(method, path, str(response.status), started)
             if response.status in _RETRY_STATUSES:
                 self.breaker.record_failure()
                 if not last:
-                    await _backoff(attempt, response.headers.get("retry-after"))
+                    await _backoff(attempt, response.retry_after)
                     continue
             else:
                 self.breaker.record_success()
             return response
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send(
-        self,
-        method: Method,
-        path: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        params: Mapping[str, str | int] | None,
-    ) -> UpstreamResponse:
-        request = self.http.build_request(method, path, headers=headers, content=content, params=params)
-        started = time.perf_counter()
-        try:
-            response = await self.http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            self._observe(method, path, type(exc).__name__, started)
-            raise
-        self._observe(method, path, str(response.status_code), started)
-        try:
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
-                raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts")
-            if response.is_stream_consumed:  # transports that deliver the body already read
-                return UpstreamResponse(response.status_code, response.headers, response.content)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_raw():
-                size += len(chunk)
-                if size > self.max_response_bytes:
-                    raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts")
-                chunks.append(chunk)
-        finally:
-            await response.aclose()
-        return UpstreamResponse(response.status_code, response.headers, b"".join(chunks))
 
     def _observe(self, method: str, path: str, outcome: str, started: float) -> None:
         if self.observe is not None:

@@ -1,22 +1,19 @@
 """Limits on what one GraphQL document may ask for, enforced before anything runs.
 
-The validation rules are built once per schema and registered through ``AddValidationRules`` as the
-same classes on every request, so Strawberry's ValidationCache keeps hitting (rules created per request
-would be new classes, a new cache key each time).
+The validation rules are built once per process and a document is validated once (the executor's
+cache), so a limit costs nothing on repeated documents.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-__all__ = ["Limits", "limit_code", "limit_extensions"]
+__all__ = ["Limits", "limit_code", "limit_rules"]
 
 
 @dataclass(frozen=True)
@@ -29,18 +26,15 @@ class Limits:
     introspection: bool = True
 
 
-def limit_extensions(limits: Limits) -> list[Any]:
-    """Extension factories enforcing ``limits`` (tokens at parse time, the rest at validation)."""
+def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
+    """Validation rules enforcing ``limits`` (the token limit applies at parse time)."""
     rules: list[type[ASTValidationRule]] = [
         depth_validator(limits.max_depth, should_ignore=None),
         alias_validator(limits.max_aliases),
     ]
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules(rules),
-    ]
+    return rules
 
 
 # graphql-core and Strawberry report these without a code; the texts are theirs.

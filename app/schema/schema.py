@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
 
 from app.schema.customers.mutations import CustomerMutations
-from app.schema.extensions import OperationFacts, SafeErrors
-from app.schema.limits import Limits, limit_extensions
 from app.schema.lists import ListQueries
 from app.schema.lookups import LookupQueries
 from app.schema.scalars import SCALAR_MAP
@@ -23,8 +15,6 @@ from app.schema.teams.update_mutations import TeamUpdateMutations
 from app.schema.virtual_keys.mutations import VirtualKeyMutations
 
 __all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
-
-log = logging.getLogger("app.graphql")
 
 
 @strawberry.type(description="Reads over Bifrost's governance data.")
@@ -38,29 +28,9 @@ class Mutation(TeamMutations, TeamUpdateMutations, CustomerMutations, VirtualKey
 
 
 class GatewaySchema(strawberry.Schema):
-    """Strawberry's schema with log lines that never carry messages, variables or tracebacks."""
-
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        for error in errors:
-            code = (error.extensions or {}).get("code")
-            log.debug("graphql error", extra={"code": code, "path": error.path})
+    """The gateway's Strawberry schema (documents run through ``app.schema.executor.Executor``)."""
 
 
-def build_schema(
-    *, production: bool = False, limits: Limits | None = None, extensions: list[Any] | None = None
-) -> GatewaySchema:
-    """The schema with limits, caches and error masking; ``production`` hides field suggestions."""
-    limits = limits or Limits(introspection=not production)
-    return GatewaySchema(
-        query=Query,
-        mutation=Mutation,
-        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
-        extensions=[
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            *limit_extensions(limits),
-            OperationFacts,
-            SafeErrors,
-            *(extensions or []),
-        ],
-    )
+def build_schema() -> GatewaySchema:
+    """The schema: root types from the per-domain modules, custom scalars registered."""
+    return GatewaySchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP))

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from app.bifrost import BifrostClient
 from app.observability import metrics_payload
 from app.schema import build_schema
+from app.schema.executor import Executor
 from app.schema.limits import Limits
 from app.settings import Settings
 from app.web.graphiql import graphiql_page, graphiql_routes
@@ -48,17 +49,16 @@ def create_app(
     """
     settings = settings or Settings()
     client = build_bifrost_client(settings, transport)
-    schema = build_schema(
-        production=settings.is_production,
-        limits=Limits(
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            introspection=not settings.is_production,
-        ),
+    schema = build_schema()
+    limits = Limits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=not settings.is_production,
     )
+    executor = Executor(schema, limits, hide_suggestions=settings.is_production)
     endpoint = GraphQLEndpoint(
-        schema,
+        executor,
         client,
         dataloader_concurrency=settings.dataloader_concurrency,
         max_body_bytes=settings.max_body_bytes,
@@ -109,6 +109,7 @@ def create_app(
     app.state.settings = settings
     app.state.bifrost = client
     app.state.schema = schema
+    app.state.executor = executor
     app.state.persisted_queries = endpoint.persisted_queries
     return app
 

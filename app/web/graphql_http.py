@@ -19,19 +19,15 @@ import uuid
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types.graphql import OperationType
 
 from app.bifrost import BifrostClient
 from app.observability import REQUEST_DURATION, REQUESTS, operation_label
-from app.schema import GatewaySchema
 from app.schema.context import GatewayContext
-from app.schema.limits import limit_code
+from app.schema.executor import Executor
 from app.schema.loaders import Loaders
+from app.schema.safe_errors import formatted_error
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
@@ -40,8 +36,8 @@ __all__ = ["GraphQLEndpoint"]
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-_QUERY_ONLY = frozenset({OperationType.QUERY})
-_ALL = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_QUERY_ONLY = frozenset({"query"})
+_ALL = frozenset({"query", "mutation"})
 log = logging.getLogger("app.request")
 
 
@@ -58,7 +54,7 @@ class GraphQLEndpoint:
 
     def __init__(
         self,
-        schema: GatewaySchema,
+        executor: Executor,
         client: BifrostClient,
         *,
         dataloader_concurrency: int,
@@ -67,7 +63,7 @@ class GraphQLEndpoint:
         persisted_queries: PersistedQueries,
         graphiql_html: bytes | None,
     ) -> None:
-        self.schema = schema
+        self.executor = executor
         self.client = client
         self.dataloader_concurrency = dataloader_concurrency
         self.max_body_bytes = max_body_bytes
@@ -171,45 +167,46 @@ class GraphQLEndpoint:
         request: Request,
         query: str,
         params: dict[str, Any],
-        allowed: frozenset[OperationType],
+        allowed: frozenset[str],
         media: str,
         request_id: str,
         facts: dict[str, Any],
     ) -> Response:
+        operation_name = params.get("operationName")
+        prepared = self.executor.prepare(query, operation_name)
+        facts["operation"] = operation_name or prepared.operation_name
+        facts["operation_type"] = prepared.operation_type
+        if prepared.errors:
+            facts["outcome"] = "INVALID_DOCUMENT"
+            body: dict[str, Any] = {"errors": [formatted_error(error) for error in prepared.errors]}
+            if media == GRAPHQL_RESPONSE:
+                return Response(orjson.dumps(body), status_code=400, media_type=media)
+            return Response(orjson.dumps({"data": None, **body}), media_type=media)
+        if prepared.operation_type not in allowed:
+            if prepared.operation_type == "mutation":
+                raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
+            raise Problem(400, f"{prepared.operation_type} operations are not supported here")
         session = self.client.session(forwarded_headers(request.headers, request_id))
         context = GatewayContext(bifrost=session, loaders=Loaders(session, self.dataloader_concurrency))
-        facts["operation"] = params.get("operationName")
         try:
             result = await _cancel_on_disconnect(
                 request,
-                self.schema.execute(
-                    query,
-                    variable_values=params.get("variables"),
-                    context_value=context,
-                    operation_name=params.get("operationName"),
-                    allowed_operation_types=allowed,
+                self.executor.execute(
+                    prepared, variables=params.get("variables"), context=context, operation_name=operation_name
                 ),
             )
-        except InvalidOperationTypeError:
-            raise Problem(
-                405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"}
-            ) from None
-        except MissingQueryError:
-            raise Problem(400, "the request has no query") from None
         finally:
             facts["upstream_calls"] = session.calls
-            facts["operation_type"] = context.operation_type
-            facts["operation"] = facts["operation"] or context.operation_name
         if result is None:
             facts["outcome"] = "CLIENT_CLOSED_REQUEST"
             return Response(status_code=499)
-        body: dict[str, Any] = {}
+        body = {}
         status = 200
         if result.errors:
-            body["errors"] = [_formatted(error) for error in result.errors]
+            body["errors"] = [formatted_error(error) for error in result.errors]
             facts["outcome"] = body["errors"][0].get("extensions", {}).get("code", "ERROR")
         if result.data is None and result.errors and media == GRAPHQL_RESPONSE and _is_request_error(result):
-            status = 400
+            status = 400  # variables that do not fit the operation
         else:
             body["data"] = result.data
         response = Response(orjson.dumps(body), status_code=status, media_type=media)
@@ -254,17 +251,6 @@ def _media_or_json(request: Request) -> str:
         return _media(request)
     except Problem:
         return JSON
-
-
-def _formatted(error: GraphQLError) -> dict[str, Any]:
-    formatted: dict[str, Any] = dict(error.formatted)
-    if error.path is None and not (error.extensions or {}).get("code"):
-        # graphql-core's own request errors carry no code; clients switch on one.
-        code = limit_code(error) or (
-            "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
-        )
-        formatted["extensions"] = {**(error.extensions or {}), "code": code}
-    return formatted
 
 
 def _is_request_error(result: Any) -> bool:

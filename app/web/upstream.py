@@ -1,8 +1,9 @@
 """Building the one pooled Bifrost client of a process from settings.
 
-With ``BIFROST_URL`` set, requests go over the wire through httpx with an aiohttp transport
-(``httpx-aiohttp``): httpx's API, aiohttp's much faster connection pool (see README, Performance).
-Without it, the embedded Bifrost-compatible server answers in-process through ``httpx.ASGITransport``.
+With ``BIFROST_URL`` set, requests go over the wire through aiohttp (``AiohttpWire``: the fastest
+client measured, see ``app/bifrost/wire.py`` and the README's Performance section). Without it, the
+embedded Bifrost-compatible server answers in-process through ``httpx.ASGITransport``; tests pass any
+httpx transport (ASGI, mock) instead.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import base64
 import logging
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from app.bifrost import BifrostClient
 from app.bifrost.breaker import CircuitBreaker
+from app.bifrost.wire import AiohttpWire, HttpxWire, Wire
 from app.observability import UPSTREAM_DURATION, UPSTREAM_REQUESTS
 from app.settings import Settings
 
@@ -22,26 +23,11 @@ __all__ = ["build_bifrost_client"]
 
 
 def build_bifrost_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> BifrostClient:
-    """The process-wide client; ``transport`` overrides the wire (tests use ASGI and mock transports)."""
+    """The process-wide client; ``transport`` replaces the wire (tests use ASGI and mock transports)."""
     # httpx logs every request's full URL at INFO: upstream URLs never reach a log line.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if transport is None:
-        transport = _default_transport(settings)
-    timeout = httpx.Timeout(
-        connect=settings.upstream_connect_timeout,
-        read=settings.upstream_read_timeout,
-        write=settings.upstream_read_timeout,
-        pool=settings.upstream_connect_timeout,
-    )
-    http = httpx.AsyncClient(
-        base_url=settings.upstream_base_url,
-        transport=transport,
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-    )
     return BifrostClient(
-        http,
+        _wire(settings, transport),
         generation=settings.bifrost_api_generation,
         total_timeout=settings.upstream_total_timeout,
         max_response_bytes=settings.upstream_max_response_bytes,
@@ -52,13 +38,15 @@ def build_bifrost_client(settings: Settings, transport: httpx.AsyncBaseTransport
     )
 
 
-def _record_upstream(route: str, outcome: str, seconds: float) -> None:
-    UPSTREAM_REQUESTS.labels(route, outcome).inc()
-    UPSTREAM_DURATION.labels(route).observe(seconds)
-
-
-def _default_transport(settings: Settings) -> httpx.AsyncBaseTransport:
-    if settings.uses_embedded_bifrost:
+def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wire:
+    if transport is None and not settings.uses_embedded_bifrost:
+        return AiohttpWire(
+            settings.upstream_base_url,
+            max_connections=settings.upstream_max_connections,
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_read_timeout,
+        )
+    if transport is None:
         from app.embedded_bifrost import create_app as create_embedded_bifrost
 
         embedded = create_embedded_bifrost(
@@ -66,12 +54,27 @@ def _default_transport(settings: Settings) -> httpx.AsyncBaseTransport:
             generation=settings.embedded_bifrost_generation,
             demo=settings.embedded_bifrost_demo,
         )
-        return httpx.ASGITransport(app=embedded)  # type: ignore[arg-type]
-    limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_connections,
+        transport = httpx.ASGITransport(app=embedded)  # type: ignore[arg-type]
+    timeout = httpx.Timeout(
+        connect=settings.upstream_connect_timeout,
+        read=settings.upstream_read_timeout,
+        write=settings.upstream_read_timeout,
+        pool=settings.upstream_connect_timeout,
     )
-    return AiohttpTransport(limits=limits, trust_env=False)
+    return HttpxWire(
+        httpx.AsyncClient(
+            base_url=settings.upstream_base_url,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+        )
+    )
+
+
+def _record_upstream(route: str, outcome: str, seconds: float) -> None:
+    UPSTREAM_REQUESTS.labels(route, outcome).inc()
+    UPSTREAM_DURATION.labels(route).observe(seconds)
 
 
 def _service_headers(settings: Settings) -> dict[str, str]:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from app.schema.executor import Executor
+from app.schema.limits import Limits
 from app.schema.schema import build_schema
 from tests.gateway.conftest import Gateway, make_gateway
 
@@ -112,10 +114,8 @@ def test_production_refuses_wildcard_cors_with_credentials(monkeypatch: pytest.M
         load_settings()
 
 
-async def test_validation_cache_hits_across_requests(current_gateway: Gateway) -> None:
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    cache = _get_validate_cache(512)
+async def test_document_cache_hits_across_requests(current_gateway: Gateway) -> None:
+    cache = current_gateway.app.state.executor.prepare
     query = "query CacheProbe { teams(first: 1) { totalCount } }"
     await current_gateway.graphql(query)
     before = cache.cache_info()
@@ -126,7 +126,10 @@ async def test_validation_cache_hits_across_requests(current_gateway: Gateway) -
     assert after.misses == before.misses
 
 
-def test_schema_built_twice_shares_rule_classes() -> None:
-    # One schema per process in practice; the rule list is built once per schema, not per request.
-    schema = build_schema()
-    assert schema is not None
+def test_prepared_document_carries_operation_facts_and_errors() -> None:
+    executor = Executor(build_schema(), Limits(), hide_suggestions=False)
+    prepared = executor.prepare("query A { __typename } mutation B { logout { success } }", "B")
+    assert (prepared.operation_type, prepared.operation_name, prepared.errors) == ("mutation", "B", ())
+    missing = executor.prepare("query A { __typename } query C { __typename }", None)
+    assert missing.document is None
+    assert "operation name" in missing.errors[0].message

@@ -41,13 +41,13 @@ class SessionMutations:
                     )
                 ],
             )
-        info.context.response_cookies.extend(response.headers.get_list("set-cookie"))
+        info.context.response_cookies.extend(response.set_cookies)
         return SessionPayload(success=True)
 
     @strawberry.mutation(description="End the Bifrost session; its cookie is cleared on the response.")
     @staticmethod
     async def logout(info: Info) -> SessionPayload:
         response = await info.context.bifrost.logout()
-        cookies = response.headers.get_list("set-cookie")
+        cookies = response.set_cookies
         info.context.response_cookies.extend(cookies or ["token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"])
         return SessionPayload(success=True)

@@ -1,0 +1,110 @@
+"""Running GraphQL documents: parse and validate once per distinct document, then execute.
+
+Strawberry's ``Schema.execute`` runs its extension hooks on every request; here the work that depends
+only on the document text (parsing with the token limit, validation with the limit rules, finding the
+operation) is done once and kept in a bounded LRU, and each request only executes graphql-core on the
+Strawberry-built schema. Error masking happens on the result (``safe_errors``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from app.schema.limits import Limits, limit_rules
+from app.schema.safe_errors import safe_error
+from app.schema.schema import GatewaySchema
+
+__all__ = ["Executor", "PreparedDocument"]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A parsed and validated document, or the errors that stop it."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+    operation_type: str | None
+    operation_name: str | None
+
+
+class Executor:
+    """Prepares documents (cached) and executes them.
+
+    Example:
+        >>> # prepared = executor.prepare("{ team(id: \\"x\\") { id } }", None)
+        >>> # result = await executor.execute(prepared, variables=None, context=ctx, operation_name=None)
+    """
+
+    def __init__(self, schema: GatewaySchema, limits: Limits, *, hide_suggestions: bool, cache_size: int = 512):
+        self.schema = schema
+        self.limits = limits
+        self.hide_suggestions = hide_suggestions
+        self._rules = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule, *limit_rules(limits))
+        self._graphql_schema = schema._schema
+        self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
+
+    def _prepare(self, query: str, operation_name: str | None) -> PreparedDocument:
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError as syntax_error:
+            return PreparedDocument(None, (syntax_error,), None, None)
+        errors = validate(self._graphql_schema, document, self._rules)
+        if errors:
+            if self.hide_suggestions:
+                for invalid in errors:
+                    self.schema.remove_field_suggestion(invalid)
+            return PreparedDocument(None, tuple(errors), None, None)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            message = (
+                f"Unknown operation named '{operation_name}'."
+                if operation_name
+                else "Must provide operation name if query contains multiple operations."
+            )
+            return PreparedDocument(None, (GraphQLError(message),), None, None)
+        return PreparedDocument(
+            document, (), operation.operation.value, operation.name.value if operation.name else None
+        )
+
+    async def execute(
+        self, prepared: PreparedDocument, *, variables: dict[str, Any] | None, context: Any, operation_name: str | None
+    ) -> ExecutionResult:
+        """Execute a valid prepared document; errors in the result are already safe for clients."""
+        assert prepared.document is not None
+        result = execute(
+            self._graphql_schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            executor_class=self.schema.execution_context_class,
+            operation_extensions=None,
+        )
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        if result.errors:
+            result.errors = [safe_error(error) for error in result.errors]
+        return result
+
+    @staticmethod
+    def is_subscription(prepared: PreparedDocument) -> bool:
+        """Subscriptions are not served over this endpoint."""
+        return prepared.operation_type == OperationType.SUBSCRIPTION.value

@@ -1,0 +1,55 @@
+"""Errors as clients see them: upstream failures typed, anything unexpected masked, codes on everything.
+
+Parse, validation and variable errors (graphql-core's own, with no path) pass through with a code:
+they name the field at fault and contain nothing internal. A resolver error caused by the upstream
+becomes the GatewayError of its class in the error family; any other exception is masked as
+``INTERNAL_SERVER_ERROR`` and logged by type only (its text may hold URLs or secrets).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+
+from app.bifrost import BifrostError
+from app.schema.errors import GatewayError, GatewayErrorCode, gateway_error_from
+from app.schema.limits import limit_code
+
+__all__ = ["formatted_error", "safe_error"]
+
+log = logging.getLogger("app.errors")
+
+
+def safe_error(error: GraphQLError) -> GraphQLError:
+    """The error to show a client in place of ``error``."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
+    if error.path is None and not isinstance(original, BifrostError):
+        return error  # variable coercion: the scalar's ValueError text, which is ours
+    if isinstance(original, BifrostError):
+        replacement: GraphQLError = gateway_error_from(original)
+    else:
+        log.error("unexpected error in resolver", extra={"error_type": type(original).__name__, "path": error.path})
+        replacement = GatewayError("Unexpected error.", GatewayErrorCode.INTERNAL_SERVER_ERROR)
+    return GraphQLError(
+        replacement.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=replacement.extensions,
+    )
+
+
+def formatted_error(error: GraphQLError) -> dict[str, Any]:
+    """The JSON of a safe error, with a code also on graphql-core's own request errors."""
+    formatted: dict[str, Any] = dict(error.formatted)
+    if error.path is None and not (error.extensions or {}).get("code"):
+        code = limit_code(error) or (
+            "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
+        )
+        formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    return formatted
