@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
 from app.observability import metrics_payload
@@ -19,6 +19,7 @@ from app.schema import build_schema
 from app.schema.executor import Executor
 from app.schema.limits import Limits
 from app.settings import Settings
+from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint
 from app.web.persisted_queries import PersistedQueries
@@ -40,7 +41,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> Starlette:
+) -> GatewayASGI:
     """Build the gateway. The Bifrost client is created here (not at first request) and closed at shutdown.
 
     Args:
@@ -85,36 +86,37 @@ def create_app(
         await client.aclose()
 
     routes: list[BaseRoute] = [
-        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     if not settings.is_production:
         routes += graphiql_routes()
-    middleware = []
+    rest = Starlette(routes=routes, lifespan=lifespan)
+    rest.state.settings = settings
+    rest.state.bifrost = client
+    rest.state.schema = schema
+    rest.state.executor = executor
+    rest.state.persisted_queries = endpoint.persisted_queries
+    wrap = None
     if settings.cors_allow_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_allow_origins,
+        origins = settings.cors_allow_origins
+
+        def wrap(asgi: ASGIApp) -> ASGIApp:
+            return CORSMiddleware(
+                asgi,
+                allow_origins=origins,
                 allow_credentials=True,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_HEADERS,
                 expose_headers=["x-request-id"],
                 max_age=600,
             )
-        )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.bifrost = client
-    app.state.schema = schema
-    app.state.executor = executor
-    app.state.persisted_queries = endpoint.persisted_queries
-    return app
+
+    return GatewayASGI(endpoint.handle, rest, wrap=wrap)
 
 
-def bifrost_client_of(app: Starlette) -> BifrostClient:
+def bifrost_client_of(app: GatewayASGI) -> BifrostClient:
     """The application's Bifrost client (for tests and tooling)."""
     client: BifrostClient = app.state.bifrost
     return client

@@ -12,18 +12,18 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.settings import Settings
 from app.web import create_app
+from app.web.edge import GatewayASGI
 
 
 @dataclass
 class Gateway:
     """A gateway under test, its HTTP client and the embedded upstream behind it."""
 
-    app: Starlette
+    app: GatewayASGI
     http: httpx.AsyncClient
     upstream: Any
     generation: str

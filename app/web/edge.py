@@ -1,0 +1,63 @@
+"""The outermost ASGI callable: /graphql straight to its endpoint, everything else to Starlette.
+
+The GraphQL endpoint is the hot path; Starlette's routing and middleware stack cost about a tenth of
+a request there, so it is dispatched directly (CORS still applies when configured). Health, metrics,
+GraphiQL assets and lifespan go through the Starlette application as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["GatewayASGI"]
+
+log = logging.getLogger("app.web")
+_INTERNAL_ERROR = b'{"errors":[{"message":"Unexpected error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'
+
+
+class GatewayASGI:
+    """Dispatches by path; ``state`` is the Starlette application's state.
+
+    Example:
+        >>> # app = GatewayASGI(handle_graphql, starlette_app, wrap=lambda asgi: CORSMiddleware(asgi, ...))
+    """
+
+    def __init__(
+        self,
+        graphql: Callable[[Request], Awaitable[Response]],
+        rest: Starlette,
+        *,
+        wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
+        self._handle = graphql
+        self.rest = rest
+        self.state = rest.state
+        self._graphql: ASGIApp = wrap(self._serve_graphql) if wrap else self._serve_graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql":
+            await self._graphql(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
+
+    async def _serve_graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in ("GET", "POST"):
+            response = Response(status_code=405, headers={"allow": "GET, POST"})
+        else:
+            try:
+                response = await self._handle(Request(scope, receive))
+            except Exception as error:  # a bug: answer 500 without any detail, log the type only
+                log.error("unhandled error at the edge", extra={"error_type": type(error).__name__})
+                response = Response(_INTERNAL_ERROR, status_code=500, media_type="application/json")
+        await response(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else (routes, url_path_for ...) is the Starlette application's.
+        return getattr(self.rest, name)
