@@ -42,8 +42,8 @@ FAST = {
 class EmbeddedServer:
     """The embedded Bifrost-compatible server under uvicorn on 127.0.0.1, in a background thread."""
 
-    def __init__(self, auth: tuple[str, str] | None = None, demo: bool = False) -> None:
-        self.app = create_embedded_bifrost(database=":memory:", generation="current", auth=auth, demo=demo)
+    def __init__(self, *, generation: str = "current", auth: tuple[str, str] | None = None, demo: bool = False) -> None:
+        self.app = create_embedded_bifrost(database=":memory:", generation=generation, auth=auth, demo=demo)
         self.auth = auth
         self.port = _free_port()
         config = uvicorn.Config(
@@ -74,6 +74,10 @@ class EmbeddedServer:
     def rest(self) -> httpx.AsyncClient:
         """A client straight to the REST API (not through the proxy), with the admin credentials if any."""
         return httpx.AsyncClient(base_url=self.url, auth=self.auth, trust_env=False, timeout=10)
+
+    def posts(self, path: str) -> int:
+        """How many POSTs to ``path`` the server received (its request log, kept by the server thread)."""
+        return sum(record.method == "POST" and record.path == path for record in list(self.app.state.request_log))
 
     async def teams_named(self, name: str) -> int:
         """How many teams with exactly this name the server stores."""

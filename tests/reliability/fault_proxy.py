@@ -85,6 +85,7 @@ class FaultProxy:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _blackhole: list[socket.socket] = field(default_factory=list)
     _upstream: httpx.AsyncClient | None = None
+    _arrival: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -99,6 +100,13 @@ class FaultProxy:
     def requests(self, method: str | None = None, prefix: str = "/api/governance") -> list[Seen]:
         """Requests received, optionally filtered by method and path prefix."""
         return [s for s in self.seen if (method is None or s.method == method) and s.path.startswith(prefix)]
+
+    async def arrived(self, method: str, prefix: str) -> None:
+        """Wait (at most 5 s) until a request matching ``method`` and ``prefix`` has been received."""
+        async with asyncio.timeout(5):
+            while not self.requests(method, prefix):
+                event = self._arrival
+                await event.wait()
 
     async def start(self) -> FaultProxy:
         """Listen on a random port of 127.0.0.1."""
@@ -212,6 +220,8 @@ class FaultProxy:
             else:
                 plan.times -= 1
         self.seen.append(Seen(method, target, fault))
+        self._arrival.set()
+        self._arrival = asyncio.Event()
         if fault is Fault.LATENCY:
             await asyncio.sleep(plan.delay)
         forward = {name: value for name, value in headers if name.lower() not in _HOP_BY_HOP}
