@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -37,15 +38,45 @@ class Loaders:
 
     def __init__(self, bifrost: BifrostSession, concurrency: int) -> None:
         self._bifrost = bifrost
-        self._limit = asyncio.Semaphore(concurrency)
-        self.team: DataLoader[str, Team | None] = DataLoader(self._load_teams)
-        self.customer: DataLoader[str, Customer | None] = DataLoader(self._load_customers)
-        self.virtual_key: DataLoader[str, VirtualKey | None] = DataLoader(self._load_virtual_keys)
-        self.virtual_keys_by_team: DataLoader[str, list[VirtualKey]] = DataLoader(self._load_keys_by_team)
-        self.budget: DataLoader[str, Budget | None] = DataLoader(self._load_budgets)
-        self.rate_limit: DataLoader[str, RateLimit | None] = DataLoader(self._load_rate_limits)
+        self._concurrency = concurrency
         self._budget_list: asyncio.Future[BudgetList] | None = None
         self._rate_limit_list: asyncio.Future[RateLimitList] | None = None
+
+    # Each loader is made on first use: most requests need one or two of them, or none.
+
+    @cached_property
+    def team(self) -> DataLoader[str, Team | None]:
+        """Teams by id (``GET /teams/{id}``, concurrent)."""
+        return DataLoader(self._load_teams)
+
+    @cached_property
+    def customer(self) -> DataLoader[str, Customer | None]:
+        """Customers by id, in full (``GET /customers/{id}``: teams and keys embedded)."""
+        return DataLoader(self._load_customers)
+
+    @cached_property
+    def virtual_key(self) -> DataLoader[str, VirtualKey | None]:
+        """Virtual keys by id (``GET /virtual-keys/{id}``, concurrent)."""
+        return DataLoader(self._load_virtual_keys)
+
+    @cached_property
+    def virtual_keys_by_team(self) -> DataLoader[str, list[VirtualKey]]:
+        """A team's virtual keys (filtered lists, or one unfiltered list for many teams)."""
+        return DataLoader(self._load_keys_by_team)
+
+    @cached_property
+    def budget(self) -> DataLoader[str, Budget | None]:
+        """Budgets by id, from one budget list per request."""
+        return DataLoader(self._load_budgets)
+
+    @cached_property
+    def rate_limit(self) -> DataLoader[str, RateLimit | None]:
+        """Rate limits by id, from one rate-limit list per request."""
+        return DataLoader(self._load_rate_limits)
+
+    @cached_property
+    def _limit(self) -> asyncio.Semaphore:
+        return asyncio.Semaphore(self._concurrency)
 
     async def all_budgets(self) -> BudgetList:
         """Every budget, fetched at most once per request."""
