@@ -1,0 +1,105 @@
+"""The gateway as a process: several workers, graceful shutdown that drains in-flight requests."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+SLOW_SECONDS = 1.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def slow_upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers every request with Bifrost's 404 envelope after SLOW_SECONDS."""
+    try:
+        while await reader.readuntil(b"\r\n\r\n"):
+            await asyncio.sleep(SLOW_SECONDS)
+            body = b'{"is_bifrost_error":false,"status_code":404,"error":{"message":"Team not found"}}'
+            writer.write(
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def start_gateway(upstream_port: int, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BIFROST_URL": f"http://127.0.0.1:{upstream_port}",
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "BIFROST_API_GENERATION": "current",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the gateway did not start")
+
+
+@pytest.fixture
+def upstream_port() -> Iterator[int]:
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_server(slow_upstream, "127.0.0.1", port))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield port
+    loop.call_soon_threadsafe(server.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+QUERY = {"query": '{ team(id: "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c") { id } }'}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_drains_in_flight_requests(upstream_port: int, workers: int) -> None:
+    port = free_port()
+    process = start_gateway(upstream_port, port, workers)
+    try:
+        with httpx.Client(timeout=10) as client:
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                futures = [pool.submit(client.post, f"http://127.0.0.1:{port}/graphql", json=QUERY) for _ in range(4)]
+                time.sleep(SLOW_SECONDS / 3)
+                process.send_signal(signal.SIGTERM)
+                responses = [future.result() for future in futures]
+        assert [r.status_code for r in responses] == [200] * 4
+        assert all(r.json() == {"data": {"team": None}} for r in responses)
+        # uvicorn exits 0, or re-raises the SIGTERM it handled once it has drained.
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
