@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(1, ge=1, le=64)
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otel_enabled: bool = False
+    otel_service_name: str = "bifrost-graphql-gateway"
 
     @model_validator(mode="before")
     @classmethod

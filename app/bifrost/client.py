@@ -28,6 +28,7 @@ from app.bifrost.errors import (
 from app.bifrost.generation import ApiGeneration, GenerationDetector
 from app.bifrost.ids import is_valid_id
 from app.bifrost.wire import UpstreamResponse, Wire, WireConnectionError, WireTimeout, WireTooLarge
+from app.tracing import NO_TRACING, Tracing
 
 __all__ = ["BifrostClient", "BifrostSession", "UpstreamResponse"]
 
@@ -40,11 +41,12 @@ _GOVERNANCE = "/api/governance"
 class BifrostClient:
     """One per process: the pooled HTTP client and everything that is not per caller.
 
-    Example:
-        >>> import httpx
-        >>> from app.bifrost.wire import HttpxWire
-        >>> client = BifrostClient(HttpxWire(httpx.AsyncClient(base_url="http://127.0.0.1:8080")))
-        >>> session = client.session({"authorization": "Bearer t"})
+        Example:
+            >>> import httpx
+            >>> from app.tracing import NO_TRACING, Tracing
+    from app.bifrost.wire import HttpxWire
+            >>> client = BifrostClient(HttpxWire(httpx.AsyncClient(base_url="http://127.0.0.1:8080")))
+            >>> session = client.session({"authorization": "Bearer t"})
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class BifrostClient:
         service_headers: Mapping[str, str] | None = None,
         breaker: CircuitBreaker | None = None,
         observe: Callable[[str, str, float], None] | None = None,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self.wire = wire
         self.total_timeout = total_timeout
@@ -66,6 +69,7 @@ class BifrostClient:
         self.service_headers = dict(service_headers or {})
         self.breaker = breaker or CircuitBreaker()
         self.observe = observe
+        self.tracing = tracing
         self.generation = GenerationDetector(self, fixed=None if generation == "auto" else generation)
 
     def session(self, headers: Mapping[str, str] | None = None) -> BifrostSession:
@@ -101,10 +105,11 @@ class BifrostClient:
                 raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
             started = time.perf_counter()
             try:
-                async with asyncio.timeout(self.total_timeout):
-                    response = await self.wire.send(
-                        method, path, send_headers, content, params, self.max_response_bytes
-                    )
+                with self.tracing.upstream(f"{method} {route_of(path)}", send_headers):
+                    async with asyncio.timeout(self.total_timeout):
+                        response = await self.wire.send(
+                            method, path, send_headers, content, params, self.max_response_bytes
+                        )
             except WireConnectionError:
                 self._observe(method, path, "connection_error", started)
                 self.breaker.record_failure()

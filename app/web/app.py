@@ -19,6 +19,7 @@ from app.schema import build_schema
 from app.schema.executor import Executor
 from app.schema.limits import Limits
 from app.settings import Settings
+from app.tracing import NO_TRACING, Tracing, otel_tracing_from_environment
 from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint
@@ -41,15 +42,19 @@ def create_app(
     settings: Settings | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    tracing: Tracing | None = None,
 ) -> GatewayASGI:
     """Build the gateway. The Bifrost client is created here (not at first request) and closed at shutdown.
 
     Args:
         settings: the settings; read from the environment when omitted.
         transport: replaces the upstream wire (tests pass an ASGI or mock transport).
+        tracing: replaces the tracing set up from settings (tests pass an in-memory tracer provider).
     """
     settings = settings or Settings()
-    client = build_bifrost_client(settings, transport)
+    if tracing is None:
+        tracing = otel_tracing_from_environment(settings.otel_service_name) if settings.otel_enabled else NO_TRACING
+    client = build_bifrost_client(settings, transport, tracing)
     schema = build_schema()
     limits = Limits(
         max_depth=settings.max_query_depth,
@@ -66,6 +71,7 @@ def create_app(
         max_document_bytes=settings.max_document_bytes,
         persisted_queries=PersistedQueries(settings.apq_cache_size),
         graphiql_html=None if settings.is_production else graphiql_page(),
+        tracing=tracing,
     )
 
     async def healthz(request: Request) -> JSONResponse:

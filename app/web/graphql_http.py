@@ -28,6 +28,7 @@ from app.schema.context import GatewayContext
 from app.schema.executor import Executor
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
+from app.tracing import NO_TRACING, Tracing
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
@@ -62,6 +63,7 @@ class GraphQLEndpoint:
         max_document_bytes: int,
         persisted_queries: PersistedQueries,
         graphiql_html: bytes | None,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -70,6 +72,7 @@ class GraphQLEndpoint:
         self.max_document_bytes = max_document_bytes
         self.persisted_queries = persisted_queries
         self.graphiql_html = graphiql_html
+        self.tracing = tracing
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -77,7 +80,9 @@ class GraphQLEndpoint:
         request_id = _request_id(request)
         facts: dict[str, Any] = {"operation": None, "operation_type": None, "upstream_calls": 0}
         try:
-            response = await self._respond(request, request_id, facts)
+            with self.tracing.operation(request.headers) as span:
+                response = await self._respond(request, request_id, facts)
+                self.tracing.name_operation(span, facts["operation"], facts["operation_type"])
             outcome = facts.get("outcome", "ok")
         except Problem as problem:
             response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)

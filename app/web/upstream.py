@@ -18,11 +18,14 @@ from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.wire import AiohttpWire, HttpxWire, Wire
 from app.observability import UPSTREAM_DURATION, UPSTREAM_REQUESTS
 from app.settings import Settings
+from app.tracing import NO_TRACING, Tracing
 
 __all__ = ["build_bifrost_client"]
 
 
-def build_bifrost_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> BifrostClient:
+def build_bifrost_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None, tracing: Tracing = NO_TRACING
+) -> BifrostClient:
     """The process-wide client; ``transport`` replaces the wire (tests use ASGI and mock transports)."""
     # httpx logs every request's full URL at INFO: upstream URLs never reach a log line.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -35,6 +38,7 @@ def build_bifrost_client(settings: Settings, transport: httpx.AsyncBaseTransport
         service_headers=_service_headers(settings),
         breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds),
         observe=_record_upstream,
+        tracing=tracing,
     )
 
 
