@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 
+from app.observability import configure_logging
 from app.settings import SettingsError, load_settings
 
 
@@ -16,6 +17,7 @@ def main() -> None:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    configure_logging(settings.log_level)
     if settings.uses_embedded_bifrost:
         upstream = f"the embedded Bifrost-compatible server ({settings.embedded_bifrost_generation} API)"
     else:
@@ -30,7 +32,8 @@ def main() -> None:
         workers=settings.web_concurrency,
         loop="uvloop",
         http="httptools",
-        access_log=False,
+        access_log=False,  # one JSON line per request comes from the gateway itself
+        log_config=None,  # uvicorn's own lines go through the JSON handler too
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=20,
     )

@@ -79,7 +79,11 @@ def metrics_payload() -> tuple[bytes, str]:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the record's ``extra`` fields."""
 
-    _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+    _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+        "message",
+        "asctime",
+        "color_message",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

@@ -48,7 +48,10 @@ class ProviderCredential:
     def from_env(root: strawberry.Parent[models.EnvVar]) -> bool:
         return root.from_env
 
-    @strawberry.field(description="True when a value is configured (literal values are never returned).")
+    @strawberry.field(
+        description="True when the payload carries a value or a variable name. Literal values are never "
+        "returned, and Bifrost blanks them when it embeds keys in virtual keys, so false there means undisclosed."
+    )
     @staticmethod
     def is_set(root: strawberry.Parent[models.EnvVar]) -> bool:
         return bool(root.value or root.env_var)
