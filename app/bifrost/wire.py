@@ -164,8 +164,6 @@ class HttpxWire:
             finally:
                 await response.aclose()
         except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.ConnectTimeout):
-                raise WireConnectionError from exc
             raise WireTimeout from exc
         except httpx.TransportError as exc:
             raise WireConnectionError from exc

@@ -18,7 +18,7 @@ from tests.reliability.fault_proxy import Fault, FaultProxy
 
 READ = FAST["upstream_read_timeout"]
 TOTAL = FAST["upstream_total_timeout"]
-SLACK = 0.6  # scheduling slack on a loaded 2-core machine
+SLACK = 1.5  # scheduling slack on a loaded 2-core machine: bounds prove "answers", not speed
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,12 @@ async def test_fault_is_typed_error_in_time_and_recovers(
 
     # Meanwhile the gateway kept serving: no upstream at all, and a route the fault does not touch.
     assert ping[0] == {"data": {"__typename": "Query"}}
-    assert ping[1] < 0.3, f"__typename took {ping[1]:.2f}s"
+    assert ping[1] < READ + SLACK, f"__typename took {ping[1]:.2f}s"
+    if lookup[1] >= READ:
+        assert ping[1] < lookup[1], "a slow upstream must not hold up requests that do not need it"
     if not case.connection_level:
         assert "errors" not in others[0], others[0]
-        assert others[1] < 0.5, f"a healthy route took {others[1]:.2f}s"
+        assert others[1] < READ + SLACK, f"a healthy route took {others[1]:.2f}s"
 
     # At most one write: the mutation reached the proxy at most once, and at most one team exists.
     assert len(proxy.requests("POST")) == (0 if case.connection_level else 1)

