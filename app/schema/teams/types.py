@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from app.bifrost import models
 from app.schema.budgets.types import Budget, RateLimit
 from app.schema.context import Info
-from app.schema.relations import budgets_of, rate_limit_of
+from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_virtual_keys
 
 if TYPE_CHECKING:
     from app.schema.customers.types import Customer
@@ -41,36 +41,29 @@ class Team:
 
     @strawberry.field(description="The team's customer; null when it has none (or it no longer exists).")
     @staticmethod
-    async def customer(
+    def customer(
         root: strawberry.Parent[models.Team], info: Info
     ) -> Annotated[Customer, strawberry.lazy("app.schema.customers.types")] | None:
-        if root.customer is not None:
-            return root.customer  # type: ignore[return-value]
-        if root.customer_id is None:
-            return None
-        return await info.context.loaders.customer.load(root.customer_id)  # type: ignore[return-value]
+        return customer_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The team's only or first budget (both API generations).")
     @staticmethod
-    async def budget(root: strawberry.Parent[models.Team], info: Info) -> Budget | None:
-        budgets = await budgets_of(root, info)
-        return budgets[0] if budgets else None  # type: ignore[return-value]
+    def budget(root: strawberry.Parent[models.Team], info: Info) -> Budget | None:
+        return first_budget(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="All budgets of the team (one at most on seed-generation upstreams).")
     @staticmethod
-    async def budgets(root: strawberry.Parent[models.Team], info: Info) -> list[Budget]:
-        return await budgets_of(root, info)  # type: ignore[return-value]
+    def budgets(root: strawberry.Parent[models.Team], info: Info) -> list[Budget]:
+        return budgets_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The team's rate limit (Bifrost v1.5+).")
     @staticmethod
-    async def rate_limit(root: strawberry.Parent[models.Team], info: Info) -> RateLimit | None:
-        return await rate_limit_of(root, info)  # type: ignore[return-value]
+    def rate_limit(root: strawberry.Parent[models.Team], info: Info) -> RateLimit | None:
+        return rate_limit_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="Virtual keys assigned to the team (loaded: Bifrost never embeds them).")
     @staticmethod
-    async def virtual_keys(
+    def virtual_keys(
         root: strawberry.Parent[models.Team], info: Info
     ) -> list[Annotated[VirtualKey, strawberry.lazy("app.schema.virtual_keys.types")]]:
-        if root.virtual_keys is not None:
-            return root.virtual_keys  # type: ignore[return-value]
-        return await info.context.loaders.virtual_keys_by_team.load(root.id)  # type: ignore[return-value]
+        return team_virtual_keys(root, info)  # type: ignore[return-value]

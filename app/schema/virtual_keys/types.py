@@ -14,7 +14,7 @@ import strawberry
 from app.bifrost import models
 from app.schema.budgets.types import Budget, RateLimit
 from app.schema.context import Info
-from app.schema.relations import budgets_of, rate_limit_of
+from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_of
 
 if TYPE_CHECKING:
     from app.schema.customers.types import Customer
@@ -101,19 +101,18 @@ class ProviderConfig:
 
     @strawberry.field(description="The config's only or first budget.")
     @staticmethod
-    async def budget(root: strawberry.Parent[models.ProviderConfig], info: Info) -> Budget | None:
-        budgets = await budgets_of(root, info)
-        return budgets[0] if budgets else None  # type: ignore[return-value]
+    def budget(root: strawberry.Parent[models.ProviderConfig], info: Info) -> Budget | None:
+        return first_budget(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="All budgets of the config.")
     @staticmethod
-    async def budgets(root: strawberry.Parent[models.ProviderConfig], info: Info) -> list[Budget]:
-        return await budgets_of(root, info)  # type: ignore[return-value]
+    def budgets(root: strawberry.Parent[models.ProviderConfig], info: Info) -> list[Budget]:
+        return budgets_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The config's rate limit.")
     @staticmethod
-    async def rate_limit(root: strawberry.Parent[models.ProviderConfig], info: Info) -> RateLimit | None:
-        return await rate_limit_of(root, info)  # type: ignore[return-value]
+    def rate_limit(root: strawberry.Parent[models.ProviderConfig], info: Info) -> RateLimit | None:
+        return rate_limit_of(root, info)  # type: ignore[return-value]
 
 
 @strawberry.type(description="Which tools of an MCP client a virtual key may execute.")
@@ -151,34 +150,29 @@ class VirtualKey:
 
     @strawberry.field(description="The key's team, if it is team-scoped.")
     @staticmethod
-    async def team(
+    def team(
         root: strawberry.Parent[models.VirtualKey], info: Info
     ) -> Annotated[Team, strawberry.lazy("app.schema.teams.types")] | None:
-        if root.team is not None or root.team_id is None:
-            return root.team  # type: ignore[return-value]
-        return await info.context.loaders.team.load(root.team_id)  # type: ignore[return-value]
+        return team_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The key's customer, if it is customer-scoped.")
     @staticmethod
-    async def customer(
+    def customer(
         root: strawberry.Parent[models.VirtualKey], info: Info
     ) -> Annotated[Customer, strawberry.lazy("app.schema.customers.types")] | None:
-        if root.customer is not None or root.customer_id is None:
-            return root.customer  # type: ignore[return-value]
-        return await info.context.loaders.customer.load(root.customer_id)  # type: ignore[return-value]
+        return customer_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The key's only or first budget.")
     @staticmethod
-    async def budget(root: strawberry.Parent[models.VirtualKey], info: Info) -> Budget | None:
-        budgets = await budgets_of(root, info)
-        return budgets[0] if budgets else None  # type: ignore[return-value]
+    def budget(root: strawberry.Parent[models.VirtualKey], info: Info) -> Budget | None:
+        return first_budget(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="All budgets of the key.")
     @staticmethod
-    async def budgets(root: strawberry.Parent[models.VirtualKey], info: Info) -> list[Budget]:
-        return await budgets_of(root, info)  # type: ignore[return-value]
+    def budgets(root: strawberry.Parent[models.VirtualKey], info: Info) -> list[Budget]:
+        return budgets_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The key's rate limit.")
     @staticmethod
-    async def rate_limit(root: strawberry.Parent[models.VirtualKey], info: Info) -> RateLimit | None:
-        return await rate_limit_of(root, info)  # type: ignore[return-value]
+    def rate_limit(root: strawberry.Parent[models.VirtualKey], info: Info) -> RateLimit | None:
+        return rate_limit_of(root, info)  # type: ignore[return-value]
