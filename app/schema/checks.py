@@ -7,6 +7,8 @@ can fix becomes a userError, anything else propagates to the SafeErrors extensio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from app.bifrost import BifrostHTTPError, is_valid_id
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
@@ -16,6 +18,7 @@ __all__ = [
     "check_customer_exists",
     "check_id",
     "check_team_exists",
+    "delete_entity",
     "invalid",
     "name_taken",
     "not_found",
@@ -70,3 +73,21 @@ def user_error_or_raise(error: BifrostHTTPError) -> UserError:
     if user_error is None:
         raise error
     return user_error
+
+
+async def delete_entity(
+    entity_id: str, delete: Callable[[str], Awaitable[object]], forget: Callable[[], None]
+) -> tuple[str | None, list[UserError]]:
+    """Check the id, send the DELETE once, then ``forget`` what the request's loaders hold.
+
+    Returns the deleted id, or None with the userErrors (NOT_FOUND for a missing entity).
+    """
+    errors = check_id(entity_id, ["input", "id"])
+    if errors:
+        return None, errors
+    try:
+        await delete(entity_id)
+    except BifrostHTTPError as error:
+        return None, [user_error_or_raise(error)]
+    forget()
+    return entity_id, []

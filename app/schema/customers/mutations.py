@@ -8,7 +8,7 @@ import strawberry
 
 from app.bifrost import ApiGeneration, BifrostHTTPError
 from app.schema.budgets.bodies import given, rate_limit_body
-from app.schema.checks import check_id, user_error_or_raise
+from app.schema.checks import delete_entity, user_error_or_raise
 from app.schema.context import Info
 from app.schema.customers.inputs import CreateCustomerInput, DeleteCustomerInput, UpdateCustomerInput
 from app.schema.customers.types import Customer
@@ -118,14 +118,11 @@ class CustomerMutations:
     )
     @staticmethod
     async def delete_customer(info: Info, input: DeleteCustomerInput) -> DeleteCustomerPayload:
-        errors = check_id(input.id, ["input", "id"])
-        if errors:
-            return DeleteCustomerPayload(user_errors=errors)
-        context = info.context
-        try:
-            await context.bifrost.delete_customer(input.id)
-        except BifrostHTTPError as error:
-            return DeleteCustomerPayload(user_errors=[user_error_or_raise(error)])
-        _forget_customers(context.loaders)
-        context.loaders.customer.prime(input.id, None, force=True)
-        return DeleteCustomerPayload(deleted_id=input.id)
+        loaders = info.context.loaders
+
+        def forget() -> None:
+            _forget_customers(loaders)
+            loaders.customer.prime(input.id, None, force=True)
+
+        deleted, errors = await delete_entity(input.id, info.context.bifrost.delete_customer, forget)
+        return DeleteCustomerPayload(deleted_id=deleted, user_errors=errors)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import strawberry
 
 from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError, BifrostSession
 from app.schema.budgets.bodies import budgets_body, rate_limit_body
-from app.schema.checks import check_customer_exists, check_id, name_taken, user_error_or_raise
+from app.schema.checks import check_customer_exists, delete_entity, name_taken, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.teams.types import Team
@@ -89,17 +89,13 @@ class TeamUpdateMutations:
     )
     @staticmethod
     async def delete_team(info: Info, input: DeleteTeamInput) -> DeleteTeamPayload:
-        errors = check_id(input.id, ["input", "id"])
-        if errors:
-            return DeleteTeamPayload(user_errors=errors)
-        context = info.context
-        try:
-            await context.bifrost.delete_team(input.id)
-        except BifrostHTTPError as error:
-            return DeleteTeamPayload(user_errors=[user_error_or_raise(error)])
-        loaders = context.loaders
-        loaders.team.prime(input.id, None, force=True)
-        loaders.virtual_keys_by_team.prime(input.id, [], force=True)
-        loaders.customer.clear_all()
-        loaders.virtual_key.clear_all()  # the team's keys are detached
-        return DeleteTeamPayload(deleted_id=input.id)
+        loaders = info.context.loaders
+
+        def forget() -> None:
+            loaders.team.prime(input.id, None, force=True)
+            loaders.virtual_keys_by_team.prime(input.id, [], force=True)
+            loaders.customer.clear_all()
+            loaders.virtual_key.clear_all()  # the team's keys are detached
+
+        deleted, errors = await delete_entity(input.id, info.context.bifrost.delete_team, forget)
+        return DeleteTeamPayload(deleted_id=deleted, user_errors=errors)  # type: ignore[arg-type]

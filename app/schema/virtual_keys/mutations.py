@@ -11,8 +11,8 @@ import strawberry
 from app.bifrost import BifrostBadRequest, BifrostHTTPError, BifrostServerError, BifrostSession, models
 from app.schema.checks import (
     check_customer_exists,
-    check_id,
     check_team_exists,
+    delete_entity,
     name_taken,
     not_found,
     user_error_or_raise,
@@ -153,13 +153,8 @@ class VirtualKeyMutations:
     )
     @staticmethod
     async def delete_virtual_key(info: Info, input: DeleteVirtualKeyInput) -> DeleteVirtualKeyPayload:
-        errors = check_id(input.id, ["input", "id"])
-        if errors:
-            return DeleteVirtualKeyPayload(user_errors=errors)
-        context = info.context
-        try:
-            await context.bifrost.delete_virtual_key(input.id)
-        except BifrostHTTPError as error:
-            return DeleteVirtualKeyPayload(user_errors=[user_error_or_raise(error)])
-        _remember_key(context.loaders, input.id, None)
-        return DeleteVirtualKeyPayload(deleted_id=input.id)
+        loaders = info.context.loaders
+        deleted, errors = await delete_entity(
+            input.id, info.context.bifrost.delete_virtual_key, lambda: _remember_key(loaders, input.id, None)
+        )
+        return DeleteVirtualKeyPayload(deleted_id=deleted, user_errors=errors)  # type: ignore[arg-type]
