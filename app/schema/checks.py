@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import strawberry
+
 from app.bifrost import BifrostHTTPError, is_valid_id
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
@@ -77,7 +79,7 @@ def user_error_or_raise(error: BifrostHTTPError) -> UserError:
 
 async def delete_entity(
     entity_id: str, delete: Callable[[str], Awaitable[object]], forget: Callable[[], None]
-) -> tuple[str | None, list[UserError]]:
+) -> tuple[strawberry.ID | None, list[UserError]]:
     """Check the id, send the DELETE once, then ``forget`` what the request's loaders hold.
 
     Returns the deleted id, or None with the userErrors (NOT_FOUND for a missing entity).
@@ -90,4 +92,4 @@ async def delete_entity(
     except BifrostHTTPError as error:
         return None, [user_error_or_raise(error)]
     forget()
-    return entity_id, []
+    return strawberry.ID(entity_id), []

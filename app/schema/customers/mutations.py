@@ -125,4 +125,4 @@ class CustomerMutations:
             loaders.customer.prime(input.id, None, force=True)
 
         deleted, errors = await delete_entity(input.id, info.context.bifrost.delete_customer, forget)
-        return DeleteCustomerPayload(deleted_id=deleted, user_errors=errors)  # type: ignore[arg-type]
+        return DeleteCustomerPayload(deleted_id=deleted, user_errors=errors)

@@ -98,4 +98,4 @@ class TeamUpdateMutations:
             loaders.virtual_key.clear_all()  # the team's keys are detached
 
         deleted, errors = await delete_entity(input.id, info.context.bifrost.delete_team, forget)
-        return DeleteTeamPayload(deleted_id=deleted, user_errors=errors)  # type: ignore[arg-type]
+        return DeleteTeamPayload(deleted_id=deleted, user_errors=errors)

@@ -157,4 +157,4 @@ class VirtualKeyMutations:
         deleted, errors = await delete_entity(
             input.id, info.context.bifrost.delete_virtual_key, lambda: _remember_key(loaders, input.id, None)
         )
-        return DeleteVirtualKeyPayload(deleted_id=deleted, user_errors=errors)  # type: ignore[arg-type]
+        return DeleteVirtualKeyPayload(deleted_id=deleted, user_errors=errors)
