@@ -16,7 +16,8 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -40,6 +41,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 _QUERY_ONLY = frozenset({"query"})
 _ALL = frozenset({"query", "mutation"})
 log = logging.getLogger("app.request")
+T = TypeVar("T")
 
 
 class Problem(Exception):
@@ -220,24 +222,30 @@ class GraphQLEndpoint:
         return response
 
 
-async def _cancel_on_disconnect(request: Request, work: Any) -> Any:
-    """Run ``work``; if the client goes away first, cancel it (and its upstream calls) and return None."""
-    task = asyncio.ensure_future(work)
+async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:
+    """Run ``work`` in this task; if the client goes away first, cancel it (and its upstream calls).
+
+    Returns None when the client left. Only the watcher is a new task: the work itself runs inline.
+    """
+    current = asyncio.current_task()
+    assert current is not None
+    left = False
 
     async def watch() -> None:
-        while True:
-            message = await request.receive()
-            if message["type"] == "http.disconnect":
-                task.cancel()
-                return
+        nonlocal left
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        left = True
+        current.cancel()
 
     watcher = asyncio.ensure_future(watch())
     try:
-        return await task
+        return await work
     except asyncio.CancelledError:
-        if watcher.done() and not watcher.cancelled():
-            return None
-        raise
+        if not left:
+            raise
+        current.uncancel()
+        return None
     finally:
         watcher.cancel()
 
