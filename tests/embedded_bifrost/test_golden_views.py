@@ -1,0 +1,121 @@
+"""Byte-for-byte pins of the GET answers on a fixed data set, in both generations.
+
+The data set touches every embedded relation (customers, teams, budgets, rate limits, provider configs with
+their keys, MCP configs, customer-scoped and unowned keys). Generated ids and timestamps are replaced by
+``<id N>`` and ``<time N>`` in order of first appearance, which keeps which values are equal to which.
+Regenerate the pinned files (after a deliberate change of shape) with ``BIFROST_GOLDEN_WRITE=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from bifrost_helpers import client_for
+
+from app.embedded_bifrost import create_app
+from app.embedded_bifrost.catalog import SEEDED_KEYS
+
+GOVERNANCE = "/api/governance"
+DATA = Path(__file__).parent / "data"
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
+_CATALOG_IDS = {key[2].encode() for key in SEEDED_KEYS}
+
+
+def _normalise(bodies: list[bytes]) -> bytes:
+    seen: dict[bytes, bytes] = {}
+
+    def token(kind: str) -> Any:
+        def replace(match: re.Match[bytes]) -> bytes:
+            value = match.group(0)
+            if value in _CATALOG_IDS:
+                return value
+            return seen.setdefault(value, f"<{kind} {len(seen)}>".encode())
+
+        return replace
+
+    return b"\n".join(_TIME.sub(token("time"), _UUID.sub(token("id"), body)) for body in bodies) + b"\n"
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post(f"{GOVERNANCE}/{path}", json=body)
+    assert response.status_code == 200, response.text
+    entity: dict[str, Any] = response.json()
+    return entity
+
+
+async def _seed(client: httpx.AsyncClient, current: bool) -> dict[str, list[str]]:
+    def budgets(*specs: tuple[float, str]) -> dict[str, Any]:
+        items = [{"max_limit": limit, "reset_duration": duration} for limit, duration in specs]
+        return {"budgets": items} if current else {"budget": items[0]}
+
+    rate_limit = {"rate_limit": {"request_max_limit": 10, "request_reset_duration": "1m"}}
+    ids: dict[str, list[str]] = {"customers": [], "teams": [], "virtual-keys": []}
+    customer = {"name": "acme", "budget": {"max_limit": 50, "reset_duration": "1M"}}
+    ids["customers"].append((await _post(client, "customers", customer))["customer"]["id"])
+    ids["customers"].append((await _post(client, "customers", {"name": "bare"}))["customer"]["id"])
+    teams = [
+        {"name": "alpha", "customer_id": ids["customers"][0], **budgets((5, "1d"), (20, "1w"))},
+        {"name": "beta", "customer_id": ids["customers"][1], **(rate_limit if current else {})},
+        {"name": "gamma", **budgets((1, "1h"))},
+    ]
+    for team in teams:
+        ids["teams"].append((await _post(client, "teams", team))["team"]["id"])
+    azure_key = SEEDED_KEYS[4][2]
+    configs = [
+        {"provider": "openai", "key_ids": ["*"], "weight": 0.5, "allowed_models": ["gpt-4o"], **rate_limit,
+         **budgets((1, "1h"), (3, "1d"))},
+        {"provider": "azure", "key_ids": [azure_key, SEEDED_KEYS[5][2]]},
+        {"provider": "anthropic"},
+    ]  # fmt: skip
+    mcp = [{"mcp_client_name": "github", "tools_to_execute": ["create_issue"]}, {"mcp_client_name": "filesystem"}]
+    keys = [
+        {"name": "k-team", "team_id": ids["teams"][0], "provider_configs": configs, **budgets((2, "1d"))},
+        {"name": "k-team-2", "team_id": ids["teams"][0], "description": "second", "is_active": False,
+         "mcp_configs": mcp, **rate_limit},
+        {"name": "k-customer", "customer_id": ids["customers"][0], "provider_configs": configs[1:2]},
+        {"name": "k-beta", "team_id": ids["teams"][1], "provider_configs": configs[:1], "mcp_configs": mcp[1:]},
+        {"name": "k-none", **budgets((9, "1w"))},
+    ]  # fmt: skip
+    for key in keys:
+        ids["virtual-keys"].append((await _post(client, "virtual-keys", key))["virtual_key"]["id"])
+    return ids
+
+
+def _urls(ids: dict[str, list[str]]) -> list[str]:
+    lists = [
+        "teams",
+        "teams?limit=2&offset=1",
+        f"teams?customer_id={ids['customers'][0]}",
+        "customers",
+        "customers?limit=1&offset=0",
+        "virtual-keys",
+        "virtual-keys?limit=3&offset=1",
+        "virtual-keys?sort_by=name&order=desc",
+        f"virtual-keys?team_id={ids['teams'][0]}",
+        "budgets",
+        "rate-limits",
+    ]
+    singles = [f"{kind}/{entity_id}" for kind, entity_ids in ids.items() for entity_id in entity_ids]
+    return [f"{GOVERNANCE}/{url}" for url in lists + singles]
+
+
+@pytest.mark.parametrize("generation", ["seed", "current"])
+async def test_get_answers_match_pinned_bytes(generation: str) -> None:
+    async with client_for(create_app(generation=generation)) as client:
+        ids = await _seed(client, generation == "current")
+        bodies = []
+        for url in _urls(ids):
+            response = await client.get(url)
+            assert response.status_code == 200, (url, response.text)
+            bodies.append(url.encode() + b" " + response.content)
+    answers = _normalise(bodies)
+    pinned = DATA / f"golden-views-{generation}.txt"
+    if os.environ.get("BIFROST_GOLDEN_WRITE"):
+        pinned.write_bytes(answers)
+    assert answers == pinned.read_bytes()
