@@ -16,7 +16,6 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
-    OperationType,
     execute,
     get_operation_ast,
     parse,
@@ -103,8 +102,3 @@ class Executor:
         if result.errors:
             result.errors = [safe_error(error) for error in result.errors]
         return result
-
-    @staticmethod
-    def is_subscription(prepared: PreparedDocument) -> bool:
-        """Subscriptions are not served over this endpoint."""
-        return prepared.operation_type == OperationType.SUBSCRIPTION.value
