@@ -6,6 +6,10 @@
   keys only); when embedded elsewhere, ``teams`` and ``virtual_keys`` are ``null`` (not loaded).
 * VirtualKey: ``team``, ``customer``, budget(s), ``rate_limit``, ``provider_configs`` (with ``keys``,
   budget(s) and ``rate_limit``) and ``mcp_configs``.
+
+Every builder takes a whole page of rows and reads each relation for all of them in one query
+(:mod:`.relations`); entities embedded many times (a customer in each of its teams, a provider key in each
+config) are built once per call and shared.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from .relations import by_id, children_of, keys_of, mcp_configs_of, virtual_key_counts
 from .serialize import (
     budget_json,
     customer_base,
@@ -29,20 +34,6 @@ __all__ = ["Views"]
 
 JSON = dict[str, Any]
 Row = sqlite3.Row
-
-_BUDGETS_OF = {
-    "team_id": "SELECT * FROM budgets WHERE team_id = ? ORDER BY created_at, id",
-    "virtual_key_id": "SELECT * FROM budgets WHERE virtual_key_id = ? ORDER BY created_at, id",
-    "provider_config_id": "SELECT * FROM budgets WHERE provider_config_id = ? ORDER BY created_at, id",
-}
-_KEYS_OF = (
-    "SELECT k.*, p.id AS provider_id FROM provider_config_keys pk JOIN keys k ON k.id = pk.key_row_id"
-    " LEFT JOIN providers p ON p.name = k.provider WHERE pk.provider_config_id = ? ORDER BY k.id"
-)
-_MCP_OF = (
-    "SELECT m.*, c.name AS client_name FROM mcp_configs m JOIN mcp_clients c ON c.id = m.mcp_client_id"
-    " WHERE m.virtual_key_id = ? ORDER BY m.id"
-)
 
 
 class Views:
@@ -59,47 +50,66 @@ class Views:
 
     # Budgets and rate limits
 
-    def _budgets(self, out: JSON, owner: str, owner_id: Any) -> None:
-        rows = self.db.execute(_BUDGETS_OF[owner], (owner_id,)).fetchall()
+    def _budgets(self, out: JSON, rows: list[Row]) -> None:
+        if not rows:
+            return
         if self.current:
-            if rows:
-                out["budgets"] = [budget_json(row, True) for row in rows]
-        elif rows:
+            out["budgets"] = [budget_json(row, True) for row in rows]
+        else:
             out["budget_id"] = rows[0]["id"]
             out["budget"] = budget_json(rows[0], False)
 
-    def _rate_limit(self, out: JSON, rate_limit_id: str | None) -> None:
+    @staticmethod
+    def _rate_limit(out: JSON, rate_limit_id: str | None, rate_limits: dict[str, Row]) -> None:
         if rate_limit_id is None:
             return
         out["rate_limit_id"] = rate_limit_id
-        row = self.db.execute("SELECT * FROM rate_limits WHERE id = ?", (rate_limit_id,)).fetchone()
+        row = rate_limits.get(rate_limit_id)
         if row is not None:
             out["rate_limit"] = rate_limit_json(row)
 
     # Teams
 
-    def team(self, row: Row, *, with_customer: bool = True) -> JSON:
+    def team(self, row: Row) -> JSON:
         """A team as GET /api/governance/teams/{id} returns it."""
-        out = team_base(row)
-        if with_customer and row["customer_id"] is not None:
-            customer = self.db.execute("SELECT * FROM customers WHERE id = ?", (row["customer_id"],)).fetchone()
+        return self.teams([row])[0]
+
+    def teams(self, rows: list[Row]) -> list[JSON]:
+        """Teams as GET /api/governance/teams lists them."""
+        if not rows:
+            return []
+        db = self.db
+        ids = [row["id"] for row in rows]
+        customers = self._plain_customers(by_id(db, "customers", rows, "customer_id"))
+        budgets = children_of(db, "budgets", "team_id", ids)
+        rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id") if self.current else {}
+        counts = virtual_key_counts(db, ids) if self.current else {}
+        teams = []
+        for row in rows:
+            out = team_base(row)
+            customer = customers.get(row["customer_id"])
             if customer is not None:
-                out["customer"] = self.plain_customer(customer)
-        self._budgets(out, "team_id", row["id"])
-        if self.current:
-            self._rate_limit(out, row["rate_limit_id"])
-        self._team_tail(out, row)
-        return out
+                out["customer"] = customer
+            self._budgets(out, budgets.get(row["id"], []))
+            if self.current:
+                self._rate_limit(out, row["rate_limit_id"], rate_limits)
+            self._team_tail(out, row, counts)
+            teams.append(out)
+        return teams
 
-    def plain_team(self, row: Row) -> JSON:
-        """A team with its own columns only, as embedded in a virtual key."""
-        out = team_base(row)
-        if self.current and row["rate_limit_id"] is not None:
-            out["rate_limit_id"] = row["rate_limit_id"]
-        self._team_tail(out, row)
-        return out
+    def _plain_teams(self, rows: dict[str, Row]) -> dict[str, JSON]:
+        """Teams with their own columns only, as embedded in virtual keys, by id."""
+        counts = virtual_key_counts(self.db, rows) if self.current and rows else {}
+        teams = {}
+        for team_id, row in rows.items():
+            out = team_base(row)
+            if self.current and row["rate_limit_id"] is not None:
+                out["rate_limit_id"] = row["rate_limit_id"]
+            self._team_tail(out, row, counts)
+            teams[team_id] = out
+        return teams
 
-    def _team_tail(self, out: JSON, row: Row) -> None:
+    def _team_tail(self, out: JSON, row: Row, counts: dict[str, int]) -> None:
         out["profile"] = _json_or_none(row["profile"])
         out["config"] = _json_or_none(row["config"])
         out["claims"] = _json_or_none(row["claims"])
@@ -107,45 +117,63 @@ class Views:
         out["created_at"] = row["created_at"]
         out["updated_at"] = row["updated_at"]
         if self.current:
-            count = self.db.execute("SELECT count(*) FROM virtual_keys WHERE team_id = ?", (row["id"],))
-            out["virtual_key_count"] = count.fetchone()[0]
+            out["virtual_key_count"] = counts.get(row["id"], 0)
 
     # Customers
 
     def customer(self, row: Row) -> JSON:
         """A customer as GET /api/governance/customers/{id} returns it."""
-        out = customer_base(row)
-        if row["budget_id"] is not None:
-            budget = self.db.execute("SELECT * FROM budgets WHERE id = ?", (row["budget_id"],)).fetchone()
+        return self.customers([row])[0]
+
+    def customers(self, rows: list[Row]) -> list[JSON]:
+        """Customers as GET /api/governance/customers lists them: with their teams and customer-scoped keys."""
+        if not rows:
+            return []
+        db = self.db
+        ids = [row["id"] for row in rows]
+        budgets = by_id(db, "budgets", rows, "budget_id")
+        rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id")
+        teams = children_of(db, "teams", "customer_id", ids)
+        team_rows = [team for group in teams.values() for team in group]
+        team_ids = [team["id"] for team in team_rows]
+        team_budgets = children_of(db, "budgets", "team_id", team_ids) if team_rows else {}
+        counts = virtual_key_counts(db, team_ids) if self.current and team_rows else {}
+        keys = children_of(db, "virtual_keys", "customer_id", ids)
+        key_rows = [key for group in keys.values() for key in group]
+        key_json = dict(
+            zip([key["id"] for key in key_rows], self.virtual_keys(key_rows, with_owner=False), strict=True)
+        )
+        customers = []
+        for row in rows:
+            out = customer_base(row)
+            budget = budgets.get(row["budget_id"])
             if budget is not None:
                 out["budget"] = budget_json(budget, self.current)
-        self._rate_limit(out, row["rate_limit_id"])
-        teams = self.db.execute(
-            "SELECT * FROM teams WHERE customer_id = ? ORDER BY created_at, id", (row["id"],)
-        ).fetchall()
-        out["teams"] = [self._customer_team(team) for team in teams]
-        keys = self.db.execute(
-            "SELECT * FROM virtual_keys WHERE customer_id = ? ORDER BY created_at, id", (row["id"],)
-        ).fetchall()
-        out["virtual_keys"] = [self.virtual_key(key, with_owner=False) for key in keys]
-        self._customer_tail(out, row)
-        return out
+            self._rate_limit(out, row["rate_limit_id"], rate_limits)
+            out["teams"] = [self._customer_team(team, team_budgets, counts) for team in teams.get(row["id"], [])]
+            out["virtual_keys"] = [key_json[key["id"]] for key in keys.get(row["id"], [])]
+            self._customer_tail(out, row)
+            customers.append(out)
+        return customers
 
-    def _customer_team(self, row: Row) -> JSON:
+    def _customer_team(self, row: Row, budgets: dict[str, list[Row]], counts: dict[str, int]) -> JSON:
         out = team_base(row)
-        self._budgets(out, "team_id", row["id"])
+        self._budgets(out, budgets.get(row["id"], []))
         if self.current and row["rate_limit_id"] is not None:
             out["rate_limit_id"] = row["rate_limit_id"]
-        self._team_tail(out, row)
+        self._team_tail(out, row, counts)
         return out
 
-    def plain_customer(self, row: Row) -> JSON:
-        """A customer with its own columns only (``teams``/``virtual_keys`` not loaded: ``null``)."""
-        out = customer_base(row)
-        out["teams"] = None
-        out["virtual_keys"] = None
-        self._customer_tail(out, row)
-        return out
+    def _plain_customers(self, rows: dict[str, Row]) -> dict[str, JSON]:
+        """Customers with their own columns only (``teams``/``virtual_keys`` not loaded: ``null``), by id."""
+        customers = {}
+        for customer_id, row in rows.items():
+            out = customer_base(row)
+            out["teams"] = None
+            out["virtual_keys"] = None
+            self._customer_tail(out, row)
+            customers[customer_id] = out
+        return customers
 
     @staticmethod
     def _customer_tail(out: JSON, row: Row) -> None:
@@ -155,62 +183,95 @@ class Views:
 
     # Virtual keys
 
-    def virtual_key(self, row: Row, *, with_owner: bool = True) -> JSON:
+    def virtual_key(self, row: Row) -> JSON:
         """A virtual key as GET /api/governance/virtual-keys/{id} returns it."""
-        db = self.db
-        out = virtual_key_base(row)
-        out["provider_configs"] = [
-            self._provider_config(pc)
-            for pc in db.execute(
-                "SELECT * FROM provider_configs WHERE virtual_key_id = ? ORDER BY id", (row["id"],)
-            ).fetchall()
-        ]
-        out["mcp_configs"] = [
-            mcp_config_json(mcp, self.current) for mcp in db.execute(_MCP_OF, (row["id"],)).fetchall()
-        ]
-        if row["team_id"] is not None:
-            out["team_id"] = row["team_id"]
-        if row["customer_id"] is not None:
-            out["customer_id"] = row["customer_id"]
-        relations: JSON = {}
-        self._budgets(relations, "virtual_key_id", row["id"])
-        self._rate_limit(relations, row["rate_limit_id"])
-        if "budget_id" in relations:
-            out["budget_id"] = relations.pop("budget_id")
-        if "rate_limit_id" in relations:
-            out["rate_limit_id"] = relations.pop("rate_limit_id")
-        if with_owner and row["team_id"] is not None:
-            team = db.execute("SELECT * FROM teams WHERE id = ?", (row["team_id"],)).fetchone()
-            if team is not None:
-                out["team"] = self.plain_team(team)
-        if with_owner and row["customer_id"] is not None:
-            customer = db.execute("SELECT * FROM customers WHERE id = ?", (row["customer_id"],)).fetchone()
-            if customer is not None:
-                out["customer"] = self.plain_customer(customer)
-        out.update(relations)
-        out["config_hash"] = row["config_hash"]
-        out["created_at"] = row["created_at"]
-        out["updated_at"] = row["updated_at"]
-        return out
+        return self.virtual_keys([row])[0]
 
-    def _provider_config(self, row: Row) -> JSON:
-        out: JSON = {
-            "id": row["id"],
-            "virtual_key_id": row["virtual_key_id"],
-            "provider": row["provider"],
-            "weight": row["weight"],
-            "allowed_models": orjson.loads(row["allowed_models"]),
-        }
-        relations: JSON = {}
-        self._budgets(relations, "provider_config_id", row["id"])
-        self._rate_limit(relations, row["rate_limit_id"])
-        if "budget_id" in relations:
-            out["budget_id"] = relations.pop("budget_id")
-        if "rate_limit_id" in relations:
-            out["rate_limit_id"] = relations.pop("rate_limit_id")
-        out.update(relations)
-        out["keys"] = [key_json(key) for key in self.db.execute(_KEYS_OF, (row["id"],)).fetchall()]
-        return out
+    def virtual_keys(self, rows: list[Row], *, with_owner: bool = True) -> list[JSON]:
+        """Virtual keys as GET /api/governance/virtual-keys lists them (``with_owner``: embed team, customer)."""
+        if not rows:
+            return []
+        db = self.db
+        ids = [row["id"] for row in rows]
+        configs = self._provider_configs(ids)
+        mcp_configs = mcp_configs_of(db, ids)
+        budgets = children_of(db, "budgets", "virtual_key_id", ids)
+        rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id")
+        teams: dict[str, JSON] = {}
+        customers: dict[str, JSON] = {}
+        if with_owner:
+            teams = self._plain_teams(by_id(db, "teams", rows, "team_id"))
+            customers = self._plain_customers(by_id(db, "customers", rows, "customer_id"))
+        keys = []
+        for row in rows:
+            vk_id = row["id"]
+            out = virtual_key_base(row)
+            out["provider_configs"] = configs.get(vk_id, [])
+            out["mcp_configs"] = [mcp_config_json(mcp, self.current) for mcp in mcp_configs.get(vk_id, [])]
+            if row["team_id"] is not None:
+                out["team_id"] = row["team_id"]
+            if row["customer_id"] is not None:
+                out["customer_id"] = row["customer_id"]
+            relations: JSON = {}
+            self._budgets(relations, budgets.get(vk_id, []))
+            self._rate_limit(relations, row["rate_limit_id"], rate_limits)
+            _hoist_ids(out, relations)
+            team = teams.get(row["team_id"])
+            if team is not None:
+                out["team"] = team
+            customer = customers.get(row["customer_id"])
+            if customer is not None:
+                out["customer"] = customer
+            out.update(relations)
+            out["config_hash"] = row["config_hash"]
+            out["created_at"] = row["created_at"]
+            out["updated_at"] = row["updated_at"]
+            keys.append(out)
+        return keys
+
+    def _provider_configs(self, vk_ids: list[str]) -> dict[str, list[JSON]]:
+        """The provider configs of each virtual key, with their budgets, rate limit and keys."""
+        db = self.db
+        rows = [
+            row for group in children_of(db, "provider_configs", "virtual_key_id", vk_ids).values() for row in group
+        ]
+        if not rows:
+            return {}
+        ids = [row["id"] for row in rows]
+        budgets = children_of(db, "budgets", "provider_config_id", ids)
+        rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id")
+        keys = keys_of(db, ids)
+        # A provider key is embedded in every config that uses it: build its JSON once.
+        key_json_of: dict[int, JSON] = {}
+        for group in keys.values():
+            for key in group:
+                if key["id"] not in key_json_of:
+                    key_json_of[key["id"]] = key_json(key)
+        configs: dict[str, list[JSON]] = {}
+        for row in rows:
+            out: JSON = {
+                "id": row["id"],
+                "virtual_key_id": row["virtual_key_id"],
+                "provider": row["provider"],
+                "weight": row["weight"],
+                "allowed_models": orjson.loads(row["allowed_models"]),
+            }
+            relations: JSON = {}
+            self._budgets(relations, budgets.get(row["id"], []))
+            self._rate_limit(relations, row["rate_limit_id"], rate_limits)
+            _hoist_ids(out, relations)
+            out.update(relations)
+            out["keys"] = [key_json_of[key["id"]] for key in keys.get(row["id"], [])]
+            configs.setdefault(row["virtual_key_id"], []).append(out)
+        return configs
+
+
+def _hoist_ids(out: JSON, relations: JSON) -> None:
+    """Move ``budget_id`` and ``rate_limit_id`` ahead of the embedded relations, where Bifrost puts them."""
+    if "budget_id" in relations:
+        out["budget_id"] = relations.pop("budget_id")
+    if "rate_limit_id" in relations:
+        out["rate_limit_id"] = relations.pop("rate_limit_id")
 
 
 def _json_or_none(text: str | None) -> Any:

@@ -44,13 +44,13 @@ def list_customers(ctx: Context, request: Request) -> dict[str, Any]:
     db = ctx.store.db
     if page is None:
         rows = db.execute("SELECT * FROM customers ORDER BY created_at, id").fetchall()
-        customers = [ctx.views.customer(row) for row in rows]
+        customers = ctx.views.customers(rows)
         return {"customers": customers, "count": len(customers)}
     clause, args = ("", ()) if not page.search else (" WHERE instr(lower(name), lower(?)) > 0", (page.search,))
     rows = db.execute(
         f"SELECT * FROM customers{clause} ORDER BY created_at, id LIMIT ? OFFSET ?", (*args, page.limit, page.offset)
     ).fetchall()
-    customers = [ctx.views.customer(row) for row in rows]
+    customers = ctx.views.customers(rows)
     return {
         "customers": customers,
         "count": len(customers),

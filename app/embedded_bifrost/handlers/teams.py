@@ -61,7 +61,7 @@ def list_teams(ctx: Context, request: Request) -> dict[str, Any]:
         rows = db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, page.limit, page.offset)).fetchall()
     else:
         rows = db.execute(sql, args).fetchall()
-    teams = [ctx.views.team(row) for row in rows]
+    teams = ctx.views.teams(rows)
     out: dict[str, Any] = {"teams": teams, "count": len(teams)}
     if page is not None:
         out["total_count"] = db.execute(f"SELECT count(*) FROM teams{clause}", args).fetchone()[0]

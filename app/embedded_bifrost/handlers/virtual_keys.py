@@ -86,7 +86,7 @@ def list_virtual_keys(ctx: Context, request: Request) -> dict[str, Any]:
         rows = db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, page.limit, page.offset)).fetchall()
     else:
         rows = db.execute(sql, args).fetchall()
-    keys = [ctx.views.virtual_key(row) for row in rows]
+    keys = ctx.views.virtual_keys(rows)
     out: dict[str, Any] = {"virtual_keys": keys, "count": len(keys)}
     if page is not None:
         out["total_count"] = db.execute(f"SELECT count(*) FROM virtual_keys{clause}", args).fetchone()[0]
