@@ -15,11 +15,12 @@ import orjson
 from starlette.datastructures import State
 
 from .auth import OPEN_PATHS, is_authorised
+from .cache import AnswerCache
 from .catalog import seed_catalog
 from .context import Context, Request, Response
 from .db import Store
 from .errors import ApiError, error_body
-from .routes import resolve
+from .routes import Handler, resolve
 from .views import Views
 
 __all__ = ["BifrostApp", "RequestRecord", "create_app"]
@@ -27,6 +28,7 @@ __all__ = ["BifrostApp", "RequestRecord", "create_app"]
 logger = logging.getLogger(__name__)
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_GOVERNANCE = "/api/governance/"
 DEFAULT_VERSIONS = {"current": "v1.5.2", "seed": "v1.4.0"}
 
 
@@ -60,6 +62,7 @@ class BifrostApp:
         self.state.request_log = collections.deque(maxlen=100_000)
         self.state.store = context.store
         self.state.context = context
+        self.answers = AnswerCache(context.store.db)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -103,6 +106,8 @@ class BifrostApp:
             handler = methods.get(method)
             if handler is None:
                 raise ApiError(405, "Method not allowed")
+            if method == "GET" and path.startswith(_GOVERNANCE):
+                return 200, self._governance_get(handler, request, path, query_string), _JSON_HEADERS
             result = handler(ctx, request)
             if isinstance(result, Response):
                 return result.status, result.body, _JSON_HEADERS + result.headers
@@ -112,6 +117,16 @@ class BifrostApp:
         except Exception as error:  # a bug must still answer in Bifrost's envelope, and be visible in logs
             logger.exception("unhandled error in %s %s", method, path)
             return 500, error_body(500, str(error)), _JSON_HEADERS
+
+    def _governance_get(self, handler: Handler, request: Request, path: str, query_string: bytes) -> bytes:
+        # Governance reads are pure functions of the database: reuse the answer while it is unchanged.
+        key = (path, query_string)
+        version = self.answers.version()
+        answer = self.answers.get(key, version)
+        if answer is None:
+            answer = orjson.dumps(handler(self.context, request))
+            self.answers.put(key, version, answer)
+        return answer
 
     def close(self) -> None:
         """Close the database connection."""
