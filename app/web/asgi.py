@@ -1,5 +1,7 @@
 """The ASGI application object for uvicorn workers (settings from the environment)."""
 
+import gc
+
 from app.observability import configure_logging
 from app.settings import load_settings
 from app.web.app import create_app
@@ -7,3 +9,8 @@ from app.web.app import create_app
 settings = load_settings()
 configure_logging(settings.log_level)
 app = create_app(settings)
+
+# Everything built at start-up (schema, caches, modules) lives as long as the worker: moving it out of
+# the collector's generations keeps full collections short, which is what shows in tail latency.
+gc.collect()
+gc.freeze()
