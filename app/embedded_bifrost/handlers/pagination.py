@@ -7,11 +7,14 @@ return every row and carry only ``count``.
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ApiError
 
-__all__ = ["Page", "page_of"]
+__all__ = ["Page", "list_page", "page_of"]
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -63,3 +66,33 @@ def _number(raw: str, name: str, strict: bool) -> int:
     if strict:
         raise ApiError(400, f"Invalid {name} parameter: must be a number")
     return 0
+
+
+def list_page(
+    db: sqlite3.Connection,
+    *,
+    table: str,
+    key: str,
+    clause: str,
+    args: Sequence[Any],
+    order: str,
+    page: Page | None,
+    render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """A list answer: the rows in ``order`` (one page, or all), rendered under ``key``, with the paging fields.
+
+    ``clause`` is the ``WHERE`` part (or empty) with its ``args``; ``total_count``, ``limit`` and ``offset`` are
+    only present when the request asked for paging, as in Bifrost.
+    """
+    sql = f"SELECT * FROM {table}{clause} ORDER BY {order}"
+    if page is not None:
+        rows = db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, page.limit, page.offset)).fetchall()
+    else:
+        rows = db.execute(sql, tuple(args)).fetchall()
+    items = render(rows)
+    out: dict[str, Any] = {key: items, "count": len(items)}
+    if page is not None:
+        out["total_count"] = db.execute(f"SELECT count(*) FROM {table}{clause}", tuple(args)).fetchone()[0]
+        out["limit"] = page.limit
+        out["offset"] = page.offset
+    return out

@@ -24,7 +24,7 @@ from ..limits import (
     reconcile_budgets,
     replace_rate_limit,
 )
-from .pagination import page_of
+from .pagination import list_page, page_of
 
 __all__ = ["create_team", "delete_team", "get_team", "list_teams", "update_team"]
 
@@ -55,19 +55,16 @@ def list_teams(ctx: Context, request: Request) -> dict[str, Any]:
         where.append("instr(lower(name), lower(?)) > 0")
         args.append(page.search)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    db = ctx.store.db
-    sql = f"SELECT * FROM teams{clause} ORDER BY created_at, id"
-    if page is not None:
-        rows = db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, page.limit, page.offset)).fetchall()
-    else:
-        rows = db.execute(sql, args).fetchall()
-    teams = ctx.views.teams(rows)
-    out: dict[str, Any] = {"teams": teams, "count": len(teams)}
-    if page is not None:
-        out["total_count"] = db.execute(f"SELECT count(*) FROM teams{clause}", args).fetchone()[0]
-        out["limit"] = page.limit
-        out["offset"] = page.offset
-    return out
+    return list_page(
+        ctx.store.db,
+        table="teams",
+        key="teams",
+        clause=clause,
+        args=args,
+        order="created_at, id",
+        page=page,
+        render=ctx.views.teams,
+    )
 
 
 def get_team(ctx: Context, request: Request) -> dict[str, Any]:

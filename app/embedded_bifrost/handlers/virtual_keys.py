@@ -29,7 +29,7 @@ from ..limits import (
     reconcile_budgets,
     replace_rate_limit,
 )
-from .pagination import page_of
+from .pagination import list_page, page_of
 from .vk_configs import (
     MCP_CONFIG,
     PROVIDER_CONFIG_CURRENT,
@@ -80,19 +80,16 @@ def list_virtual_keys(ctx: Context, request: Request) -> dict[str, Any]:
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     direction = "DESC" if query.get("order", "").lower() == "desc" else "ASC"
     column = _SORT_COLUMNS.get(query.get("sort_by", ""), "created_at")
-    sql = f"SELECT * FROM virtual_keys{clause} ORDER BY {column} {direction}, created_at {direction}, id {direction}"
-    db = ctx.store.db
-    if page is not None:
-        rows = db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, page.limit, page.offset)).fetchall()
-    else:
-        rows = db.execute(sql, args).fetchall()
-    keys = ctx.views.virtual_keys(rows)
-    out: dict[str, Any] = {"virtual_keys": keys, "count": len(keys)}
-    if page is not None:
-        out["total_count"] = db.execute(f"SELECT count(*) FROM virtual_keys{clause}", args).fetchone()[0]
-        out["limit"] = page.limit
-        out["offset"] = page.offset
-    return out
+    return list_page(
+        ctx.store.db,
+        table="virtual_keys",
+        key="virtual_keys",
+        clause=clause,
+        args=args,
+        order=f"{column} {direction}, created_at {direction}, id {direction}",
+        page=page,
+        render=ctx.views.virtual_keys,
+    )
 
 
 def get_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
