@@ -27,6 +27,7 @@ from app.bifrost.errors import (
 )
 from app.bifrost.generation import ApiGeneration, GenerationDetector
 from app.bifrost.ids import is_valid_id
+from app.bifrost.memo import ParseMemo
 from app.bifrost.wire import UpstreamResponse, Wire, WireConnectionError, WireTimeout, WireTooLarge
 from app.tracing import NO_TRACING, Tracing
 
@@ -71,6 +72,7 @@ class BifrostClient:
         self.observe = observe
         self.tracing = tracing
         self.generation = GenerationDetector(self, fixed=None if generation == "auto" else generation)
+        self.parse_memo = ParseMemo()
 
     def session(self, headers: Mapping[str, str] | None = None) -> BifrostSession:
         """A per-request view that sends ``headers`` (already filtered by the caller) upstream."""
@@ -206,7 +208,10 @@ class BifrostSession:
         params: Mapping[str, str | int] | None = None,
     ) -> M:
         response = await self.call(method, path, body=body, params=params)
-        return parse(model, response.content)
+        if method != "GET":
+            return parse(model, response.content)
+        key = (path, tuple(sorted(params.items())) if params else None)
+        return self.client.parse_memo.parse(model, key, response.content, parse)
 
     # Generation -----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
 from app.schema.limits import Limits, limit_rules
 from app.schema.safe_errors import safe_error
 from app.schema.schema import GatewaySchema
@@ -41,6 +42,7 @@ class PreparedDocument:
     errors: tuple[GraphQLError, ...]
     operation_type: str | None
     operation_name: str | None
+    compiled: CompiledDocument | None = None
 
 
 class Executor:
@@ -51,12 +53,21 @@ class Executor:
         >>> # result = await executor.execute(prepared, variables=None, context=ctx, operation_name=None)
     """
 
-    def __init__(self, schema: GatewaySchema, limits: Limits, *, hide_suggestions: bool, cache_size: int = 512):
+    def __init__(
+        self,
+        schema: GatewaySchema,
+        limits: Limits,
+        *,
+        hide_suggestions: bool,
+        cache_size: int = 512,
+        compiled: bool = True,
+    ):
         self.schema = schema
         self.limits = limits
         self.hide_suggestions = hide_suggestions
         self._rules = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule, *limit_rules(limits))
         self._graphql_schema = schema._schema
+        self._compiled = compiled
         self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedDocument:
@@ -78,14 +89,32 @@ class Executor:
                 else "Must provide operation name if query contains multiple operations."
             )
             return PreparedDocument(None, (GraphQLError(message),), None, None)
+        compiled = (
+            compile_document(self._graphql_schema, document, operation, self.schema.config.info_class)
+            if self._compiled
+            else None
+        )
         return PreparedDocument(
-            document, (), operation.operation.value, operation.name.value if operation.name else None
+            document, (), operation.operation.value, operation.name.value if operation.name else None, compiled
         )
 
     async def execute(
         self, prepared: PreparedDocument, *, variables: dict[str, Any] | None, context: Any, operation_name: str | None
     ) -> ExecutionResult:
         """Execute a valid prepared document; errors in the result are already safe for clients."""
+        assert prepared.document is not None
+        result: Any = None
+        if prepared.compiled is not None:
+            result = await execute_compiled(prepared.compiled, variables, context)
+        if result is None:
+            result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
+        if result.errors:
+            result.errors = [safe_error(error) for error in result.errors]
+        return result
+
+    async def _execute_on_graphql_core(
+        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, operation_name: str | None
+    ) -> ExecutionResult:
         assert prepared.document is not None
         result = execute(
             self._graphql_schema,
@@ -99,6 +128,4 @@ class Executor:
         )
         if not isinstance(result, ExecutionResult):
             result = await result
-        if result.errors:
-            result.errors = [safe_error(error) for error in result.errors]
         return result

@@ -74,6 +74,19 @@ class Loaders:
         """Rate limits by id, from one rate-limit list per request."""
         return DataLoader(self._load_rate_limits)
 
+    def close(self) -> None:
+        """Drop the loaders and what they hold, at the end of the request.
+
+        Each loader's batch function is a method of this object, which holds the loader: a reference cycle
+        that only the garbage collector would break, keeping every model the request fetched alive (and
+        traversed by each collection) long after the answer was sent. Dropping the loaders breaks it, so
+        everything is freed by reference counting as soon as the request is over.
+        """
+        for name in _LOADER_NAMES:
+            self.__dict__.pop(name, None)
+        self._budget_list = None
+        self._rate_limit_list = None
+
     @cached_property
     def _limit(self) -> asyncio.Semaphore:
         return asyncio.Semaphore(self._concurrency)
@@ -156,3 +169,6 @@ class Loaders:
     async def _load_rate_limits(self, ids: list[str]) -> list[RateLimit | None]:
         by_id = {limit.id: limit for limit in (await self.all_rate_limits()).rate_limits}
         return [by_id.get(limit_id) for limit_id in ids]
+
+
+_LOADER_NAMES = ("team", "customer", "virtual_key", "virtual_keys_by_team", "budget", "rate_limit")

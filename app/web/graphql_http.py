@@ -204,6 +204,7 @@ class GraphQLEndpoint:
             )
         finally:
             facts["upstream_calls"] = session.calls
+            context.loaders.close()
         if result is None:
             facts["outcome"] = "CLIENT_CLOSED_REQUEST"
             return Response(status_code=499)
