@@ -30,8 +30,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import GeneratorType
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     DirectiveNode,
@@ -67,6 +68,7 @@ from graphql.type import GraphQLBoolean, GraphQLID, GraphQLString
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
 from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
 
 __all__ = ["CompiledDocument", "Unsupported", "compile_document", "execute_compiled"]
 
@@ -103,11 +105,14 @@ class Unsupported(Exception):
 class TypePlan:
     """How to complete a value of one output type."""
 
-    __slots__ = ("fast", "item", "kind", "object_plan", "type")
+    __slots__ = ("fast", "item", "kind", "object_plan", "type", "unguarded")
 
     def __init__(self, kind: int, type_: GraphQLOutputType) -> None:
         self.kind = kind
         self.type = type_
+        # A non-null object or list: its deferred completion never settles as null, and its errors are
+        # already located, so at this position they only pass on to the parent: no guard is needed.
+        self.unguarded = False
         self.item: TypePlan | None = None  # non-null's inner type, list's item type
         self.object_plan: ObjectPlan | None = None
         self.fast: type | None = None  # a leaf whose values of this Python type pass unchanged
@@ -121,6 +126,7 @@ class FieldPlan:
         "attr",
         "dynamic_args",
         "field_def",
+        "function",
         "info_name",
         "key",
         "kind",
@@ -152,10 +158,15 @@ class FieldPlan:
         self.dynamic_args = False
         self.return_plan: TypePlan | None = None
         self.strawberry_field: StrawberryField | None = None
+        self.function: Callable[..., Any] = _uncallable
         self.info_name: str | None = None
         self.source_names: tuple[str, ...] = ()
         self.self_arg = False
         self.leaf = False
+
+
+def _uncallable(*_args: Any, **_kwargs: Any) -> Any:
+    raise TypeError("not a direct field")
 
 
 class ObjectPlan:
@@ -331,9 +342,11 @@ def _choose_resolution(plan: FieldPlan, field_def: Any, variables: VariableValue
         and not plan.dynamic_args
         and not plan.args
         and _without_exception_handlers(resolve)
+        and callable(base.wrapped_func)
     ):
         plan.kind = _DIRECT
         plan.strawberry_field = strawberry_field
+        plan.function = cast("Callable[..., Any]", base.wrapped_func)  # what StrawberryResolver.__call__ calls
         plan.self_arg = base.self_parameter is not None
         names = [parameter.name for parameter in (base.parent_parameter, base.root_parameter) if parameter]
         plan.source_names = tuple(dict.fromkeys(names))
@@ -367,6 +380,7 @@ def _compile_type(
         assert isinstance(type_, GraphQLNonNull)
         plan = TypePlan(_NON_NULL, type_)
         plan.item = _compile_type(compiled, variables, type_.of_type, details)
+        plan.unguarded = plan.item.kind in (_OBJECT, _LIST)
         return plan
     if is_list_type(type_):
         assert isinstance(type_, GraphQLList)
@@ -436,6 +450,28 @@ class _Deferred:
         callbacks, self.callbacks = self.callbacks, None
         for callback in callbacks or ():
             callback(self)
+
+
+class _LazyInfo(Info):
+    """Strawberry's ``Info`` for a direct field, whose graphql-core resolve info is made only if it is read.
+
+    Resolvers here mostly read ``info.context``; building the full resolve info for each of them is what
+    the lazy property saves. Anything else reads the real one, built on first use.
+    """
+
+    def __init__(self, run: _Run, plan: FieldPlan, path: Path) -> None:  # not the dataclass __init__
+        self._run = run
+        self._plan = plan
+        self._path = path
+        self._field = plan.strawberry_field  # type: ignore[assignment]
+
+    @property
+    def context(self) -> Any:
+        return self._run.context
+
+    @cached_property
+    def _raw_info(self) -> Any:  # type: ignore[override]
+        return self._run.info(self._plan, self._path)
 
 
 class _Run:
@@ -636,9 +672,13 @@ def _execute_field(run: _Run, plan: FieldPlan, source: Any, parent_path: Path | 
             for name in plan.source_names:
                 kwargs[name] = source
             if plan.info_name is not None:
-                kwargs[plan.info_name] = run.info_class(_raw_info=run.info(plan, path), _field=plan.strawberry_field)
-            resolver: Any = plan.strawberry_field.base_resolver  # type: ignore[union-attr]
-            value = resolver(source, **kwargs) if plan.self_arg else resolver(**kwargs)
+                kwargs[plan.info_name] = (
+                    _LazyInfo(run, plan, path)
+                    if run.info_class is Info
+                    else run.info_class(_raw_info=run.info(plan, path), _field=plan.strawberry_field)
+                )
+            function = plan.function
+            value = function(source, **kwargs) if plan.self_arg else function(**kwargs)
         else:
             args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
             resolve = plan.resolve
@@ -649,8 +689,9 @@ def _execute_field(run: _Run, plan: FieldPlan, source: Any, parent_path: Path | 
             value = resolve(source, run.info(plan, path), **args)
         if _is_awaitable(value):
             return _complete_later(run, plan, run.adopt(value), path)
-        completed = _complete(run, plan, plan.return_plan, value, path)  # type: ignore[arg-type]
-        if type(completed) is _Deferred:
+        return_plan = plan.return_plan
+        completed = _complete(run, plan, return_plan, value, path)  # type: ignore[arg-type]
+        if type(completed) is _Deferred and not return_plan.unguarded:  # type: ignore[union-attr]
             return _guard(run, completed, return_type, plan, path)
         return completed
     except Exception as raw:
@@ -732,13 +773,12 @@ def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path
         raise value
     kind = plan.kind
     if kind == _NON_NULL:
-        completed = _complete(run, field_plan, plan.item, value, path)  # type: ignore[arg-type]
-        if type(completed) is _Deferred:
-            return completed  # the caller's guard checks it for null when it settles
-        if completed is None:
+        plan = plan.item  # type: ignore[assignment]
+        kind = plan.kind
+        if value is None or value is Undefined:
             raise TypeError(f"Cannot return null for non-nullable field {field_plan.parent_name}.{field_plan.name}.")
-        return completed
-    if value is None or value is Undefined:
+        # Completing a non-null value gives a value or raises (a deferred one is checked when it settles).
+    elif value is None or value is Undefined:
         return None
     if kind == _OBJECT:
         return _execute_fields(run, plan.object_plan, value, path)  # type: ignore[arg-type]
@@ -780,7 +820,7 @@ def _complete_list(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any,
                 completed: Any = _complete_item_later(run, field_plan, item_plan, run.adopt(item), item_path)
             else:
                 completed = _complete(run, field_plan, item_plan, item, item_path)
-                if type(completed) is _Deferred:
+                if type(completed) is _Deferred and not item_plan.unguarded:
                     completed = _guard(run, completed, item_type, field_plan, item_path)
         except Exception as raw:
             run.field_error(raw, item_type, field_plan.nodes, item_path)

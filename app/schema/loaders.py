@@ -29,6 +29,41 @@ V = TypeVar("V")
 _KEYS_LIST_ALL_THRESHOLD = 4
 
 
+_MISSING = object()
+
+
+class PrimedLoader(DataLoader[K, V]):
+    """A DataLoader primed lazily: what a payload embeds becomes a cache entry only when it is asked for.
+
+    A list of a hundred teams would otherwise make a hundred cache futures that nothing reads. Asking
+    for a remembered key primes it first (without replacing an entry already cached, as ``prime`` does),
+    so loads see exactly what eager priming would have given them.
+    """
+
+    def __init__(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> None:
+        super().__init__(load_fn)
+        self._known: dict[K, V] = {}
+
+    def remember(self, items: Iterable[tuple[K, V]]) -> None:
+        """``prime`` each ``(key, value)``, deferred until the key is loaded."""
+        batch = self.batch
+        if batch is not None and not batch.dispatched and batch.tasks:
+            # Keys waiting in a batch that has not gone out yet are answered now, as ``prime`` does.
+            for key, value in items:
+                self.prime(key, value)
+            return
+        known = self._known
+        for key, value in items:
+            known.setdefault(key, value)
+
+    def load(self, key: K) -> Awaitable[V]:
+        if self._known:
+            value = self._known.pop(key, _MISSING)
+            if value is not _MISSING:
+                self.prime(key, value)  # type: ignore[arg-type]
+        return super().load(key)
+
+
 class Loaders:
     """The DataLoaders of one request. Results come back in key order, ``None`` for a miss.
 
@@ -45,19 +80,19 @@ class Loaders:
     # Each loader is made on first use: most requests need one or two of them, or none.
 
     @cached_property
-    def team(self) -> DataLoader[str, Team | None]:
+    def team(self) -> PrimedLoader[str, Team | None]:
         """Teams by id (``GET /teams/{id}``, concurrent)."""
-        return DataLoader(self._load_teams)
+        return PrimedLoader(self._load_teams)
 
     @cached_property
-    def customer(self) -> DataLoader[str, Customer | None]:
+    def customer(self) -> PrimedLoader[str, Customer | None]:
         """Customers by id, in full (``GET /customers/{id}``: teams and keys embedded)."""
-        return DataLoader(self._load_customers)
+        return PrimedLoader(self._load_customers)
 
     @cached_property
-    def virtual_key(self) -> DataLoader[str, VirtualKey | None]:
+    def virtual_key(self) -> PrimedLoader[str, VirtualKey | None]:
         """Virtual keys by id (``GET /virtual-keys/{id}``, concurrent)."""
-        return DataLoader(self._load_virtual_keys)
+        return PrimedLoader(self._load_virtual_keys)
 
     @cached_property
     def virtual_keys_by_team(self) -> DataLoader[str, list[VirtualKey]]:
@@ -107,19 +142,19 @@ class Loaders:
 
     def prime_teams(self, teams: Iterable[Team]) -> None:
         """Remember teams fetched by a list or a mutation (their embedded customers are partial)."""
-        for team in teams:
-            self.team.prime(team.id, team)
+        self.team.remember((team.id, team) for team in teams)
 
     def prime_customers(self, customers: Iterable[Customer]) -> None:
         """Remember customers fetched in full (GET or list: teams and keys embedded)."""
-        for customer in customers:
-            if customer.teams is not None and customer.virtual_keys is not None:
-                self.customer.prime(customer.id, customer)
+        self.customer.remember(
+            (customer.id, customer)
+            for customer in customers
+            if customer.teams is not None and customer.virtual_keys is not None
+        )
 
     def prime_virtual_keys(self, keys: Iterable[VirtualKey]) -> None:
         """Remember virtual keys fetched by a list or a mutation."""
-        for key in keys:
-            self.virtual_key.prime(key.id, key)
+        self.virtual_key.remember((key.id, key) for key in keys)
 
     # Batch functions -------------------------------------------------------------------------------
 

@@ -31,8 +31,9 @@ class PageInfo:
 
 @strawberry.type(description="One item of a page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
+    cursor: str = strawberry.field(resolver=lambda self: encode_cursor(self.offset))  # made only when asked for
     node: T
+    offset: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of a list.")
@@ -88,14 +89,15 @@ def page_window(first: int | None, after: str | None) -> PageWindow:
 def connection_of(items: list[T], window: PageWindow, total: int | None) -> Connection[T]:
     """A connection for one upstream page starting at ``window.offset``."""
     total_count = total if total is not None else window.offset + len(items)
-    edges = [Edge(cursor=encode_cursor(window.offset + i), node=item) for i, item in enumerate(items)]
+    offset = window.offset
+    edges = [Edge(node=item, offset=offset + i) for i, item in enumerate(items)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=window.offset + len(items) < total_count,
-            has_previous_page=window.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            has_next_page=offset + len(items) < total_count,
+            has_previous_page=offset > 0,
+            start_cursor=encode_cursor(offset) if edges else None,
+            end_cursor=encode_cursor(offset + len(edges) - 1) if edges else None,
         ),
         total_count=total_count,
     )
