@@ -64,7 +64,9 @@ from graphql.execution.executor import CollectedErrors
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, inspect, is_iterable
-from graphql.type import GraphQLBoolean, GraphQLID, GraphQLString
+from graphql.type import GraphQLBoolean, GraphQLFloat, GraphQLID, GraphQLInt, GraphQLString
+from graphql.type.scalars import GRAPHQL_MAX_INT as _MAX_INT
+from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
 from strawberry.types.field import StrawberryField
@@ -790,6 +792,12 @@ def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path
 
 
 def _complete_leaf(plan: TypePlan, value: Any) -> Any:
+    kind = type(value)
+    if kind is float:
+        if plan.type is GraphQLFloat and value - value == 0.0:  # finite: what Float's coercion checks
+            return value
+    elif kind is int and plan.type is GraphQLInt and _MIN_INT <= value <= _MAX_INT:
+        return value
     coerced = plan.type.coerce_output_value(value)  # type: ignore[union-attr]
     if coerced is Undefined or coerced is None:
         raise TypeError(
@@ -800,7 +808,7 @@ def _complete_leaf(plan: TypePlan, value: Any) -> Any:
 
 
 def _complete_list(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path: Path) -> Any:
-    if not is_iterable(value):
+    if type(value) is not list and not is_iterable(value):
         raise GraphQLError(
             f"Expected Iterable, but did not find one for field '{field_plan.parent_name}.{field_plan.name}'."
         )

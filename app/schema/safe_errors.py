@@ -23,7 +23,13 @@ log = logging.getLogger("app.errors")
 
 
 def safe_error(error: GraphQLError) -> GraphQLError:
-    """The error to show a client in place of ``error``."""
+    """The error to show a client in place of ``error``.
+
+    Tracebacks are dropped on the way (nothing shows or logs them): an error's traceback holds the frames
+    that raised it, whose locals hold the request's execution state, which holds the error; that cycle
+    would keep everything the request touched alive until a full garbage collection.
+    """
+    _drop_tracebacks(error)
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error
@@ -42,6 +48,17 @@ def safe_error(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions=replacement.extensions,
     )
+
+
+def _drop_tracebacks(error: BaseException | None) -> None:
+    seen = 0
+    while error is not None and seen < 32:  # the error, what it wraps, and their causes and contexts
+        error.__traceback__ = None
+        for linked in (error.__cause__, error.__context__):
+            if linked is not None:
+                linked.__traceback__ = None
+        error = error.original_error if isinstance(error, GraphQLError) else error.__cause__ or error.__context__
+        seen += 1
 
 
 def formatted_error(error: GraphQLError) -> dict[str, Any]:
