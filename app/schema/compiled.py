@@ -60,7 +60,7 @@ from graphql import (
     located_error,
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
-from graphql.execution.executor import CollectedErrors
+from graphql.execution.executor import CollectedErrors, default_field_resolver
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, inspect, is_iterable
@@ -416,44 +416,6 @@ def _compile_type(
 # ---------------------------------------------------------------------------------------------
 
 
-class _Deferred:
-    """A value not known yet. Callbacks run synchronously when it settles (exactly once)."""
-
-    __slots__ = ("callbacks", "error", "settled", "value")
-
-    def __init__(self) -> None:
-        self.settled = False
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.callbacks: list[Callable[[_Deferred], None]] | None = []
-
-    def resolve(self, value: Any) -> None:
-        if self.settled:
-            return
-        self.settled = True
-        self.value = value
-        self._run()
-
-    def reject(self, error: BaseException) -> None:
-        if self.settled:
-            return
-        self.settled = True
-        self.error = error
-        self._run()
-
-    def then(self, callback: Callable[[_Deferred], None]) -> None:
-        if self.settled:
-            callback(self)
-        else:
-            assert self.callbacks is not None
-            self.callbacks.append(callback)
-
-    def _run(self) -> None:
-        callbacks, self.callbacks = self.callbacks, None
-        for callback in callbacks or ():
-            callback(self)
-
-
 class _LazyInfo(Info):
     """Strawberry's ``Info`` for a direct field, whose graphql-core resolve info is made only if it is read.
 
@@ -476,18 +438,32 @@ class _LazyInfo(Info):
         return self._run.info(self._plan, self._path)
 
 
+Anchor = tuple[Any, Any, Path] | None
+"""The nearest nullable position above: ``(container, key, path)``, or None for the whole ``data``."""
+
+
 class _Run:
-    """The state of one execution."""
+    """The state of one execution.
+
+    Values that must be awaited are completed into their place (a dict entry or list item) when they
+    settle; ``pending`` counts those still out. A non-null position that fails nulls its anchor, the nearest
+    nullable position above it, as graphql-core's error propagation would.
+    """
 
     __slots__ = (
         "context",
+        "data_nulled",
         "errors",
+        "failure",
         "fragment_definitions",
         "info_class",
+        "nullings",
         "operation",
+        "pending",
         "schema",
         "tracked",
         "variables",
+        "waiter",
     )
 
     def __init__(self, compiled: CompiledDocument, variables: VariableValues, context: Any) -> None:
@@ -499,6 +475,11 @@ class _Run:
         self.context = context
         self.errors = CollectedErrors()
         self.tracked: list[asyncio.Future[Any]] = []
+        self.pending = 0
+        self.waiter: asyncio.Future[None] | None = None
+        self.failure: BaseException | None = None
+        self.data_nulled = False
+        self.nullings: list[tuple[Anchor, GraphQLError]] = []
 
     def info(self, plan: FieldPlan, path: Path) -> Any:
         return ResolveInfo(
@@ -519,25 +500,6 @@ class _Run:
             None,  # type: ignore[arg-type]  # operation extensions: none, as on the graphql-core path
         )
 
-    def adopt(self, awaitable: Any) -> _Deferred:
-        """A deferred settled by an awaitable a resolver returned (which starts now if it is a coroutine)."""
-        future = asyncio.ensure_future(awaitable)
-        self.tracked.append(future)
-        deferred = _Deferred()
-
-        def settle(done: asyncio.Future[Any]) -> None:
-            if done.cancelled():
-                deferred.reject(asyncio.CancelledError())
-                return
-            error = done.exception()
-            if error is not None:
-                deferred.reject(error)
-            else:
-                deferred.resolve(done.result())
-
-        future.add_done_callback(settle)
-        return deferred
-
     def field_error(
         self, raw: BaseException, return_type: GraphQLOutputType, nodes: list[FieldNode], path: Path
     ) -> None:
@@ -548,6 +510,113 @@ class _Run:
         if is_non_null_type(return_type):
             raise error
         self.errors.add(error, path)
+
+    def defer(
+        self,
+        awaitable: Any,
+        container: Any,
+        key: Any,
+        field_plan: FieldPlan,
+        type_plan: TypePlan,
+        path: Path,
+        anchor: Anchor,
+    ) -> None:
+        """Complete what ``awaitable`` gives into ``container[key]`` once it settles (a coroutine starts now)."""
+        future = asyncio.ensure_future(awaitable)
+        self.tracked.append(future)
+        self.pending += 1
+        future.add_done_callback(_Slot(self, container, key, field_plan, type_plan, path, anchor))
+
+    def null_anchor(self, anchor: Anchor, error: GraphQLError) -> None:
+        """A non-null position failed after the fact: its nearest nullable ancestor becomes null.
+
+        Applied once everything has settled (``apply_nullings``), so the errors of its nullable siblings
+        that failed for the same reason are all reported, as graphql-core reports them, instead of
+        depending on which of them the event loop happened to settle first.
+        """
+        self.nullings.append((anchor, error))
+
+    def apply_nullings(self) -> None:
+        for anchor, error in self.nullings:
+            if anchor is None:
+                self.data_nulled = True
+                self.errors.add(error, None)
+                continue
+            container, key, path = anchor
+            container[key] = None
+            self.errors.add(error, path)
+        self.nullings.clear()
+
+    def settled(self) -> None:
+        self.pending -= 1
+        if self.pending == 0 and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def abort(self, failure: BaseException) -> None:
+        """Something that is not a field error (a cancellation): the execution stops with it."""
+        if self.failure is None:
+            self.failure = failure
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(failure)
+
+    async def wait(self) -> None:
+        """Until every deferred value has been completed into its place."""
+        while self.pending:
+            if self.failure is not None:
+                raise self.failure
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        if self.failure is not None:
+            raise self.failure
+
+
+class _Slot:
+    """The done-callback of one awaited value: complete it into its place, or handle its error there."""
+
+    __slots__ = ("anchor", "container", "field_plan", "key", "path", "run", "type_plan")
+
+    def __init__(
+        self,
+        run: _Run,
+        container: Any,
+        key: Any,
+        field_plan: FieldPlan,
+        type_plan: TypePlan,
+        path: Path,
+        anchor: Anchor,
+    ) -> None:
+        self.run = run
+        self.container = container
+        self.key = key
+        self.field_plan = field_plan
+        self.type_plan = type_plan
+        self.path = path
+        self.anchor = anchor
+
+    def __call__(self, future: asyncio.Future[Any]) -> None:
+        run = self.run
+        try:
+            if future.cancelled():
+                run.abort(asyncio.CancelledError())
+                return
+            type_plan = self.type_plan
+            container, key, path = self.container, self.key, self.path
+            inner = (container, key, path) if type_plan.kind != _NON_NULL else self.anchor
+            try:
+                error = future.exception()
+                if error is not None:
+                    raise error
+                container[key] = _complete(run, self.field_plan, type_plan, future.result(), path, inner)
+            except Exception as raw:
+                container[key] = None
+                try:
+                    run.field_error(raw, type_plan.type, self.field_plan.nodes, path)
+                except GraphQLError as propagated:
+                    run.null_anchor(self.anchor, propagated)
+        except BaseException as failure:
+            run.abort(failure)
+        finally:
+            run.settled()
 
 
 async def execute_compiled(
@@ -568,9 +637,12 @@ async def execute_compiled(
         if plan.serial:
             data = await _execute_serially(run, plan.root)
         else:
-            data = _execute_fields(run, plan.root, None, None)
-            if type(data) is _Deferred:
-                data = await _wait(data)
+            data = _execute_fields(run, plan.root, None, None, None)
+            if run.pending:
+                await run.wait()
+                run.apply_nullings()
+            if run.data_nulled:
+                data = None
     except GraphQLError as error:
         run.errors.add(error, None)
         data = None
@@ -581,37 +653,23 @@ async def execute_compiled(
     return ExecutionResult(data, list(run.errors.errors) or None)
 
 
-async def _wait(deferred: _Deferred) -> Any:
-    future = asyncio.get_running_loop().create_future()
-
-    def settle(done: _Deferred) -> None:
-        if future.done():
-            return
-        if done.error is not None:
-            future.set_exception(done.error)
-        else:
-            future.set_result(done.value)
-
-    deferred.then(settle)
-    return await future
-
-
-async def _execute_serially(run: _Run, plan: ObjectPlan) -> dict[str, Any]:
+async def _execute_serially(run: _Run, plan: ObjectPlan) -> dict[str, Any] | None:
     results: dict[str, Any] = {}
     for field_plan in plan.fields:
         if field_plan.kind == _TYPENAME:
             results[field_plan.key] = plan.type_name
             continue
-        value = _execute_field(run, field_plan, None, None)
-        if type(value) is _Deferred:
-            value = await _wait(value)
-        results[field_plan.key] = value
+        results[field_plan.key] = _execute_field(run, field_plan, None, None, results, None)
+        if run.pending:
+            await run.wait()
+            run.apply_nullings()
+        if run.data_nulled:
+            return None  # a non-null root field failed: like graphql-core, the mutations after it do not run
     return results
 
 
-def _execute_fields(run: _Run, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
+def _execute_fields(run: _Run, plan: ObjectPlan, source: Any, path: Path | None, anchor: Anchor) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    pending: list[str] | None = None
     for field_plan in plan.fields:
         kind = field_plan.kind
         if kind == _BASIC and field_plan.leaf:
@@ -647,24 +705,21 @@ def _execute_fields(run: _Run, plan: ObjectPlan, source: Any, path: Path | None)
         if kind == _TYPENAME:
             results[field_plan.key] = plan.type_name
             continue
-        value = _execute_field(run, field_plan, source, path)
-        results[field_plan.key] = value
-        if type(value) is _Deferred:
-            if pending is None:
-                pending = []
-            pending.append(field_plan.key)
-    if pending is None:
-        return results
-    return _gather_dict(results, pending)
+        results[field_plan.key] = _execute_field(run, field_plan, source, path, results, anchor)
+    return results
 
 
 class _NotPlain(Exception):
     pass
 
 
-def _execute_field(run: _Run, plan: FieldPlan, source: Any, parent_path: Path | None) -> Any:
+def _execute_field(
+    run: _Run, plan: FieldPlan, source: Any, parent_path: Path | None, results: dict[str, Any], anchor: Anchor
+) -> Any:
+    """The field's completed value; None when it failed at a nullable position or will be completed later."""
     path = Path(parent_path, plan.key, plan.parent_name)
-    return_type = plan.field_def.type
+    return_plan = plan.return_plan
+    assert return_plan is not None
     try:
         kind = plan.kind
         if kind == _BASIC:
@@ -683,94 +738,21 @@ def _execute_field(run: _Run, plan: FieldPlan, source: Any, parent_path: Path | 
             value = function(source, **kwargs) if plan.self_arg else function(**kwargs)
         else:
             args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
-            resolve = plan.resolve
-            if resolve is None:
-                from graphql.execution.executor import default_field_resolver
-
-                resolve = default_field_resolver
+            resolve = plan.resolve or default_field_resolver
             value = resolve(source, run.info(plan, path), **args)
         if _is_awaitable(value):
-            return _complete_later(run, plan, run.adopt(value), path)
-        return_plan = plan.return_plan
-        completed = _complete(run, plan, return_plan, value, path)  # type: ignore[arg-type]
-        if type(completed) is _Deferred and not return_plan.unguarded:  # type: ignore[union-attr]
-            return _guard(run, completed, return_type, plan, path)
-        return completed
+            run.defer(value, results, plan.key, plan, return_plan, path, anchor)
+            return None
+        if return_plan.kind != _NON_NULL and not plan.leaf:
+            anchor = (results, plan.key, path)
+        return _complete(run, plan, return_plan, value, path, anchor)
     except Exception as raw:
-        run.field_error(raw, return_type, plan.nodes, path)
+        run.field_error(raw, return_plan.type, plan.nodes, path)
         return None
 
 
-def _complete_later(run: _Run, plan: FieldPlan, value: _Deferred, path: Path) -> _Deferred:
-    """Complete a field's value once it is known; field errors are handled like the synchronous path."""
-    out = _Deferred()
-    return_type = plan.field_def.type
-
-    def settle(done: _Deferred) -> None:
-        try:
-            if done.error is not None:
-                raise done.error
-            completed = _complete(run, plan, plan.return_plan, done.value, path)  # type: ignore[arg-type]
-        except Exception as raw:
-            _settle_error(run, out, raw, return_type, plan.nodes, path)
-            return
-        except BaseException as raw:
-            out.reject(raw)
-            return
-        if type(completed) is _Deferred:
-            _guard(run, completed, return_type, plan, path, out)
-        else:
-            out.resolve(completed)
-
-    value.then(settle)
-    return out
-
-
-def _settle_error(
-    run: _Run, out: _Deferred, raw: Exception, return_type: GraphQLOutputType, nodes: list[FieldNode], path: Path
-) -> None:
-    try:
-        run.field_error(raw, return_type, nodes, path)
-    except Exception as error:
-        out.reject(error)
-        return
-    out.resolve(None)
-
-
-def _guard(
-    run: _Run,
-    completed: _Deferred,
-    return_type: GraphQLOutputType,
-    field_plan: FieldPlan,
-    path: Path,
-    out: _Deferred | None = None,
-) -> _Deferred:
-    """Settle ``out`` with a deferred completion, handling its errors at this position like graphql-core.
-
-    A non-null position whose value settles as null is a field error here (raised to the parent), and any
-    field error at a nullable position becomes null with the error recorded.
-    """
-    if out is None:
-        out = _Deferred()
-    target = out
-
-    def settle(done: _Deferred) -> None:
-        error = done.error
-        if error is None:
-            if done.value is not None or not is_non_null_type(return_type):
-                target.resolve(done.value)
-                return
-            error = TypeError(f"Cannot return null for non-nullable field {field_plan.parent_name}.{field_plan.name}.")
-        if isinstance(error, Exception):
-            _settle_error(run, target, error, return_type, field_plan.nodes, path)
-        else:
-            target.reject(error)
-
-    completed.then(settle)
-    return out
-
-
-def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path: Path) -> Any:
+def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path: Path, anchor: Anchor) -> Any:
+    """A value completed for ``plan`` (``anchor``: where a non-null failure further down nulls to)."""
     if isinstance(value, Exception):
         raise value
     kind = plan.kind
@@ -779,16 +761,15 @@ def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path
         kind = plan.kind
         if value is None or value is Undefined:
             raise TypeError(f"Cannot return null for non-nullable field {field_plan.parent_name}.{field_plan.name}.")
-        # Completing a non-null value gives a value or raises (a deferred one is checked when it settles).
     elif value is None or value is Undefined:
         return None
     if kind == _OBJECT:
-        return _execute_fields(run, plan.object_plan, value, path)  # type: ignore[arg-type]
+        return _execute_fields(run, plan.object_plan, value, path, anchor)  # type: ignore[arg-type]
     if kind == _LEAF:
         if type(value) is plan.fast:
             return value
         return _complete_leaf(plan, value)
-    return _complete_list(run, field_plan, plan, value, path)
+    return _complete_list(run, field_plan, plan, value, path, anchor)
 
 
 def _complete_leaf(plan: TypePlan, value: Any) -> Any:
@@ -807,7 +788,9 @@ def _complete_leaf(plan: TypePlan, value: Any) -> Any:
     return coerced
 
 
-def _complete_list(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path: Path) -> Any:
+def _complete_list(
+    run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path: Path, anchor: Anchor
+) -> list[Any]:
     if type(value) is not list and not is_iterable(value):
         raise GraphQLError(
             f"Expected Iterable, but did not find one for field '{field_plan.parent_name}.{field_plan.name}'."
@@ -815,100 +798,22 @@ def _complete_list(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any,
     item_plan = plan.item
     assert item_plan is not None
     item_type = item_plan.type
+    item_nullable = item_plan.kind != _NON_NULL
     results: list[Any] = []
-    pending: list[int] | None = None
     fast = item_plan.fast if item_plan.kind == _LEAF else None
     for index, item in enumerate(value):
         if fast is not None and type(item) is fast:
             results.append(item)
             continue
         item_path = Path(path, index, None)
+        completed: Any = None
         try:
             if _is_awaitable(item):
-                completed: Any = _complete_item_later(run, field_plan, item_plan, run.adopt(item), item_path)
+                run.defer(item, results, index, field_plan, item_plan, item_path, anchor)
             else:
-                completed = _complete(run, field_plan, item_plan, item, item_path)
-                if type(completed) is _Deferred and not item_plan.unguarded:
-                    completed = _guard(run, completed, item_type, field_plan, item_path)
+                inner = (results, index, item_path) if item_nullable else anchor
+                completed = _complete(run, field_plan, item_plan, item, item_path, inner)
         except Exception as raw:
             run.field_error(raw, item_type, field_plan.nodes, item_path)
-            completed = None
         results.append(completed)
-        if type(completed) is _Deferred:
-            if pending is None:
-                pending = []
-            pending.append(index)
-    if pending is None:
-        return results
-    return _gather_list(results, pending)
-
-
-def _complete_item_later(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: _Deferred, path: Path) -> _Deferred:
-    out = _Deferred()
-
-    def settle(done: _Deferred) -> None:
-        try:
-            if done.error is not None:
-                raise done.error
-            completed = _complete(run, field_plan, plan, done.value, path)
-        except Exception as raw:
-            _settle_error(run, out, raw, plan.type, field_plan.nodes, path)
-            return
-        except BaseException as raw:
-            out.reject(raw)
-            return
-        if type(completed) is _Deferred:
-            _guard(run, completed, plan.type, field_plan, path, out)
-        else:
-            out.resolve(completed)
-
-    value.then(settle)
-    return out
-
-
-def _gather_dict(results: dict[str, Any], pending: list[str]) -> _Deferred:
-    out = _Deferred()
-    remaining = len(pending)
-
-    def make(key: str) -> Callable[[_Deferred], None]:
-        def settle(done: _Deferred) -> None:
-            nonlocal remaining
-            if out.settled:
-                return
-            if done.error is not None:
-                out.reject(done.error)
-                return
-            results[key] = done.value
-            remaining -= 1
-            if remaining == 0:
-                out.resolve(results)
-
-        return settle
-
-    for key in pending:
-        results[key].then(make(key))
-    return out
-
-
-def _gather_list(results: list[Any], pending: list[int]) -> _Deferred:
-    out = _Deferred()
-    remaining = len(pending)
-
-    def make(index: int) -> Callable[[_Deferred], None]:
-        def settle(done: _Deferred) -> None:
-            nonlocal remaining
-            if out.settled:
-                return
-            if done.error is not None:
-                out.reject(done.error)
-                return
-            results[index] = done.value
-            remaining -= 1
-            if remaining == 0:
-                out.resolve(results)
-
-        return settle
-
-    for index in pending:
-        results[index].then(make(index))
-    return out
+    return results

@@ -6,7 +6,7 @@ gateway sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -65,3 +65,32 @@ def result_of(body: dict[str, Any], mutation: str) -> dict[str, Any]:
 def codes(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
     """(field, code) of each userError."""
     return [(error["field"], error["code"]) for error in payload["userErrors"]]
+
+
+def upstream_error(status: int, message: str) -> httpx.Response:
+    """An answer in Bifrost's error envelope."""
+    body = {"is_bifrost_error": False, "status_code": status, "error": {"message": message}, "extra_fields": {}}
+    return httpx.Response(status, json=body)
+
+
+Failure = Callable[[httpx.Request], "httpx.Response | Exception | None"]
+
+
+class FailingTransport(httpx.AsyncBaseTransport):
+    """An ASGI app through ``httpx.ASGITransport``, except requests for which ``fail`` gives an answer or an error.
+
+    ``fail`` returns None to let the request through, an ``httpx.Response`` to answer it instead, or an
+    exception (``httpx.ConnectError``, ``httpx.ReadTimeout`` ...) to raise as the transport would.
+    """
+
+    def __init__(self, app: Any, fail: Failure | None = None) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.fail = fail
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.fail(request) if self.fail is not None else None
+        if isinstance(answer, Exception):
+            raise answer
+        if answer is not None:
+            return answer
+        return await self.inner.handle_async_request(request)
