@@ -439,6 +439,17 @@ class Bench:
         self.upstream_pid = p.popen.pid
         return p, url
 
+    def wait_quiet(self, url: str, period: float = 0.3, limit: float = 30.0) -> None:
+        """Until the upstream counter stops moving for ``period`` seconds (at most ``limit``)."""
+        deadline = time.monotonic() + limit
+        last = self.count(url)
+        while time.monotonic() < deadline:
+            time.sleep(period)
+            now = self.count(url)
+            if now == last:
+                return
+            last = now
+
     def count(self, url: str, reset: bool = False) -> int:
         status, body = http("POST" if reset else "GET", url + ("/__bench/reset" if reset else "/__bench/count"))
         if status != 200:
@@ -568,7 +579,12 @@ class Bench:
             http("POST", target.url, json.loads(body.replace("__NAME__", name)), timeout=30)
 
     def probe_calls(self, target: Target, scenario: str, upstream_url: str, n: int = 10) -> float:
-        """Upstream calls per operation, from n sequential operations (no request is in flight at the end)."""
+        """Upstream calls per operation, from n sequential operations (no request is in flight at the end).
+
+        Work left over from the previous load (requests wrk had in flight when it stopped) is waited out
+        first: counted, it would be charged to this probe.
+        """
+        self.wait_quiet(upstream_url)
         self.count(upstream_url, reset=True)
         for _ in range(n):
             self.send_once(target, scenario)
