@@ -18,8 +18,12 @@ Three ways to read a value, all with exactly Strawberry's semantics:
 Completion follows the GraphQL spec as graphql-core implements it (non-null checks and null propagation to
 the nearest nullable position, list items, leaf coercion, errors located with their paths and filtered under
 nulled positions by graphql-core's own ``CollectedErrors``). Values that must be awaited (loader futures,
-async resolvers) are settled with callbacks instead of a coroutine per object, so every load of one level is
-asked for before anything waits, and batches stay whole.
+async resolvers) are completed into their place (a dict entry or list item) by a done-callback, instead of
+a coroutine and a gather per object, so every load of one level is asked for before anything waits, and
+batches stay whole; a counter says when everything has settled. A non-null failure found in such a
+callback nulls its nearest nullable ancestor once everything has settled, so all the errors of siblings
+that failed for the same reason are reported (graphql-core reports them or not depending on which future
+the event loop settles first); ``data`` is the same either way.
 
 Operations this does not compile run on graphql-core unchanged: subscriptions, introspection (``__schema``,
 ``__type``), abstract return types, ``@defer``/``@stream``, fragment variables and unknown directives.

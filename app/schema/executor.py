@@ -2,8 +2,9 @@
 
 Strawberry's ``Schema.execute`` runs its extension hooks on every request; here the work that depends
 only on the document text (parsing with the token limit, validation with the limit rules, finding the
-operation) is done once and kept in a bounded LRU, and each request only executes graphql-core on the
-Strawberry-built schema. Error masking happens on the result (``safe_errors``).
+operation, compiling it: ``app.schema.compiled``) is done once and kept in a bounded LRU, and each request
+only runs the compiled plan (or graphql-core's execution on the Strawberry-built schema, for what the
+compiler leaves to it, and when ``compiled=False``). Error masking happens on the result (``safe_errors``).
 """
 
 from __future__ import annotations
