@@ -111,14 +111,11 @@ class Unsupported(Exception):
 class TypePlan:
     """How to complete a value of one output type."""
 
-    __slots__ = ("fast", "item", "kind", "object_plan", "type", "unguarded")
+    __slots__ = ("fast", "item", "kind", "object_plan", "type")
 
     def __init__(self, kind: int, type_: GraphQLOutputType) -> None:
         self.kind = kind
         self.type = type_
-        # A non-null object or list: its deferred completion never settles as null, and its errors are
-        # already located, so at this position they only pass on to the parent: no guard is needed.
-        self.unguarded = False
         self.item: TypePlan | None = None  # non-null's inner type, list's item type
         self.object_plan: ObjectPlan | None = None
         self.fast: type | None = None  # a leaf whose values of this Python type pass unchanged
@@ -159,7 +156,7 @@ class FieldPlan:
         self.kind = _GENERIC
         self.field_def: Any = None
         self.attr = ""
-        self.resolve: Callable[..., Any] | None = None
+        self.resolve: Callable[..., Any] = default_field_resolver
         self.args: dict[str, Any] = {}
         self.dynamic_args = False
         self.return_plan: TypePlan | None = None
@@ -329,7 +326,7 @@ def _choose_resolution(plan: FieldPlan, field_def: Any, variables: VariableValue
                 plan.dynamic_args = True  # raise it where graphql-core would: when the field runs
     resolve = field_def.resolve
     strawberry_field = field_def.extensions.get("strawberry-definition") if field_def.extensions else None
-    plan.resolve = resolve
+    plan.resolve = resolve or default_field_resolver
     if not isinstance(strawberry_field, StrawberryField) or resolve is None:
         return
     resolver_name = getattr(resolve, "__name__", "")
@@ -386,7 +383,6 @@ def _compile_type(
         assert isinstance(type_, GraphQLNonNull)
         plan = TypePlan(_NON_NULL, type_)
         plan.item = _compile_type(compiled, variables, type_.of_type, details)
-        plan.unguarded = plan.item.kind in (_OBJECT, _LIST)
         return plan
     if is_list_type(type_):
         assert isinstance(type_, GraphQLList)
@@ -515,22 +511,6 @@ class _Run:
             raise error
         self.errors.add(error, path)
 
-    def defer(
-        self,
-        awaitable: Any,
-        container: Any,
-        key: Any,
-        field_plan: FieldPlan,
-        type_plan: TypePlan,
-        path: Path,
-        anchor: Anchor,
-    ) -> None:
-        """Complete what ``awaitable`` gives into ``container[key]`` once it settles (a coroutine starts now)."""
-        future = asyncio.ensure_future(awaitable)
-        self.tracked.append(future)
-        self.pending += 1
-        future.add_done_callback(_Slot(self, container, key, field_plan, type_plan, path, anchor))
-
     def null_anchor(self, anchor: Anchor, error: GraphQLError) -> None:
         """A non-null position failed after the fact: its nearest nullable ancestor becomes null.
 
@@ -596,6 +576,14 @@ class _Slot:
         self.type_plan = type_plan
         self.path = path
         self.anchor = anchor
+
+    def wait_for(self, awaitable: Any) -> None:
+        """Complete what ``awaitable`` gives into this place once it settles (a coroutine starts now)."""
+        run = self.run
+        future = asyncio.ensure_future(awaitable)
+        run.tracked.append(future)
+        run.pending += 1
+        future.add_done_callback(self)
 
     def __call__(self, future: asyncio.Future[Any]) -> None:
         run = self.run
@@ -742,10 +730,9 @@ def _execute_field(
             value = function(source, **kwargs) if plan.self_arg else function(**kwargs)
         else:
             args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
-            resolve = plan.resolve or default_field_resolver
-            value = resolve(source, run.info(plan, path), **args)
+            value = plan.resolve(source, run.info(plan, path), **args)
         if _is_awaitable(value):
-            run.defer(value, results, plan.key, plan, return_plan, path, anchor)
+            _Slot(run, results, plan.key, plan, return_plan, path, anchor).wait_for(value)
             return None
         if return_plan.kind != _NON_NULL and not plan.leaf:
             anchor = (results, plan.key, path)
@@ -813,7 +800,7 @@ def _complete_list(
         completed: Any = None
         try:
             if _is_awaitable(item):
-                run.defer(item, results, index, field_plan, item_plan, item_path, anchor)
+                _Slot(run, results, index, field_plan, item_plan, item_path, anchor).wait_for(item)
             else:
                 inner = (results, index, item_path) if item_nullable else anchor
                 completed = _complete(run, field_plan, item_plan, item, item_path, inner)
