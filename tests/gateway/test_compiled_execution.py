@@ -40,6 +40,7 @@ from app.schema.limits import Limits
 from app.schema.loaders import Loaders
 from app.schema.schema import build_schema
 from tests.gateway.arrange import FailingTransport, Failure, upstream_error
+from tests.reliability.inprocess import demo_ids
 
 SCHEMA = build_schema()
 GENERATIONS = ("seed", "current")
@@ -693,8 +694,7 @@ def differential(fail: Failure | None) -> tuple[int, int]:
         # Generous limits so that most generated documents execute instead of failing validation.
         limits = Limits(max_depth=20, max_aliases=100, max_tokens=20_000)
         engines = make_engines(demo_upstream("current"), fail, limits=limits)
-        db = engines.upstream.state.store.db
-        ids = [row[0] for table in _TABLES.values() for row in db.execute(f"SELECT id FROM {table}")]
+        ids = demo_ids(engines.upstream)
         scalars = {
             "ID": st.sampled_from(ids).map(nodes.String)
             | st.sampled_from([MISSING_ID, MALFORMED_ID]).map(nodes.String),

@@ -21,6 +21,14 @@ def demo_gateway() -> tuple[httpx.AsyncClient, Any]:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway"), upstream
 
 
+def demo_ids(upstream: Any) -> list[str]:
+    """Ids of existing entities, so generated lookups and mutations also hit real data."""
+    db = upstream.state.store.db
+    ids = [row[0] for table in ("teams", "customers", "virtual_keys") for row in db.execute(f"SELECT id FROM {table}")]
+    assert ids
+    return ids
+
+
 def check(response: httpx.Response, document: str) -> None:
     assert response.status_code < 500, response.text
     text = response.text

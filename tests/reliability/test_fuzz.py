@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
 from app.schema.export import export_sdl
-from tests.reliability.inprocess import check, demo_gateway
+from tests.reliability.inprocess import check, demo_gateway, demo_ids
 
 FUZZ = settings(
     max_examples=150,
@@ -23,14 +23,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
-
-
-def demo_ids(upstream: Any) -> list[str]:
-    """Ids of existing entities, so generated lookups and mutations also hit real data."""
-    db = upstream.state.store.db
-    ids = [row[0] for table in ("teams", "customers", "virtual_keys") for row in db.execute(f"SELECT id FROM {table}")]
-    assert ids
-    return ids
 
 
 def fuzz(mode: Any) -> None:
