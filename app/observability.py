@@ -23,6 +23,7 @@ __all__ = [
     "REQUEST_DURATION",
     "UPSTREAM_DURATION",
     "UPSTREAM_REQUESTS",
+    "UPSTREAM_SHARED_READS",
     "JsonFormatter",
     "configure_logging",
     "metrics_payload",
@@ -42,6 +43,11 @@ UPSTREAM_DURATION = Histogram(
     "Duration of requests to Bifrost",
     ["route"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+UPSTREAM_SHARED_READS = Counter(
+    "gateway_upstream_shared_reads_total",
+    "Reads answered by an identical call to Bifrost already in flight (no request of their own)",
+    ["route"],
 )
 DATALOADER_BATCH_SIZE = Histogram(
     "gateway_dataloader_batch_size",

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     upstream_max_connections: int = Field(100, ge=1)
     upstream_max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     dataloader_concurrency: int = Field(10, ge=1, le=100)
+    upstream_coalesce_reads: bool = True
 
     upstream_read_retries: int = Field(2, ge=0, le=5)
     breaker_failure_threshold: int = Field(5, ge=1)

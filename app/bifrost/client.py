@@ -11,6 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.bifrost import models
 from app.bifrost.breaker import CircuitBreaker
+from app.bifrost.coalesce import ReadCoalescer
 from app.bifrost.errors import (
     BifrostError,
     UpstreamProtocolError,
@@ -42,12 +44,11 @@ _GOVERNANCE = "/api/governance"
 class BifrostClient:
     """One per process: the pooled HTTP client and everything that is not per caller.
 
-        Example:
-            >>> import httpx
-            >>> from app.tracing import NO_TRACING, Tracing
-    from app.bifrost.wire import HttpxWire
-            >>> client = BifrostClient(HttpxWire(httpx.AsyncClient(base_url="http://127.0.0.1:8080")))
-            >>> session = client.session({"authorization": "Bearer t"})
+    Example:
+        >>> import httpx
+        >>> from app.bifrost.wire import HttpxWire
+        >>> client = BifrostClient(HttpxWire(httpx.AsyncClient(base_url="http://127.0.0.1:8080")))
+        >>> session = client.session({"authorization": "Bearer t"})
     """
 
     def __init__(
@@ -62,6 +63,8 @@ class BifrostClient:
         breaker: CircuitBreaker | None = None,
         observe: Callable[[str, str, float], None] | None = None,
         tracing: Tracing = NO_TRACING,
+        coalesce_reads: bool = True,
+        on_shared_read: Callable[[str], None] | None = None,
     ) -> None:
         self.wire = wire
         self.total_timeout = total_timeout
@@ -73,6 +76,9 @@ class BifrostClient:
         self.tracing = tracing
         self.generation = GenerationDetector(self, fixed=None if generation == "auto" else generation)
         self.parse_memo = ParseMemo()
+        # Identical GETs in flight at once share one call (see app/bifrost/coalesce.py).
+        self.on_shared_read = on_shared_read
+        self.reads = ReadCoalescer(self._shared_read) if coalesce_reads else None
 
     def session(self, headers: Mapping[str, str] | None = None) -> BifrostSession:
         """A per-request view that sends ``headers`` (already filtered by the caller) upstream."""
@@ -96,6 +102,23 @@ class BifrostClient:
         Raises:
             BifrostError: a typed upstream failure (see ``app.bifrost.errors``).
         """
+        if method != "GET" and self.reads is not None:
+            # Reads that start from now on must not join a call sent before this write.
+            self.reads.new_period()
+            try:
+                return await self._send(method, path, headers, body, params)
+            finally:
+                self.reads.new_period()  # nor one sent while it was on its way
+        return await self._send(method, path, headers, body, params)
+
+    async def _send(
+        self,
+        method: Method,
+        path: str,
+        headers: Mapping[str, str],
+        body: Any,
+        params: Mapping[str, str | int] | None,
+    ) -> UpstreamResponse:
         attempts = 1 + (self.read_retries if method == "GET" else 0)
         content = orjson.dumps(body) if body is not None else None
         send_headers = {"accept": "application/json", **headers}
@@ -141,6 +164,10 @@ class BifrostClient:
                 self.breaker.record_success()
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _shared_read(self, key: Any) -> None:
+        if self.on_shared_read is not None:
+            self.on_shared_read(route_of(key[0]))
 
     def _observe(self, method: str, path: str, outcome: str, started: float) -> None:
         if self.observe is not None:
@@ -190,13 +217,16 @@ class BifrostSession:
     ) -> UpstreamResponse:
         """Send one request with the caller's headers; raise the typed error for any non-200."""
         self.calls += 1
-        headers = self.headers
-        if self.client.service_headers and not _has_credentials(headers):
-            headers = {**self.client.service_headers, **headers}
-        response = await self.client.request(method, path, headers=headers, body=body, params=params)
+        response = await self.client.request(method, path, headers=self._send_headers(), body=body, params=params)
         if response.status != 200:
             raise error_from_response(response.status, response.content)
         return response
+
+    def _send_headers(self) -> Mapping[str, str]:
+        headers = self.headers
+        if self.client.service_headers and not _has_credentials(headers):
+            headers = {**self.client.service_headers, **headers}
+        return headers
 
     async def _parsed(
         self,
@@ -207,11 +237,23 @@ class BifrostSession:
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
     ) -> M:
-        response = await self.call(method, path, body=body, params=params)
         if method != "GET":
+            response = await self.call(method, path, body=body, params=params)
             return parse(model, response.content)
-        key = (path, tuple(sorted(params.items())) if params else None)
-        return self.client.parse_memo.parse(model, key, response.content, parse)
+        query = tuple(sorted(params.items())) if params else None
+        reads = self.client.reads
+        if reads is None:
+            return await self._read(model, path, params, query)
+        # Shared only with callers that send the same credentials (see app/bifrost/coalesce.py).
+        headers = self._send_headers()
+        key = (path, query, model, headers.get("authorization"), headers.get("cookie"))
+        return await reads.run(key, partial(self._read, model, path, params, query))
+
+    async def _read(
+        self, model: type[M], path: str, params: Mapping[str, str | int] | None, query: tuple[Any, ...] | None
+    ) -> M:
+        response = await self.call("GET", path, params=params)
+        return self.client.parse_memo.parse(model, (path, query), response.content, parse)
 
     # Generation -----------------------------------------------------------------------------------
 

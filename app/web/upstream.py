@@ -16,7 +16,7 @@ import httpx
 from app.bifrost import BifrostClient
 from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.wire import AiohttpWire, HttpxWire, Wire
-from app.observability import UPSTREAM_DURATION, UPSTREAM_REQUESTS
+from app.observability import UPSTREAM_DURATION, UPSTREAM_REQUESTS, UPSTREAM_SHARED_READS
 from app.settings import Settings
 from app.tracing import NO_TRACING, Tracing
 
@@ -39,6 +39,8 @@ def build_bifrost_client(
         breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds),
         observe=_record_upstream,
         tracing=tracing,
+        coalesce_reads=settings.upstream_coalesce_reads,
+        on_shared_read=_record_shared_read,
     )
 
 
@@ -79,6 +81,10 @@ def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wir
 def _record_upstream(route: str, outcome: str, seconds: float) -> None:
     UPSTREAM_REQUESTS.labels(route, outcome).inc()
     UPSTREAM_DURATION.labels(route).observe(seconds)
+
+
+def _record_shared_read(route: str) -> None:
+    UPSTREAM_SHARED_READS.labels(route).inc()
 
 
 def _service_headers(settings: Settings) -> dict[str, str]:

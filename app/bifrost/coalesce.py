@@ -1,0 +1,120 @@
+"""Identical reads in flight at the same moment share one upstream call.
+
+A dashboard that many people open at once asks Bifrost the same two questions again and again. When
+a GET is already on its way for the same path, query and credentials, a second caller waits for that
+answer instead of sending its own (Hive Gateway and Apollo Router do the same for subgraph requests).
+
+What keeps this exact:
+- Only reads in flight are shared; nothing is kept once the answer arrives, so nothing is ever stale.
+- The credentials are part of the key: callers with different ``Authorization`` or cookies never share.
+- A write sent through this gateway starts a new period: reads that begin after a write started (or
+  ended) never join a call sent before it, so a client that wrote and then reads sees its write.
+- Each caller gets its own copy of a failure (no traceback is shared between requests).
+- If the caller that sent the call is cancelled (its client went away), the call is not abandoned
+  for the others: one of them sends it again.
+
+Example:
+    >>> import asyncio
+    >>> async def demo():
+    ...     reads, sent = ReadCoalescer(), []
+    ...     async def fetch():
+    ...         sent.append(1)
+    ...         await asyncio.sleep(0)
+    ...         return "answer"
+    ...     answers = await asyncio.gather(*(reads.run(("GET", "/teams"), fetch) for _ in range(3)))
+    ...     return answers, len(sent), reads.shared
+    >>> asyncio.run(demo())
+    (['answer', 'answer', 'answer'], 1, 2)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+__all__ = ["ReadCoalescer"]
+
+T = TypeVar("T")
+
+
+class _Retry:
+    """Told to waiters when the caller that sent the call was cancelled: send it yourselves."""
+
+
+_RETRY = _Retry()
+
+
+class _Flight:
+    __slots__ = ("waiters",)
+
+    def __init__(self) -> None:
+        self.waiters: list[asyncio.Future[Any]] = []
+
+
+class ReadCoalescer:
+    """The reads in flight, by key; one per process (one per ``BifrostClient``)."""
+
+    def __init__(self, on_shared: Callable[[Hashable], None] | None = None) -> None:
+        self._flights: dict[Hashable, _Flight] = {}
+        self.on_shared = on_shared
+        self.shared = 0  # calls not sent because an identical one was in flight
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    def new_period(self) -> None:
+        """A write starts or ends: later reads send their own calls."""
+        self._flights.clear()
+
+    async def run(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        """``await fetch()``, or the answer of an identical ``fetch`` already in flight."""
+        while True:
+            flight = self._flights.get(key)
+            if flight is None:
+                return await self._lead(key, fetch)
+            waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            flight.waiters.append(waiter)
+            outcome = await waiter
+            if outcome is not _RETRY:
+                self.shared += 1
+                if self.on_shared is not None:
+                    self.on_shared(key)
+                return outcome
+
+    async def _lead(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        flight = self._flights[key] = _Flight()
+        try:
+            value = await fetch()
+        except asyncio.CancelledError:
+            self._land(key, flight)
+            for waiter in flight.waiters:
+                if not waiter.done():
+                    waiter.set_result(_RETRY)
+            raise
+        except Exception as exc:
+            self._land(key, flight)
+            for waiter in flight.waiters:
+                if not waiter.done():
+                    waiter.set_exception(_copy_of(exc))
+            raise
+        self._land(key, flight)
+        for waiter in flight.waiters:
+            if not waiter.done():  # a waiter that was cancelled is done already
+                waiter.set_result(value)
+        return value
+
+    def _land(self, key: Hashable, flight: _Flight) -> None:
+        # A write may have started a new period, and a newer flight may hold the key by now.
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+
+
+def _copy_of(exc: Exception) -> BaseException:
+    """A fresh exception for each waiter: the same object raised in many tasks would collect their frames."""
+    fresh = type(exc).__new__(type(exc), *exc.args)  # no __init__: its signature may differ from args
+    fresh.args = exc.args
+    fresh.__dict__.update(exc.__dict__)
+    fresh.__cause__ = exc.__cause__
+    fresh.__suppress_context__ = exc.__suppress_context__
+    return fresh
