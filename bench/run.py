@@ -902,7 +902,7 @@ class Bench:
             "req/s median (min-max)",
             "p50 ms",
             "p99 ms",
-            "upstream/req",
+            "upstream/req 1 / load",
             "RSS MB",
             "CPU ms/req",
             "ours/Hive",
@@ -920,7 +920,7 @@ class Bench:
                     f"{r['rps_median']:.0f} ({r['rps_min']:.0f}-{r['rps_max']:.0f})",
                     f(r["p50_ms"], ".2f"),
                     f(r["p99_ms"], ".2f"),
-                    f(r["calls_per_request"], ".2f"),
+                    f"{f(r['calls_per_request'], '.2f')} / {f(r['calls_per_request_under_load'], '.2f')}",
                     f(r["rss_peak_mb"], ".0f"),
                     ("~" if r["biased"] and r["gateway_cpu_ms_per_request"] is not None else "")
                     + f(r["gateway_cpu_ms_per_request"], ".2f"),

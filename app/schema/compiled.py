@@ -35,6 +35,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from inspect import Parameter
+from inspect import signature as inspect_signature
 from types import GeneratorType
 from typing import Any, cast
 
@@ -79,6 +81,9 @@ from strawberry.types.info import Info
 __all__ = ["CompiledDocument", "Unsupported", "compile_document", "execute_compiled"]
 
 _BASIC, _DIRECT, _GENERIC, _TYPENAME = range(4)
+# How a direct resolver is called: positionally for the usual signatures, else by keyword.
+_SOURCE_INFO, _SOURCE, _INFO, _NOTHING, _KEYWORDS = range(5)
+_SHAPES = {("source", "info"): _SOURCE_INFO, ("source",): _SOURCE, ("info",): _INFO, (): _NOTHING}
 _NON_NULL, _LIST, _LEAF, _OBJECT = range(4)
 _SYNC_TYPES: set[type] = {str, int, float, bool, type(None), list, dict, tuple}
 
@@ -95,6 +100,9 @@ def _is_awaitable(value: Any) -> bool:
     return False
 
 
+# ``_new_tuple(Path, (prev, key, typename))`` is ``Path(prev, key, typename)`` without the named tuple's
+# Python-level ``__new__``: a third of the cost, for each of the hundreds of paths a list makes.
+_new_tuple = tuple.__new__
 _SKIP_INCLUDE = frozenset({"skip", "include"})
 _MAX_PLANS_PER_DOCUMENT = 16
 
@@ -142,6 +150,7 @@ class FieldPlan:
         "resolve",
         "return_plan",
         "self_arg",
+        "shape",
         "source_names",
         "strawberry_field",
     )
@@ -165,6 +174,7 @@ class FieldPlan:
         self.info_name: str | None = None
         self.source_names: tuple[str, ...] = ()
         self.self_arg = False
+        self.shape = _KEYWORDS
         self.leaf = False
 
 
@@ -354,6 +364,29 @@ def _choose_resolution(plan: FieldPlan, field_def: Any, variables: VariableValue
         names = [parameter.name for parameter in (base.parent_parameter, base.root_parameter) if parameter]
         plan.source_names = tuple(dict.fromkeys(names))
         plan.info_name = base.info_parameter.name if base.info_parameter else None
+        plan.shape = _call_shape(plan)
+
+
+def _call_shape(plan: FieldPlan) -> int:
+    """``_SOURCE_INFO`` etc. when the resolver takes exactly those, positionally; else ``_KEYWORDS``."""
+    try:
+        parameters = list(inspect_signature(plan.function).parameters.values())
+    except (TypeError, ValueError):
+        return _KEYWORDS
+    order: list[str] = []
+    for index, parameter in enumerate(parameters):
+        if parameter.kind not in (Parameter.POSITIONAL_ONLY, Parameter.POSITIONAL_OR_KEYWORD):
+            return _KEYWORDS
+        if (plan.self_arg and index == 0) or parameter.name in plan.source_names:
+            order.append("source")
+        elif parameter.name == plan.info_name:
+            order.append("info")
+        else:
+            return _KEYWORDS
+    expected = len(plan.source_names) + (plan.info_name is not None) + (1 if plan.self_arg else 0)
+    if len(order) != expected:
+        return _KEYWORDS  # a parameter passed by keyword twice, or one not passed at all
+    return _SHAPES.get(tuple(order), _KEYWORDS)
 
 
 def _without_exception_handlers(resolve: Callable[..., Any]) -> bool:
@@ -690,7 +723,7 @@ def _execute_fields(run: _Run, plan: ObjectPlan, source: Any, path: Path | None,
             except _NotPlain:
                 pass
             except Exception as raw:
-                field_path = Path(path, field_plan.key, plan.type_name)
+                field_path = _new_tuple(Path, (path, field_plan.key, plan.type_name))
                 run.field_error(raw, field_plan.field_def.type, field_plan.nodes, field_path)
                 results[field_plan.key] = None
                 continue
@@ -709,7 +742,7 @@ def _execute_field(
     run: _Run, plan: FieldPlan, source: Any, parent_path: Path | None, results: dict[str, Any], anchor: Anchor
 ) -> Any:
     """The field's completed value; None when it failed at a nullable position or will be completed later."""
-    path = Path(parent_path, plan.key, plan.parent_name)
+    path = _new_tuple(Path, (parent_path, plan.key, plan.parent_name))
     return_plan = plan.return_plan
     assert return_plan is not None
     try:
@@ -717,21 +750,27 @@ def _execute_field(
         if kind == _BASIC:
             value = getattr(source, plan.attr)
         elif kind == _DIRECT:
-            kwargs: dict[str, Any] = {}
-            for name in plan.source_names:
-                kwargs[name] = source
-            if plan.info_name is not None:
-                kwargs[plan.info_name] = (
-                    _LazyInfo(run, plan, path)
-                    if run.info_class is Info
-                    else run.info_class(_raw_info=run.info(plan, path), _field=plan.strawberry_field)
-                )
-            function = plan.function
-            value = function(source, **kwargs) if plan.self_arg else function(**kwargs)
+            shape = plan.shape
+            if shape == _SOURCE_INFO:
+                value = plan.function(source, _info_for(run, plan, path))
+            elif shape == _SOURCE:
+                value = plan.function(source)
+            elif shape == _INFO:
+                value = plan.function(_info_for(run, plan, path))
+            elif shape == _NOTHING:
+                value = plan.function()
+            else:
+                kwargs: dict[str, Any] = {}
+                for name in plan.source_names:
+                    kwargs[name] = source
+                if plan.info_name is not None:
+                    kwargs[plan.info_name] = _info_for(run, plan, path)
+                function = plan.function
+                value = function(source, **kwargs) if plan.self_arg else function(**kwargs)
         else:
             args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
             value = plan.resolve(source, run.info(plan, path), **args)
-        if _is_awaitable(value):
+        if type(value) not in _SYNC_TYPES and _is_awaitable(value):
             _Slot(run, results, plan.key, plan, return_plan, path, anchor).wait_for(value)
             return None
         if return_plan.kind != _NON_NULL and not plan.leaf:
@@ -740,6 +779,12 @@ def _execute_field(
     except Exception as raw:
         run.field_error(raw, return_plan.type, plan.nodes, path)
         return None
+
+
+def _info_for(run: _Run, plan: FieldPlan, path: Path) -> Info:
+    if run.info_class is Info:
+        return _LazyInfo(run, plan, path)
+    return run.info_class(_raw_info=run.info(plan, path), _field=plan.strawberry_field)
 
 
 def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path: Path, anchor: Anchor) -> Any:
@@ -796,10 +841,10 @@ def _complete_list(
         if fast is not None and type(item) is fast:
             results.append(item)
             continue
-        item_path = Path(path, index, None)
+        item_path = _new_tuple(Path, (path, index, None))
         completed: Any = None
         try:
-            if _is_awaitable(item):
+            if type(item) not in _SYNC_TYPES and _is_awaitable(item):
                 _Slot(run, results, index, field_plan, item_plan, item_path, anchor).wait_for(item)
             else:
                 inner = (results, index, item_path) if item_nullable else anchor

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import strawberry
 from graphql import ExecutionResult
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,7 +39,7 @@ from app.schema.executor import Executor, PreparedDocument
 from app.schema.export import export_sdl
 from app.schema.limits import Limits
 from app.schema.loaders import Loaders
-from app.schema.schema import build_schema
+from app.schema.schema import GatewaySchema, build_schema
 from tests.gateway.arrange import FailingTransport, Failure, upstream_error
 from tests.reliability.inprocess import demo_ids
 
@@ -747,3 +748,69 @@ def test_generated_queries_over_a_failing_upstream_give_the_reference_answer() -
     executed, with_errors = differential(fail)
     assert executed >= 50
     assert with_errors >= 25
+
+
+# Direct resolvers are called positionally for the usual signatures, by keyword otherwise -----------
+
+
+@strawberry.type
+class Thing:
+    name: str
+
+    @strawberry.field
+    def shouted(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    def root_and_info(root: strawberry.Parent[Thing], info: strawberry.Info) -> str:
+        return f"{root.name}:{info.field_name}:{info.context['who']}"
+
+    @strawberry.field
+    def info_first(info: strawberry.Info, root: strawberry.Parent[Thing]) -> str:
+        return f"{info.path.key}:{root.name}"
+
+    @strawberry.field
+    def info_only(info: strawberry.Info) -> str:
+        return str(info.path.as_list())
+
+    @strawberry.field
+    def nothing() -> int:
+        return 7
+
+    @strawberry.field
+    def keyword_info(root: strawberry.Parent[Thing], *, info: strawberry.Info) -> str:
+        return f"{root.name}/{info.context['who']}"
+
+
+@strawberry.type
+class ThingQuery:
+    @strawberry.field
+    def things(self) -> list[Thing]:
+        return [Thing(name="a"), Thing(name="b")]
+
+
+SIGNATURES = "{ things { name shouted rootAndInfo infoFirst infoOnly nothing keywordInfo alias: rootAndInfo } }"
+
+
+async def test_direct_resolvers_get_the_same_arguments_whatever_their_signature() -> None:
+    schema = GatewaySchema(query=ThingQuery)
+    answers = []
+    for compiled in (True, False):
+        executor = Executor(schema, Limits(10, 15, 2000), hide_suggestions=False, compiled=compiled)
+        prepared = executor.prepare(SIGNATURES, None)
+        answers.append(await executor.execute(prepared, variables=None, context={"who": "me"}, operation_name=None))
+        if compiled:
+            assert used_compiled_plan(prepared)
+    compiled_answer, reference = answers
+    assert compiled_answer.errors is None and reference.errors is None
+    assert compiled_answer.data == reference.data
+    assert compiled_answer.data["things"][1] == {
+        "name": "b",
+        "shouted": "B",
+        "rootAndInfo": "b:rootAndInfo:me",
+        "infoFirst": "infoFirst:b",
+        "infoOnly": "['things', 1, 'infoOnly']",
+        "nothing": 7,
+        "keywordInfo": "b/me",
+        "alias": "b:rootAndInfo:me",
+    }
