@@ -86,6 +86,8 @@ _SOURCE_INFO, _SOURCE, _INFO, _NOTHING, _KEYWORDS = range(5)
 _SHAPES = {("source", "info"): _SOURCE_INFO, ("source",): _SOURCE, ("info",): _INFO, (): _NOTHING}
 _NON_NULL, _LIST, _LEAF, _OBJECT = range(4)
 _SYNC_TYPES: set[type] = {str, int, float, bool, type(None), list, dict, tuple}
+# Types of list items completed as objects before: never None, an exception or awaitable.
+_PLAIN_OBJECTS: set[type] = set()
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -837,18 +839,27 @@ def _complete_list(
     item_nullable = item_plan.kind != _NON_NULL
     results: list[Any] = []
     fast = item_plan.fast if item_plan.kind == _LEAF else None
+    object_type = item_plan.item if item_nullable is False else item_plan
+    object_plan = object_type.object_plan if object_type is not None and object_type.kind == _OBJECT else None
     for index, item in enumerate(value):
         if fast is not None and type(item) is fast:
             results.append(item)
             continue
         item_path = _new_tuple(Path, (path, index, None))
+        inner = (results, index, item_path) if item_nullable else anchor
         completed: Any = None
         try:
-            if type(item) not in _SYNC_TYPES and _is_awaitable(item):
+            if object_plan is not None and type(item) in _PLAIN_OBJECTS:
+                # What ``_complete`` would do for an object that is neither None, an error nor awaitable.
+                completed = _execute_fields(run, object_plan, item, item_path, inner)
+            elif type(item) not in _SYNC_TYPES and _is_awaitable(item):
                 _Slot(run, results, index, field_plan, item_plan, item_path, anchor).wait_for(item)
             else:
-                inner = (results, index, item_path) if item_nullable else anchor
                 completed = _complete(run, field_plan, item_plan, item, item_path, inner)
+                kind = type(item)
+                if object_plan is not None and item is not None and kind in _SYNC_TYPES:
+                    if not issubclass(kind, BaseException):  # and never awaitable, as _SYNC_TYPES says
+                        _PLAIN_OBJECTS.add(kind)
         except Exception as raw:
             run.field_error(raw, item_type, field_plan.nodes, item_path)
         results.append(completed)
