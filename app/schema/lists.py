@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from enum import Enum
+from typing import Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
-from app.bifrost import is_valid_id
+from app.bifrost import BifrostError, is_valid_id
 from app.schema.budgets.types import Budget, RateLimit
 from app.schema.context import Info
 from app.schema.customers.types import Customer
 from app.schema.errors import GatewayError, GatewayErrorCode
+from app.schema.loaders import KEYS_LIST_ALL_THRESHOLD
 from app.schema.pagination import Connection, connection_of, page_window
 from app.schema.teams.types import Team
 from app.schema.virtual_keys.types import VirtualKey
@@ -52,6 +56,38 @@ def _filters(search: str | None, **ids: str | None) -> dict[str, str]:
     return params
 
 
+def _asks_for_team_keys(selections: list[Selection]) -> bool:
+    """Whether a ``teams`` selection reaches ``virtualKeys`` of its nodes (through fragments too)."""
+    for teams in _fields(selections):
+        for part in _fields(teams.selections):
+            if part.name == "edges":
+                nodes = [node for node in _fields(part.selections) if node.name == "node"]
+            elif part.name == "nodes":
+                nodes = [part]
+            else:
+                continue
+            if any(field.name == "virtualKeys" for node in nodes for field in _fields(node.selections)):
+                return True
+    return False
+
+
+def _fields(selections: list[Selection]) -> list[SelectedField]:
+    """The fields of a selection set, with those of its fragments (directives are not evaluated)."""
+    found: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            found.append(selection)
+        else:
+            found.extend(_fields(selection.selections))
+    return found
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    # If it already failed, its error is read here, so asyncio does not log it as never retrieved.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
 @strawberry.type
 class ListQueries:
     @strawberry.field(description="Teams, newest last; `search` matches names case-insensitively.")
@@ -65,8 +101,27 @@ class ListQueries:
     ) -> Connection[Team]:
         window = page_window(first, after)
         params: dict[str, str | int] = {**_filters(search, customerId=customer_id), **window.params}
-        page = await info.context.bifrost.list_teams(params)
-        info.context.loaders.prime_teams(page.teams)
+        bifrost, loaders = info.context.bifrost, info.context.loaders
+        # A page that asks for its teams' keys would load them, once it has arrived, with one full key
+        # list (more than a few teams; see Loaders): send that call beside the page's instead of after.
+        keys = None
+        if window.limit > KEYS_LIST_ALL_THRESHOLD and search is None and customer_id is None:
+            if _asks_for_team_keys(info.selected_fields):
+                keys = asyncio.ensure_future(bifrost.list_virtual_keys())
+        try:
+            page = await bifrost.list_teams(params)
+        except BaseException:
+            if keys is not None:
+                _abandon(keys)
+            raise
+        loaders.prime_teams(page.teams)
+        if keys is not None:
+            try:
+                everything = (await keys).virtual_keys
+            except BifrostError:
+                pass  # each team's keys are loaded as without this, and fail (or not) there
+            else:
+                loaders.know_team_keys((team.id for team in page.teams), everything)
         return connection_of(page.teams, window, page.total_count)  # type: ignore[arg-type]
 
     @strawberry.field(description="Customers; `search` matches names case-insensitively.")

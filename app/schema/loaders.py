@@ -26,7 +26,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 # Above this many teams in one batch, one unfiltered virtual-key list beats a filtered call per team.
-_KEYS_LIST_ALL_THRESHOLD = 4
+KEYS_LIST_ALL_THRESHOLD = 4
 
 
 _MISSING = object()
@@ -76,6 +76,7 @@ class Loaders:
         self._concurrency = concurrency
         self._budget_list: asyncio.Future[BudgetList] | None = None
         self._rate_limit_list: asyncio.Future[RateLimitList] | None = None
+        self._team_keys: dict[str, list[VirtualKey]] = {}
 
     # Each loader is made on first use: most requests need one or two of them, or none.
 
@@ -109,6 +110,22 @@ class Loaders:
         """Rate limits by id, from one rate-limit list per request."""
         return DataLoader(self._load_rate_limits)
 
+    # Keys of the teams of a page, fetched beside the page itself ------------------------------------
+
+    def team_keys(self, team_id: str) -> list[VirtualKey] | None:
+        """The team's keys when a team page fetched every key beside it (see ``ListQueries.teams``)."""
+        return self._team_keys.get(team_id)
+
+    def know_team_keys(self, team_ids: Iterable[str], everything: list[VirtualKey]) -> None:
+        """Group the full key list by team, for the teams of a page (teams without keys get [])."""
+        self._team_keys.update(_group_by_team(team_ids, everything))
+        self.prime_virtual_keys(everything)
+
+    def forget_team_keys(self) -> None:
+        """A write changed which keys a team has: later reads in this request load them again."""
+        self._team_keys.clear()
+        self.virtual_keys_by_team.clear_all()
+
     def close(self) -> None:
         """Drop the loaders and what they hold, at the end of the request.
 
@@ -121,6 +138,7 @@ class Loaders:
             self.__dict__.pop(name, None)
         self._budget_list = None
         self._rate_limit_list = None
+        self._team_keys = {}
 
     @cached_property
     def _limit(self) -> asyncio.Semaphore:
@@ -180,12 +198,9 @@ class Loaders:
         return await self._each(ids, self._bifrost.get_virtual_key)
 
     async def _load_keys_by_team(self, team_ids: list[str]) -> list[list[VirtualKey]]:
-        if len(team_ids) > _KEYS_LIST_ALL_THRESHOLD:
+        if len(team_ids) > KEYS_LIST_ALL_THRESHOLD:
             everything = (await self._bifrost.list_virtual_keys()).virtual_keys
-            grouped: dict[str, list[VirtualKey]] = {team_id: [] for team_id in team_ids}
-            for key in everything:
-                if key.team_id in grouped:
-                    grouped[key.team_id].append(key)
+            grouped = _group_by_team(team_ids, everything)
             self.prime_virtual_keys(everything)
             return [grouped[team_id] for team_id in team_ids]
 
@@ -204,6 +219,15 @@ class Loaders:
     async def _load_rate_limits(self, ids: list[str]) -> list[RateLimit | None]:
         by_id = {limit.id: limit for limit in (await self.all_rate_limits()).rate_limits}
         return [by_id.get(limit_id) for limit_id in ids]
+
+
+def _group_by_team(team_ids: Iterable[str], everything: list[VirtualKey]) -> dict[str, list[VirtualKey]]:
+    """Each team's keys, in the list's order; [] for a team without any."""
+    grouped: dict[str, list[VirtualKey]] = {team_id: [] for team_id in team_ids}
+    for key in everything:
+        if key.team_id in grouped:
+            grouped[key.team_id].append(key)
+    return grouped
 
 
 _LOADER_NAMES = ("team", "customer", "virtual_key", "virtual_keys_by_team", "budget", "rate_limit")

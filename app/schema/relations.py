@@ -120,7 +120,11 @@ def team_virtual_keys(root: models.Team, info: Info) -> MaybeAwaitable[list[mode
     """A team's keys: Bifrost's team endpoints never embed them, so they are loaded."""
     if root.virtual_keys is not None:
         return root.virtual_keys
-    return info.context.loaders.virtual_keys_by_team.load(root.id)
+    loaders = info.context.loaders
+    known = loaders.team_keys(root.id)
+    if known is not None:
+        return known  # fetched beside the team page: no future, nothing to wait for
+    return loaders.virtual_keys_by_team.load(root.id)
 
 
 def customer_part(root: models.Customer, info: Info, part: str) -> MaybeAwaitable[list[object]]:

@@ -11,6 +11,7 @@ import pytest
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.settings import Settings
 from app.web import create_app
+from tests.gateway.arrange import FailingTransport, upstream_error
 
 DASHBOARD = """
 query Dashboard {
@@ -109,3 +110,143 @@ async def test_dashboard_query_upstream_calls_are_pinned(teams: int) -> None:
     assert len([p for p in paths if p.startswith("/api/governance/customers/")]) == CUSTOMERS
     assert len(recorder.calls) == 2 + CUSTOMERS
     assert max(wave for wave, _, _ in recorder.calls) == 2
+    # The key list goes out beside the team page, not after it.
+    assert [wave for wave, _, path in recorder.calls if path == "/api/governance/virtual-keys"] == [1]
+
+
+# The teams' key list sent beside the page --------------------------------------------------------
+
+KEYS_OF_TEAMS = """
+query Keys($first: Int!, $search: String) {
+  teams(first: $first, search: $search) { edges { node { name virtualKeys { id name team { name } } } } }
+}
+"""
+
+
+async def dashboard_gateway(teams: int, transport: Any = None) -> tuple[httpx.AsyncClient, WaveRecorder, Any]:
+    upstream = create_embedded_bifrost(database=":memory:", generation="current")
+    await seed_data(upstream, teams)
+    recorder = WaveRecorder(transport or httpx.ASGITransport(app=upstream))
+    app = create_app(
+        Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="current"), transport=recorder
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw"), recorder, upstream
+
+
+async def post(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_keys_fetched_beside_the_page_equal_the_keys_loaded_after_it() -> None:
+    http, recorder, _ = await dashboard_gateway(12)
+    beside = await post(http, KEYS_OF_TEAMS, {"first": 100})
+    assert [(wave, path) for wave, _, path in recorder.calls] == [
+        (1, "/api/governance/teams"),
+        (1, "/api/governance/virtual-keys"),
+    ]
+    recorder.calls.clear()
+    recorder.completed_max = 0
+    # A search may leave a handful of teams: the keys are then loaded after the page, by the loader.
+    after = await post(http, KEYS_OF_TEAMS, {"first": 100, "search": "team-"})
+    assert [(wave, path) for wave, _, path in recorder.calls] == [
+        (1, "/api/governance/teams"),
+        (2, "/api/governance/virtual-keys"),
+    ]
+    assert "errors" not in beside and beside == after
+    nodes = [edge["node"] for edge in beside["data"]["teams"]["edges"]]
+    assert len(nodes) == 12
+    assert all([key["team"]["name"] for key in node["virtualKeys"]] == [node["name"]] for node in nodes)
+    await http.aclose()
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        pytest.param("edges { node { ...Keys } } } } fragment Keys on Team { virtualKeys { id } }", id="fragment"),
+        pytest.param("edges { ... on TeamEdge { node { virtualKeys { id } } } } } }", id="inline-fragment"),
+        pytest.param("nodes { virtualKeys { id } } } }", id="nodes"),
+    ],
+)
+async def test_keys_are_fetched_beside_the_page_whatever_the_selection_shape(selection: str) -> None:
+    http, recorder, _ = await dashboard_gateway(6)
+    body = await post(http, "query Q { teams(first: 10) { " + selection, {})
+    assert "errors" not in body, body
+    assert [(wave, path) for wave, _, path in recorder.calls] == [
+        (1, "/api/governance/teams"),
+        (1, "/api/governance/virtual-keys"),
+    ]
+    await http.aclose()
+
+
+async def test_no_key_list_is_sent_for_a_page_that_does_not_ask_for_keys() -> None:
+    http, recorder, _ = await dashboard_gateway(6)
+    body = await post(
+        http, "query Q($first: Int!) { teams(first: $first) { edges { node { id name } } } }", {"first": 10}
+    )
+    assert "errors" not in body
+    assert [path for _, _, path in recorder.calls] == ["/api/governance/teams"]
+    await http.aclose()
+
+
+async def test_a_failed_key_list_beside_the_page_is_loaded_again_like_before() -> None:
+    upstream = create_embedded_bifrost(database=":memory:", generation="current")
+    failures = iter([True])  # the first key list fails, the next one answers
+
+    def fail(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/api/governance/virtual-keys" and next(failures, False):
+            return upstream_error(500, "database is locked")
+        return None
+
+    http, recorder, _ = await dashboard_gateway(6, FailingTransport(upstream, fail))
+    await seed_data(upstream, 6)
+    body = await post(http, KEYS_OF_TEAMS, {"first": 10})
+    assert "errors" not in body, body
+    assert all(len(edge["node"]["virtualKeys"]) == 1 for edge in body["data"]["teams"]["edges"])
+    assert [(wave, path) for wave, _, path in recorder.calls] == [
+        (1, "/api/governance/teams"),
+        (1, "/api/governance/virtual-keys"),
+        (2, "/api/governance/virtual-keys"),
+    ]
+    await http.aclose()
+
+
+async def test_keys_that_keep_failing_fail_each_team_as_before() -> None:
+    upstream = create_embedded_bifrost(database=":memory:", generation="current")
+
+    def fail(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/api/governance/virtual-keys":
+            return upstream_error(500, "database is locked")
+        return None
+
+    http, _, _ = await dashboard_gateway(6, FailingTransport(upstream, fail))
+    await seed_data(upstream, 6)
+    body = await post(http, "query Q { teams(first: 10) { edges { node { name virtualKeys { id } } } } }", {})
+    # [VirtualKey!]! all the way up to the non-null root field: data is null, with the failed team's error.
+    assert body["data"] is None
+    assert body["errors"]
+    for error in body["errors"]:
+        assert error["path"][:2] == ["teams", "edges"] and error["path"][3:] == ["node", "virtualKeys"]
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"UPSTREAM_ERROR"}
+    await http.aclose()
+
+
+async def test_a_failed_page_abandons_the_key_list_and_the_gateway_keeps_serving() -> None:
+    upstream = create_embedded_bifrost(database=":memory:", generation="current")
+    broken = [True]
+
+    def fail(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/api/governance/teams" and broken[0]:
+            return upstream_error(500, "database is locked")
+        return None
+
+    http, _, _ = await dashboard_gateway(6, FailingTransport(upstream, fail))
+    await seed_data(upstream, 6)
+    body = await post(http, KEYS_OF_TEAMS, {"first": 10})
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
+    broken[0] = False
+    body = await post(http, KEYS_OF_TEAMS, {"first": 10})
+    assert len(body["data"]["teams"]["edges"]) == 6
+    await http.aclose()

@@ -12,7 +12,7 @@ from app.tracing import OtelTracing
 from app.web import create_app
 
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
-DASHBOARD = "query Dash { teams(first: 5) { nodes { id customer { id } virtualKeys { id } } } }"
+DASHBOARD = "query Dash { teams(first: 4) { nodes { id customer { id } virtualKeys { id } } } }"
 
 
 async def test_spans_per_operation_and_upstream_call_with_propagation() -> None:
@@ -23,7 +23,7 @@ async def test_spans_per_operation_and_upstream_call_with_propagation() -> None:
 
     def upstream(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"teams": [], "count": 0, "total_count": 0, "limit": 5, "offset": 0})
+        return httpx.Response(200, json={"teams": [], "count": 0, "total_count": 0, "limit": 4, "offset": 0})
 
     app = create_app(
         Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="current"),

@@ -72,7 +72,7 @@ def _forget_customers(loaders: Loaders) -> None:
     loaders.customer.clear_all()
     loaders.team.clear_all()
     loaders.virtual_key.clear_all()
-    loaders.virtual_keys_by_team.clear_all()
+    loaders.forget_team_keys()
 
 
 @strawberry.type

@@ -93,6 +93,7 @@ class TeamUpdateMutations:
 
         def forget() -> None:
             loaders.team.prime(input.id, None, force=True)
+            loaders.forget_team_keys()
             loaders.virtual_keys_by_team.prime(input.id, [], force=True)
             loaders.customer.clear_all()
             loaders.virtual_key.clear_all()  # the team's keys are detached

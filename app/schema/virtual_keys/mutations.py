@@ -78,7 +78,7 @@ async def _name_taken(bifrost: BifrostSession, name: str, key_id: str | None = N
 def _remember_key(loaders: Loaders, key_id: str, key: models.VirtualKey | None) -> None:
     # Teams count their keys, customers list theirs, and a write may move a key between owners.
     loaders.virtual_key.prime(key_id, key, force=True)
-    loaders.virtual_keys_by_team.clear_all()
+    loaders.forget_team_keys()
     loaders.team.clear_all()
     loaders.customer.clear_all()
 
