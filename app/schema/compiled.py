@@ -32,11 +32,13 @@ Operations this does not compile run on graphql-core unchanged: subscriptions, i
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from inspect import Parameter
 from inspect import signature as inspect_signature
+from keyword import iskeyword
 from types import GeneratorType
 from typing import Any, cast
 
@@ -185,13 +187,70 @@ def _uncallable(*_args: Any, **_kwargs: Any) -> Any:
 
 
 class ObjectPlan:
-    """The fields of one object type's selection set, in response order."""
+    """The fields of one object type's selection set, in response order.
 
-    __slots__ = ("fields", "type_name")
+    ``leading`` reads the plain leaf fields the selection starts with in one generated function (see
+    ``_leading_reader``); ``rest`` are the fields after them.
+    """
+
+    __slots__ = ("fields", "leading", "rest", "type_name")
 
     def __init__(self, type_name: str, fields: list[FieldPlan]) -> None:
         self.type_name = type_name
         self.fields = fields
+        self.leading, count = _leading_reader(fields)
+        self.rest = fields[count:]
+
+
+_GENERATED_BUILTINS = {"type": type, "str": str, "bool": bool, "float": float, "Exception": Exception}
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*\Z")
+
+
+def _leading_reader(fields: list[FieldPlan]) -> tuple[Callable[[Any], dict[str, Any] | None] | None, int]:
+    """A function completing the leading attribute fields typed String, ID, Boolean or Float, and their count.
+
+    It gives the completed dict when every value has exactly the Python type those scalars pass unchanged
+    (and each float is finite, as Float's coercion requires), else None: the general path then completes
+    the object field by field, errors included. The code is generated from checked identifiers only
+    (Python attribute names, GraphQL response keys); for a few hundred objects per response it is about
+    three times faster than the general loop.
+    """
+    reads: list[str] = []
+    checks: list[str] = []
+    entries: list[str] = []
+    for index, field_plan in enumerate(fields):
+        plan = field_plan.return_plan
+        if field_plan.kind != _BASIC or not field_plan.leaf or plan is None:
+            break
+        if plan.kind == _NON_NULL:
+            plan = plan.item
+        assert plan is not None
+        expected = float if plan.type is GraphQLFloat else plan.fast
+        attr, key = field_plan.attr, field_plan.key
+        if expected is None or not attr.isidentifier() or iskeyword(attr) or not _GRAPHQL_NAME.match(key):
+            break
+        reads.append(f"    v{index} = source.{attr}")
+        checks.append(f"type(v{index}) is {expected.__name__}")
+        if expected is float:
+            checks.append(f"v{index} - v{index} == 0.0")
+        entries.append(f"{key!r}: v{index}")
+    if len(entries) < 2:
+        return None, 0  # one field: the general loop is as fast
+    source = "\n".join(
+        [
+            "def leading(source):",
+            "  try:",
+            *(f"  {line}" for line in reads),
+            "  except Exception:",
+            "    return None",
+            f"  if {' and '.join(checks)}:",
+            f"    return {{{', '.join(entries)}}}",
+            "  return None",
+        ]
+    )
+    namespace: dict[str, Any] = {"__builtins__": _GENERATED_BUILTINS}
+    exec(compile(source, "<compiled selection>", "exec"), namespace)
+    return namespace["leading"], len(entries)
 
 
 @dataclass(slots=True)
@@ -696,8 +755,14 @@ async def _execute_serially(run: _Run, plan: ObjectPlan) -> dict[str, Any] | Non
 
 
 def _execute_fields(run: _Run, plan: ObjectPlan, source: Any, path: Path | None, anchor: Anchor) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for field_plan in plan.fields:
+    leading = plan.leading
+    results = leading(source) if leading is not None else None
+    if results is None:
+        results = {}
+        fields = plan.fields
+    else:
+        fields = plan.rest
+    for field_plan in fields:
         kind = field_plan.kind
         if kind == _BASIC and field_plan.leaf:
             # The common case, inlined: an attribute completed as a leaf.

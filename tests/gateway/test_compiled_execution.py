@@ -814,3 +814,56 @@ async def test_direct_resolvers_get_the_same_arguments_whatever_their_signature(
         "keywordInfo": "b/me",
         "alias": "b:rootAndInfo:me",
     }
+
+
+# Leading leaf fields are read by a generated function; anything unusual takes the general path -------
+
+
+@strawberry.type
+class Reading:
+    label: str
+    value: float
+    ok: bool
+    note: str | None
+
+    @strawberry.field
+    def unit(self) -> str:
+        return "kg"
+
+
+@strawberry.type
+class ReadingQuery:
+    @strawberry.field
+    def readings(self) -> list[Reading | None]:
+        return [
+            Reading(label="fine", value=1.5, ok=True, note="n"),
+            Reading(label="nan", value=float("nan"), ok=True, note=None),
+            Reading(label="inf", value=float("inf"), ok=False, note="n"),
+            Reading(label="int", value=2, ok=True, note="n"),  # an int where Float is declared
+            Reading(label="none", value=None, ok=True, note="n"),  # type: ignore[arg-type]
+            Reading(label=7, value=1.0, ok=1, note="n"),  # type: ignore[arg-type]
+        ]
+
+
+READINGS = "{ readings { label value ok note unit alias: label } }"
+
+
+async def test_leading_leaf_fields_give_the_reference_answer_for_unusual_values() -> None:
+    schema = GatewaySchema(query=ReadingQuery)
+    answers = []
+    for compiled in (True, False):
+        executor = Executor(schema, Limits(10, 15, 2000), hide_suggestions=False, compiled=compiled)
+        prepared = executor.prepare(READINGS, None)
+        answers.append(await executor.execute(prepared, variables=None, context=None, operation_name=None))
+        if compiled:
+            assert used_compiled_plan(prepared)
+            assert prepared.compiled is not None
+    compiled_answer, reference = answers
+    assert compiled_answer.data == reference.data
+    assert [e.formatted for e in compiled_answer.errors or []] == [e.formatted for e in reference.errors or []]
+    readings = compiled_answer.data["readings"]
+    assert readings[0] == {"label": "fine", "value": 1.5, "ok": True, "note": "n", "unit": "kg", "alias": "fine"}
+    assert readings[1] is None and readings[2] is None and readings[4] is None  # NaN, inf, null: errors
+    assert readings[3]["value"] == 2.0
+    assert readings[5]["label"] == "7" and readings[5]["ok"] is True
+    assert len(compiled_answer.errors or []) == 3
