@@ -37,26 +37,32 @@ class PrimedLoader(DataLoader[K, V]):
 
     A list of a hundred teams would otherwise make a hundred cache futures that nothing reads. Asking
     for a remembered key primes it first (without replacing an entry already cached, as ``prime`` does),
-    so loads see exactly what eager priming would have given them.
+    so loads see exactly what eager priming would have given them. What is remembered is not even read
+    until the first load: most requests never load what their lists embed.
     """
 
     def __init__(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> None:
         super().__init__(load_fn)
         self._known: dict[K, V] = {}
+        self._unread: list[Iterable[tuple[K, V]]] = []
 
     def remember(self, items: Iterable[tuple[K, V]]) -> None:
-        """``prime`` each ``(key, value)``, deferred until the key is loaded."""
+        """``prime`` each ``(key, value)``, deferred until the key is loaded (``items`` is read then)."""
         batch = self.batch
         if batch is not None and not batch.dispatched and batch.tasks:
             # Keys waiting in a batch that has not gone out yet are answered now, as ``prime`` does.
             for key, value in items:
                 self.prime(key, value)
             return
-        known = self._known
-        for key, value in items:
-            known.setdefault(key, value)
+        self._unread.append(items)
 
     def load(self, key: K) -> Awaitable[V]:
+        if self._unread:
+            known = self._known
+            for items in self._unread:
+                for remembered, remembered_value in items:
+                    known.setdefault(remembered, remembered_value)
+            self._unread.clear()
         if self._known:
             value = self._known.pop(key, _MISSING)
             if value is not _MISSING:
