@@ -253,7 +253,7 @@ class BifrostSession:
         self, model: type[M], path: str, params: Mapping[str, str | int] | None, query: tuple[Any, ...] | None
     ) -> M:
         response = await self.call("GET", path, params=params)
-        return self.client.parse_memo.parse(model, (path, query), response.content, parse)
+        return self.client.parse_memo.parse(model, (path, query), response.content, _parse_settled)
 
     # Generation -----------------------------------------------------------------------------------
 
@@ -275,8 +275,7 @@ class BifrostSession:
 
     async def list_teams(self, params: Mapping[str, str | int] | None = None) -> models.TeamList:
         """``GET /api/governance/teams`` with optional ``customer_id``, ``limit``, ``offset``, ``search``."""
-        page = await self._parsed(models.TeamList, "GET", f"{_GOVERNANCE}/teams", params=params)
-        return page.model_copy(update={"teams": [team.settled_budgets() for team in page.teams]})
+        return await self._parsed(models.TeamList, "GET", f"{_GOVERNANCE}/teams", params=params)
 
     # Customers ------------------------------------------------------------------------------------
 
@@ -287,8 +286,7 @@ class BifrostSession:
 
     async def list_customers(self, params: Mapping[str, str | int] | None = None) -> models.CustomerList:
         """``GET /api/governance/customers``."""
-        page = await self._parsed(models.CustomerList, "GET", f"{_GOVERNANCE}/customers", params=params)
-        return page.model_copy(update={"customers": [_settle_customer(c) for c in page.customers]})
+        return await self._parsed(models.CustomerList, "GET", f"{_GOVERNANCE}/customers", params=params)
 
     # Virtual keys ---------------------------------------------------------------------------------
 
@@ -377,6 +375,16 @@ def parse(model: type[M], content: bytes) -> M:
         return model.model_validate_json(content)
     except ValidationError:
         raise UpstreamProtocolError("Bifrost answered with an unexpected body") from None
+
+
+def _parse_settled(model: type[M], content: bytes) -> M:
+    """``parse``, then settle what list endpoints leave ambiguous, once per body (the memo keeps the result)."""
+    parsed = parse(model, content)
+    if isinstance(parsed, models.TeamList):
+        return parsed.model_copy(update={"teams": [team.settled_budgets() for team in parsed.teams]})
+    if isinstance(parsed, models.CustomerList):
+        return parsed.model_copy(update={"customers": [_settle_customer(c) for c in parsed.customers]})
+    return parsed
 
 
 def _settle_customer(customer: models.Customer) -> models.Customer:
