@@ -792,16 +792,20 @@ class ThingQuery:
 SIGNATURES = "{ things { name shouted rootAndInfo infoFirst infoOnly nothing keywordInfo alias: rootAndInfo } }"
 
 
-async def test_direct_resolvers_get_the_same_arguments_whatever_their_signature() -> None:
-    schema = GatewaySchema(query=ThingQuery)
+async def on_both_engines(query_type: type, document: str, context: Any) -> tuple[ExecutionResult, ExecutionResult]:
+    """A toy schema's answer from the compiled engine (which must run a plan of its own) and from graphql-core."""
+    schema = GatewaySchema(query=query_type)
     answers = []
     for compiled in (True, False):
         executor = Executor(schema, Limits(10, 15, 2000), hide_suggestions=False, compiled=compiled)
-        prepared = executor.prepare(SIGNATURES, None)
-        answers.append(await executor.execute(prepared, variables=None, context={"who": "me"}, operation_name=None))
-        if compiled:
-            assert used_compiled_plan(prepared)
-    compiled_answer, reference = answers
+        prepared = executor.prepare(document, None)
+        answers.append(await executor.execute(prepared, variables=None, context=context, operation_name=None))
+        assert used_compiled_plan(prepared) == compiled
+    return answers[0], answers[1]
+
+
+async def test_direct_resolvers_get_the_same_arguments_whatever_their_signature() -> None:
+    compiled_answer, reference = await on_both_engines(ThingQuery, SIGNATURES, {"who": "me"})
     assert compiled_answer.errors is None and reference.errors is None
     assert compiled_answer.data == reference.data
     assert compiled_answer.data["things"][1] == {
@@ -849,16 +853,7 @@ READINGS = "{ readings { label value ok note unit alias: label } }"
 
 
 async def test_leading_leaf_fields_give_the_reference_answer_for_unusual_values() -> None:
-    schema = GatewaySchema(query=ReadingQuery)
-    answers = []
-    for compiled in (True, False):
-        executor = Executor(schema, Limits(10, 15, 2000), hide_suggestions=False, compiled=compiled)
-        prepared = executor.prepare(READINGS, None)
-        answers.append(await executor.execute(prepared, variables=None, context=None, operation_name=None))
-        if compiled:
-            assert used_compiled_plan(prepared)
-            assert prepared.compiled is not None
-    compiled_answer, reference = answers
+    compiled_answer, reference = await on_both_engines(ReadingQuery, READINGS, None)
     assert compiled_answer.data == reference.data
     assert [e.formatted for e in compiled_answer.errors or []] == [e.formatted for e in reference.errors or []]
     readings = compiled_answer.data["readings"]
