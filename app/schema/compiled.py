@@ -15,6 +15,10 @@ Three ways to read a value, all with exactly Strawberry's semantics:
   after converting (no) arguments;
 - everything else: the graphql-core resolver Strawberry built, called with a full resolve info.
 
+The basic fields a selection starts with, when they are strings, IDs, booleans or floats, are read and
+checked by one small function generated from the plan (``_leading_reader``); any value that is not
+exactly what those scalars pass unchanged sends the object down the general path, field by field.
+
 Completion follows the GraphQL spec as graphql-core implements it (non-null checks and null propagation to
 the nearest nullable position, list items, leaf coercion, errors located with their paths and filtered under
 nulled positions by graphql-core's own ``CollectedErrors``). Values that must be awaited (loader futures,
