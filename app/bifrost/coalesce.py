@@ -86,23 +86,26 @@ class ReadCoalescer:
         flight = self._flights[key] = _Flight()
         try:
             value = await fetch()
-        except asyncio.CancelledError:
-            self._land(key, flight)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                self._fail(key, flight, exc)
+                raise
+            self._land(key, flight)  # cancelled (or the process is stopping): the others send it again
             for waiter in flight.waiters:
                 if not waiter.done():
                     waiter.set_result(_RETRY)
-            raise
-        except Exception as exc:
-            self._land(key, flight)
-            for waiter in flight.waiters:
-                if not waiter.done():
-                    waiter.set_exception(_copy_of(exc))
             raise
         self._land(key, flight)
         for waiter in flight.waiters:
             if not waiter.done():  # a waiter that was cancelled is done already
                 waiter.set_result(value)
         return value
+
+    def _fail(self, key: Hashable, flight: _Flight, exc: Exception) -> None:
+        self._land(key, flight)
+        for waiter in flight.waiters:
+            if not waiter.done():
+                waiter.set_exception(_copy_of(exc))
 
     def _land(self, key: Hashable, flight: _Flight) -> None:
         # A write may have started a new period, and a newer flight may hold the key by now.

@@ -354,3 +354,31 @@ async def test_different_keys_never_share() -> None:
     results = await asyncio.gather(*(reads.run(k, lambda k=k: echo(k)) for k in ("a", "b", "a", "c")))
     assert results == ["a", "b", "a", "c"]
     assert reads.shared == 1
+
+
+class _Stopping(BaseException):
+    """Like KeyboardInterrupt or SystemExit: not an Exception, not a cancellation."""
+
+
+async def test_a_call_stopped_by_a_base_exception_leaves_nothing_behind() -> None:
+    reads = ReadCoalescer()
+    gate = asyncio.Event()
+    attempts = 0
+
+    async def fetch() -> str:
+        nonlocal attempts
+        attempts += 1
+        await gate.wait()
+        if attempts == 1:
+            raise _Stopping
+        return "answer"
+
+    leader = asyncio.create_task(reads.run("k", fetch))
+    await asyncio.sleep(0.01)
+    waiter = asyncio.create_task(reads.run("k", fetch))
+    await asyncio.sleep(0.01)
+    gate.set()
+    with pytest.raises(_Stopping):
+        await leader
+    assert await waiter == "answer"  # it sent the call again instead of waiting forever
+    assert attempts == 2 and len(reads) == 0
