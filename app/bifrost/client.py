@@ -214,10 +214,14 @@ class BifrostSession:
         *,
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
-        """Send one request with the caller's headers; raise the typed error for any non-200."""
+        """Send one request with the caller's headers (``headers``: already worked out); raise the typed error
+        for any non-200."""
         self.calls += 1
-        response = await self.client.request(method, path, headers=self._send_headers(), body=body, params=params)
+        if headers is None:
+            headers = self._send_headers()
+        response = await self.client.request(method, path, headers=headers, body=body, params=params)
         if response.status != 200:
             raise error_from_response(response.status, response.content)
         return response
@@ -241,18 +245,23 @@ class BifrostSession:
             response = await self.call(method, path, body=body, params=params)
             return parse(model, response.content)
         query = tuple(sorted(params.items())) if params else None
+        headers = self._send_headers()
         reads = self.client.reads
         if reads is None:
-            return await self._read(model, path, params, query)
+            return await self._read(model, path, params, query, headers)
         # Shared only with callers that send the same credentials (see app/bifrost/coalesce.py).
-        headers = self._send_headers()
         key = (path, query, model, headers.get("authorization"), headers.get("cookie"))
-        return await reads.run(key, partial(self._read, model, path, params, query))
+        return await reads.run(key, partial(self._read, model, path, params, query, headers))
 
     async def _read(
-        self, model: type[M], path: str, params: Mapping[str, str | int] | None, query: tuple[Any, ...] | None
+        self,
+        model: type[M],
+        path: str,
+        params: Mapping[str, str | int] | None,
+        query: tuple[Any, ...] | None,
+        headers: Mapping[str, str],
     ) -> M:
-        response = await self.call("GET", path, params=params)
+        response = await self.call("GET", path, params=params, headers=headers)
         return self.client.parse_memo.parse(model, (path, query), response.content, _parse_settled)
 
     # Generation -----------------------------------------------------------------------------------

@@ -298,46 +298,47 @@ async def test_waiters_get_their_own_copy_of_a_failure() -> None:
     assert len(reads) == 0
 
 
+class GatedFetch:
+    """A fetch for the coalescer: counts its calls, waits for ``gate``, answers ``answer(call number)``."""
+
+    def __init__(self, answer: Callable[[int], Any] = lambda n: "answer") -> None:
+        self.gate = asyncio.Event()
+        self.sent = 0
+        self.answer = answer
+
+    async def __call__(self) -> Any:
+        self.sent += 1
+        n = self.sent
+        await self.gate.wait()
+        return self.answer(n)
+
+
 async def test_a_cancelled_waiter_leaves_the_others_alone() -> None:
     reads = ReadCoalescer()
-    gate = asyncio.Event()
-    sent = 0
-
-    async def fetch() -> str:
-        nonlocal sent
-        sent += 1
-        await gate.wait()
-        return "answer"
+    fetch = GatedFetch()
 
     tasks = [asyncio.create_task(reads.run("k", fetch)) for _ in range(4)]
     await asyncio.sleep(0.01)
     tasks[2].cancel()
     await asyncio.sleep(0.01)
-    gate.set()
+    fetch.gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
 
     assert results[:2] == ["answer", "answer"] and results[3] == "answer"
     assert isinstance(results[2], asyncio.CancelledError)
-    assert sent == 1 and reads.shared == 2 and len(reads) == 0
+    assert fetch.sent == 1 and reads.shared == 2 and len(reads) == 0
 
 
 async def test_a_new_period_starts_new_calls_and_the_old_one_still_lands() -> None:
     reads = ReadCoalescer()
-    gate = asyncio.Event()
-    calls: list[int] = []
-
-    async def fetch() -> int:
-        calls.append(len(calls))
-        n = calls[-1]
-        await gate.wait()
-        return n
+    fetch = GatedFetch(lambda n: n - 1)
 
     first = [asyncio.create_task(reads.run("k", fetch)) for _ in range(2)]
     await asyncio.sleep(0.01)
     reads.new_period()
     second = [asyncio.create_task(reads.run("k", fetch)) for _ in range(2)]
     await asyncio.sleep(0.01)
-    gate.set()
+    fetch.gate.set()
 
     assert await asyncio.gather(*first) == [0, 0]
     assert await asyncio.gather(*second) == [1, 1]
@@ -360,25 +361,22 @@ class _Stopping(BaseException):
     """Like KeyboardInterrupt or SystemExit: not an Exception, not a cancellation."""
 
 
+def _stop_first(n: int) -> str:
+    if n == 1:
+        raise _Stopping
+    return "answer"
+
+
 async def test_a_call_stopped_by_a_base_exception_leaves_nothing_behind() -> None:
     reads = ReadCoalescer()
-    gate = asyncio.Event()
-    attempts = 0
-
-    async def fetch() -> str:
-        nonlocal attempts
-        attempts += 1
-        await gate.wait()
-        if attempts == 1:
-            raise _Stopping
-        return "answer"
+    fetch = GatedFetch(_stop_first)
 
     leader = asyncio.create_task(reads.run("k", fetch))
     await asyncio.sleep(0.01)
     waiter = asyncio.create_task(reads.run("k", fetch))
     await asyncio.sleep(0.01)
-    gate.set()
+    fetch.gate.set()
     with pytest.raises(_Stopping):
         await leader
     assert await waiter == "answer"  # it sent the call again instead of waiting forever
-    assert attempts == 2 and len(reads) == 0
+    assert fetch.sent == 2 and len(reads) == 0
