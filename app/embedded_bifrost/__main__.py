@@ -8,11 +8,13 @@ Example::
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Sequence
 
 import uvicorn
 
 from .app import create_app
+from .server import serve
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -27,6 +29,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--demo", action="store_true", help="seed the demo data set")
     parser.add_argument("--auth-user", default=None)
     parser.add_argument("--auth-password", default=None)
+    parser.add_argument(
+        "--server",
+        choices=("lean", "uvicorn"),
+        default="lean",
+        help="the HTTP server: the lean one built for this app (default), or uvicorn",
+    )
     args = parser.parse_args(argv)
     if (args.auth_user is None) != (args.auth_password is None):
         parser.error("--auth-user and --auth-password go together")
@@ -38,7 +46,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         expose_version=not args.hide_version,
         demo=args.demo,
     )
-    uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", access_log=False)
+    if args.server == "lean":
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+        serve(app, args.host, args.port)
+    else:
+        uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", access_log=False)
 
 
 if __name__ == "__main__":

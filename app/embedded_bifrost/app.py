@@ -72,12 +72,6 @@ class BifrostApp:
             await _lifespan(receive, send)
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        method: str = scope["method"]
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        query_string: bytes = scope.get("query_string", b"")
-        self.state.request_log.append(
-            RequestRecord(method, raw_path.split(b"?", 1)[0].decode("latin-1"), query_string.decode("latin-1"))
-        )
         body = b""
         more = True
         while more:
@@ -86,10 +80,42 @@ class BifrostApp:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        # Everything below is synchronous: no other request can run until the response is ready.
-        status, payload, headers = self._dispatch(method, scope["path"], query_string, body, scope["headers"])
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        status, payload, headers = self.respond(
+            scope["method"], raw_path, scope["path"], scope.get("query_string", b""), body, scope["headers"]
+        )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    def respond(
+        self,
+        method: str,
+        raw_path: bytes,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]],
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Answer one request whose body has been read: synchronously, so no other request runs meanwhile.
+
+        Both ways of serving the app call this: the ASGI interface above and the lean HTTP server
+        (:mod:`.server`).
+
+        Args:
+            method: The HTTP method.
+            raw_path: The path as received (percent-encoding kept); the request log records it.
+            path: The percent-decoded path, which routing uses.
+            query_string: The raw query string.
+            body: The whole request body.
+            headers: Header names (lower-cased) and values, in the order received.
+
+        Returns:
+            The status, the body and the response headers.
+        """
+        self.state.request_log.append(
+            RequestRecord(method, raw_path.split(b"?", 1)[0].decode("latin-1"), query_string.decode("latin-1"))
+        )
+        return self._dispatch(method, path, query_string, body, headers)
 
     def _dispatch(
         self, method: str, path: str, query_string: bytes, body: bytes, raw_headers: list[tuple[bytes, bytes]]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import collections
 import inspect
+import signal
+import socket
+import subprocess
+import sys
+import time
 
+import httpx
 import pytest
 
 import app.embedded_bifrost as embedded
@@ -44,5 +50,35 @@ def test_cli_help_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
-    for option in ("--host", "--port", "--database", "--generation", "--demo", "--auth-user", "--auth-password"):
+    options = ("--host", "--port", "--database", "--generation", "--demo", "--auth-user", "--auth-password", "--server")
+    for option in options:
         assert option in help_text
+
+
+@pytest.mark.parametrize("server", ["lean", "uvicorn"])
+def test_cli_serves_until_sigterm(server: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.embedded_bifrost", "--port", str(port), "--server", server, "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/governance/teams", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
+                time.sleep(0.05)
+        assert answer.status_code == 200 and answer.json()["teams"]
+        process.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down cleanly
+        assert process.wait(timeout=10) == (0 if server == "lean" else -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
