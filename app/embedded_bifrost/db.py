@@ -7,11 +7,12 @@ sending the response, so on one event loop no two requests can interleave inside
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["Store", "new_id", "now"]
 
@@ -134,16 +135,52 @@ CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, expires_at REAL NOT
 """
 
 
+_second = -1
+_second_text = ""
+
+
 def now() -> str:
     """The current UTC time in RFC 3339 with nine fractional digits, as Bifrost's Go code writes it."""
-    nanos = time.time_ns()
-    seconds, fraction = divmod(nanos, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+    global _second, _second_text
+    seconds, fraction = divmod(time.time_ns(), 1_000_000_000)
+    if seconds != _second:  # the date and time are formatted once per second
+        _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second = seconds
+    return f"{_second_text}.{fraction:09d}Z"
+
+
+# The hex digit that carries the RFC 4122 variant (binary 10xx), by the random digit it replaces.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def new_id() -> str:
-    """A fresh UUID v4 string."""
-    return str(uuid.uuid4())
+    """A fresh UUID v4 string, as ``str(uuid.uuid4())`` but in a third of the time.
+
+    Example:
+        >>> import uuid
+        >>> parsed = uuid.UUID(new_id())
+        >>> (parsed.version, parsed.variant == uuid.RFC_4122)
+        (4, True)
+    """
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+def _connect(database: str) -> sqlite3.Connection:
+    """Open the database; ``":memory:"`` lives in SQLite's ``memdb`` VFS where the SQLite build has it.
+
+    A classic ``:memory:`` database keeps every page it ever wrote on the pager's dirty list, and each commit
+    walks that list: a write costs more as the database grows (an insert into 300k teams took 16 us against
+    9 us at the start). In the ``memdb`` VFS the database is an ordinary file that happens to live in memory,
+    so a commit costs the same at any size. A name without a leading ``/`` keeps it private to the connection.
+    """
+    options: dict[str, Any] = {"isolation_level": None, "check_same_thread": False, "cached_statements": 512}
+    if database == ":memory:":
+        try:
+            return sqlite3.connect("file:embedded-bifrost?vfs=memdb", uri=True, **options)
+        except sqlite3.OperationalError:  # an SQLite older than 3.36 (no memdb VFS)
+            pass
+    return sqlite3.connect(database, **options)
 
 
 class Store:
@@ -163,7 +200,7 @@ class Store:
         self.generation = generation
         self.current = generation == "current"
         # isolation_level=None: transactions are ours to begin and end, explicitly.
-        self.db = sqlite3.connect(database, isolation_level=None, check_same_thread=False, cached_statements=512)
+        self.db = _connect(database)
         self.db.row_factory = sqlite3.Row
         if database != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")

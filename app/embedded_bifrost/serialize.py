@@ -9,6 +9,7 @@ owner ids on budgets.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -80,7 +81,7 @@ def customer_base(row: Row) -> JSON:
     return out
 
 
-def team_base(row: Row) -> JSON:
+def team_base(row: Row | Mapping[str, Any]) -> JSON:
     """A Team's own columns; relations are added by the caller."""
     out: JSON = {"id": row["id"], "name": row["name"]}
     if row["customer_id"] is not None:

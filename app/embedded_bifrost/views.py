@@ -15,6 +15,7 @@ config) are built once per call and shared.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ __all__ = ["Views"]
 
 JSON = dict[str, Any]
 Row = sqlite3.Row
+Record = sqlite3.Row | Mapping[str, Any]
 
 
 class Views:
@@ -97,6 +99,15 @@ class Views:
             teams.append(out)
         return teams
 
+    def new_team(self, row: Mapping[str, Any]) -> JSON:
+        """A team just inserted with no customer, budget or rate limit, as :meth:`team` would read it back.
+
+        Such a team has no relation to read (and no virtual key yet), so nothing is queried.
+        """
+        out = team_base(row)
+        self._team_tail(out, row, {})
+        return out
+
     def _plain_teams(self, rows: dict[str, Row]) -> dict[str, JSON]:
         """Teams with their own columns only, as embedded in virtual keys, by id."""
         counts = virtual_key_counts(self.db, rows) if self.current and rows else {}
@@ -109,7 +120,7 @@ class Views:
             teams[team_id] = out
         return teams
 
-    def _team_tail(self, out: JSON, row: Row, counts: dict[str, int]) -> None:
+    def _team_tail(self, out: JSON, row: Record, counts: dict[str, int]) -> None:
         out["profile"] = _json_or_none(row["profile"])
         out["config"] = _json_or_none(row["config"])
         out["claims"] = _json_or_none(row["claims"])

@@ -85,6 +85,26 @@ async def test_create_team_duplicate_name_current_is_409(current: httpx.AsyncCli
     assert await _count(current, TEAMS, "teams") == 1
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "plain"},
+        {"name": "nulls", "customer_id": None, "budget": None, "budgets": None, "rate_limit": None},
+        {"name": "no budgets", "budgets": []},
+        {"NAME": "folded"},
+    ],
+)
+async def test_create_plain_team_answers_what_a_read_returns(any_generation: httpx.AsyncClient, body: dict) -> None:
+    # A team with nothing attached is answered from the row as written, without reading it back: the answer
+    # must still be exactly what GET returns, key order included.
+    created = (await any_generation.post(TEAMS, json=body)).json()["team"]
+    got = (await any_generation.get(f"{TEAMS}/{created['id']}")).json()["team"]
+    assert created == got
+    assert list(created) == list(got)
+    listed = (await any_generation.get(TEAMS)).json()["teams"]
+    assert listed == [got]
+
+
 async def test_create_team_unknown_customer_stored_dangling(any_generation: httpx.AsyncClient) -> None:
     response = await any_generation.post(TEAMS, json={"name": "t", "customer_id": "no-such-customer"})
     assert response.status_code == 200
