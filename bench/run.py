@@ -420,6 +420,7 @@ class Bench:
         self.ready: list[dict] = []
         self.checks: list[dict] = []
         self.seq = 0
+        self.can_trim = False
         self.calls: dict[tuple[str, str, str], float] = {}
 
     def note(self, msg: str) -> None:
@@ -449,6 +450,17 @@ class Bench:
             if now == last:
                 return
             last = now
+
+    def mark(self, url: str) -> None:
+        """Remember the seeded teams, so that :meth:`trim` can remove the ones created after them."""
+        self.can_trim = http("POST", url + "/__bench/mark")[0] == 200
+
+    def trim(self, url: str) -> None:
+        """Delete the teams created since :meth:`mark`: each createTeam run starts from the same table."""
+        if self.can_trim:
+            status, body = http("POST", url + "/__bench/trim", timeout=120)
+            if status != 200:
+                raise RuntimeError(f"upstream trim answered {status}: {body[:200]!r}")
 
     def count(self, url: str, reset: bool = False) -> int:
         status, body = http("POST" if reset else "GET", url + ("/__bench/reset" if reset else "/__bench/count"))
@@ -692,6 +704,8 @@ class Bench:
         ]
         if mode["wrk_cpus"] is not None:
             cmd = ["taskset", "-c", mode["wrk_cpus"], *cmd]
+        if scenario == "create":
+            self.trim(upstream_url)
         self.count(upstream_url, reset=True)
         root = target.proc.popen.pid if target.proc else None
         sampler = RssSampler(root) if root else None
@@ -759,6 +773,7 @@ class Bench:
                 f"  upstream ({self.upstream_kind}) seeded: {seed['teams']} teams in {time.monotonic() - t0:.1f} s",
                 flush=True,
             )
+        self.mark(up_url)
         targets: list[Target] = []
         try:
             for name in ("ours", "hive"):

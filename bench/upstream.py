@@ -2,9 +2,18 @@
 
     python bench/upstream.py --host 127.0.0.1 --port 18080 [--upstream embedded|stub|auto]
 
-A pure-ASGI wrapper counts every HTTP request the upstream serves; ``GET /__bench/count`` returns
-``{"count": N}`` and ``POST /__bench/reset`` zeroes it (neither is counted). The wrapper adds one
-integer increment per request, which does not measurably slow the upstream.
+The embedded server runs on its own lean HTTP server (``app.embedded_bifrost.server``), as
+``python -m app.embedded_bifrost`` does; the stub runs under uvicorn. A wrapper counts every HTTP request the
+upstream serves, and answers these routes itself (none of them is counted):
+
+* ``GET /__bench/count``: ``{"count": N}``; ``POST /__bench/reset`` zeroes the counter;
+* ``POST /__bench/mark``: remember which teams exist now (after seeding);
+* ``POST /__bench/trim``: delete every team created since the mark (embedded server only; the stub answers
+  404). The harness trims before each createTeam run, so every run starts from the same seeded table: SQLite
+  inserts into a random-UUID key slow down as the table grows, and without it each run would measure how many
+  teams the runs before it created.
+
+The wrapper adds one integer increment per request, which does not measurably slow the upstream.
 """
 
 from __future__ import annotations
@@ -14,37 +23,79 @@ import inspect
 import json
 import os
 import sys
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+_JSON = [(b"content-type", b"application/json")]
+
+
+class Counter:
+    """The request counter and the team mark behind the ``/__bench/`` routes."""
+
+    def __init__(self, app: Any) -> None:
+        self.count = 0
+        self.db = getattr(getattr(app, "state", None), "store", None)
+        self.db = getattr(self.db, "db", None)  # the embedded server's SQLite connection, if any
+        self.mark: int | None = None
+
+    def bench_route(self, method: str, path: str) -> tuple[int, bytes]:
+        if path == "/__bench/reset" and method == "POST":
+            self.count = 0
+        elif path in ("/__bench/mark", "/__bench/trim") and method == "POST":
+            if self.db is None:
+                return 404, b'{"error":"no database to trim"}'
+            if path == "/__bench/mark":
+                self.mark = self.db.execute("SELECT coalesce(max(rowid), 0) FROM teams").fetchone()[0]
+            elif self.mark is not None:
+                self.db.execute("DELETE FROM teams WHERE rowid > ?", (self.mark,))
+        elif path != "/__bench/count":
+            return 404, b'{"error":"unknown bench route"}'
+        return 200, json.dumps({"count": self.count}).encode()
+
+
+class CountingResponder:
+    """Wraps the embedded server's synchronous ``respond`` for ``app.embedded_bifrost.server``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.counter = Counter(app)
+
+    def respond(self, method, raw_path, path, query_string, body, headers):  # type: ignore[no-untyped-def]
+        if path.startswith("/__bench/"):
+            status, answer = self.counter.bench_route(method, path)
+            return status, answer, _JSON
+        self.counter.count += 1
+        return self.app.respond(method, raw_path, path, query_string, body, headers)
+
+    def close(self) -> None:
+        self.app.close()
+
 
 class CountingMiddleware:
+    """The same counter around an ASGI app (the stub)."""
+
     def __init__(self, app):
         self.app = app
-        self.count = 0
+        self.counter = Counter(app)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             path = scope["path"]
             if path.startswith("/__bench/"):
-                if path == "/__bench/reset":
-                    self.count = 0
-                body = json.dumps({"count": self.count}).encode()
+                status, body = self.counter.bench_route(scope["method"], path)
                 await send(
                     {
                         "type": "http.response.start",
-                        "status": 200,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
+                        "status": status,
+                        "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
                     }
                 )
                 await send({"type": "http.response.body", "body": body})
                 return
-            self.count += 1
+            self.counter.count += 1
         await self.app(scope, receive, send)
 
 
@@ -89,9 +140,13 @@ def main() -> None:
     args = ap.parse_args()
     kind, app = build_app(args.upstream, args.database, args.generation)
     print(f"upstream: serving {kind} on {args.host}:{args.port}", file=sys.stderr, flush=True)
+    if hasattr(app, "respond"):
+        from app.embedded_bifrost.server import serve
+
+        serve(CountingResponder(app), args.host, args.port)
+        return
     import uvicorn
 
-    # the same server settings as `python -m app.embedded_bifrost`
     uvicorn.run(
         CountingMiddleware(app),
         host=args.host,
