@@ -6,6 +6,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from app.schema.customers.mutations import CustomerMutations
+from app.schema.input_builders import install_input_builders
 from app.schema.lists import ListQueries
 from app.schema.lookups import LookupQueries
 from app.schema.scalars import SCALAR_MAP
@@ -33,4 +34,6 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema() -> GatewaySchema:
     """The schema: root types from the per-domain modules, custom scalars registered."""
-    return GatewaySchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    schema = GatewaySchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    install_input_builders(schema)
+    return schema
