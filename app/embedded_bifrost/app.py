@@ -84,6 +84,7 @@ class BifrostApp:
         status, payload, headers = self.respond(
             scope["method"], raw_path, scope["path"], scope.get("query_string", b""), body, scope["headers"]
         )
+        headers = [*headers, (b"content-length", b"%d" % len(payload))]  # as Bifrost's fasthttp sends it
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

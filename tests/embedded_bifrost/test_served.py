@@ -1,4 +1,4 @@
-"""The app served by a real uvicorn on 127.0.0.1, as the standalone server and benchmarks run it."""
+"""The app served on 127.0.0.1 by each HTTP server it runs on standalone: the lean one and uvicorn."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import httpx
 import pytest
 import uvicorn
 
-from app.embedded_bifrost import create_app
+from app.embedded_bifrost import BifrostApp, create_app
+from app.embedded_bifrost.server import start_server
 
 
 def _free_port() -> int:
@@ -21,9 +22,8 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-async def served() -> AsyncIterator[tuple[str, object]]:
-    app = create_app(generation="current", auth=("admin", "pw"))
+@contextlib.asynccontextmanager
+async def _uvicorn(app: BifrostApp) -> AsyncIterator[int]:
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", access_log=False, log_level="warning")
     server = uvicorn.Server(config)
@@ -34,14 +34,31 @@ async def served() -> AsyncIterator[tuple[str, object]]:
         await asyncio.sleep(0.01)
     assert server.started
     try:
-        yield f"http://127.0.0.1:{port}", app
+        yield port
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
-async def test_real_server_login_create_and_read(served: tuple[str, object]) -> None:
+@contextlib.asynccontextmanager
+async def _lean(app: BifrostApp) -> AsyncIterator[int]:
+    server = await start_server(app, "127.0.0.1", 0)
+    try:
+        yield server.port
+    finally:
+        await server.close()
+
+
+@pytest.fixture(params=["lean", "uvicorn"])
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, BifrostApp]]:
+    app = create_app(generation="current", auth=("admin", "pw"))
+    serve = _lean if request.param == "lean" else _uvicorn
+    async with serve(app) as port:
+        yield f"http://127.0.0.1:{port}", app
+
+
+async def test_real_server_login_create_and_read(served: tuple[str, BifrostApp]) -> None:
     base_url, app = served
     async with httpx.AsyncClient(base_url=base_url) as client:
         assert (await client.get("/health")).json() == {"status": "ok"}
@@ -52,7 +69,8 @@ async def test_real_server_login_create_and_read(served: tuple[str, object]) -> 
         assert created.status_code == 200
         team_id = created.json()["team"]["id"]
         got = await client.get(f"/api/governance/teams/{team_id}")
-        assert got.json()["team"]["name"] == "over-the-wire"
+        assert got.json()["team"] == created.json()["team"]
         assert got.headers["content-type"] == "application/json"
-    paths = [record.path for record in app.state.request_log]  # type: ignore[attr-defined]
-    assert paths[-1] == f"/api/governance/teams/{team_id}"
+        assert int(got.headers["content-length"]) == len(got.content)
+        assert got.headers["date"].endswith(" GMT")
+    assert app.state.request_log[-1].path == f"/api/governance/teams/{team_id}"
