@@ -421,6 +421,7 @@ class Bench:
         self.checks: list[dict] = []
         self.seq = 0
         self.can_trim = False
+        self.floors: list[dict] = []
         self.calls: dict[tuple[str, str, str], float] = {}
 
     def note(self, msg: str) -> None:
@@ -869,25 +870,13 @@ class Bench:
             direct = index.get((*key, "direct")) or index.get(("unpinned", *key[1:], "direct"))
             r["ratio_ours_hive"] = r["rps_median"] / hive["rps_median"] if hive else None
             r["ratio_ours_direct"] = r["rps_median"] / direct["rps_median"] if direct else None
-        for r in rows:
-            if r["gateway"] != "direct":
-                continue
-            key = (r["mode"], r["scenario"], r["concurrency"])
-            modes = [r["mode"]] + (["workers2"] if r["mode"] == "unpinned" else [])
-            gateways = [index[(m, *key[1:], g)] for m in modes for g in ("ours", "hive") if (m, *key[1:], g) in index]
-            # What a gateway asks of the upstream, in direct operations per second: its req/s times the
-            # upstream calls it made per request under that load, over the calls of one direct operation
-            # (identical reads in flight share a call, so a gateway may ask far less than one per request).
-            per_op = r["calls_per_request"] or 1.0
-            demand = [
-                g["rps_median"] * (g["calls_per_request_under_load"] or g["calls_per_request"] or 1.0) / per_op
-                for g in gateways
-            ]
-            if demand and r["rps_median"] < FLOOR_FACTOR * max(demand):
+        self.floors = self.upstream_floors(rows)
+        for floor in self.floors:
+            if floor["ratio"] < FLOOR_FACTOR:
                 warnings.append(
-                    f"WARNING: direct upstream {r['scenario']} c={r['concurrency']} ({r['mode']}) "
-                    f"{r['rps_median']:.0f} ops/s is under {FLOOR_FACTOR:g}x what the most demanding gateway "
-                    f"asked of it ({max(demand):.0f} ops/s): the upstream, not the gateway, may be the bottleneck"
+                    f"WARNING: direct upstream {floor['scenario']} ({floor['mode']}) {floor['direct_ops']:.0f} ops/s "
+                    f"is under {FLOOR_FACTOR:g}x what the fastest gateway asked of it ({floor['demand_ops']:.0f} "
+                    "ops/s): the upstream, not the gateway, may be the bottleneck"
                 )
         noisy = [r for r in self.runs if r["foreign_cpu_s"] > 0.1 * r["wrk"]["duration_s"]]
         if noisy:
@@ -907,6 +896,45 @@ class Bench:
         gorder = {"ours": 0, "hive": 1, "direct": 2}
         rows.sort(key=lambda r: (order[r["mode"]], sorder[r["scenario"]], r["concurrency"], gorder[r["gateway"]]))
         return rows, warnings
+
+    @staticmethod
+    def upstream_floors(rows: list[dict]) -> list[dict]:
+        """Per mode and scenario: the direct upstream's throughput against the fastest gateway's demand.
+
+        The upstream's throughput is its best direct run over the concurrencies. What a gateway asks of the
+        upstream, in direct operations per second, is its req/s times the upstream calls it made per request
+        under that load, over the calls of one direct operation (identical reads in flight share a call, so a
+        gateway may ask far less than one per request); the fastest gateway is the most demanding run of any
+        gateway at any concurrency in that mode (for the unpinned upstream, in the workers2 mode too).
+        """
+        floors = []
+        for mode, scenario in dict.fromkeys((r["mode"], r["scenario"]) for r in rows if r["gateway"] == "direct"):
+            direct = max(
+                (r for r in rows if (r["gateway"], r["mode"], r["scenario"]) == ("direct", mode, scenario)),
+                key=lambda r: r["rps_median"],
+            )
+            modes = [mode] + (["workers2"] if mode == "unpinned" else [])
+            per_op = direct["calls_per_request"] or 1.0
+            demands = [
+                (g["rps_median"] * (g["calls_per_request_under_load"] or g["calls_per_request"] or 1.0) / per_op, g)
+                for g in rows
+                if g["gateway"] in ("ours", "hive") and g["mode"] in modes and g["scenario"] == scenario
+            ]
+            if not demands:
+                continue
+            demand, fastest = max(demands, key=lambda pair: pair[0])
+            floors.append(
+                {
+                    "mode": mode,
+                    "scenario": scenario,
+                    "direct_ops": direct["rps_median"],
+                    "direct_concurrency": direct["concurrency"],
+                    "demand_ops": demand,
+                    "fastest": f"{fastest['gateway']} {fastest['mode']} c={fastest['concurrency']}",
+                    "ratio": direct["rps_median"] / demand if demand else float("inf"),
+                }
+            )
+        return floors
 
     def table(self, rows: list[dict]) -> str:
         def f(x, spec=".1f", dash="-"):
@@ -996,6 +1024,46 @@ class Bench:
         }
 
     # -- main ---------------------------------------------------------------------------------
+    def print_report(self, rows: list[dict], warnings: list[str]) -> None:
+        """The table, start-up times, the upstream floor and the warnings."""
+        print(
+            f"\nupstream: {getattr(self, 'upstream_kind', '-')}"
+            + (
+                " (bench/stub_upstream.py: app.embedded_bifrost was not importable)"
+                if getattr(self, "upstream_kind", "") == "stub"
+                else " (app.embedded_bifrost, in-memory)"
+            )
+        )
+        print(self.table(rows))
+        ours_ready = [r["ready_s"] for r in self.ready if r["what"] == "ours"]
+        hive_ready = [r["ready_s"] for r in self.ready if r["what"] == "hive"]
+        if ours_ready or hive_ready:
+            print(f"\nready after start (s): ours {ours_ready or '-'}, Hive {hive_ready or '-'}")
+        if any(r["biased"] for r in rows if r["gateway"] != "direct"):
+            print("~ fewer than 10 completed requests per connection: CPU ms/req is inflated by in-flight work")
+        if self.floors:
+            print(f"\nupstream floor (direct throughput / what the fastest gateway asked of it; >= {FLOOR_FACTOR:g}x):")
+            for floor in self.floors:
+                print(
+                    f"  {floor['mode']:8s} {floor['scenario']:9s} direct {floor['direct_ops']:8.0f} ops/s "
+                    f"(c={floor['direct_concurrency']}) / {floor['demand_ops']:6.0f} ({floor['fastest']}) "
+                    f"= {floor['ratio']:.2f}x"
+                )
+        for w in warnings:
+            print(w)
+
+    @classmethod
+    def reprint(cls, args: argparse.Namespace, path: Path) -> int:
+        """Print the report of an earlier run from its results file (nothing is started)."""
+        data = json.loads(path.read_text())
+        bench = cls.__new__(cls)
+        bench.args, bench.runs, bench.ready, bench.floors = args, data["runs"], data["ready"], []
+        bench.upstream_kind = data.get("upstream") or "-"
+        bench.calls = {(r["mode"], r["scenario"], r["gateway"]): r["calls_per_request"] for r in data["summary"]}
+        rows, warnings = bench.summarize()
+        bench.print_report(rows, warnings)
+        return 0
+
     def main(self) -> int:
         if shutil.which("wrk") is None:
             print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -1025,23 +1093,7 @@ class Bench:
         finally:
             self.procs.stop_all()
         rows, warnings = self.summarize()
-        print(
-            f"\nupstream: {getattr(self, 'upstream_kind', '-')}"
-            + (
-                " (bench/stub_upstream.py: app.embedded_bifrost was not importable)"
-                if getattr(self, "upstream_kind", "") == "stub"
-                else " (app.embedded_bifrost, in-memory)"
-            )
-        )
-        print(self.table(rows))
-        ours_ready = [r["ready_s"] for r in self.ready if r["what"] == "ours"]
-        hive_ready = [r["ready_s"] for r in self.ready if r["what"] == "hive"]
-        if ours_ready or hive_ready:
-            print(f"\nready after start (s): ours {ours_ready or '-'}, Hive {hive_ready or '-'}")
-        if any(r["biased"] for r in rows if r["gateway"] != "direct"):
-            print("~ fewer than 10 completed requests per connection: CPU ms/req is inflated by in-flight work")
-        for w in warnings:
-            print(w)
+        self.print_report(rows, warnings)
         for e in self.events:
             if "SKIP" in e or "ERROR" in e:
                 print(e.strip().splitlines()[0])
@@ -1063,6 +1115,7 @@ class Bench:
             "ready": self.ready,
             "checks": self.checks,
             "summary": rows,
+            "upstream_floors": self.floors,
             "warnings": warnings,
             "events": self.events,
             "runs": self.runs,
@@ -1120,6 +1173,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for a gateway to be ready")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round x 3 s, 2 s warm-up")
     ap.add_argument("--out", help="results file (default bench/results/<timestamp>.json)")
+    ap.add_argument("--report", metavar="RESULTS_JSON", help="print the report of an earlier run; run nothing")
     a = ap.parse_args(argv)
     if a.quick:
         a.rounds, a.duration, a.warmup = 1, 3.0, 2.0
@@ -1139,6 +1193,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
+    if args.report:
+        return Bench.reprint(args, Path(args.report))
     return Bench(args).main()
 
 
