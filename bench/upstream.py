@@ -37,8 +37,8 @@ class Counter:
 
     def __init__(self, app: Any) -> None:
         self.count = 0
-        self.db = getattr(getattr(app, "state", None), "store", None)
-        self.db = getattr(self.db, "db", None)  # the embedded server's SQLite connection, if any
+        store = getattr(getattr(app, "state", None), "store", None)
+        self.db = getattr(store, "db", None)  # the embedded server's SQLite connection (the stub has none)
         self.mark: int | None = None
 
     def bench_route(self, method: str, path: str) -> tuple[int, bytes]:

@@ -45,7 +45,7 @@ class _Field:
         self.python_name = python_name
         self.type = type_
         inner = type_.of_type if isinstance(type_, StrawberryOptional) else type_
-        self.plain = any(inner is plain for plain in _PLAIN)
+        self.plain = inner in _PLAIN
 
 
 class InputBuilder:
@@ -63,9 +63,8 @@ class InputBuilder:
         self._plans: dict[int, tuple[tuple[_Field, ...], dict[str, None], Any]] = {}
 
     def __call__(self, cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
-        plan = self._plans.get(id(context.config))
-        if plan is None or plan[2] is not context.config:
-            plan = self._plan(context)
+        # the plan holds its config, so an id in this dict is never reused by another config
+        plan = self._plans.get(id(context.config)) or self._plan(context)
         fields, nulls, _ = plan
         kwargs: dict[str, Any] = dict(nulls)
         for field in fields:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import collections
 import inspect
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 import pytest
+from bifrost_helpers import free_port
 
 import app.embedded_bifrost as embedded
 from app.embedded_bifrost import RequestRecord, create_app
@@ -57,9 +57,7 @@ def test_cli_help_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("server", ["lean", "uvicorn"])
 def test_cli_serves_until_sigterm(server: str) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.embedded_bifrost", "--port", str(port), "--server", server, "--demo"],
         stdout=subprocess.PIPE,

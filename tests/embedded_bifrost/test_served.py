@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import uvicorn
+from bifrost_helpers import free_port
 
 from app.embedded_bifrost import BifrostApp, create_app
 from app.embedded_bifrost.server import start_server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def _uvicorn(app: BifrostApp) -> AsyncIterator[int]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", access_log=False, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
