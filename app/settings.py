@@ -6,7 +6,7 @@ Every setting is an environment variable of the same name in upper case (``BIFRO
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -112,8 +112,18 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = ".".join(str(p) for p in error["loc"]).upper() or "settings"
-            problems.append(f"{name}: {error['msg']}")
+        problems = [_problem(error) for error in exc.errors()]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
+
+
+def _problem(error: Any) -> str:
+    """``NAME: what is wrong`` for one validation error; a check across settings names the setting it refuses."""
+    name = ".".join(str(p) for p in error["loc"]).upper()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if name:
+        return f"{name}: {message}"
+    # Checks across settings (``_check_consistency``) start their message with the setting they refuse.
+    first, _, rest = message.partition(" ")
+    if first.isupper() and first.replace("_", "").isalnum() and rest:
+        return f"{first}: {rest}"
+    return message

@@ -50,3 +50,26 @@ def test_invalid_setting_stops_start_up() -> None:
     )
     assert result.returncode == 2
     assert "GATEWAY_PORT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "name"),
+    [
+        ({"UPSTREAM_CONNECT_TIMEOUT": "5", "UPSTREAM_TOTAL_TIMEOUT": "1"}, "UPSTREAM_TOTAL_TIMEOUT"),
+        ({"MAX_DOCUMENT_BYTES": "4096", "MAX_BODY_BYTES": "2048"}, "MAX_DOCUMENT_BYTES"),
+        (
+            {"GATEWAY_ENV": "production", "CORS_ALLOW_ORIGINS": "*", "BIFROST_URL": "http://b.test"},
+            "CORS_ALLOW_ORIGINS",
+        ),
+    ],
+)
+def test_conflicting_settings_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], name: str
+) -> None:
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith(f"invalid setting {name}: ")
+    assert "settings:" not in message and "Value error" not in message
