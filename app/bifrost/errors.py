@@ -13,7 +13,9 @@
         └── BifrostServerError        5xx (and any other status)                -> UPSTREAM_ERROR
 
 Messages never carry the upstream URL or host: only the HTTP status and Bifrost's own
-``error.message`` are kept, so they are safe to show to a client or write to a log.
+``error.message`` are kept. A 4xx message is Bifrost's validation text, safe to show a caller; a 5xx
+message is Bifrost's internals (``UNIQUE constraint failed: ...``, a wrapped driver error that may quote
+a DSN): it is read to recognise a caller's mistake, logged redacted, and never shown to a client.
 """
 
 from __future__ import annotations

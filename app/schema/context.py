@@ -24,6 +24,7 @@ class GatewayContext:
         loaders: DataLoaders memoised for this request only.
         response_cookies: Set-Cookie values to hand back to the browser (login/logout).
         operation_type, operation_name: what ran, for the request's log line and metrics.
+        request_id: the request's ``x-request-id``, for log lines written while it runs.
     """
 
     bifrost: BifrostSession
@@ -31,6 +32,7 @@ class GatewayContext:
     response_cookies: list[str] = field(default_factory=list)
     operation_type: str | None = None
     operation_name: str | None = None
+    request_id: str | None = None
 
 
 Info = strawberry.Info[GatewayContext, None]

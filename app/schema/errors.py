@@ -3,7 +3,10 @@
 * Problems the caller can fix come back as data: ``userErrors { field message code }`` on a mutation
   payload, with ``code`` from ``UserErrorCode``.
 * Failures of the system are GraphQL errors with ``extensions.code`` (``GatewayErrorCode``) and, for
-  upstream answers, ``extensions.upstream { status message }``. Nothing internal is ever included.
+  upstream answers, ``extensions.upstream { status message }``. Nothing internal is ever included: the
+  ``message`` is Bifrost's only for its 4xx answers (validation texts a caller can act on); a 5xx carries
+  Bifrost's internals (SQL errors, wrapped causes that may quote a DSN), so only its status is shown and the
+  text goes to the log, redacted (``app.schema.safe_errors``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from app.bifrost import BifrostError, BifrostHTTPError
+from app.bifrost import BifrostError, BifrostHTTPError, BifrostServerError
 
 __all__ = ["GatewayError", "GatewayErrorCode", "UserError", "UserErrorCode", "gateway_error_from"]
 
@@ -71,6 +74,8 @@ def gateway_error_from(error: BifrostError) -> GatewayError:
     """The GraphQL error for an upstream failure (one code per class of the error family)."""
     code = GatewayErrorCode(error.code)
     extensions: dict[str, Any] = {}
-    if isinstance(error, BifrostHTTPError):
+    if isinstance(error, BifrostServerError):
+        extensions["upstream"] = {"status": error.status}
+    elif isinstance(error, BifrostHTTPError):
         extensions["upstream"] = {"status": error.status, "message": error.message}
     return GatewayError(_MESSAGES[code.value], code, **extensions)

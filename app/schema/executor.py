@@ -29,7 +29,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
 from app.schema.limits import Limits, limit_rules
-from app.schema.safe_errors import safe_error
+from app.schema.safe_errors import safe_errors
 from app.schema.schema import GatewaySchema
 
 __all__ = ["Executor", "PreparedDocument"]
@@ -110,7 +110,7 @@ class Executor:
         if result is None:
             result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
         if result.errors:
-            result.errors = [safe_error(error) for error in result.errors]
+            result.errors = safe_errors(result.errors, getattr(context, "request_id", None))
         return result
 
     async def _execute_on_graphql_core(

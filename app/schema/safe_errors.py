@@ -4,6 +4,10 @@ Parse, validation and variable errors (graphql-core's own, with no path) pass th
 they name the field at fault and contain nothing internal. A resolver error caused by the upstream
 becomes the GatewayError of its class in the error family; any other exception is masked as
 ``INTERNAL_SERVER_ERROR`` and logged by type only (its text may hold URLs or secrets).
+
+A failure of Bifrost itself (a 5xx, or a body not of the documented shape) is logged once per request at
+WARNING with the request id, Bifrost's text redacted (``app.redaction``): the client sees only a generic
+message and the status, and quotes the ``x-request-id`` it got back to find the line.
 """
 
 from __future__ import annotations
@@ -13,13 +17,37 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from app.bifrost import BifrostError
+from app.bifrost import BifrostError, BifrostServerError, UpstreamProtocolError
+from app.redaction import redacted
 from app.schema.errors import GatewayError, GatewayErrorCode, gateway_error_from
 from app.schema.limits import limit_code
 
-__all__ = ["formatted_error", "safe_error"]
+__all__ = ["formatted_error", "safe_error", "safe_errors"]
 
 log = logging.getLogger("app.errors")
+
+
+def safe_errors(errors: list[GraphQLError], request_id: str | None = None) -> list[GraphQLError]:
+    """The errors of one result as clients may see them; each failure of Bifrost logged once.
+
+    One upstream failure can stand behind several errors (a failed batch nulls every field that waited for
+    it): it is logged once, with the paths of the first error that carried it.
+    """
+    logged: set[int] = set()
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, BifrostServerError | UpstreamProtocolError) and id(original) not in logged:
+            logged.add(id(original))
+            _log_upstream_failure(original, request_id, error.path)
+    return [safe_error(error) for error in errors]
+
+
+def _log_upstream_failure(error: BifrostError, request_id: str | None, path: list[str | int] | None) -> None:
+    extra: dict[str, Any] = {"request_id": request_id, "error_type": type(error).__name__, "path": path}
+    if isinstance(error, BifrostServerError):
+        extra["upstream_status"] = error.status
+    extra["upstream_message"] = redacted(error.message)
+    log.warning("Bifrost failed to complete the request", extra=extra)
 
 
 def safe_error(error: GraphQLError) -> GraphQLError:

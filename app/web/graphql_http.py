@@ -194,7 +194,9 @@ class GraphQLEndpoint:
                 raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
         session = self.client.session(forwarded_headers(request.headers, request_id))
-        context = GatewayContext(bifrost=session, loaders=Loaders(session, self.dataloader_concurrency))
+        context = GatewayContext(
+            bifrost=session, loaders=Loaders(session, self.dataloader_concurrency), request_id=request_id
+        )
         try:
             result = await _cancel_on_disconnect(
                 request,

@@ -583,10 +583,7 @@ async def test_failing_element_nulls_the_nearest_nullable_position() -> None:
         await engines.client.aclose()
     assert compiled.data == {"customer": None}
     assert [error.path for error in compiled.errors or ()] == [["customer", "teams", 0, "virtualKeys"]]
-    assert compiled.errors[0].extensions == {  # type: ignore[index]
-        "code": "UPSTREAM_ERROR",
-        "upstream": {"status": 500, "message": "database is locked"},
-    }
+    assert compiled.errors[0].extensions == {"code": "UPSTREAM_ERROR", "upstream": {"status": 500}}  # type: ignore[index]
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)

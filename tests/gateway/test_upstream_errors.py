@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.observability import JsonFormatter
 from app.settings import Settings
 from app.web import create_app
 from tests.gateway.documents import CREATE_TEAM_SHORT, TEAM_BY_ID
@@ -157,3 +158,105 @@ async def test_resolver_bug_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert body["errors"][0]["message"] == "Unexpected error."
     assert body["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert_no_leak(response.text)
+
+
+# Bifrost's 5xx text is its internals: logged redacted with the request id, never shown ----------------
+
+INTERNAL_TEXTS = [
+    "UNIQUE constraint failed: governance_virtual_keys.name",
+    "failed to get MCP client: record not found",
+    "failed to connect: dsn=postgres://bifrost:hunter2@db.internal:5432/bifrost sslmode=disable",
+]
+TWO_LOOKUPS = """
+query Twice($id: ID!) { a: team(id: $id) { id } b: team(id: $id) { name } }
+"""
+
+
+async def post_with_headers(
+    answer: Callable[[httpx.Request, int], httpx.Response],
+    query: str,
+    variables: dict[str, Any],
+    headers: dict[str, str],
+    **settings: Any,
+) -> httpx.Response:
+    app = create_app(
+        Settings(bifrost_url=f"http://{UPSTREAM_HOST}:8080", **settings),
+        transport=httpx.MockTransport(Recorder(answer)),
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+        return await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+def failure_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "app.errors" and r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+@pytest.mark.parametrize("text", INTERNAL_TEXTS)
+async def test_upstream_5xx_text_is_logged_redacted_and_not_shown(
+    env: str, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = await post_with_headers(
+        lambda r, n: envelope(500, text),
+        CREATE_TEAM_SHORT,
+        {"input": {"name": "t"}},
+        {"x-request-id": "req-5xx-1"},
+        gateway_env=env,
+    )
+    [error] = response.json()["errors"]
+    assert error["message"] == "Bifrost failed to handle the request"
+    assert error["extensions"] == {"code": "UPSTREAM_ERROR", "upstream": {"status": 500}}
+    for fragment in ("UNIQUE", "record not found", "hunter2", "postgres", "dsn", "governance_"):
+        assert fragment not in response.text
+    [record] = failure_records(caplog)
+    assert record.request_id == "req-5xx-1"  # type: ignore[attr-defined]
+    assert record.upstream_status == 500  # type: ignore[attr-defined]
+    line = JsonFormatter().format(record)
+    for fragment in ("hunter2", "postgres://", "db.internal", "5432", UPSTREAM_HOST):
+        assert fragment not in line
+    assert text.split(":")[0] in record.upstream_message  # type: ignore[attr-defined]
+
+
+async def test_one_upstream_failure_behind_several_errors_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    response = await post_with_headers(
+        lambda r, n: envelope(503, "database is locked"), TWO_LOOKUPS, {"id": TEAM_ID}, {"x-request-id": "req-once"}
+    )
+    errors = response.json()["errors"]
+    assert [e["path"] for e in errors] == [["a"], ["b"]]
+    assert all(e["extensions"] == {"code": "UPSTREAM_ERROR", "upstream": {"status": 503}} for e in errors)
+    [record] = failure_records(caplog)
+    assert record.request_id == "req-once"  # type: ignore[attr-defined]
+    assert record.upstream_message == "database is locked"  # type: ignore[attr-defined]
+
+
+async def test_unexpected_upstream_body_is_logged_with_the_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    response = await post_with_headers(
+        lambda r, n: httpx.Response(200, json={"teams": 1}), TEAM_BY_ID, {"id": TEAM_ID}, {"x-request-id": "req-shape"}
+    )
+    assert response.json()["errors"][0]["extensions"] == {"code": "UPSTREAM_ERROR"}
+    [record] = failure_records(caplog)
+    assert record.request_id == "req-shape"  # type: ignore[attr-defined]
+    assert record.error_type == "UpstreamProtocolError"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        pytest.param(400, "Invalid limit parameter: must be a number", id="400"),
+        pytest.param(401, "Unauthorized", id="401"),
+    ],
+)
+async def test_upstream_4xx_text_stays_for_the_caller(status: int, text: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    response, _ = await run(lambda r, n: envelope(status, text), TEAM_BY_ID, {"id": TEAM_ID}, gateway_env="production")
+    assert response.json()["errors"][0]["extensions"]["upstream"] == {"status": status, "message": text}
+    assert failure_records(caplog) == []
+
+
+async def test_unknown_upstream_status_is_masked_like_a_5xx() -> None:
+    response, _ = await run(lambda r, n: envelope(418, "token=abc123 refused"), TEAM_BY_ID, {"id": TEAM_ID})
+    assert response.json()["errors"][0]["extensions"]["upstream"] == {"status": 418}
+    assert "abc123" not in response.text

@@ -176,6 +176,48 @@ async def test_create_virtual_key_name_taken_on_both_generations(gateway: Gatewa
     assert len(writes(gateway)) == 1
 
 
+async def test_create_virtual_key_name_taken_among_many_similar_names(gateway: Gateway) -> None:
+    # More than a page of keys contain the name: Bifrost's own text says the name is taken, no read needed.
+    for i in range(100):
+        await upstream_post(gateway, "virtual-keys", {"name": f"prod-{i}"})
+    await upstream_post(gateway, "virtual-keys", {"name": "prod"})
+    result = await create(gateway, {"name": "prod"})
+    assert codes(result) == [(["input", "name"], "NAME_TAKEN")]
+    assert gateway.upstream_calls("GET", "/api/governance/virtual-keys") == []
+
+
+@pytest.mark.parametrize(
+    ("configs", "field"),
+    [
+        pytest.param(
+            [{"mcpClientName": "nosuch", "toolsToExecute": ["*"]}], ["input", "mcpConfigs", "0", "mcpClientName"]
+        ),
+        pytest.param(
+            [{"mcpClientName": "github", "toolsToExecute": ["*"]}, {"mcpClientName": "nosuch", "toolsToExecute": []}],
+            ["input", "mcpConfigs"],
+            id="one-of-two",
+        ),
+    ],
+)
+async def test_create_virtual_key_unknown_mcp_client_is_a_user_error(
+    gateway: Gateway, configs: list[dict[str, Any]], field: list[str]
+) -> None:
+    body = await gateway.graphql(CREATE_KEY, {"input": {"name": "k", "mcpConfigs": configs}})
+    result = result_of(body, "createVirtualKey")
+    assert result["virtualKey"] is None
+    assert codes(result) == [(field, "INVALID_INPUT")]
+    assert "record not found" not in str(body)
+    assert len(writes(gateway)) == 1
+
+
+async def test_update_virtual_key_unknown_mcp_client_is_a_user_error(gateway: Gateway) -> None:
+    key = await upstream_post(gateway, "virtual-keys", {"name": "k"})
+    configs = [{"mcpClientName": "nosuch", "toolsToExecute": ["*"]}]
+    result = await update(gateway, {"id": key["id"], "mcpConfigs": configs})
+    assert codes(result) == [(["input", "mcpConfigs", "0", "mcpClientName"], "INVALID_INPUT")]
+    assert (await stored_key(gateway, key["id"]))["name"] == "k"
+
+
 async def test_update_virtual_key_keeps_its_team_when_not_mentioned(gateway: Gateway) -> None:
     team = await upstream_post(gateway, "teams", {"name": "platform"})
     key = await upstream_post(gateway, "virtual-keys", {"name": "k", "team_id": team["id"]})

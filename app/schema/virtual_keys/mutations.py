@@ -20,10 +20,12 @@ from app.schema.checks import (
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
 from app.schema.loaders import Loaders
+from app.schema.upstream_errors import is_taken_key_name, is_unknown_mcp_client
 from app.schema.virtual_keys.bodies import create_key_body, needs_current_owner, owner_fields, update_key_body
 from app.schema.virtual_keys.inputs import (
     CreateVirtualKeyInput,
     DeleteVirtualKeyInput,
+    MCPConfigInput,
     ProviderConfigInput,
     UpdateVirtualKeyInput,
 )
@@ -75,6 +77,32 @@ async def _name_taken(bifrost: BifrostSession, name: str, key_id: str | None = N
     return any(key.name == name and key.id != key_id for key in page.virtual_keys)
 
 
+def _unknown_mcp_client(configs: list[MCPConfigInput] | None) -> UserError:
+    # Bifrost's text does not say which client it could not find; with one config there is no doubt.
+    field = ["input", "mcpConfigs"] + (["0", "mcpClientName"] if len(configs or []) == 1 else [])
+    return UserError(
+        field=field, message="an MCP client named in mcpConfigs does not exist", code=UserErrorCode.INVALID_INPUT
+    )
+
+
+async def _caller_mistake(
+    bifrost: BifrostSession,
+    error: BifrostServerError,
+    name: str | None,
+    configs: list[MCPConfigInput] | None,
+    key_id: str | None = None,
+) -> UserError | None:
+    """The userError behind a 500 of a key write, or None when it is a failure of Bifrost."""
+    if is_unknown_mcp_client(error):
+        return _unknown_mcp_client(configs)
+    if name is not None and is_taken_key_name(error):
+        return name_taken("virtual key")
+    # Another database may word a taken name differently: a read tells the two apart.
+    if name is not None and await _name_taken(bifrost, name, key_id):
+        return name_taken("virtual key")
+    return None
+
+
 def _remember_key(loaders: Loaders, key_id: str, key: models.VirtualKey | None) -> None:
     # Teams count their keys, customers list theirs, and a write may move a key between owners.
     loaders.virtual_key.prime(key_id, key, force=True)
@@ -100,11 +128,12 @@ class VirtualKeyMutations:
             return CreateVirtualKeyPayload(user_errors=errors)
         try:
             key = await context.bifrost.create_virtual_key(body)
-        except BifrostServerError:
-            # Bifrost answers a taken name with a 500; a read tells the two apart.
-            if await _name_taken(context.bifrost, input.name):
-                return CreateVirtualKeyPayload(user_errors=[name_taken("virtual key")])
-            raise
+        except BifrostServerError as error:
+            # Bifrost answers a taken name and an unknown MCP client with a 500.
+            mistake = await _caller_mistake(context.bifrost, error, input.name, input.mcp_configs)
+            if mistake is None:
+                raise
+            return CreateVirtualKeyPayload(user_errors=[mistake])
         except BifrostHTTPError as error:
             return CreateVirtualKeyPayload(user_errors=[_user_error(error, input.provider_configs)])
         _remember_key(context.loaders, key.id, key)
@@ -138,10 +167,13 @@ class VirtualKeyMutations:
         configs = input.provider_configs.value if input.provider_configs is not None else None
         try:
             key = await context.bifrost.update_virtual_key(input.id, body)
-        except BifrostServerError:
-            if input.name is not None and await _name_taken(context.bifrost, input.name.value, input.id):
-                return UpdateVirtualKeyPayload(user_errors=[name_taken("virtual key")])
-            raise
+        except BifrostServerError as error:
+            name = input.name.value if input.name is not None else None
+            mcp_configs = input.mcp_configs.value if input.mcp_configs is not None else None
+            mistake = await _caller_mistake(context.bifrost, error, name, mcp_configs, input.id)
+            if mistake is None:
+                raise
+            return UpdateVirtualKeyPayload(user_errors=[mistake])
         except BifrostHTTPError as error:
             return UpdateVirtualKeyPayload(user_errors=[_user_error(error, configs)])
         _remember_key(context.loaders, key.id, key)
