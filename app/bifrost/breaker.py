@@ -2,7 +2,9 @@
 
 closed --(N consecutive failures)--> open --(reset_seconds)--> half-open --(one call succeeds)--> closed
                                                                 half-open --(it fails)-------> open
-Failures are connection errors, timeouts and 502/503/504 answers; any other answer is Bifrost alive.
+Failures are connection errors, timeouts, 502/503/504 answers and any exception the wire does not map; any
+other answer is Bifrost alive. A call that ends without either (its caller left) frees the half-open probe
+slot, so a probe always ends one way or the other (``BifrostClient._send`` settles it in a ``finally``).
 """
 
 from __future__ import annotations

@@ -129,6 +129,7 @@ class BifrostClient:
             if not self.breaker.allow():
                 raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
             started = time.perf_counter()
+            settled = False  # whether the breaker heard how this attempt ended
             try:
                 with self.tracing.upstream(f"{method} {route_of(path)}", send_headers):
                     async with asyncio.timeout(self.total_timeout):
@@ -138,6 +139,7 @@ class BifrostClient:
             except WireConnectionError:
                 self._observe(method, path, "connection_error", started)
                 self.breaker.record_failure()
+                settled = True
                 # Nothing usable came back; only reads are safe to send again.
                 if not last:
                     await _backoff(attempt, None)
@@ -146,14 +148,26 @@ class BifrostClient:
             except (WireTimeout, TimeoutError):
                 self._observe(method, path, "timeout", started)
                 self.breaker.record_failure()
+                settled = True
                 raise UpstreamTimeout("Bifrost did not answer in time") from None
             except WireTooLarge:
                 self._observe(method, path, "too_large", started)
                 self.breaker.record_success()
+                settled = True
                 raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts") from None
-            except asyncio.CancelledError:
-                self.breaker.abandon()  # the caller left; that says nothing about Bifrost
+            except Exception:
+                # Anything the wire does not map is no usable answer either; it propagates as it is.
+                self._observe(method, path, "error", started)
+                self.breaker.record_failure()
+                settled = True
                 raise
+            else:
+                settled = True  # an answer: recorded below, with no await in between
+            finally:
+                if not settled:
+                    # The caller left (cancelled) or the task is being torn down: that says nothing about
+                    # Bifrost, but a half-open probe must end, or the circuit would stay open for good.
+                    self.breaker.abandon()
             self._observe(method, path, str(response.status), started)
             if response.status in _RETRY_STATUSES:
                 self.breaker.record_failure()

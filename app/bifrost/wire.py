@@ -165,7 +165,8 @@ class HttpxWire:
                 await response.aclose()
         except httpx.TimeoutException as exc:
             raise WireTimeout from exc
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            # a body that cannot be decoded is no usable answer, as aiohttp's payload errors are
             raise WireConnectionError from exc
         if len(body) > max_bytes:
             raise WireTooLarge
