@@ -20,6 +20,13 @@ def main() -> None:
     configure_logging(settings.log_level)
     if settings.uses_embedded_bifrost:
         upstream = f"the embedded Bifrost-compatible server ({settings.embedded_bifrost_generation} API)"
+        if settings.is_production:
+            print(
+                "warning: GATEWAY_ENV=production serves the embedded Bifrost-compatible server "
+                "(EMBEDDED_BIFROST=true), not a real Bifrost",
+                file=sys.stderr,
+                flush=True,
+            )
     else:
         upstream = "the Bifrost at BIFROST_URL"
     print(

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     apq_cache_size: int = Field(1000, ge=0, le=100_000)
 
-    # Embedded Bifrost-compatible server (used when BIFROST_URL is unset)
+    # Embedded Bifrost-compatible server (used when BIFROST_URL is unset; production must ask for it)
+    embedded_bifrost: bool = False
     embedded_bifrost_database: str = ":memory:"
     embedded_bifrost_generation: Literal["seed", "current"] = "current"
     embedded_bifrost_demo: bool = True
@@ -87,11 +88,20 @@ class Settings(BaseSettings):
         if self.is_production and "*" in self.cors_allow_origins:
             # Credentials (the login cookie) are allowed cross-origin: a wildcard would hand them to any site.
             raise ValueError("CORS_ALLOW_ORIGINS must list origins, not '*', when GATEWAY_ENV=production")
+        if self.embedded_bifrost and self.bifrost_url is not None:
+            raise ValueError("EMBEDDED_BIFROST must not be true when BIFROST_URL is set: choose one upstream")
+        if self.is_production and self.bifrost_url is None and not self.embedded_bifrost:
+            # Without this, a deployment that lost its BIFROST_URL would serve in-memory demo data as if real.
+            raise ValueError(
+                "BIFROST_URL is required when GATEWAY_ENV=production (set EMBEDDED_BIFROST=true to serve the "
+                "embedded Bifrost-compatible server instead)"
+            )
         return self
 
     @property
     def uses_embedded_bifrost(self) -> bool:
-        """True when no Bifrost URL is configured and the embedded server answers instead."""
+        """True when no Bifrost URL is configured and the embedded server answers instead (in production only
+        with ``EMBEDDED_BIFROST=true``)."""
         return self.bifrost_url is None
 
     @property

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from app.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults_use_embedded_bifrost(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,11 +64,17 @@ def test_invalid_setting_stops_start_up() -> None:
             {"GATEWAY_ENV": "production", "CORS_ALLOW_ORIGINS": "*", "BIFROST_URL": "http://b.test"},
             "CORS_ALLOW_ORIGINS",
         ),
+        ({"GATEWAY_ENV": "production"}, "BIFROST_URL"),
+        ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "false"}, "BIFROST_URL"),
+        ({"EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
+        ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
     ],
 )
 def test_conflicting_settings_name_the_setting(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], name: str
 ) -> None:
+    monkeypatch.delenv("BIFROST_URL", raising=False)
+    monkeypatch.delenv("EMBEDDED_BIFROST", raising=False)
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(SettingsError) as raised:
@@ -73,3 +82,55 @@ def test_conflicting_settings_name_the_setting(
     message = str(raised.value)
     assert message.startswith(f"invalid setting {name}: ")
     assert "settings:" not in message and "Value error" not in message
+
+
+def test_production_serves_the_embedded_server_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BIFROST_URL", raising=False)
+    monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("EMBEDDED_BIFROST", "true")
+    assert load_settings().uses_embedded_bifrost
+    monkeypatch.setenv("BIFROST_URL", "http://127.0.0.1:8080")
+    monkeypatch.delenv("EMBEDDED_BIFROST")
+    settings = load_settings()
+    assert not settings.uses_embedded_bifrost and settings.is_production
+
+
+def test_development_still_defaults_to_the_embedded_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BIFROST_URL", raising=False)
+    monkeypatch.delenv("EMBEDDED_BIFROST", raising=False)
+    monkeypatch.delenv("GATEWAY_ENV", raising=False)
+    assert load_settings().uses_embedded_bifrost
+
+
+def _procfile_command() -> str:
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    return line.removeprefix("web:").strip()
+
+
+def test_the_procfile_refuses_to_start_without_bifrost_url() -> None:
+    """The Procfile's production profile fails loudly instead of serving in-memory demo data."""
+    result = subprocess.run(
+        ["/bin/sh", "-c", _procfile_command()],
+        env={"PATH": str(Path(sys.executable).parent), "PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "BIFROST_URL" in result.stderr and "EMBEDDED_BIFROST=true" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_with_the_embedded_server_says_so_at_start_up() -> None:
+    """Asked for explicitly, the embedded server runs in production, with a warning on stderr."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import app.__main__ as m, uvicorn; uvicorn.run = lambda *a, **k: None; m.main()"],
+        env={"PATH": "", "GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warning: GATEWAY_ENV=production serves the embedded Bifrost-compatible server" in result.stderr
