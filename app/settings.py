@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(64 * 1024, ge=256)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     apq_cache_size: int = Field(1000, ge=0, le=100_000)
+    apq_cache_bytes: int = Field(16 * 1024 * 1024, ge=0)
 
     # Embedded Bifrost-compatible server (used when BIFROST_URL is unset; production must ask for it)
     embedded_bifrost: bool = False

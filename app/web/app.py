@@ -69,7 +69,7 @@ def create_app(
         dataloader_concurrency=settings.dataloader_concurrency,
         max_body_bytes=settings.max_body_bytes,
         max_document_bytes=settings.max_document_bytes,
-        persisted_queries=PersistedQueries(settings.apq_cache_size),
+        persisted_queries=PersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes),
         graphiql_html=None if settings.is_production else graphiql_page(),
         tracing=tracing,
     )

@@ -123,21 +123,24 @@ class GraphQLEndpoint:
             params = await self._params_from_body(request)
             allowed = _ALL
         try:
-            query = self.persisted_queries.resolve(params) or params.get("query")
+            persisted = self.persisted_queries.requested_hash(params)
+            query = params.get("query")
+            if persisted is not None and query is None:
+                query, persisted = self.persisted_queries.lookup(persisted), None
         except PersistedQueryError as error:
-            # APQ clients expect this as a GraphQL error on 200 so that they retry with the document.
-            facts["outcome"] = error.code
-            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
-            return Response(
-                orjson.dumps(body), status_code=200 if error.code.startswith("PERSISTED") else 400, media_type=media
-            )
+            return _persisted_query_error(error, media, facts)
         if not isinstance(query, str) or not query.strip():
             raise Problem(400, "query must be a non-empty string")
         if len(query) > self.max_document_bytes or (
             len(query) * 4 > self.max_document_bytes and len(query.encode()) > self.max_document_bytes
         ):
             raise Problem(413, f"the document is larger than {self.max_document_bytes} bytes", "DOCUMENT_TOO_LARGE")
-        return await self._execute(request, query, params, allowed, media, request_id, facts)
+        if persisted is not None:
+            try:
+                self.persisted_queries.verify(persisted, query)
+            except PersistedQueryError as error:
+                return _persisted_query_error(error, media, facts)
+        return await self._execute(request, query, params, allowed, media, request_id, facts, persisted)
 
     def _wants_html(self, request: Request) -> bool:
         return self.graphiql_html is not None and "text/html" in request.headers.get("accept", "")
@@ -178,6 +181,7 @@ class GraphQLEndpoint:
         media: str,
         request_id: str,
         facts: dict[str, Any],
+        persisted: str | None = None,
     ) -> Response:
         operation_name = params.get("operationName")
         prepared = self.executor.prepare(query, operation_name)
@@ -189,6 +193,9 @@ class GraphQLEndpoint:
             if media == GRAPHQL_RESPONSE:
                 return Response(orjson.dumps(body), status_code=400, media_type=media)
             return Response(orjson.dumps({"data": None, **body}), media_type=media)
+        if persisted is not None:
+            # Only now: a document that is too large, does not parse or breaks a limit is never kept.
+            self.persisted_queries.remember(persisted, query)
         if prepared.operation_type not in allowed:
             if prepared.operation_type == "mutation":
                 raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
@@ -251,6 +258,12 @@ async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | Non
         return None
     finally:
         watcher.cancel()
+
+
+def _persisted_query_error(error: PersistedQueryError, media: str, facts: dict[str, Any]) -> Response:
+    facts["outcome"] = error.code
+    body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+    return Response(orjson.dumps(body), status_code=error.status, media_type=media)
 
 
 def _media(request: Request) -> str:

@@ -1,8 +1,11 @@
-"""Automatic persisted queries (Apollo's APQ protocol), bounded in memory.
+"""Automatic persisted queries (Apollo's APQ protocol), bounded in memory by count and by bytes.
 
 A client first sends only ``extensions.persistedQuery.sha256Hash``; when the hash is unknown the answer
 is the ``PERSISTED_QUERY_NOT_FOUND`` error, and the client retries with the document, which is then
-remembered (after checking its hash). GET works too, so browsers send a hash instead of the document.
+remembered. GET works too, so browsers send a hash instead of the document.
+
+The endpoint remembers a document only after it passed every check a request gets (size, hash, parsing
+and validation with the token, depth and alias limits): a refused document never takes cache space.
 """
 
 from __future__ import annotations
@@ -13,58 +16,113 @@ from typing import Any
 
 __all__ = ["PersistedQueries", "PersistedQueryError"]
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+# What an entry costs beyond its document: the 64-character key and the dictionary slot, roughly.
+_ENTRY_OVERHEAD = 200
+
 
 class PersistedQueryError(Exception):
-    """A persisted-query request that cannot be served; ``code`` goes to ``extensions.code``."""
+    """A persisted-query request that cannot be served.
 
-    def __init__(self, message: str, code: str) -> None:
+    ``code`` goes to ``extensions.code``; ``status`` is the HTTP status. The two an APQ client acts on
+    (``PERSISTED_QUERY_NOT_FOUND``: resend with the document; ``PERSISTED_QUERY_NOT_SUPPORTED``: stop
+    using APQ) are answered 200, as Apollo clients expect; a malformed extension is 400.
+    """
+
+    def __init__(self, message: str, code: str, status: int = 200) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.status = status
+
+
+def _invalid(message: str) -> PersistedQueryError:
+    return PersistedQueryError(message, "PERSISTED_QUERY_INVALID", 400)
 
 
 class PersistedQueries:
-    """An LRU of sha256 -> document.
+    """An LRU of sha256 -> document, holding at most ``maxsize`` entries and about ``max_bytes`` bytes.
 
     Example:
-        >>> apq = PersistedQueries(maxsize=10)
-        >>> apq.resolve({"query": "{ a }"}) is None
+        >>> apq = PersistedQueries(maxsize=10, max_bytes=1 << 20)
+        >>> digest = hashlib.sha256(b"{ a }").hexdigest()
+        >>> apq.requested_hash({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}) == digest
         True
+        >>> apq.remember(digest, "{ a }")
+        >>> apq.lookup(digest)
+        '{ a }'
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, max_bytes: int = 16 * 1024 * 1024) -> None:
         self.maxsize = maxsize
-        self._documents: OrderedDict[str, str] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._documents: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._bytes = 0
 
-    def resolve(self, params: dict[str, Any]) -> str | None:
-        """The document for ``params``: None when the request does not use APQ.
+    def requested_hash(self, params: dict[str, Any]) -> str | None:
+        """The (lower-case) hash ``params`` asks for, or None when the request does not use APQ.
 
         Raises:
-            PersistedQueryError: unknown hash, hash mismatch, disabled or malformed extension.
+            PersistedQueryError: a malformed extension (400), or APQ turned off.
         """
-        extensions = params.get("extensions") or {}
+        extensions = params.get("extensions")
+        if not extensions:
+            return None
         persisted = extensions.get("persistedQuery")
         if persisted is None:
             return None
-        if self.maxsize == 0:
+        if not isinstance(persisted, dict):
+            raise _invalid("extensions.persistedQuery must be an object with version and sha256Hash")
+        version = persisted.get("version")
+        if type(version) is not int or version != 1:  # not bool: True == 1 in Python
+            raise _invalid("extensions.persistedQuery.version must be 1")
+        digest = persisted.get("sha256Hash")
+        if not isinstance(digest, str) or len(digest) != 64 or not _HEX.issuperset(digest):
+            raise _invalid("extensions.persistedQuery.sha256Hash must be 64 hexadecimal characters")
+        if self.maxsize == 0 or self.max_bytes == 0:
             raise PersistedQueryError("persisted queries are not supported", "PERSISTED_QUERY_NOT_SUPPORTED")
-        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if persisted.get("version") != 1 or not isinstance(digest, str) or len(digest) != 64:
-            raise PersistedQueryError("persistedQuery needs version 1 and a sha256Hash", "BAD_REQUEST")
-        query = params.get("query")
-        if query is None:
-            document = self._documents.get(digest)
-            if document is None:
-                raise PersistedQueryError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-            self._documents.move_to_end(digest)
-            return document
-        if hashlib.sha256(query.encode()).hexdigest() != digest:
-            raise PersistedQueryError("provided sha256Hash does not match query", "BAD_REQUEST")
-        self._documents[digest] = query
+        return digest.lower()
+
+    def lookup(self, digest: str) -> str:
+        """The remembered document for ``digest``.
+
+        Raises:
+            PersistedQueryError: ``PERSISTED_QUERY_NOT_FOUND`` (the client then sends the document).
+        """
+        entry = self._documents.get(digest)
+        if entry is None:
+            raise PersistedQueryError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
         self._documents.move_to_end(digest)
-        while len(self._documents) > self.maxsize:
-            self._documents.popitem(last=False)
-        return str(query)
+        return entry[0]
+
+    @staticmethod
+    def verify(digest: str, document: str) -> None:
+        """Check that ``document`` hashes to ``digest``.
+
+        Raises:
+            PersistedQueryError: the hash does not match (400).
+        """
+        if hashlib.sha256(document.encode()).hexdigest() != digest:
+            raise _invalid("extensions.persistedQuery.sha256Hash does not match the query")
+
+    def remember(self, digest: str, document: str) -> None:
+        """Keep a verified, valid document, evicting the least recently used ones past either bound."""
+        if digest in self._documents:
+            self._documents.move_to_end(digest)
+            return
+        size = len(document.encode()) + _ENTRY_OVERHEAD
+        if size > self.max_bytes or self.maxsize == 0:
+            return
+        self._documents[digest] = (document, size)
+        self._bytes += size
+        while len(self._documents) > self.maxsize or self._bytes > self.max_bytes:
+            _, (_, evicted) = self._documents.popitem(last=False)
+            self._bytes -= evicted
+
+    @property
+    def stored_bytes(self) -> int:
+        """The bytes the remembered documents account for (documents in UTF-8 plus a per-entry overhead)."""
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._documents)
