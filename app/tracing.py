@@ -3,7 +3,8 @@
 Off by default (no cost per request). With ``OTEL_ENABLED=true`` the gateway exports spans with the
 OTLP/HTTP exporter, configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables (install the
 ``otel`` extra). The caller's ``traceparent`` is the parent of the operation span, and every upstream
-call carries the ``traceparent`` of its own span to Bifrost. Spans never carry variables or URLs.
+call carries the ``traceparent`` of its own span to Bifrost. A malformed caller trace context is ignored
+(``app.trace_context``). Spans never carry variables or URLs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
+
+from app.trace_context import trace_context
 
 __all__ = ["NO_TRACING", "OtelTracing", "Tracing", "otel_tracing_from_environment"]
 
@@ -45,7 +48,7 @@ class OtelTracing(Tracing):
 
     @contextmanager
     def operation(self, headers: Mapping[str, str]) -> Iterator[Any]:
-        parent = self._propagate.extract(dict(headers))
+        parent = self._propagate.extract(trace_context(headers))
         with self._tracer.start_as_current_span("graphql.request", context=parent, kind=self._kind.SERVER) as span:
             yield span
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 
+from app.trace_context import trace_context
+
 __all__ = ["FORWARDED_HEADERS", "forwarded_headers"]
 
-FORWARDED_HEADERS = ("authorization", "traceparent", "tracestate")
+FORWARDED_HEADERS = ("authorization",)
+"""Forwarded as sent; ``traceparent`` and ``tracestate`` are forwarded only when well-formed."""
 
 
 def forwarded_headers(headers: Mapping[str, str], request_id: str) -> dict[str, str]:
@@ -19,6 +22,7 @@ def forwarded_headers(headers: Mapping[str, str], request_id: str) -> dict[str, 
         {'cookie': 'token=t', 'x-request-id': 'r1'}
     """
     out = {name: headers[name] for name in FORWARDED_HEADERS if name in headers}
+    out.update(trace_context(headers))
     raw_cookie = headers.get("cookie")
     if raw_cookie:
         token = _token_cookie(raw_cookie)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.bifrost import BifrostClient
@@ -32,6 +32,7 @@ from app.schema.safe_errors import formatted_error
 from app.tracing import NO_TRACING, Tracing
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
+from app.web.header_checks import RefusedHeader, check_caller_headers
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 
 __all__ = ["GraphQLEndpoint"]
@@ -110,6 +111,10 @@ class GraphQLEndpoint:
 
     async def _respond(self, request: Request, request_id: str, facts: dict[str, Any]) -> Response:
         media = _media(request)
+        try:
+            check_caller_headers(request.headers)
+        except RefusedHeader as refused:
+            raise Problem(refused.status, refused.message, refused.code) from None
         if request.method == "GET":
             if (
                 "query" not in request.query_params
@@ -160,10 +165,14 @@ class GraphQLEndpoint:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body_bytes:
-                raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body_bytes:
+                    raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
+        except ClientDisconnect:
+            # The client left (or the server gave up on a slow body): nothing failed here, nobody to answer.
+            raise Problem(499, "the client closed the request", "CLIENT_CLOSED_REQUEST") from None
         try:
             params = orjson.loads(body)
         except orjson.JSONDecodeError:
