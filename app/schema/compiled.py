@@ -710,11 +710,15 @@ class _Slot:
 
 
 async def execute_compiled(
-    compiled: CompiledDocument, raw_variables: dict[str, Any] | None, context: Any
+    compiled: CompiledDocument, raw_variables: dict[str, Any] | None, context: Any, hide_suggestions: bool = False
 ) -> ExecutionResult | None:
     """Execute a compiled document; None (before any resolver ran) hands it to graphql-core."""
     variables = get_variable_values(
-        compiled.schema, compiled.operation.variable_definitions or (), raw_variables or {}, max_errors=50
+        compiled.schema,
+        compiled.operation.variable_definitions or (),
+        raw_variables or {},
+        max_errors=50,
+        hide_suggestions=hide_suggestions,
     )
     if isinstance(variables, list):
         return ExecutionResult(None, variables)

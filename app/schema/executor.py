@@ -5,6 +5,8 @@ only on the document text (parsing with the token limit, validation with the lim
 operation, compiling it: ``app.schema.compiled``) is done once and kept in a bounded LRU, and each request
 only runs the compiled plan (or graphql-core's execution on the Strawberry-built schema, for what the
 compiler leaves to it, and when ``compiled=False``). Error masking happens on the result (``safe_errors``).
+With ``hide_suggestions`` (the production profile) validation and variable errors carry no suggestion
+and name nothing the client did not send (``concealment``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
+from app.schema.concealment import conceal, names_in, names_in_variables
 from app.schema.limits import Limits, limit_rules
 from app.schema.safe_errors import safe_errors
 from app.schema.schema import GatewaySchema
@@ -76,11 +79,10 @@ class Executor:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as syntax_error:
             return PreparedDocument(None, (syntax_error,), None, None)
-        errors = validate(self._graphql_schema, document, self._rules)
+        errors = validate(self._graphql_schema, document, self._rules, hide_suggestions=self.hide_suggestions)
         if errors:
             if self.hide_suggestions:
-                for invalid in errors:
-                    self.schema.remove_field_suggestion(invalid)
+                errors = conceal(errors, names_in(query))
             return PreparedDocument(None, tuple(errors), None, None)
         operation = get_operation_ast(document, operation_name)
         if operation is None:
@@ -106,12 +108,23 @@ class Executor:
         assert prepared.document is not None
         result: Any = None
         if prepared.compiled is not None:
-            result = await execute_compiled(prepared.compiled, variables, context)
+            result = await execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
         if result is None:
             result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
+        if result.errors and self.hide_suggestions and any(error.path is None for error in result.errors):
+            result.errors = self._concealed(prepared, variables, result.errors)
         if result.errors:
             result.errors = safe_errors(result.errors, getattr(context, "request_id", None))
         return result
+
+    @staticmethod
+    def _concealed(
+        prepared: PreparedDocument, variables: dict[str, Any] | None, errors: list[GraphQLError]
+    ) -> list[GraphQLError]:
+        # Variables that do not fit the operation: their errors may name input types the client never wrote.
+        assert prepared.document is not None and prepared.document.loc is not None
+        sent = names_in(prepared.document.loc.source.body) | names_in_variables(variables)
+        return [conceal([error], sent)[0] if error.path is None else error for error in errors]
 
     async def _execute_on_graphql_core(
         self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, operation_name: str | None
@@ -126,6 +139,7 @@ class Executor:
             is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             executor_class=self.schema.execution_context_class,
             operation_extensions=None,
+            hide_suggestions=self.hide_suggestions,
         )
         if not isinstance(result, ExecutionResult):
             result = await result
