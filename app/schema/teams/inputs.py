@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from app.bifrost import is_valid_id
 from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
-from app.schema.errors import UserError, UserErrorCode
+from app.schema.checks import check_id, invalid
+from app.schema.errors import UserError
+from app.schema.names import check_name
 
-__all__ = ["MAX_NAME_LENGTH", "CreateTeamInput", "check_name"]
-
-MAX_NAME_LENGTH = 255
+__all__ = ["CreateTeamInput"]
 
 
 @strawberry.input(description="A new team. Give `budget` (one) or `budgets` (several, Bifrost v1.5+), not both.")
@@ -32,38 +31,11 @@ class CreateTeamInput:
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_name(self.name, ["input", "name"])
-        if self.customer_id is not None and not is_valid_id(self.customer_id):
-            errors.append(
-                UserError(
-                    field=["input", "customerId"],
-                    message="customerId is not a valid id",
-                    code=UserErrorCode.INVALID_INPUT,
-                )
-            )
+        if self.customer_id is not None:
+            errors += check_id(self.customer_id, ["input", "customerId"])
         if self.budget is not None and self.budgets is not None:
-            errors.append(
-                UserError(
-                    field=["input", "budgets"],
-                    message="give either budget or budgets, not both",
-                    code=UserErrorCode.INVALID_INPUT,
-                )
-            )
+            errors.append(invalid(["input", "budgets"], "give either budget or budgets, not both"))
         errors += check_budgets(self.all_budgets())
         if self.rate_limit is not None:
             errors += check_rate_limit(self.rate_limit, ["input", "rateLimit"])
         return errors
-
-
-def check_name(name: str, path: list[str]) -> list[UserError]:
-    """A name must have a visible character and at most MAX_NAME_LENGTH characters."""
-    if not name.strip():
-        return [UserError(field=path, message="name must not be blank", code=UserErrorCode.INVALID_INPUT)]
-    if len(name) > MAX_NAME_LENGTH:
-        return [
-            UserError(
-                field=path,
-                message=f"name must be at most {MAX_NAME_LENGTH} characters",
-                code=UserErrorCode.INVALID_INPUT,
-            )
-        ]
-    return []

@@ -11,7 +11,7 @@ import strawberry
 from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
 from app.schema.checks import check_id
 from app.schema.errors import UserError
-from app.schema.teams.inputs import check_name
+from app.schema.names import check_name
 
 __all__ = ["DeleteTeamInput", "UpdateTeamInput"]
 

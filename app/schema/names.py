@@ -1,0 +1,58 @@
+"""The one check for the names of teams, customers and virtual keys.
+
+A name must show something: at least one visible character, no control characters (Postgres-backed Bifrost
+answers a NUL with a 500, and a newline or escape breaks every log and table that prints the name), no
+invisible format characters or bidirectional overrides (``"\\u202egnp.exe"`` displays as ``exe.png``), no
+line separators and no lone surrogates (they cannot be encoded as UTF-8 at all). Letters of every script are
+welcome: ``"Équipe 東京"`` is a fine name.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from app.schema.errors import UserError, UserErrorCode
+
+__all__ = ["MAX_NAME_LENGTH", "check_name"]
+
+MAX_NAME_LENGTH = 255
+
+# Unicode general categories refused anywhere in a name, with what the message calls them.
+_REFUSED = {
+    "Cc": "control characters",
+    "Cf": "invisible or bidirectional formatting characters",
+    "Cs": "lone surrogates",
+    "Zl": "line separators",
+    "Zp": "paragraph separators",
+}
+# Categories that show something on their own: letters, numbers, punctuation, symbols.
+_VISIBLE = frozenset("LNPS")
+# Letters and symbols that render as blank space (Hangul fillers, the blank braille pattern).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def check_name(name: str, path: list[str]) -> list[UserError]:
+    """Problems of a name given at ``path`` (the message names the field).
+
+    Example:
+        >>> [e.message for e in check_name("\\u200b\\u200b", ["input", "name"])]
+        ['name must not contain invisible or bidirectional formatting characters (U+200B)']
+        >>> check_name("Équipe 東京", ["input", "name"])
+        []
+    """
+    field = path[-1]
+    if len(name) > MAX_NAME_LENGTH:
+        return [_invalid(path, f"{field} must be at most {MAX_NAME_LENGTH} characters")]
+    visible = False
+    for char in name:
+        category = unicodedata.category(char)
+        if category in _REFUSED:
+            return [_invalid(path, f"{field} must not contain {_REFUSED[category]} (U+{ord(char):04X})")]
+        visible = visible or (category[0] in _VISIBLE and char not in _BLANK)
+    if not visible:
+        return [_invalid(path, f"{field} must have a visible character")]
+    return []
+
+
+def _invalid(path: list[str], message: str) -> UserError:
+    return UserError(field=path, message=message, code=UserErrorCode.INVALID_INPUT)
