@@ -1,7 +1,7 @@
 """Inputs of the customer mutations and their local validation.
 
 A customer has one budget in both API generations; rate limits exist on v1.5+ only. In an update, fields
-left out stay as they are and ``null`` removes (``budget: null``, ``rateLimit: null``).
+left out stay as they are and ``null`` removes (``budget: null``, ``rateLimit: null``); ``name: null`` is refused.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import strawberry
 
 from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
+from app.schema.changes import check_not_null
 from app.schema.checks import check_id
 from app.schema.errors import UserError
 from app.schema.names import check_name
@@ -35,7 +36,7 @@ class CreateCustomerInput:
 @strawberry.input(description="Changes to a customer. Fields left out are unchanged.")
 class UpdateCustomerInput:
     id: strawberry.ID
-    name: strawberry.Maybe[str]
+    name: strawberry.Maybe[str | None] = strawberry.field(description="A new name; null is refused.")
     budget: strawberry.Maybe[BudgetInput | None] = strawberry.field(
         description="Replaces the budget's limit and period (usage is kept); null removes the budget."
     )
@@ -46,7 +47,8 @@ class UpdateCustomerInput:
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_id(self.id, ["input", "id"])
-        if self.name is not None:
+        errors += check_not_null(self.name, ["input", "name"])
+        if self.name is not None and self.name.value is not None:
             errors += check_name(self.name.value, ["input", "name"])
         if self.budget is not None and self.budget.value is not None:
             errors += check_budgets([(["input", "budget"], self.budget.value)])

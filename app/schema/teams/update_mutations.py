@@ -8,6 +8,7 @@ import strawberry
 
 from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError, BifrostSession
 from app.schema.budgets.bodies import budgets_body, rate_limit_body
+from app.schema.changes import list_change
 from app.schema.checks import check_customer_exists, delete_entity, name_taken, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError
@@ -37,7 +38,7 @@ def update_team_body(data: UpdateTeamInput, generation: ApiGeneration | None) ->
     if data.customer_id is not None:
         body["customer_id"] = data.customer_id.value or ""
     budgets, errors = budgets_body(
-        data.budgets.value if data.budgets is not None else None,
+        list_change(data.budgets),
         generation,
         owner="team",
         path=["input", "budgets"],
@@ -72,7 +73,8 @@ class TeamUpdateMutations:
             team = await context.bifrost.update_team(input.id, body)
         except BifrostServerError:
             # Bifrost answers a taken name with a bare 500 ("Failed to update team"); a read tells them apart.
-            if input.name is not None and await _name_taken(context.bifrost, input.name.value, input.id):
+            name = input.name.value if input.name is not None else None
+            if name is not None and await _name_taken(context.bifrost, name, input.id):
                 return UpdateTeamPayload(user_errors=[name_taken("team")])
             raise
         except BifrostHTTPError as error:

@@ -13,6 +13,7 @@ from strawberry import Maybe
 
 from app.bifrost import ApiGeneration, models
 from app.schema.budgets.bodies import budgets_body, given, rate_limit_body
+from app.schema.changes import list_change
 from app.schema.errors import UserError
 from app.schema.virtual_keys.inputs import (
     CreateVirtualKeyInput,
@@ -155,10 +156,10 @@ def update_key_body(
     if data.is_active is not None:
         body["is_active"] = data.is_active.value
     shared, errors = _shared(
-        data.budgets.value if data.budgets is not None else None,
+        list_change(data.budgets),
         data.rate_limit,
-        data.provider_configs.value if data.provider_configs is not None else None,
-        data.mcp_configs.value if data.mcp_configs is not None else None,
+        list_change(data.provider_configs),
+        list_change(data.mcp_configs),
         generation,
         replace=True,
     )

@@ -11,6 +11,7 @@ import math
 import strawberry
 
 from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
+from app.schema.changes import check_not_null, list_change
 from app.schema.checks import check_id, invalid
 from app.schema.errors import UserError
 from app.schema.names import check_name
@@ -131,46 +132,47 @@ class CreateVirtualKeyInput:
 )
 class UpdateVirtualKeyInput:
     id: strawberry.ID
-    name: strawberry.Maybe[str]
-    description: strawberry.Maybe[str | None]
+    name: strawberry.Maybe[str | None] = strawberry.field(description="A new name; null is refused.")
+    description: strawberry.Maybe[str | None] = strawberry.field(description="A new description; null clears it.")
     team_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
         description="Move the key to this team (it leaves its customer), or null to detach it from its team."
     )
     customer_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
         description="Move the key to this customer (it leaves its team), or null to detach it from its customer."
     )
-    budgets: strawberry.Maybe[list[BudgetInput]] = strawberry.field(
-        description="The full desired set, matched by resetDuration; `[]` removes every budget (Bifrost v1.5+)."
+    budgets: strawberry.Maybe[list[BudgetInput] | None] = strawberry.field(
+        description="The full desired set, matched by resetDuration; `[]` or null removes every budget (Bifrost v1.5+)."
     )
     rate_limit: strawberry.Maybe[RateLimitInput | None] = strawberry.field(
         description="Replaces the rate limit; null removes it (Bifrost v1.5+)."
     )
-    is_active: strawberry.Maybe[bool]
-    provider_configs: strawberry.Maybe[list[ProviderConfigInput]] = strawberry.field(
-        description="The full desired set: entries with an id are updated, others created, missing ones deleted."
+    is_active: strawberry.Maybe[bool | None] = strawberry.field(
+        description="Enable or disable the key; null is refused."
     )
-    mcp_configs: strawberry.Maybe[list[MCPConfigInput]] = strawberry.field(
-        description="The full desired set, like providerConfigs."
+    provider_configs: strawberry.Maybe[list[ProviderConfigInput] | None] = strawberry.field(
+        description="The full desired set: entries with an id are updated, others created, missing ones deleted; "
+        "`[]` or null removes every config."
+    )
+    mcp_configs: strawberry.Maybe[list[MCPConfigInput] | None] = strawberry.field(
+        description="The full desired set, like providerConfigs; `[]` or null removes every MCP config."
     )
 
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_id(self.id, ["input", "id"])
-        if self.name is not None:
+        errors += check_not_null(self.name, ["input", "name"])
+        if self.name is not None and self.name.value is not None:
             errors += check_name(self.name.value, ["input", "name"])
+        errors += check_not_null(self.is_active, ["input", "isActive"])
         errors += check_owner(
             self.team_id.value if self.team_id is not None else None,
             self.customer_id.value if self.customer_id is not None else None,
         )
-        if self.budgets is not None:
-            errors += check_budgets([(["input", "budgets", str(i)], b) for i, b in enumerate(self.budgets.value)])
+        budgets = list_change(self.budgets)
+        errors += check_budgets([(["input", "budgets", str(i)], b) for i, b in enumerate(budgets or [])])
         if self.rate_limit is not None and self.rate_limit.value is not None:
             errors += check_rate_limit(self.rate_limit.value, ["input", "rateLimit"])
-        return errors + check_configs(
-            self.provider_configs.value if self.provider_configs is not None else None,
-            self.mcp_configs.value if self.mcp_configs is not None else None,
-            creating=False,
-        )
+        return errors + check_configs(list_change(self.provider_configs), list_change(self.mcp_configs), creating=False)
 
 
 @strawberry.input(description="The virtual key to delete.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import strawberry
 
 from app.bifrost import BifrostBadRequest, BifrostHTTPError, BifrostServerError, BifrostSession, models
+from app.schema.changes import list_change
 from app.schema.checks import (
     check_customer_exists,
     check_team_exists,
@@ -164,12 +165,12 @@ class VirtualKeyMutations:
         body, errors = update_key_body(input, await context.bifrost.api_generation(), owner_fields(input, current))
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
-        configs = input.provider_configs.value if input.provider_configs is not None else None
+        configs = list_change(input.provider_configs)
         try:
             key = await context.bifrost.update_virtual_key(input.id, body)
         except BifrostServerError as error:
             name = input.name.value if input.name is not None else None
-            mcp_configs = input.mcp_configs.value if input.mcp_configs is not None else None
+            mcp_configs = list_change(input.mcp_configs)
             mistake = await _caller_mistake(context.bifrost, error, name, mcp_configs, input.id)
             if mistake is None:
                 raise
