@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
+from limits import parse_many
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.keys import GatewayKey, parse_gateway_keys
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -41,6 +44,12 @@ class Settings(BaseSettings):
     upstream_max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     dataloader_concurrency: int = Field(10, ge=1, le=100)
     upstream_coalesce_reads: bool = True
+
+    # Who the caller is (README: "Callers and credentials")
+    gateway_api_keys: Annotated[tuple[GatewayKey, ...], NoDecode] = ()
+    allow_anonymous_service_credentials: bool = False
+    login_rate_limit_per_address: str = "10/minute"
+    login_rate_limit_per_username: str = "5/minute"
 
     upstream_read_retries: int = Field(2, ge=0, le=5)
     breaker_failure_threshold: int = Field(5, ge=1)
@@ -80,6 +89,20 @@ class Settings(BaseSettings):
                 data = {**data, "cors_allow_origins": [o.strip() for o in raw.split(",") if o.strip()]}
         return data
 
+    @field_validator("gateway_api_keys", mode="before")
+    @classmethod
+    def _parse_gateway_keys(cls, value: object) -> object:
+        return parse_gateway_keys(value) if isinstance(value, str) else value
+
+    @field_validator("login_rate_limit_per_address", "login_rate_limit_per_username")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like '10/minute' or '5 per 30 seconds'") from None
+        return value
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.upstream_total_timeout < self.upstream_connect_timeout:
@@ -97,7 +120,27 @@ class Settings(BaseSettings):
                 "BIFROST_URL is required when GATEWAY_ENV=production (set EMBEDDED_BIFROST=true to serve the "
                 "embedded Bifrost-compatible server instead)"
             )
+        if (self.bifrost_username is None) != (self.bifrost_password is None):
+            raise ValueError("BIFROST_USERNAME and BIFROST_PASSWORD must be set together")
+        if (
+            self.is_production
+            and self.has_service_credentials
+            and not self.gateway_api_keys
+            and not self.allow_anonymous_service_credentials
+        ):
+            # Nobody could use the service credential but anonymous callers: refuse rather than guess.
+            raise ValueError(
+                "service credentials (BIFROST_API_TOKEN or BIFROST_USERNAME/BIFROST_PASSWORD) need GATEWAY_API_KEYS "
+                "when GATEWAY_ENV=production (or ALLOW_ANONYMOUS_SERVICE_CREDENTIALS=true to hand them to anyone)"
+            )
         return self
+
+    @property
+    def has_service_credentials(self) -> bool:
+        """True when a service credential (token, or username and password) is configured."""
+        return self.bifrost_api_token is not None or (
+            self.bifrost_username is not None and self.bifrost_password is not None
+        )
 
     @property
     def uses_embedded_bifrost(self) -> bool:

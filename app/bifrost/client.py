@@ -2,7 +2,8 @@
 
 ``BifrostClient`` owns the connection pool, timeouts, retries of idempotent reads and the detection
 of the upstream's API generation. ``BifrostSession`` is a cheap per-request view that carries the
-caller's forwarded headers and counts the calls made on the caller's behalf.
+headers worked out for the caller and counts the calls made on the caller's behalf. The client holds
+no credentials of its own: whose credentials go with a call is decided once per request, by the web edge.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ M = TypeVar("M", bound=BaseModel)
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _GOVERNANCE = "/api/governance"
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 
 
 class BifrostClient:
@@ -59,7 +61,6 @@ class BifrostClient:
         total_timeout: float = 15.0,
         max_response_bytes: int = 16 * 1024 * 1024,
         read_retries: int = 2,
-        service_headers: Mapping[str, str] | None = None,
         breaker: CircuitBreaker | None = None,
         observe: Callable[[str, str, float], None] | None = None,
         tracing: Tracing = NO_TRACING,
@@ -70,7 +71,6 @@ class BifrostClient:
         self.total_timeout = total_timeout
         self.max_response_bytes = max_response_bytes
         self.read_retries = read_retries
-        self.service_headers = dict(service_headers or {})
         self.breaker = breaker or CircuitBreaker()
         self.observe = observe
         self.tracing = tracing
@@ -80,9 +80,18 @@ class BifrostClient:
         self.on_shared_read = on_shared_read
         self.reads = ReadCoalescer(self._shared_read) if coalesce_reads else None
 
-    def session(self, headers: Mapping[str, str] | None = None) -> BifrostSession:
-        """A per-request view that sends ``headers`` (already filtered by the caller) upstream."""
-        return BifrostSession(self, headers or {})
+    def session(
+        self, headers: Mapping[str, str] | None = None, *, session_headers: Mapping[str, str] | None = None
+    ) -> BifrostSession:
+        """A per-request view that sends exactly ``headers`` with every governance call.
+
+        ``session_headers`` go with login and logout instead; when omitted, those get ``headers`` without
+        any credentials (never somebody else's).
+        """
+        headers = headers or {}
+        if session_headers is None:
+            session_headers = {name: value for name, value in headers.items() if name not in _CREDENTIAL_HEADERS}
+        return BifrostSession(self, headers, session_headers)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -216,9 +225,12 @@ class BifrostSession:
         >>> # team = await client.session(headers).get_team("3f2b...")
     """
 
-    def __init__(self, client: BifrostClient, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self, client: BifrostClient, headers: Mapping[str, str], session_headers: Mapping[str, str] | None = None
+    ) -> None:
         self.client = client
         self.headers = headers
+        self.session_headers = session_headers if session_headers is not None else {}
         self.calls = 0
 
     async def call(
@@ -230,21 +242,14 @@ class BifrostSession:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
-        """Send one request with the caller's headers (``headers``: already worked out); raise the typed error
-        for any non-200."""
+        """Send one request with the caller's headers (or ``headers``); raise the typed error for any non-200."""
         self.calls += 1
         if headers is None:
-            headers = self._send_headers()
+            headers = self.headers
         response = await self.client.request(method, path, headers=headers, body=body, params=params)
         if response.status != 200:
             raise error_from_response(response.status, response.content)
         return response
-
-    def _send_headers(self) -> Mapping[str, str]:
-        headers = self.headers
-        if self.client.service_headers and not _has_credentials(headers):
-            headers = {**self.client.service_headers, **headers}
-        return headers
 
     async def _parsed(
         self,
@@ -259,7 +264,7 @@ class BifrostSession:
             response = await self.call(method, path, body=body, params=params)
             return parse(model, response.content)
         query = tuple(sorted(params.items())) if params else None
-        headers = self._send_headers()
+        headers = self.headers
         reads = self.client.reads
         if reads is None:
             return await self._read(model, path, params, query, headers)
@@ -335,12 +340,13 @@ class BifrostSession:
     # Session --------------------------------------------------------------------------------------
 
     async def login(self, username: str, password: str) -> UpstreamResponse:
-        """``POST /api/session/login``; the answer's Set-Cookie carries the session token."""
-        return await self.call("POST", "/api/session/login", body={"username": username, "password": password})
+        """``POST /api/session/login`` with the session headers; the answer's Set-Cookie carries the token."""
+        body = {"username": username, "password": password}
+        return await self.call("POST", "/api/session/login", body=body, headers=self.session_headers)
 
     async def logout(self) -> UpstreamResponse:
-        """``POST /api/session/logout``."""
-        return await self.call("POST", "/api/session/logout")
+        """``POST /api/session/logout`` with the session headers (the caller's own credentials)."""
+        return await self.call("POST", "/api/session/logout", headers=self.session_headers)
 
     async def health(self) -> bool:
         """True when ``GET /health`` answers 200."""
@@ -422,7 +428,3 @@ def _entity_path(collection: str, entity_id: str) -> str:
     if not is_valid_id(entity_id):
         raise ValueError("invalid id")
     return f"{_GOVERNANCE}/{collection}/{entity_id}"
-
-
-def _has_credentials(headers: Mapping[str, str]) -> bool:
-    return "authorization" in headers or "cookie" in headers

@@ -1,4 +1,4 @@
-"""The per-request GraphQL context: the caller's Bifrost session and a fresh set of DataLoaders."""
+"""The per-request GraphQL context: who the caller is, its Bifrost session and a fresh set of DataLoaders."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from app.bifrost import BifrostSession
+from app.schema.caller import ANONYMOUS, Caller
 
 if TYPE_CHECKING:
     from app.schema.loaders import Loaders
+    from app.schema.session.limiter import LoginLimiter
 
 __all__ = ["GatewayContext", "Info"]
 
@@ -22,6 +24,9 @@ class GatewayContext:
     Attributes:
         bifrost: the caller's view of the Bifrost client (forwarded headers, call count).
         loaders: DataLoaders memoised for this request only.
+        caller: who is asking (whose credentials went upstream, whether key values may be revealed).
+        login_limiter: counts password attempts (None: not limited).
+        created_keys: ids of virtual keys this request created; their value may be revealed once, here.
         response_cookies: Set-Cookie values to hand back to the browser (login/logout).
         operation_type, operation_name: what ran, for the request's log line and metrics.
         request_id: the request's ``x-request-id``, for log lines written while it runs.
@@ -29,6 +34,9 @@ class GatewayContext:
 
     bifrost: BifrostSession
     loaders: Loaders
+    caller: Caller = ANONYMOUS
+    login_limiter: LoginLimiter | None = None
+    created_keys: set[str] = field(default_factory=set)
     response_cookies: list[str] = field(default_factory=list)
     operation_type: str | None = None
     operation_name: str | None = None

@@ -7,13 +7,14 @@ cache), so a limit costs nothing on repeated documents.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, FieldNode, GraphQLError, ValidationContext, ValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-__all__ = ["Limits", "limit_code", "limit_rules"]
+__all__ = ["Limits", "OneLoginPerDocument", "limit_code", "limit_rules"]
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,33 @@ def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
     rules: list[type[ASTValidationRule]] = [
         depth_validator(limits.max_depth, should_ignore=None),
         alias_validator(limits.max_aliases),
+        OneLoginPerDocument,
     ]
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     return rules
+
+
+class OneLoginPerDocument(ValidationRule):
+    """At most one ``login`` field in a document (``TOO_MANY_LOGINS``): aliases must not multiply password
+    guesses past the per-attempt limiter."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.logins = 0
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        schema = self.context.schema
+        if node.name.value == "login" and self.context.get_parent_type() is schema.mutation_type:
+            self.logins += 1
+            if self.logins == 2:
+                self.report_error(
+                    GraphQLError(
+                        "A document may hold at most one login field.",
+                        node,
+                        extensions={"code": "TOO_MANY_LOGINS"},
+                    )
+                )
 
 
 # graphql-core and Strawberry report these without a code; the texts are theirs.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,8 +19,10 @@ from app.observability import metrics_payload
 from app.schema import build_schema
 from app.schema.executor import Executor
 from app.schema.limits import Limits
+from app.schema.session.limiter import LoginLimiter
 from app.settings import Settings
 from app.tracing import NO_TRACING, Tracing, otel_tracing_from_environment
+from app.web.callers import CallerPolicy
 from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint
@@ -28,8 +31,11 @@ from app.web.upstream import build_bifrost_client
 
 __all__ = ["bifrost_client_of", "create_app"]
 
+log = logging.getLogger("app.web")
+
 CORS_HEADERS = [
     "authorization",
+    "x-gateway-key",
     "content-type",
     "x-request-id",
     "traceparent",
@@ -71,8 +77,11 @@ def create_app(
         max_document_bytes=settings.max_document_bytes,
         persisted_queries=PersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes),
         graphiql_html=None if settings.is_production else graphiql_page(),
+        callers=CallerPolicy.from_settings(settings),
+        login_limiter=LoginLimiter(settings.login_rate_limit_per_address, settings.login_rate_limit_per_username),
         tracing=tracing,
     )
+    _warn_about_service_credentials(settings)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -120,6 +129,18 @@ def create_app(
             )
 
     return GatewayASGI(endpoint.handle, rest, wrap=wrap)
+
+
+def _warn_about_service_credentials(settings: Settings) -> None:
+    if not settings.has_service_credentials:
+        return
+    if settings.allow_anonymous_service_credentials:
+        log.warning(
+            "ALLOW_ANONYMOUS_SERVICE_CREDENTIALS is set: every caller without credentials acts upstream "
+            "with the service credential (reads, writes and deletes)"
+        )
+    elif not settings.gateway_api_keys:
+        log.warning("a service credential is set but GATEWAY_API_KEYS is empty: no caller can use it")
 
 
 def bifrost_client_of(app: GatewayASGI) -> BifrostClient:

@@ -8,6 +8,8 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
   results are 200 as legacy clients expect. Malformed requests are 400 in both; an Accept header
   that allows neither is 406.
 * Automatic persisted queries over GET and POST (``extensions.persistedQuery``).
+* The caller is identified before anything runs (``app.web.callers``): ambiguous credentials are 400,
+  a gateway key or token cookie that is not valid is 401.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from app.schema.context import GatewayContext
 from app.schema.executor import Executor
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
+from app.schema.session.limiter import LoginLimiter
 from app.tracing import NO_TRACING, Tracing
+from app.web.callers import CallerPolicy, CallerRefused
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
 from app.web.header_checks import RefusedHeader, check_caller_headers
@@ -66,10 +70,14 @@ class GraphQLEndpoint:
         max_document_bytes: int,
         persisted_queries: PersistedQueries,
         graphiql_html: bytes | None,
+        callers: CallerPolicy,
+        login_limiter: LoginLimiter | None = None,
         tracing: Tracing = NO_TRACING,
     ) -> None:
         self.executor = executor
         self.client = client
+        self.callers = callers
+        self.login_limiter = login_limiter
         self.dataloader_concurrency = dataloader_concurrency
         self.max_body_bytes = max_body_bytes
         self.max_document_bytes = max_document_bytes
@@ -192,6 +200,11 @@ class GraphQLEndpoint:
         facts: dict[str, Any],
         persisted: str | None = None,
     ) -> Response:
+        try:
+            identified = self.callers.identify(request.headers, request.client.host if request.client else None)
+        except CallerRefused as refused:
+            challenge = {"www-authenticate": 'Bearer realm="gateway"'} if refused.status == 401 else None
+            raise Problem(refused.status, refused.message, refused.code, challenge) from None
         operation_name = params.get("operationName")
         prepared = self.executor.prepare(query, operation_name)
         facts["operation"] = operation_name or prepared.operation_name
@@ -209,9 +222,16 @@ class GraphQLEndpoint:
             if prepared.operation_type == "mutation":
                 raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
-        session = self.client.session(forwarded_headers(request.headers, request_id))
+        forwarded = forwarded_headers(request.headers, request_id)
+        session = self.client.session(
+            {**forwarded, **identified.upstream}, session_headers={**forwarded, **identified.session}
+        )
         context = GatewayContext(
-            bifrost=session, loaders=Loaders(session, self.dataloader_concurrency), request_id=request_id
+            bifrost=session,
+            loaders=Loaders(session, self.dataloader_concurrency),
+            caller=identified.caller,
+            login_limiter=self.login_limiter,
+            request_id=request_id,
         )
         try:
             result = await _cancel_on_disconnect(

@@ -8,7 +8,6 @@ httpx transport (ASGI, mock) instead.
 
 from __future__ import annotations
 
-import base64
 import logging
 
 import httpx
@@ -35,7 +34,6 @@ def build_bifrost_client(
         total_timeout=settings.upstream_total_timeout,
         max_response_bytes=settings.upstream_max_response_bytes,
         read_retries=settings.upstream_read_retries,
-        service_headers=_service_headers(settings),
         breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds),
         observe=_record_upstream,
         tracing=tracing,
@@ -85,12 +83,3 @@ def _record_upstream(route: str, outcome: str, seconds: float) -> None:
 
 def _record_shared_read(route: str) -> None:
     UPSTREAM_SHARED_READS.labels(route).inc()
-
-
-def _service_headers(settings: Settings) -> dict[str, str]:
-    if settings.bifrost_api_token is not None:
-        return {"authorization": f"Bearer {settings.bifrost_api_token.get_secret_value()}"}
-    if settings.bifrost_username and settings.bifrost_password is not None:
-        pair = f"{settings.bifrost_username}:{settings.bifrost_password.get_secret_value()}"
-        return {"authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
-    return {}

@@ -14,9 +14,14 @@ import httpx
 import pytest
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.keys import entry_for
 from app.settings import Settings
 from app.web import create_app
 from app.web.edge import GatewayASGI
+
+# Every test gateway knows one gateway key that may reveal key values; tests that read them send it.
+REVEAL_KEY = "gk_tests-reveal-0123456789abcdefghijklmnopqrstuvwxyz"
+REVEALING = {"x-gateway-key": REVEAL_KEY}
 
 
 @dataclass
@@ -51,6 +56,7 @@ def upstream_http(gw: Gateway) -> httpx.AsyncClient:
 
 async def make_gateway(generation: str = "current", *, auth: tuple[str, str] | None = None, **settings: Any) -> Gateway:
     upstream = create_embedded_bifrost(database=":memory:", generation=generation, auth=auth)
+    settings.setdefault("gateway_api_keys", entry_for("tests", REVEAL_KEY, can_reveal=True))
     app = create_app(
         Settings(bifrost_url="http://bifrost.internal:8080", **settings),
         transport=httpx.ASGITransport(app=upstream),

@@ -1,4 +1,7 @@
-"""Caller headers forwarded to Bifrost (allow-list only), service credentials, and the login cookie flow."""
+"""Caller headers forwarded to Bifrost (allow-list only), service credentials, and the login cookie flow.
+
+The caller policy itself (gateway keys, reveal, logout, cookies, login limits) is in test_caller_policy.py.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,14 @@ from typing import Any
 
 import httpx
 
+from app.keys import entry_for
 from app.settings import Settings
 from app.web import create_app
 from tests.gateway.conftest import make_gateway
 from tests.gateway.documents import CREATE_TEAM_SHORT, TEAM_BY_ID
 
 TEAM_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
+BFF_KEY = "gk_bff-0123456789abcdefghijklmnopqrstuvwxyz0123456"
 LOGIN = "mutation Login($u: String!, $p: String!) { login(username: $u, password: $p) { success userErrors { code } } }"
 LOGOUT = "mutation { logout { success } }"
 
@@ -60,10 +65,13 @@ async def test_request_id_is_generated_when_missing() -> None:
     assert headers["x-request-id"] == response.headers["x-request-id"]
 
 
-async def test_service_credentials_are_used_only_when_caller_sends_none() -> None:
-    headers, _ = await capture_headers({}, bifrost_username="svc", bifrost_password="pw")
+async def test_service_credentials_go_only_with_a_gateway_key() -> None:
+    service = {"bifrost_username": "svc", "bifrost_password": "pw", "gateway_api_keys": entry_for("bff", BFF_KEY)}
+    headers, _ = await capture_headers({}, **service)
+    assert "authorization" not in headers, "an anonymous caller never borrows the service credential"
+    headers, _ = await capture_headers({"x-gateway-key": BFF_KEY}, **service)
     assert headers["authorization"] == "Basic " + base64.b64encode(b"svc:pw").decode()
-    headers, _ = await capture_headers({"authorization": "Bearer mine"}, bifrost_username="svc", bifrost_password="pw")
+    headers, _ = await capture_headers({"authorization": "Bearer mine"}, **service)
     assert headers["authorization"] == "Bearer mine"
 
 

@@ -34,6 +34,7 @@ from app.bifrost import BifrostClient
 from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.wire import HttpxWire
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.schema.context import GatewayContext
 from app.schema.executor import Executor, PreparedDocument
 from app.schema.export import export_sdl
@@ -47,6 +48,7 @@ SCHEMA = build_schema()
 GENERATIONS = ("seed", "current")
 MALFORMED_ID = "../teams?x=1"
 MISSING_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
+OWN_CREDENTIALS = Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True)
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Engines:
     client: BifrostClient
     compiled: Executor
     reference: Executor
+    # A caller with its own credentials may reveal key values; ANONYMOUS checks the refusal.
+    caller: Caller = OWN_CREDENTIALS
 
     async def run(
         self, executor: Executor, query: str, variables: dict[str, Any] | None = None
@@ -66,7 +70,7 @@ class Engines:
         if prepared.errors:
             return prepared, None
         session = self.client.session({})
-        context = GatewayContext(bifrost=session, loaders=Loaders(session, 10))
+        context = GatewayContext(bifrost=session, loaders=Loaders(session, 10), caller=self.caller)
         try:
             result = await executor.execute(prepared, variables=variables, context=context, operation_name=None)
         finally:
@@ -344,6 +348,22 @@ async def test_document_gives_the_reference_answer(engines: Engines, name: str) 
     prepared, compiled, _ = await engines.both(resolve(engines, document), resolve_variables(engines, variables))
     assert used_compiled_plan(prepared)
     assert compiled.data is not None
+
+
+async def test_refused_reveal_matches(engines: Engines) -> None:
+    """A caller who may not reveal: each refused value nulls its key (nullable) or the list (non-null items)."""
+    engines.caller = ANONYMOUS
+    document = resolve(
+        engines,
+        """{
+          one: virtualKey(id: "<<key:platform-prod>>") { name masked: value shown: value(reveal: true) }
+          all: virtualKeys(first: 3) { nodes { name shown: value(reveal: true) } }
+        }""",
+    )
+    prepared, compiled, _ = await engines.both(document)
+    assert used_compiled_plan(prepared)
+    assert compiled.errors and {error.extensions["code"] for error in compiled.errors} == {"FORBIDDEN"}  # type: ignore[index]
+    assert compiled.data is None or compiled.data["one"] is None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.conftest import Gateway, upstream_http
+from tests.gateway.conftest import REVEALING, Gateway, upstream_http
 
 TEAMS_PAGE = """
 query Teams($first: Int, $after: String, $search: String, $customerId: ID) {
@@ -120,7 +120,7 @@ async def test_virtual_key_relations_are_complete_and_secrets_masked(gateway: Ga
             },
         )
     )["virtual_key"]
-    body = await gateway.graphql(VIRTUAL_KEY, {"id": key["id"]})
+    body = await gateway.graphql(VIRTUAL_KEY, {"id": key["id"]}, headers=REVEALING)
     assert "errors" not in body, body
     vk = body["data"]["virtualKey"]
     assert vk["value"] == vk["masked"] == "sk-bf-…" + key["value"][-4:]

@@ -138,6 +138,7 @@ class VirtualKeyMutations:
         except BifrostHTTPError as error:
             return CreateVirtualKeyPayload(user_errors=[_user_error(error, input.provider_configs)])
         _remember_key(context.loaders, key.id, key)
+        context.created_keys.add(key.id)  # Bifrost shows a new key's value to whoever created it
         return CreateVirtualKeyPayload(virtual_key=key)  # type: ignore[arg-type]
 
     @strawberry.mutation(

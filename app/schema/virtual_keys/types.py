@@ -1,7 +1,7 @@
 """VirtualKey and what hangs off it: provider configs, provider keys, credentials and MCP configs.
 
-Secrets stay upstream: a virtual key's ``value`` is masked unless asked for with ``reveal: true``,
-and literal credential values of provider keys are never returned at all.
+Secrets stay upstream: a virtual key's ``value`` is masked unless asked for with ``reveal: true`` by a
+caller allowed to see it, and literal credential values of provider keys are never returned at all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import strawberry
 from app.bifrost import models
 from app.schema.budgets.types import Budget, RateLimit
 from app.schema.context import Info
+from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_of
 
 if TYPE_CHECKING:
@@ -143,10 +144,22 @@ class VirtualKey:
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field(description="The key's secret value, masked (`sk-bf-…abcd`) unless `reveal` is true.")
+    @strawberry.field(
+        description="The key's secret value, masked (`sk-bf-…abcd`) unless `reveal` is true. Revealing needs "
+        "the caller's own Bifrost credentials or a gateway key allowed to reveal (else a FORBIDDEN error); "
+        "createVirtualKey's payload may always reveal the key it created."
+    )
     @staticmethod
-    def value(root: strawberry.Parent[models.VirtualKey], reveal: bool = False) -> str:
-        return root.value if reveal else mask_secret(root.value)
+    def value(root: strawberry.Parent[models.VirtualKey], info: Info, reveal: bool = False) -> str:
+        if not reveal:
+            return mask_secret(root.value)
+        context = info.context
+        if not context.caller.can_reveal and root.id not in context.created_keys:
+            raise GatewayError(
+                "revealing a key's value needs your own Bifrost credentials or a gateway key allowed to reveal",
+                GatewayErrorCode.FORBIDDEN,
+            )
+        return root.value
 
     @strawberry.field(description="The key's team, if it is team-scoped.")
     @staticmethod

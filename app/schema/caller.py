@@ -1,0 +1,45 @@
+"""Who is asking, as resolvers see it: whose credentials went upstream and what the caller may see.
+
+The web edge works this out once per request (``app.web.callers``); resolvers only read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["ANONYMOUS", "Caller", "CallerKind"]
+
+
+class CallerKind(StrEnum):
+    """Whose credentials go upstream for a caller."""
+
+    OWN_CREDENTIALS = "own_credentials"
+    """The caller's own Bifrost bearer token, Basic credentials or ``token`` cookie."""
+    GATEWAY_KEY = "gateway_key"
+    """A backend the gateway authenticated with a gateway key: the service credential goes upstream."""
+    ANONYMOUS = "anonymous"
+    """Neither: nothing goes upstream (unless the operator opted in to lending the service credential)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The caller of one request.
+
+    Example:
+        >>> Caller(CallerKind.GATEWAY_KEY, key_label="dashboard", can_reveal=True).has_own_credentials
+        False
+    """
+
+    kind: CallerKind
+    key_label: str | None = None
+    can_reveal: bool = False
+    address: str | None = None
+
+    @property
+    def has_own_credentials(self) -> bool:
+        """True when the caller's own Bifrost credentials go upstream."""
+        return self.kind is CallerKind.OWN_CREDENTIALS
+
+
+ANONYMOUS = Caller(CallerKind.ANONYMOUS)

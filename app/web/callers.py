@@ -1,0 +1,134 @@
+"""Whose credentials go upstream: one answer per request, worked out here and nowhere else.
+
+* The caller's own Bifrost credentials (an ``Authorization`` header that is not a gateway key, or the
+  ``token`` cookie) are forwarded as they are, and win over anything else.
+* A backend that presents a gateway key (``X-Gateway-Key: gk_...`` or ``Authorization: Bearer gk_...``)
+  is authenticated by the gateway; the service credential goes upstream in its place. The key itself
+  never leaves the gateway.
+* Anybody else is anonymous and goes upstream without credentials, unless the operator set
+  ``ALLOW_ANONYMOUS_SERVICE_CREDENTIALS``.
+
+Login and logout never use the service credential: they get ``session_headers``, which carry the
+caller's own credentials or none.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.keys import KEY_PREFIX, KeyRing
+from app.schema.caller import Caller, CallerKind
+from app.settings import Settings
+from app.web.cookies import InvalidTokenCookie, token_cookie
+
+__all__ = ["CallerPolicy", "CallerRefused", "IdentifiedCaller", "service_headers"]
+
+GATEWAY_KEY_HEADER = "x-gateway-key"
+_CREDENTIALS = ("authorization", "cookie")
+
+
+class _Headers(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+
+class CallerRefused(Exception):
+    """The request's credentials are refused at the edge: HTTP status, message and code."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifiedCaller:
+    """A caller and the credential headers to send upstream on its behalf."""
+
+    caller: Caller
+    upstream: dict[str, str]
+    """For every governance call."""
+    session: dict[str, str]
+    """For login and logout: the caller's own credentials only."""
+
+
+class CallerPolicy:
+    """Turns a request's headers into an ``IdentifiedCaller``.
+
+    Example:
+        >>> from starlette.datastructures import Headers
+        >>> policy = CallerPolicy(KeyRing(()), {"authorization": "Bearer svc"})
+        >>> policy.identify(Headers({"authorization": "Bearer mine"})).upstream
+        {'authorization': 'Bearer mine'}
+    """
+
+    def __init__(
+        self, keys: KeyRing, service: dict[str, str], *, anonymous_gets_service_credentials: bool = False
+    ) -> None:
+        self.keys = keys
+        self.service = service
+        self.anonymous_upstream = dict(service) if anonymous_gets_service_credentials else {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CallerPolicy:
+        """The policy ``settings`` describe."""
+        return cls(
+            KeyRing(settings.gateway_api_keys),
+            service_headers(settings),
+            anonymous_gets_service_credentials=settings.allow_anonymous_service_credentials,
+        )
+
+    def identify(self, headers: _Headers, address: str | None = None) -> IdentifiedCaller:
+        """Who is calling, from all of the request's headers (``address``: the client's, for limits).
+
+        Raises:
+            CallerRefused: ambiguous credentials (400) or a gateway key or token cookie that is not valid (401).
+        """
+        authorization = _single(headers, "authorization")
+        presented_key = _single(headers, GATEWAY_KEY_HEADER)
+        if authorization is not None and _is_gateway_key(authorization):
+            if presented_key is not None:
+                raise CallerRefused(400, "send the gateway key in one header only", "BAD_REQUEST")
+            presented_key, authorization = authorization[7:].strip(), None
+        key = None
+        if presented_key is not None:
+            key = self.keys.find(presented_key.strip())
+            if key is None:
+                raise CallerRefused(401, "the gateway key is not valid", "UNAUTHENTICATED")
+        try:
+            token = token_cookie(headers.getlist("cookie"))
+        except InvalidTokenCookie as error:
+            raise CallerRefused(401, str(error), "UNAUTHENTICATED") from None
+        own: dict[str, str] = {}
+        if authorization is not None:
+            own["authorization"] = authorization
+        if token is not None:
+            own["cookie"] = f"token={token}"
+        if own:
+            return IdentifiedCaller(Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True, address=address), own, own)
+        if key is not None:
+            caller = Caller(CallerKind.GATEWAY_KEY, key_label=key.label, can_reveal=key.can_reveal, address=address)
+            return IdentifiedCaller(caller, self.service, {})
+        return IdentifiedCaller(Caller(CallerKind.ANONYMOUS, address=address), self.anonymous_upstream, {})
+
+
+def service_headers(settings: Settings) -> dict[str, str]:
+    """The service credential's ``Authorization`` header (empty when none is configured)."""
+    if settings.bifrost_api_token is not None:
+        return {"authorization": f"Bearer {settings.bifrost_api_token.get_secret_value()}"}
+    if settings.bifrost_username is not None and settings.bifrost_password is not None:
+        pair = f"{settings.bifrost_username}:{settings.bifrost_password.get_secret_value()}"
+        return {"authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    return {}
+
+
+def _single(headers: _Headers, name: str) -> str | None:
+    values = headers.getlist(name)
+    if len(values) > 1:
+        raise CallerRefused(400, f"send at most one {name} header", "BAD_REQUEST")
+    return values[0] if values else None
+
+
+def _is_gateway_key(authorization: str) -> bool:
+    # Any case: a mistyped key is refused here rather than sent upstream as somebody's token.
+    return authorization[:7].lower() == "bearer " and authorization[7:].strip().lower().startswith(KEY_PREFIX)
