@@ -121,7 +121,12 @@ class Settings(BaseSettings):
                 "embedded Bifrost-compatible server instead)"
             )
         if (self.bifrost_username is None) != (self.bifrost_password is None):
-            raise ValueError("BIFROST_USERNAME and BIFROST_PASSWORD must be set together")
+            missing, given = (
+                ("BIFROST_PASSWORD", "BIFROST_USERNAME")
+                if self.bifrost_password is None
+                else ("BIFROST_USERNAME", "BIFROST_PASSWORD")
+            )
+            raise ValueError(f"{missing} must be set too when {given} is set")
         if (
             self.is_production
             and self.has_service_credentials
@@ -130,8 +135,9 @@ class Settings(BaseSettings):
         ):
             # Nobody could use the service credential but anonymous callers: refuse rather than guess.
             raise ValueError(
-                "service credentials (BIFROST_API_TOKEN or BIFROST_USERNAME/BIFROST_PASSWORD) need GATEWAY_API_KEYS "
-                "when GATEWAY_ENV=production (or ALLOW_ANONYMOUS_SERVICE_CREDENTIALS=true to hand them to anyone)"
+                "GATEWAY_API_KEYS is required when GATEWAY_ENV=production and a service credential is set "
+                "(BIFROST_API_TOKEN or BIFROST_USERNAME/BIFROST_PASSWORD): only callers with a gateway key may use "
+                "it (ALLOW_ANONYMOUS_SERVICE_CREDENTIALS=true hands it to every anonymous caller instead)"
             )
         return self
 

@@ -311,10 +311,12 @@ def test_production_refuses_service_credentials_without_gateway_keys(
     monkeypatch: pytest.MonkeyPatch, credentials: dict[str, str]
 ) -> None:
     monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("BIFROST_URL", "http://bifrost.internal:8080")
     for name, value in credentials.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as refused:
         load_settings()
+    assert str(refused.value).startswith("invalid setting GATEWAY_API_KEYS: is required")
     for name in ("GATEWAY_API_KEYS", "ALLOW_ANONYMOUS_SERVICE_CREDENTIALS", "BIFROST_API_TOKEN"):
         assert name in str(refused.value)
     assert "svc-token" not in str(refused.value) and "pw" not in str(refused.value).replace("PASSWORD", "")
@@ -327,12 +329,15 @@ def test_production_refuses_service_credentials_without_gateway_keys(
 
 def test_production_without_service_credentials_needs_no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("BIFROST_URL", "http://bifrost.internal:8080")
     assert load_settings().gateway_api_keys == ()
 
 
 def test_username_without_password_is_refused() -> None:
-    with pytest.raises(SettingsError, match="BIFROST_PASSWORD"):
+    with pytest.raises(SettingsError, match="BIFROST_PASSWORD: must be set too when BIFROST_USERNAME is set"):
         load_settings(bifrost_username="svc")
+    with pytest.raises(SettingsError, match="BIFROST_USERNAME: must be set too when BIFROST_PASSWORD is set"):
+        load_settings(bifrost_password="pw")
 
 
 async def test_cors_preflight_allows_the_gateway_key_header() -> None:
