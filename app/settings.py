@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     max_tokens: int = Field(2000, ge=10, le=100_000)
     max_document_bytes: int = Field(64 * 1024, ge=256)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_query_cost: int = Field(50_000, ge=1)
+    max_upstream_calls_per_request: int = Field(200, ge=1)
+    max_upstream_bytes_per_request: int = Field(64 * 1024 * 1024, ge=1024)
+    max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     apq_cache_size: int = Field(1000, ge=0, le=100_000)
     apq_cache_bytes: int = Field(16 * 1024 * 1024, ge=0)
 

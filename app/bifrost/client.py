@@ -23,6 +23,9 @@ from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.coalesce import ReadCoalescer
 from app.bifrost.errors import (
     BifrostError,
+    RequestCeilingExceeded,
+    TooManyUpstreamCalls,
+    UpstreamDataTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -78,20 +81,27 @@ class BifrostClient:
         self.parse_memo = ParseMemo()
         # Identical GETs in flight at once share one call (see app/bifrost/coalesce.py).
         self.on_shared_read = on_shared_read
-        self.reads = ReadCoalescer(self._shared_read) if coalesce_reads else None
+        # A request's own ceiling stopping the call it sent is no answer for the others: they send it again.
+        self.reads = ReadCoalescer(self._shared_read, callers_own=(RequestCeilingExceeded,)) if coalesce_reads else None
 
     def session(
-        self, headers: Mapping[str, str] | None = None, *, session_headers: Mapping[str, str] | None = None
+        self,
+        headers: Mapping[str, str] | None = None,
+        *,
+        session_headers: Mapping[str, str] | None = None,
+        max_calls: int | None = None,
+        max_bytes: int | None = None,
     ) -> BifrostSession:
         """A per-request view that sends exactly ``headers`` with every governance call.
 
         ``session_headers`` go with login and logout instead; when omitted, those get ``headers`` without
-        any credentials (never somebody else's).
+        any credentials (never somebody else's). ``max_calls`` and ``max_bytes`` are the request's ceilings
+        on upstream calls and on the bytes of their answers together (None: none).
         """
         headers = headers or {}
         if session_headers is None:
             session_headers = {name: value for name, value in headers.items() if name not in _CREDENTIAL_HEADERS}
-        return BifrostSession(self, headers, session_headers)
+        return BifrostSession(self, headers, session_headers, max_calls=max_calls, max_bytes=max_bytes)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -105,8 +115,12 @@ class BifrostClient:
         headers: Mapping[str, str],
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
+        max_bytes: int | None = None,
     ) -> UpstreamResponse:
         """Send one request; GETs are retried on connection errors and 502/503/504, nothing else is.
+
+        ``max_bytes`` lowers the size of answer accepted (a request's remaining allowance); a larger answer
+        is then ``UpstreamDataTooLarge`` and is not read further.
 
         Raises:
             BifrostError: a typed upstream failure (see ``app.bifrost.errors``).
@@ -115,10 +129,10 @@ class BifrostClient:
             # Reads that start from now on must not join a call sent before this write.
             self.reads.new_period()
             try:
-                return await self._send(method, path, headers, body, params)
+                return await self._send(method, path, headers, body, params, max_bytes)
             finally:
                 self.reads.new_period()  # nor one sent while it was on its way
-        return await self._send(method, path, headers, body, params)
+        return await self._send(method, path, headers, body, params, max_bytes)
 
     async def _send(
         self,
@@ -127,8 +141,10 @@ class BifrostClient:
         headers: Mapping[str, str],
         body: Any,
         params: Mapping[str, str | int] | None,
+        max_bytes: int | None = None,
     ) -> UpstreamResponse:
         attempts = 1 + (self.read_retries if method == "GET" else 0)
+        allowance = self.max_response_bytes if max_bytes is None else min(max_bytes, self.max_response_bytes)
         content = orjson.dumps(body) if body is not None else None
         send_headers = {"accept": "application/json", **headers}
         if content is not None:
@@ -142,9 +158,7 @@ class BifrostClient:
             try:
                 with self.tracing.upstream(f"{method} {route_of(path)}", send_headers):
                     async with asyncio.timeout(self.total_timeout):
-                        response = await self.wire.send(
-                            method, path, send_headers, content, params, self.max_response_bytes
-                        )
+                        response = await self.wire.send(method, path, send_headers, content, params, allowance)
             except WireConnectionError:
                 self._observe(method, path, "connection_error", started)
                 self.breaker.record_failure()
@@ -163,6 +177,8 @@ class BifrostClient:
                 self._observe(method, path, "too_large", started)
                 self.breaker.record_success()
                 settled = True
+                if allowance < self.max_response_bytes:
+                    raise UpstreamDataTooLarge(_DATA_TOO_LARGE, allowance) from None
                 raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts") from None
             except Exception:
                 # Anything the wire does not map is no usable answer either; it propagates as it is.
@@ -218,20 +234,37 @@ async def _backoff(attempt: int, retry_after: str | None) -> None:
     await asyncio.sleep(random.uniform(0, 0.05 * (2**attempt)))
 
 
+_TOO_MANY_CALLS = "This request needs more calls to Bifrost than the gateway allows one request"
+_DATA_TOO_LARGE = "This request reads more data from Bifrost than the gateway allows one request"
+
+
 class BifrostSession:
-    """The typed governance API for one caller; counts the upstream calls it makes.
+    """The typed governance API for one caller; counts the upstream calls it makes and the bytes they bring.
+
+    With ``max_calls``, a call past the ceiling raises ``TooManyUpstreamCalls`` without being sent; with
+    ``max_bytes``, answers are read only up to what remains of it (``UpstreamDataTooLarge`` past it), so
+    what one request holds from Bifrost is bounded while it runs, not only once it is done.
 
     Example:
-        >>> # team = await client.session(headers).get_team("3f2b...")
+        >>> # team = await client.session(headers, max_calls=200).get_team("3f2b...")
     """
 
     def __init__(
-        self, client: BifrostClient, headers: Mapping[str, str], session_headers: Mapping[str, str] | None = None
+        self,
+        client: BifrostClient,
+        headers: Mapping[str, str],
+        session_headers: Mapping[str, str] | None = None,
+        *,
+        max_calls: int | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.client = client
         self.headers = headers
         self.session_headers = session_headers if session_headers is not None else {}
         self.calls = 0
+        self.received_bytes = 0
+        self.max_calls = max_calls
+        self.max_bytes = max_bytes
 
     async def call(
         self,
@@ -243,10 +276,25 @@ class BifrostSession:
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
         """Send one request with the caller's headers (or ``headers``); raise the typed error for any non-200."""
+        if self.max_calls is not None and self.calls >= self.max_calls:
+            raise TooManyUpstreamCalls(_TOO_MANY_CALLS, self.max_calls)
+        remaining = None
+        if self.max_bytes is not None:
+            remaining = self.max_bytes - self.received_bytes
+            if remaining <= 0:
+                raise UpstreamDataTooLarge(_DATA_TOO_LARGE, self.max_bytes)
         self.calls += 1
         if headers is None:
             headers = self.headers
-        response = await self.client.request(method, path, headers=headers, body=body, params=params)
+        try:
+            response = await self.client.request(
+                method, path, headers=headers, body=body, params=params, max_bytes=remaining
+            )
+        except UpstreamDataTooLarge:
+            assert self.max_bytes is not None
+            self.received_bytes = self.max_bytes  # nothing more of this request goes upstream
+            raise UpstreamDataTooLarge(_DATA_TOO_LARGE, self.max_bytes) from None
+        self.received_bytes += len(response.content)
         if response.status != 200:
             raise error_from_response(response.status, response.content)
         return response

@@ -10,8 +10,9 @@ What keeps this exact:
 - A write sent through this gateway starts a new period: reads that begin after a write started (or
   ended) never join a call sent before it, so a client that wrote and then reads sees its write.
 - Each caller gets its own copy of a failure (no traceback is shared between requests).
-- If the caller that sent the call is cancelled (its client went away), the call is not abandoned
-  for the others: one of them sends it again.
+- If the caller that sent the call is cancelled (its client went away), or stopped by a failure of its
+  own (``callers_own``: its request's ceilings), the call is not abandoned for the others: one of them
+  sends it again.
 
 Example:
     >>> import asyncio
@@ -55,9 +56,15 @@ class _Flight:
 class ReadCoalescer:
     """The reads in flight, by key; one per process (one per ``BifrostClient``)."""
 
-    def __init__(self, on_shared: Callable[[Hashable], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_shared: Callable[[Hashable], None] | None = None,
+        *,
+        callers_own: tuple[type[Exception], ...] = (),
+    ) -> None:
         self._flights: dict[Hashable, _Flight] = {}
         self.on_shared = on_shared
+        self.callers_own = callers_own
         self.shared = 0  # calls not sent because an identical one was in flight
 
     def __len__(self) -> int:
@@ -87,10 +94,11 @@ class ReadCoalescer:
         try:
             value = await fetch()
         except BaseException as exc:
-            if isinstance(exc, Exception):
+            if isinstance(exc, Exception) and not isinstance(exc, self.callers_own):
                 self._fail(key, flight, exc)
                 raise
-            self._land(key, flight)  # cancelled (or the process is stopping): the others send it again
+            # Cancelled, stopped by its own ceiling (or the process is stopping): the others send it again.
+            self._land(key, flight)
             for waiter in flight.waiters:
                 if not waiter.done():
                     waiter.set_result(_RETRY)

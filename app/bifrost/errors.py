@@ -4,6 +4,9 @@
     ├── UpstreamUnavailable           connection refused/reset, breaker open   -> UPSTREAM_UNAVAILABLE
     ├── UpstreamTimeout               connect/read/total timeout                -> UPSTREAM_TIMEOUT
     ├── UpstreamProtocolError         body is not the JSON shape Bifrost sends  -> UPSTREAM_ERROR
+    ├── RequestCeilingExceeded        a request's own ceiling, nothing sent      (see below)
+    │   ├── TooManyUpstreamCalls      more calls than one request may make      -> TOO_MANY_UPSTREAM_CALLS
+    │   └── UpstreamDataTooLarge      more upstream bytes than one request may read -> UPSTREAM_DATA_TOO_LARGE
     └── BifrostHTTPError              Bifrost answered with an error envelope
         ├── BifrostBadRequest         400                                       -> userErrors INVALID_INPUT
         ├── BifrostUnauthorized       401                                       -> UNAUTHENTICATED
@@ -11,6 +14,10 @@
         ├── BifrostNotFound           404                                       -> userErrors / null
         ├── BifrostConflict           409                                       -> userErrors NAME_TAKEN
         └── BifrostServerError        5xx (and any other status)                -> UPSTREAM_ERROR
+
+The ceilings are the gateway's, not Bifrost's: they bound what one GraphQL request may cost however its
+document was priced (``MAX_UPSTREAM_CALLS_PER_REQUEST``, ``MAX_UPSTREAM_BYTES_PER_REQUEST``); once one is
+reached, nothing more of that request goes upstream.
 
 Messages never carry the upstream URL or host: only the HTTP status and Bifrost's own
 ``error.message`` are kept. A 4xx message is Bifrost's validation text, safe to show a caller; a 5xx
@@ -31,6 +38,9 @@ __all__ = [
     "BifrostNotFound",
     "BifrostServerError",
     "BifrostUnauthorized",
+    "RequestCeilingExceeded",
+    "TooManyUpstreamCalls",
+    "UpstreamDataTooLarge",
     "UpstreamProtocolError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
@@ -64,6 +74,26 @@ class UpstreamProtocolError(BifrostError):
     """Bifrost answered, but not with a body of the shape it documents."""
 
     code = "UPSTREAM_ERROR"
+
+
+class RequestCeilingExceeded(BifrostError):
+    """One request reached a ceiling of its own; ``limit`` is the ceiling (shown to the client)."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class TooManyUpstreamCalls(RequestCeilingExceeded):
+    """The request would make more upstream calls than ``MAX_UPSTREAM_CALLS_PER_REQUEST``."""
+
+    code = "TOO_MANY_UPSTREAM_CALLS"
+
+
+class UpstreamDataTooLarge(RequestCeilingExceeded):
+    """The request's upstream answers, together, exceed ``MAX_UPSTREAM_BYTES_PER_REQUEST``."""
+
+    code = "UPSTREAM_DATA_TOO_LARGE"
 
 
 class BifrostHTTPError(BifrostError):

@@ -17,7 +17,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from app.bifrost import BifrostError, BifrostHTTPError, BifrostServerError
+from app.bifrost import BifrostError, BifrostHTTPError, BifrostServerError, RequestCeilingExceeded
 
 __all__ = ["GatewayError", "GatewayErrorCode", "UserError", "UserErrorCode", "gateway_error_from"]
 
@@ -51,6 +51,8 @@ class GatewayErrorCode(StrEnum):
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
     UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    TOO_MANY_UPSTREAM_CALLS = "TOO_MANY_UPSTREAM_CALLS"
+    UPSTREAM_DATA_TOO_LARGE = "UPSTREAM_DATA_TOO_LARGE"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
@@ -74,6 +76,8 @@ _MESSAGES = {
 def gateway_error_from(error: BifrostError) -> GatewayError:
     """The GraphQL error for an upstream failure (one code per class of the error family)."""
     code = GatewayErrorCode(error.code)
+    if isinstance(error, RequestCeilingExceeded):
+        return GatewayError(error.message, code, limit=error.limit)  # the gateway's own words and number
     extensions: dict[str, Any] = {}
     if isinstance(error, BifrostServerError):
         extensions["upstream"] = {"status": error.status}

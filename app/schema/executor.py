@@ -7,6 +7,10 @@ only runs the compiled plan (or graphql-core's execution on the Strawberry-built
 compiler leaves to it, and when ``compiled=False``). Error masking happens on the result (``safe_errors``).
 With ``hide_suggestions`` (the production profile) validation and variable errors carry no suggestion
 and name nothing the client did not send (``concealment``).
+
+Each operation is also priced when prepared (``app.schema.cost``); a request whose price is above
+``Limits.max_cost`` is refused before anything runs, and an accepted one carries its price in the result's
+``extensions.cost`` (Shopify's shape: ``requestedQueryCost``, ``maxQueryCost``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
 from app.schema.concealment import conceal, names_in, names_in_variables
-from app.schema.limits import Limits, limit_rules
+from app.schema.cost import OperationCost
+from app.schema.limits import Limits, limit_rules, too_complex
 from app.schema.safe_errors import safe_errors
 from app.schema.schema import GatewaySchema
 
@@ -47,6 +52,7 @@ class PreparedDocument:
     operation_type: str | None
     operation_name: str | None
     compiled: CompiledDocument | None = None
+    cost: OperationCost | None = None
 
 
 class Executor:
@@ -98,14 +104,27 @@ class Executor:
             else None
         )
         return PreparedDocument(
-            document, (), operation.operation.value, operation.name.value if operation.name else None, compiled
+            document,
+            (),
+            operation.operation.value,
+            operation.name.value if operation.name else None,
+            compiled,
+            OperationCost.of(self._graphql_schema, document, operation),
         )
 
     async def execute(
         self, prepared: PreparedDocument, *, variables: dict[str, Any] | None, context: Any, operation_name: str | None
     ) -> ExecutionResult:
-        """Execute a valid prepared document; errors in the result are already safe for clients."""
+        """Execute a valid prepared document; errors in the result are already safe for clients.
+
+        An operation priced above the cost limit is not run: the result is a request error carrying the
+        price, and nothing goes upstream.
+        """
         assert prepared.document is not None
+        cost = prepared.cost.for_variables(variables) if prepared.cost is not None else 0
+        max_cost = self.limits.max_cost
+        if cost > max_cost:
+            return ExecutionResult(None, [too_complex(cost, max_cost)])
         result: Any = None
         if prepared.compiled is not None:
             result = await execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
@@ -115,6 +134,7 @@ class Executor:
             result.errors = self._concealed(prepared, variables, result.errors)
         if result.errors:
             result.errors = safe_errors(result.errors, getattr(context, "request_id", None))
+        result.extensions = {"cost": {"requestedQueryCost": cost, "maxQueryCost": max_cost}}
         return result
 
     @staticmethod

@@ -1,7 +1,8 @@
 """Limits on what one GraphQL document may ask for, enforced before anything runs.
 
 The validation rules are built once per process and a document is validated once (the executor's
-cache), so a limit costs nothing on repeated documents.
+cache), so a limit costs nothing on repeated documents. The cost limit is checked per request (variables
+can change the price, ``app.schema.cost``), against a price looked up, not recomputed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-__all__ = ["Limits", "OneLoginPerDocument", "limit_code", "limit_rules"]
+__all__ = ["QUERY_TOO_COMPLEX", "Limits", "OneLoginPerDocument", "limit_code", "limit_rules", "too_complex"]
+
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Limits:
     max_aliases: int = 15
     max_tokens: int = 2000
     introspection: bool = True
+    max_cost: int = 50_000
 
 
 def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
@@ -59,6 +63,14 @@ class OneLoginPerDocument(ValidationRule):
                         extensions={"code": "TOO_MANY_LOGINS"},
                     )
                 )
+
+
+def too_complex(cost: int, max_cost: int) -> GraphQLError:
+    """The request error refusing an operation priced above ``max_cost`` (both numbers in ``extensions``)."""
+    return GraphQLError(
+        f"The query costs {cost}, more than the {max_cost} one request may cost.",
+        extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "maxCost": max_cost},
+    )
 
 
 # graphql-core and Strawberry report these without a code; the texts are theirs.

@@ -25,7 +25,7 @@ from app.tracing import NO_TRACING, Tracing, otel_tracing_from_environment
 from app.web.callers import CallerPolicy
 from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
-from app.web.graphql_http import GraphQLEndpoint
+from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
 from app.web.persisted_queries import PersistedQueries
 from app.web.upstream import build_bifrost_client
 
@@ -41,6 +41,7 @@ CORS_HEADERS = [
     "traceparent",
     "tracestate",
     "apollo-require-preflight",
+    "x-query-cost",
 ]
 
 
@@ -67,6 +68,7 @@ def create_app(
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         introspection=not settings.is_production,
+        max_cost=settings.max_query_cost,
     )
     executor = Executor(schema, limits, hide_suggestions=settings.is_production)
     endpoint = GraphQLEndpoint(
@@ -75,6 +77,11 @@ def create_app(
         dataloader_concurrency=settings.dataloader_concurrency,
         max_body_bytes=settings.max_body_bytes,
         max_document_bytes=settings.max_document_bytes,
+        ceilings=RequestCeilings(
+            upstream_calls=settings.max_upstream_calls_per_request,
+            upstream_bytes=settings.max_upstream_bytes_per_request,
+            response_bytes=settings.max_response_bytes,
+        ),
         persisted_queries=PersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes),
         graphiql_html=None if settings.is_production else graphiql_page(),
         callers=CallerPolicy.from_settings(settings),

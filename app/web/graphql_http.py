@@ -10,6 +10,10 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
 * Automatic persisted queries over GET and POST (``extensions.persistedQuery``).
 * The caller is identified before anything runs (``app.web.callers``): ambiguous credentials are 400,
   a gateway key or token cookie that is not valid is 401.
+* Cost: an operation priced above ``MAX_QUERY_COST`` is refused like an invalid document
+  (``QUERY_TOO_COMPLEX``); a request with the ``X-Query-Cost`` header gets the price of what it ran in
+  ``extensions.cost``. Per-request ceilings on upstream calls and bytes and on the response's size
+  (``app.web.ceilings``).
 """
 
 from __future__ import annotations
@@ -34,12 +38,13 @@ from app.schema.safe_errors import formatted_error
 from app.schema.session.limiter import LoginLimiter
 from app.tracing import NO_TRACING, Tracing
 from app.web.callers import CallerPolicy, CallerRefused
+from app.web.ceilings import RESPONSE_TOO_LARGE, RequestCeilings
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
 from app.web.header_checks import RefusedHeader, check_caller_headers
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 
-__all__ = ["GraphQLEndpoint"]
+__all__ = ["GraphQLEndpoint", "RequestCeilings"]
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -68,6 +73,7 @@ class GraphQLEndpoint:
         dataloader_concurrency: int,
         max_body_bytes: int,
         max_document_bytes: int,
+        ceilings: RequestCeilings = RequestCeilings(),  # noqa: B008 (frozen: one shared default is safe)
         persisted_queries: PersistedQueries,
         graphiql_html: bytes | None,
         callers: CallerPolicy,
@@ -81,6 +87,7 @@ class GraphQLEndpoint:
         self.dataloader_concurrency = dataloader_concurrency
         self.max_body_bytes = max_body_bytes
         self.max_document_bytes = max_document_bytes
+        self.ceilings = ceilings
         self.persisted_queries = persisted_queries
         self.graphiql_html = graphiql_html
         self.tracing = tracing
@@ -224,7 +231,10 @@ class GraphQLEndpoint:
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
         forwarded = forwarded_headers(request.headers, request_id)
         session = self.client.session(
-            {**forwarded, **identified.upstream}, session_headers={**forwarded, **identified.session}
+            {**forwarded, **identified.upstream},
+            session_headers={**forwarded, **identified.session},
+            max_calls=self.ceilings.upstream_calls,
+            max_bytes=self.ceilings.upstream_bytes,
         )
         context = GatewayContext(
             bifrost=session,
@@ -255,7 +265,13 @@ class GraphQLEndpoint:
             status = 400  # variables that do not fit the operation
         else:
             body["data"] = result.data
-        response = Response(orjson.dumps(body), status_code=status, media_type=media)
+        if result.extensions and "x-query-cost" in request.headers:
+            body["extensions"] = result.extensions
+        content = orjson.dumps(body)
+        if not self.ceilings.body_within(content):
+            facts["outcome"] = RESPONSE_TOO_LARGE
+            content = self.ceilings.too_large_body()
+        response = Response(content, status_code=status, media_type=media)
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
         return response

@@ -36,6 +36,7 @@ from app.bifrost.wire import HttpxWire
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.schema.context import GatewayContext
+from app.schema.cost import PRICELESS
 from app.schema.executor import Executor, PreparedDocument
 from app.schema.export import export_sdl
 from app.schema.limits import Limits
@@ -710,7 +711,7 @@ def differential(fail: Failure | None) -> tuple[int, int]:
     executed = with_errors = 0
     with asyncio.Runner() as runner:
         # Generous limits so that most generated documents execute instead of failing validation.
-        limits = Limits(max_depth=20, max_aliases=100, max_tokens=20_000)
+        limits = Limits(max_depth=20, max_aliases=100, max_tokens=20_000, max_cost=PRICELESS)
         engines = make_engines(demo_upstream("current"), fail, limits=limits)
         ids = demo_ids(engines.upstream)
         scalars = {

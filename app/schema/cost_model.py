@@ -1,0 +1,109 @@
+"""What each field of the schema costs: the price list behind ``app.schema.cost``.
+
+The units (the README's "Query cost" section shows the same numbers):
+
+- a scalar or enum costs nothing; each object the answer may hold costs ``OBJECT_COST``;
+- a list multiplies the cost of one item by its size: a connection's ``edges`` and ``nodes`` by the
+  field's ``first`` (its default when absent, at most ``MAX_PAGE_SIZE``), a list Bifrost does not page
+  by the estimate in ``LIST_SIZES``;
+- a field that may need an upstream call of its own adds ``UPSTREAM_CALL_COST`` (``RELATIONS``, which
+  mirrors the loaders' call plan in ``app.schema.loaders`` and ``app.schema.relations``): once per parent
+  object for a read by id (fields of one object served by the same read share it), once per place in
+  the document for a list call that answers every parent at once;
+- every root query field is an upstream call, every mutation ``MUTATION_COST``.
+
+Example:
+    >>> RELATIONS[("Customer", "teams")].source
+    'GET /customers/{id}'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.schema.loaders import KEYS_LIST_ALL_THRESHOLD
+from app.schema.pagination import MAX_PAGE_SIZE
+
+__all__ = [
+    "DEFAULT_LIST_SIZE",
+    "LIST_SIZES",
+    "MAX_PAGE_SIZE",
+    "MUTATION_COST",
+    "OBJECT_COST",
+    "RELATIONS",
+    "UPSTREAM_CALL_COST",
+    "Relation",
+    "list_size",
+]
+
+OBJECT_COST = 1
+# An upstream call costs the gateway about as much CPU as completing ten objects, and costs Bifrost a query.
+UPSTREAM_CALL_COST = 10
+MUTATION_COST = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """How a field that its parent's payload may not embed is loaded.
+
+    Attributes:
+        source: the upstream read that serves it; fields of one object with the same source share it.
+        batched: one read answers every parent of a level (priced once per place in the document).
+        calls: upstream calls that read may take.
+    """
+
+    source: str
+    batched: bool = False
+    calls: int = 1
+
+
+_CUSTOMER = Relation("GET /customers/{id}")  # embeds the customer's teams, keys, budget and rate limit
+_TEAM = Relation("GET /teams/{id}")  # a team embedded in a key lacks its budgets
+_BUDGETS = Relation("GET /budgets", batched=True)
+_RATE_LIMITS = Relation("GET /rate-limits", batched=True)
+# A few teams' keys are filtered lists, one per team; more teams share one unfiltered list.
+_TEAM_KEYS = Relation("GET /virtual-keys", batched=True, calls=KEYS_LIST_ALL_THRESHOLD)
+
+RELATIONS: dict[tuple[str, str], Relation] = {
+    ("Team", "customer"): _CUSTOMER,
+    ("Team", "budget"): _TEAM,
+    ("Team", "budgets"): _TEAM,
+    ("Team", "rateLimit"): _RATE_LIMITS,
+    ("Team", "virtualKeys"): _TEAM_KEYS,
+    ("Customer", "teams"): _CUSTOMER,
+    ("Customer", "virtualKeys"): _CUSTOMER,
+    ("Customer", "budget"): _CUSTOMER,
+    ("Customer", "rateLimit"): _CUSTOMER,
+    ("VirtualKey", "team"): _TEAM,
+    ("VirtualKey", "customer"): _CUSTOMER,
+    ("VirtualKey", "budget"): _BUDGETS,
+    ("VirtualKey", "budgets"): _BUDGETS,
+    ("VirtualKey", "rateLimit"): _RATE_LIMITS,
+    ("ProviderConfig", "budget"): _BUDGETS,
+    ("ProviderConfig", "budgets"): _BUDGETS,
+    ("ProviderConfig", "rateLimit"): _RATE_LIMITS,
+}
+
+# Lists Bifrost does not page: how many items one is priced at. Bifrost bounds none of them; these are
+# generous for governance data (a team with more than ten keys is rare), and real sizes beyond them are
+# caught at run time by the ceilings on upstream calls and response bytes.
+DEFAULT_LIST_SIZE = 10
+LIST_SIZES: dict[tuple[str, str], int] = {
+    ("Query", "budgets"): 100,
+    ("Query", "rateLimits"): 100,
+    ("Customer", "teams"): 10,
+    ("Customer", "virtualKeys"): 10,
+    ("Team", "virtualKeys"): 10,
+    ("Team", "budgets"): 3,
+    ("VirtualKey", "budgets"): 3,
+    ("VirtualKey", "providerConfigs"): 3,
+    ("VirtualKey", "mcpConfigs"): 3,
+    ("ProviderConfig", "budgets"): 3,
+    ("ProviderConfig", "keys"): 3,
+    ("*", "userErrors"): 5,
+}
+
+
+def list_size(type_name: str, field_name: str) -> int:
+    """The size an unpaged list of ``type_name.field_name`` is priced at."""
+    return LIST_SIZES.get((type_name, field_name)) or LIST_SIZES.get(("*", field_name)) or DEFAULT_LIST_SIZE
