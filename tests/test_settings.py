@@ -35,6 +35,11 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BIFROST_URL", "not a url"),
         ("UPSTREAM_READ_TIMEOUT", "-1"),
         ("BIFROST_API_GENERATION", "v9"),
+        ("MAX_QUERY_COST", "0"),
+        ("MAX_QUERY_COST", "lots"),
+        ("MAX_UPSTREAM_CALLS_PER_REQUEST", "0"),
+        ("MAX_UPSTREAM_BYTES_PER_REQUEST", "100"),
+        ("MAX_RESPONSE_BYTES", "-1"),
     ],
 )
 def test_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
