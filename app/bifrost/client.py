@@ -26,6 +26,7 @@ from app.bifrost.errors import (
     RequestCeilingExceeded,
     TooManyUpstreamCalls,
     UpstreamDataTooLarge,
+    UpstreamOutcomeUnknown,
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -34,7 +35,15 @@ from app.bifrost.errors import (
 from app.bifrost.generation import ApiGeneration, GenerationDetector
 from app.bifrost.ids import is_valid_id
 from app.bifrost.memo import ParseMemo
-from app.bifrost.wire import UpstreamResponse, Wire, WireConnectionError, WireTimeout, WireTooLarge
+from app.bifrost.wire import (
+    UpstreamResponse,
+    Wire,
+    WireConnectError,
+    WireConnectionError,
+    WireConnectTimeout,
+    WireTimeout,
+    WireTooLarge,
+)
 from app.tracing import NO_TRACING, Tracing
 
 __all__ = ["BifrostClient", "BifrostSession", "UpstreamResponse"]
@@ -123,7 +132,8 @@ class BifrostClient:
         is then ``UpstreamDataTooLarge`` and is not read further.
 
         Raises:
-            BifrostError: a typed upstream failure (see ``app.bifrost.errors``).
+            BifrostError: a typed upstream failure (see ``app.bifrost.errors``); a write that was sent and
+                whose answer was lost raises ``UpstreamOutcomeUnknown``.
         """
         if method != "GET" and self.reads is not None:
             # Reads that start from now on must not join a call sent before this write.
@@ -159,7 +169,7 @@ class BifrostClient:
                 with self.tracing.upstream(f"{method} {route_of(path)}", send_headers):
                     async with asyncio.timeout(self.total_timeout):
                         response = await self.wire.send(method, path, send_headers, content, params, allowance)
-            except WireConnectionError:
+            except WireConnectionError as error:
                 self._observe(method, path, "connection_error", started)
                 self.breaker.record_failure()
                 settled = True
@@ -167,11 +177,16 @@ class BifrostClient:
                 if not last:
                     await _backoff(attempt, None)
                     continue
+                if method != "GET" and not isinstance(error, WireConnectError):
+                    raise UpstreamOutcomeUnknown("Bifrost's answer to the write was lost") from None
                 raise UpstreamUnavailable("Bifrost is unreachable") from None
-            except (WireTimeout, TimeoutError):
+            except (WireTimeout, TimeoutError) as error:
                 self._observe(method, path, "timeout", started)
                 self.breaker.record_failure()
                 settled = True
+                if method != "GET" and not isinstance(error, WireConnectTimeout):
+                    # The total timeout only fires once connected: the connect timeout is never longer.
+                    raise UpstreamOutcomeUnknown("Bifrost did not answer the write in time") from None
                 raise UpstreamTimeout("Bifrost did not answer in time") from None
             except WireTooLarge:
                 self._observe(method, path, "too_large", started)

@@ -3,6 +3,7 @@
     BifrostError                      any failure talking to Bifrost
     ├── UpstreamUnavailable           connection refused/reset, breaker open   -> UPSTREAM_UNAVAILABLE
     ├── UpstreamTimeout               connect/read/total timeout                -> UPSTREAM_TIMEOUT
+    ├── UpstreamOutcomeUnknown        a write was sent, its answer was lost     -> UPSTREAM_OUTCOME_UNKNOWN
     ├── UpstreamProtocolError         body is not the JSON shape Bifrost sends  -> UPSTREAM_ERROR
     ├── RequestCeilingExceeded        a request's own ceiling, nothing sent      (see below)
     │   ├── TooManyUpstreamCalls      more calls than one request may make      -> TOO_MANY_UPSTREAM_CALLS
@@ -41,6 +42,7 @@ __all__ = [
     "RequestCeilingExceeded",
     "TooManyUpstreamCalls",
     "UpstreamDataTooLarge",
+    "UpstreamOutcomeUnknown",
     "UpstreamProtocolError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
@@ -68,6 +70,16 @@ class UpstreamTimeout(BifrostError):
     """Bifrost did not answer within the configured timeouts."""
 
     code = "UPSTREAM_TIMEOUT"
+
+
+class UpstreamOutcomeUnknown(BifrostError):
+    """A write reached Bifrost (or may have), but its answer was lost: a timeout or a reset after sending.
+
+    The write may or may not have happened; only reading back tells. A connection refused before anything
+    was sent stays ``UpstreamUnavailable``: nothing was written then.
+    """
+
+    code = "UPSTREAM_OUTCOME_UNKNOWN"
 
 
 class UpstreamProtocolError(BifrostError):

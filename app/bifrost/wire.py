@@ -7,7 +7,9 @@
   ``httpx.ASGITransport``, and tests swap the wire with ``httpx.MockTransport``.
 
 Both read at most ``max_bytes`` of a body and raise the same small set of exceptions, which
-``BifrostClient`` maps onto the upstream error family.
+``BifrostClient`` maps onto the upstream error family. The two "before sending" kinds
+(``WireConnectError``, ``WireConnectTimeout``) say that no byte of the request left: a write that failed
+that way did not happen, while any other failure of a write leaves its outcome unknown.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ __all__ = [
     "HttpxWire",
     "UpstreamResponse",
     "Wire",
+    "WireConnectError",
+    "WireConnectTimeout",
     "WireConnectionError",
     "WireTimeout",
     "WireTooLarge",
@@ -33,8 +37,16 @@ class WireConnectionError(Exception):
     """No usable answer: refused, reset, closed mid-response."""
 
 
+class WireConnectError(WireConnectionError):
+    """No connection was made (refused, DNS): nothing was sent."""
+
+
 class WireTimeout(Exception):
     """Connect or read timeout."""
+
+
+class WireConnectTimeout(WireTimeout):
+    """No connection within the connect timeout (or no free pooled one): nothing was sent."""
 
 
 class WireTooLarge(Exception):
@@ -120,8 +132,12 @@ class AiohttpWire:
                     response.headers.getall("set-cookie", []),
                     response.headers.get("retry-after"),
                 )
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise WireConnectTimeout from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise WireTimeout from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise WireConnectError from exc
         except aiohttp.ClientError as exc:
             raise WireConnectionError from exc
 
@@ -163,8 +179,12 @@ class HttpxWire:
                     body = bytes(chunks)
             finally:
                 await response.aclose()
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise WireConnectTimeout from exc
         except httpx.TimeoutException as exc:
             raise WireTimeout from exc
+        except httpx.ConnectError as exc:
+            raise WireConnectError from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             # a body that cannot be decoded is no usable answer, as aiohttp's payload errors are
             raise WireConnectionError from exc

@@ -50,6 +50,7 @@ class GatewayErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+    UPSTREAM_OUTCOME_UNKNOWN = "UPSTREAM_OUTCOME_UNKNOWN"
     UPSTREAM_ERROR = "UPSTREAM_ERROR"
     TOO_MANY_UPSTREAM_CALLS = "TOO_MANY_UPSTREAM_CALLS"
     UPSTREAM_DATA_TOO_LARGE = "UPSTREAM_DATA_TOO_LARGE"
@@ -69,6 +70,7 @@ _MESSAGES = {
     "FORBIDDEN": "Bifrost forbids this operation",
     "UPSTREAM_UNAVAILABLE": "Bifrost is unavailable",
     "UPSTREAM_TIMEOUT": "Bifrost did not answer in time",
+    "UPSTREAM_OUTCOME_UNKNOWN": "Bifrost's answer to the write was lost; it may have been applied",
     "UPSTREAM_ERROR": "Bifrost failed to handle the request",
 }
 

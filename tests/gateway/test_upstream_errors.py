@@ -69,25 +69,33 @@ def assert_no_leak(text: str) -> None:
         assert needle not in text, needle
 
 
+UNKNOWN = "UPSTREAM_OUTCOME_UNKNOWN"
+# (answer, code of a read, code of a write when it differs, upstream status)
 CASES = [
-    pytest.param(raise_(httpx.ConnectError("refused")), "UPSTREAM_UNAVAILABLE", None, id="connect-refused"),
-    pytest.param(raise_(httpx.ReadTimeout("slow")), "UPSTREAM_TIMEOUT", None, id="read-timeout"),
-    pytest.param(lambda r, n: envelope(401, "Unauthorized"), "UNAUTHENTICATED", 401, id="401"),
-    pytest.param(lambda r, n: envelope(403, "Forbidden"), "FORBIDDEN", 403, id="403"),
-    pytest.param(lambda r, n: envelope(500, "database is locked"), "UPSTREAM_ERROR", 500, id="500"),
-    pytest.param(lambda r, n: httpx.Response(200, content=b"{not json"), "UPSTREAM_ERROR", None, id="bad-json"),
-    pytest.param(lambda r, n: httpx.Response(200, json={"teams": 1}), "UPSTREAM_ERROR", None, id="wrong-shape"),
+    pytest.param(raise_(httpx.ConnectError("refused")), "UPSTREAM_UNAVAILABLE", None, None, id="connect-refused"),
+    pytest.param(raise_(httpx.ConnectTimeout("no syn-ack")), "UPSTREAM_TIMEOUT", None, None, id="connect-timeout"),
+    pytest.param(raise_(httpx.PoolTimeout("pool full")), "UPSTREAM_TIMEOUT", None, None, id="pool-timeout"),
+    pytest.param(raise_(httpx.ReadTimeout("slow")), "UPSTREAM_TIMEOUT", UNKNOWN, None, id="read-timeout"),
+    pytest.param(raise_(httpx.ReadError("reset")), "UPSTREAM_UNAVAILABLE", UNKNOWN, None, id="reset-after-send"),
+    pytest.param(raise_(httpx.RemoteProtocolError("closed")), "UPSTREAM_UNAVAILABLE", UNKNOWN, None, id="closed"),
+    pytest.param(lambda r, n: envelope(401, "Unauthorized"), "UNAUTHENTICATED", None, 401, id="401"),
+    pytest.param(lambda r, n: envelope(403, "Forbidden"), "FORBIDDEN", None, 403, id="403"),
+    pytest.param(lambda r, n: envelope(500, "database is locked"), "UPSTREAM_ERROR", None, 500, id="500"),
+    pytest.param(lambda r, n: httpx.Response(200, content=b"{not json"), "UPSTREAM_ERROR", None, None, id="bad-json"),
+    pytest.param(lambda r, n: httpx.Response(200, json={"teams": 1}), "UPSTREAM_ERROR", None, None, id="wrong-shape"),
 ]
 
 
-@pytest.mark.parametrize(("answer", "code", "status"), CASES)
-async def test_create_team_upstream_failure_is_typed_error(answer: Any, code: str, status: int | None) -> None:
+@pytest.mark.parametrize(("answer", "code", "write_code", "status"), CASES)
+async def test_create_team_upstream_failure_is_typed_error(
+    answer: Any, code: str, write_code: str | None, status: int | None
+) -> None:
     response, recorder = await run(answer, CREATE_TEAM_SHORT, {"input": {"name": "t"}})
     assert response.status_code == 200
     body = response.json()
     assert body["data"] is None
     [error] = body["errors"]
-    assert error["extensions"]["code"] == code
+    assert error["extensions"]["code"] == (write_code or code)
     assert error["path"] == ["createTeam"]
     if status is not None:
         assert error["extensions"]["upstream"]["status"] == status
@@ -96,8 +104,10 @@ async def test_create_team_upstream_failure_is_typed_error(answer: Any, code: st
     assert len(posts) == 1, "a mutation is never retried"
 
 
-@pytest.mark.parametrize(("answer", "code", "status"), CASES)
-async def test_team_lookup_upstream_failure_is_typed_error(answer: Any, code: str, status: int | None) -> None:
+@pytest.mark.parametrize(("answer", "code", "write_code", "status"), CASES)
+async def test_team_lookup_upstream_failure_is_typed_error(
+    answer: Any, code: str, write_code: str | None, status: int | None
+) -> None:
     response, _ = await run(answer, TEAM_BY_ID, {"id": TEAM_ID})
     body = response.json()
     assert body["data"] == {"team": None}
