@@ -19,6 +19,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 __all__ = [
     "DATALOADER_BATCH_SIZE",
+    "REDIS_ERRORS",
     "REQUESTS",
     "REQUEST_DURATION",
     "UPSTREAM_DURATION",
@@ -54,6 +55,11 @@ DATALOADER_BATCH_SIZE = Histogram(
     "Keys per DataLoader batch",
     ["loader"],
     buckets=(1, 2, 5, 10, 25, 50, 100, 250),
+)
+REDIS_ERRORS = Counter(
+    "gateway_redis_errors_total",
+    "Redis calls that failed (the request was answered from this process's own state instead)",
+    ["operation"],
 )
 
 # Operation names come from clients: only a bounded number become label values.

@@ -16,6 +16,8 @@ from app.keys import GatewayKey, parse_gateway_keys
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 
 class SettingsError(Exception):
     """Raised when the environment holds an invalid setting; the message names it."""
@@ -68,6 +70,13 @@ class Settings(BaseSettings):
     apq_cache_size: int = Field(1000, ge=0, le=100_000)
     apq_cache_bytes: int = Field(16 * 1024 * 1024, ge=0)
 
+    # State shared by replicas (in-process without REDIS_URL) and idempotency keys
+    redis_url: SecretStr | None = None
+    redis_timeout: float = Field(0.5, gt=0, le=10)
+    idempotency_ttl: int = Field(24 * 3600, ge=1, le=30 * 24 * 3600)
+    idempotency_wait: float = Field(20.0, gt=0, le=300)
+    idempotency_lease: float = Field(60.0, gt=0, le=3600)
+
     # Embedded Bifrost-compatible server (used when BIFROST_URL is unset; production must ask for it)
     embedded_bifrost: bool = False
     embedded_bifrost_database: str = ":memory:"
@@ -113,6 +122,11 @@ class Settings(BaseSettings):
             raise ValueError("UPSTREAM_TOTAL_TIMEOUT must be at least UPSTREAM_CONNECT_TIMEOUT")
         if self.max_document_bytes > self.max_body_bytes:
             raise ValueError("MAX_DOCUMENT_BYTES must not exceed MAX_BODY_BYTES")
+        if self.redis_url is not None and not self.redis_url.get_secret_value().startswith(_REDIS_SCHEMES):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.idempotency_lease < self.upstream_total_timeout:
+            # A claim whose lease runs out while its write is still on its way could be run again.
+            raise ValueError("IDEMPOTENCY_LEASE must be at least UPSTREAM_TOTAL_TIMEOUT")
         if self.is_production and "*" in self.cors_allow_origins:
             # Credentials (the login cookie) are allowed cross-origin: a wildcard would hand them to any site.
             raise ValueError("CORS_ALLOW_ORIGINS must list origins, not '*', when GATEWAY_ENV=production")

@@ -40,6 +40,9 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MAX_UPSTREAM_CALLS_PER_REQUEST", "0"),
         ("MAX_UPSTREAM_BYTES_PER_REQUEST", "100"),
         ("MAX_RESPONSE_BYTES", "-1"),
+        ("IDEMPOTENCY_TTL", "0"),
+        ("IDEMPOTENCY_WAIT", "-1"),
+        ("REDIS_TIMEOUT", "0"),
     ],
 )
 def test_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -73,6 +76,8 @@ def test_invalid_setting_stops_start_up() -> None:
         ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "false"}, "BIFROST_URL"),
         ({"EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
         ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
+        ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL"),
+        ({"IDEMPOTENCY_LEASE": "5", "UPSTREAM_TOTAL_TIMEOUT": "15"}, "IDEMPOTENCY_LEASE"),
     ],
 )
 def test_conflicting_settings_name_the_setting(
@@ -139,3 +144,10 @@ def test_production_with_the_embedded_server_says_so_at_start_up() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "warning: GATEWAY_ENV=production serves the embedded Bifrost-compatible server" in result.stderr
+
+
+def test_a_refused_redis_url_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "http://user:s3cret@cache:6379")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "s3cret" not in str(raised.value)

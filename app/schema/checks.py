@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from app.bifrost import BifrostHTTPError, is_valid_id
+from app.bifrost import BifrostHTTPError, BifrostNotFound, is_valid_id
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
 from app.schema.upstream_errors import user_error_from_upstream
@@ -78,17 +78,25 @@ def user_error_or_raise(error: BifrostHTTPError) -> UserError:
 
 
 async def delete_entity(
-    entity_id: str, delete: Callable[[str], Awaitable[object]], forget: Callable[[], None]
+    entity_id: str,
+    delete: Callable[[str], Awaitable[object]],
+    forget: Callable[[], None],
+    *,
+    retried: bool = False,
 ) -> tuple[strawberry.ID | None, list[UserError]]:
     """Check the id, send the DELETE once, then ``forget`` what the request's loaders hold.
 
-    Returns the deleted id, or None with the userErrors (NOT_FOUND for a missing entity).
+    Returns the deleted id, or None with the userErrors (NOT_FOUND for a missing entity). ``retried``: an
+    idempotent retry whose first attempt may have deleted it, so an entity already gone counts as deleted.
     """
     errors = check_id(entity_id, ["input", "id"])
     if errors:
         return None, errors
     try:
         await delete(entity_id)
+    except BifrostNotFound as error:
+        if not retried:
+            return None, [user_error_or_raise(error)]
     except BifrostHTTPError as error:
         return None, [user_error_or_raise(error)]
     forget()

@@ -30,6 +30,8 @@ class GatewayContext:
         response_cookies: Set-Cookie values to hand back to the browser (login/logout).
         operation_type, operation_name: what ran, for the request's log line and metrics.
         request_id: the request's ``x-request-id``, for log lines written while it runs.
+        earlier_attempt_at: set on an idempotent retry whose first attempt may have written (epoch seconds of
+            that attempt); creates then read back by name before writing, and a delete of what is gone succeeds.
     """
 
     bifrost: BifrostSession
@@ -41,6 +43,7 @@ class GatewayContext:
     operation_type: str | None = None
     operation_name: str | None = None
     request_id: str | None = None
+    earlier_attempt_at: float | None = None
 
 
 Info = strawberry.Info[GatewayContext, None]

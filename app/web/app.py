@@ -21,11 +21,13 @@ from app.schema.executor import Executor
 from app.schema.limits import Limits
 from app.schema.session.limiter import LoginLimiter
 from app.settings import Settings
+from app.shared_state import SharedState
 from app.tracing import NO_TRACING, Tracing, otel_tracing_from_environment
 from app.web.callers import CallerPolicy
 from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
+from app.web.idempotency import IdempotentMutations
 from app.web.persisted_queries import PersistedQueries
 from app.web.upstream import build_bifrost_client
 
@@ -42,6 +44,7 @@ CORS_HEADERS = [
     "tracestate",
     "apollo-require-preflight",
     "x-query-cost",
+    "idempotency-key",
 ]
 
 
@@ -62,6 +65,7 @@ def create_app(
     if tracing is None:
         tracing = otel_tracing_from_environment(settings.otel_service_name) if settings.otel_enabled else NO_TRACING
     client = build_bifrost_client(settings, transport, tracing)
+    shared = SharedState.from_settings(settings)
     schema = build_schema()
     limits = Limits(
         max_depth=settings.max_query_depth,
@@ -87,6 +91,7 @@ def create_app(
         callers=CallerPolicy.from_settings(settings),
         login_limiter=LoginLimiter(settings.login_rate_limit_per_address, settings.login_rate_limit_per_username),
         tracing=tracing,
+        idempotent_mutations=IdempotentMutations(shared.idempotency, wait=settings.idempotency_wait),
     )
     _warn_about_service_credentials(settings)
 
@@ -106,6 +111,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await client.aclose()
+        await shared.aclose()
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -120,6 +126,7 @@ def create_app(
     rest.state.schema = schema
     rest.state.executor = executor
     rest.state.persisted_queries = endpoint.persisted_queries
+    rest.state.shared = shared
     wrap = None
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins
@@ -131,7 +138,7 @@ def create_app(
                 allow_credentials=True,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_HEADERS,
-                expose_headers=["x-request-id"],
+                expose_headers=["x-request-id", "idempotent-replayed"],
                 max_age=600,
             )
 

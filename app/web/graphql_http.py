@@ -14,6 +14,7 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
   (``QUERY_TOO_COMPLEX``); a request with the ``X-Query-Cost`` header gets the price of what it ran in
   ``extensions.cost``. Per-request ceilings on upstream calls and bytes and on the response's size
   (``app.web.ceilings``).
+* ``Idempotency-Key`` on mutations (``app/web/idempotency.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -32,16 +34,27 @@ from starlette.responses import Response
 from app.bifrost import BifrostClient
 from app.observability import REQUEST_DURATION, REQUESTS, operation_label
 from app.schema.context import GatewayContext
-from app.schema.executor import Executor
+from app.schema.executor import Executor, PreparedDocument
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
 from app.schema.session.limiter import LoginLimiter
 from app.tracing import NO_TRACING, Tracing
-from app.web.callers import CallerPolicy, CallerRefused
+from app.web.callers import CallerPolicy, CallerRefused, IdentifiedCaller
 from app.web.ceilings import RESPONSE_TOO_LARGE, RequestCeilings
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
 from app.web.header_checks import RefusedHeader, check_caller_headers
+from app.web.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyProblem,
+    IdempotentMutations,
+    Settle,
+    caller_credentials,
+    fingerprint,
+    idempotency_key,
+    is_session_operation,
+    settle_of,
+)
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 
 __all__ = ["GraphQLEndpoint", "RequestCeilings"]
@@ -79,6 +92,7 @@ class GraphQLEndpoint:
         callers: CallerPolicy,
         login_limiter: LoginLimiter | None = None,
         tracing: Tracing = NO_TRACING,
+        idempotent_mutations: IdempotentMutations | None = None,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -91,6 +105,7 @@ class GraphQLEndpoint:
         self.persisted_queries = persisted_queries
         self.graphiql_html = graphiql_html
         self.tracing = tracing
+        self.idempotent_mutations = idempotent_mutations
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -230,6 +245,44 @@ class GraphQLEndpoint:
                 raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
         forwarded = forwarded_headers(request.headers, request_id)
+        try:
+            key = idempotency_key(request.headers)
+        except IdempotencyProblem as problem:
+            raise Problem(problem.status, problem.message, problem.code) from None
+        run = partial(self._run, request, prepared, params, media, forwarded, identified, request_id, facts)
+        if (
+            key is None
+            or prepared.operation_type != "mutation"
+            or self.idempotent_mutations is None
+            or is_session_operation(prepared.document)
+        ):
+            return (await run(None))[0]
+        try:
+            response = await self.idempotent_mutations.run(
+                key,
+                caller_credentials(request.headers, forwarded),
+                fingerprint(query, operation_name, params.get("variables")),
+                run,
+            )
+        except IdempotencyProblem as problem:
+            raise Problem(problem.status, problem.message, problem.code, problem.headers) from None
+        if REPLAYED_HEADER in response.headers:
+            facts["outcome"] = "REPLAYED"
+        return response
+
+    async def _run(
+        self,
+        request: Request,
+        prepared: PreparedDocument,
+        params: dict[str, Any],
+        media: str,
+        forwarded: dict[str, str],
+        identified: IdentifiedCaller,
+        request_id: str,
+        facts: dict[str, Any],
+        earlier_attempt_at: float | None,
+    ) -> tuple[Response, Settle]:
+        operation_name = params.get("operationName")
         session = self.client.session(
             {**forwarded, **identified.upstream},
             session_headers={**forwarded, **identified.session},
@@ -241,6 +294,7 @@ class GraphQLEndpoint:
             loaders=Loaders(session, self.dataloader_concurrency),
             caller=identified.caller,
             login_limiter=self.login_limiter,
+            earlier_attempt_at=earlier_attempt_at,
             request_id=request_id,
         )
         try:
@@ -255,8 +309,8 @@ class GraphQLEndpoint:
             context.loaders.close()
         if result is None:
             facts["outcome"] = "CLIENT_CLOSED_REQUEST"
-            return Response(status_code=499)
-        body = {}
+            return Response(status_code=499), Settle.UNKNOWN
+        body: dict[str, Any] = {}
         status = 200
         if result.errors:
             body["errors"] = [formatted_error(error) for error in result.errors]
@@ -274,7 +328,7 @@ class GraphQLEndpoint:
         response = Response(content, status_code=status, media_type=media)
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
-        return response
+        return response, settle_of(result, bool(context.response_cookies))
 
 
 async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:

@@ -37,10 +37,11 @@ async def test_lookup_retried_after_a_reset_succeeds(
 async def test_create_team_after_a_reset_is_not_resent(
     gateway: RealGateway, proxy: FaultProxy, upstream: EmbeddedServer
 ) -> None:
-    # The write landed, the answer was lost: resending would create a duplicate or report NAME_TAKEN.
+    # The write landed, the answer was lost: resending would create a duplicate or report NAME_TAKEN. The caller
+    # is told the outcome is unknown, not that Bifrost was unavailable (which would mean nothing was written).
     await proxy.set(Fault.RESET, times=1)
     body = await gateway.graphql(CREATE_TEAM, {"input": {"name": "landed"}})
-    assert error_codes(body) == ["UPSTREAM_UNAVAILABLE"]
+    assert error_codes(body) == ["UPSTREAM_OUTCOME_UNKNOWN"]
     assert len(proxy.requests("POST")) == 1
     assert await upstream.teams_named("landed") == 1
 

@@ -14,6 +14,7 @@ from app.schema.customers.inputs import CreateCustomerInput, DeleteCustomerInput
 from app.schema.customers.types import Customer
 from app.schema.errors import UserError
 from app.schema.loaders import Loaders
+from app.schema.read_back import existing_customer
 
 __all__ = [
     "CreateCustomerPayload",
@@ -87,6 +88,11 @@ class CustomerMutations:
         body, errors = create_customer_body(input, await context.bifrost.api_generation())
         if errors:
             return CreateCustomerPayload(user_errors=errors)
+        if context.earlier_attempt_at is not None and (
+            existing := await existing_customer(context.bifrost, input.name, context.earlier_attempt_at)
+        ):
+            context.loaders.prime_customers([existing])
+            return CreateCustomerPayload(customer=existing)  # type: ignore[arg-type]
         try:
             customer = await context.bifrost.create_customer(body)
         except BifrostHTTPError as error:
@@ -124,5 +130,7 @@ class CustomerMutations:
             _forget_customers(loaders)
             loaders.customer.prime(input.id, None, force=True)
 
-        deleted, errors = await delete_entity(input.id, info.context.bifrost.delete_customer, forget)
+        deleted, errors = await delete_entity(
+            input.id, info.context.bifrost.delete_customer, forget, retried=info.context.earlier_attempt_at is not None
+        )
         return DeleteCustomerPayload(deleted_id=deleted, user_errors=errors)

@@ -10,6 +10,7 @@ from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError, Bif
 from app.schema.budgets.bodies import budgets_body, given, rate_limit_body
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
+from app.schema.read_back import existing_team
 from app.schema.teams.inputs import CreateTeamInput
 from app.schema.teams.types import Team
 from app.schema.upstream_errors import user_error_from_upstream
@@ -62,6 +63,9 @@ class TeamMutations:
         body, errors = team_body(input, await context.bifrost.api_generation())
         if errors:
             return CreateTeamPayload(user_errors=errors)
+        if context.earlier_attempt_at is not None and (team := await existing_team(context.bifrost, input.name)):
+            context.loaders.prime_teams([team])
+            return CreateTeamPayload(team=team)  # type: ignore[arg-type]
         try:
             team = await context.bifrost.create_team(body)
         except BifrostServerError as error:

@@ -100,5 +100,7 @@ class TeamUpdateMutations:
             loaders.customer.clear_all()
             loaders.virtual_key.clear_all()  # the team's keys are detached
 
-        deleted, errors = await delete_entity(input.id, info.context.bifrost.delete_team, forget)
+        deleted, errors = await delete_entity(
+            input.id, info.context.bifrost.delete_team, forget, retried=info.context.earlier_attempt_at is not None
+        )
         return DeleteTeamPayload(deleted_id=deleted, user_errors=errors)

@@ -21,6 +21,7 @@ from app.schema.checks import (
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
 from app.schema.loaders import Loaders
+from app.schema.read_back import existing_virtual_key
 from app.schema.upstream_errors import is_taken_key_name, is_unknown_mcp_client
 from app.schema.virtual_keys.bodies import create_key_body, needs_current_owner, owner_fields, update_key_body
 from app.schema.virtual_keys.inputs import (
@@ -127,6 +128,11 @@ class VirtualKeyMutations:
         body, errors = create_key_body(input, await context.bifrost.api_generation())
         if errors:
             return CreateVirtualKeyPayload(user_errors=errors)
+        if context.earlier_attempt_at is not None and (
+            existing := await existing_virtual_key(context.bifrost, input.name)
+        ):
+            _remember_key(context.loaders, existing.id, existing)
+            return CreateVirtualKeyPayload(virtual_key=existing)  # type: ignore[arg-type]
         try:
             key = await context.bifrost.create_virtual_key(body)
         except BifrostServerError as error:
@@ -189,6 +195,9 @@ class VirtualKeyMutations:
     async def delete_virtual_key(info: Info, input: DeleteVirtualKeyInput) -> DeleteVirtualKeyPayload:
         loaders = info.context.loaders
         deleted, errors = await delete_entity(
-            input.id, info.context.bifrost.delete_virtual_key, lambda: _remember_key(loaders, input.id, None)
+            input.id,
+            info.context.bifrost.delete_virtual_key,
+            lambda: _remember_key(loaders, input.id, None),
+            retried=info.context.earlier_attempt_at is not None,
         )
         return DeleteVirtualKeyPayload(deleted_id=deleted, user_errors=errors)

@@ -1,0 +1,40 @@
+"""Everything a replica shares with the others, built once from settings.
+
+With ``REDIS_URL`` set, the stores keep their state in Redis (falling back to this process while Redis
+fails); without it, they are the in-process stores a single gateway always had.
+
+Example:
+    >>> from app.settings import Settings
+    >>> SharedState.from_settings(Settings()).redis is None
+    True
+"""
+
+from __future__ import annotations
+
+from app.settings import Settings
+from app.shared_state.idempotency import IdempotencyStore, InProcessIdempotencyStore, SharedIdempotencyStore
+from app.shared_state.redis_link import RedisLink
+
+__all__ = ["SharedState"]
+
+
+class SharedState:
+    """The process's shared stores and its Redis link (None without ``REDIS_URL``)."""
+
+    def __init__(self, redis: RedisLink | None, idempotency: IdempotencyStore) -> None:
+        self.redis = redis
+        self.idempotency = idempotency
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SharedState:
+        """The stores ``settings`` ask for."""
+        ttl, lease = settings.idempotency_ttl, settings.idempotency_lease
+        if settings.redis_url is None:
+            return cls(None, InProcessIdempotencyStore(ttl, lease))
+        link = RedisLink.from_url(settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
+        return cls(link, SharedIdempotencyStore(link, ttl, lease))
+
+    async def aclose(self) -> None:
+        """Close the Redis connection pool, if any."""
+        if self.redis is not None:
+            await self.redis.aclose()
