@@ -21,6 +21,7 @@ from app.schema.read_back import existing_customer
 from app.settings import Settings
 from app.web import create_app
 from tests.gateway.conftest import Gateway
+from tests.gateway.guarded import ADMIN_KEY, AUTH, BFF_KEY, SERVICE
 
 CREATE_CUSTOMER = """
 mutation CreateCustomer($input: CreateCustomerInput!) {
@@ -362,3 +363,20 @@ async def test_a_customer_created_before_the_first_attempt_is_not_taken_for_it()
         assert await existing_customer(session, "acm", time.time() - 1) is None  # exact names only
     finally:
         await client.aclose()
+
+
+async def test_keys_of_two_gateway_keys_do_not_meet() -> None:
+    upstream = create_embedded_bifrost(database=":memory:", generation="current", auth=AUTH)
+    app = create_app(
+        Settings(bifrost_url="http://bifrost.internal:8080", **SERVICE), transport=httpx.ASGITransport(app=upstream)
+    )
+    body = {"query": CREATE_CUSTOMER, "variables": {"input": {"name": "bff-made"}}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
+        ids = set()
+        for gateway_key in (BFF_KEY, ADMIN_KEY, BFF_KEY):
+            response = await http.post(
+                "/graphql", json=body, headers={"x-gateway-key": gateway_key, "idempotency-key": "same"}
+            )
+            ids.add(response.json()["data"]["createCustomer"]["customer"]["id"])
+        assert len(ids) == 2  # the third request replays the first
+    assert sum(r.method == "POST" and r.path == "/api/governance/customers" for r in upstream.state.request_log) == 2
