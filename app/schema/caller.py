@@ -34,12 +34,21 @@ class Caller:
     kind: CallerKind
     key_label: str | None = None
     can_reveal: bool = False
-    address: str | None = None
 
     @property
     def has_own_credentials(self) -> bool:
         """True when the caller's own Bifrost credentials go upstream."""
         return self.kind is CallerKind.OWN_CREDENTIALS
+
+    @property
+    def log_name(self) -> str:
+        """How the request's log line names the caller: its kind, and the label of a gateway key (never the key).
+
+        Example:
+            >>> Caller(CallerKind.GATEWAY_KEY, key_label="dashboard").log_name
+            'gateway_key:dashboard'
+        """
+        return f"{self.kind.value}:{self.key_label}" if self.key_label else self.kind.value
 
 
 ANONYMOUS = Caller(CallerKind.ANONYMOUS)

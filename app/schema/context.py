@@ -25,6 +25,7 @@ class GatewayContext:
         bifrost: the caller's view of the Bifrost client (forwarded headers, call count).
         loaders: DataLoaders memoised for this request only.
         caller: who is asking (whose credentials went upstream, whether key values may be revealed).
+        client_address: the client's address as the HTTP server reports it (after trusted proxy headers).
         login_limiter: counts password attempts (None: not limited).
         created_keys: ids of virtual keys this request created; their value may be revealed once, here.
         response_cookies: Set-Cookie values to hand back to the browser (login/logout).
@@ -37,6 +38,7 @@ class GatewayContext:
     bifrost: BifrostSession
     loaders: Loaders
     caller: Caller = ANONYMOUS
+    client_address: str | None = None
     login_limiter: LoginLimiter | None = None
     created_keys: set[str] = field(default_factory=set)
     response_cookies: list[str] = field(default_factory=list)

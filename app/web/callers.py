@@ -15,22 +15,26 @@ caller's own credentials or none.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol
 
 from app.keys import KEY_PREFIX, KeyRing
-from app.schema.caller import Caller, CallerKind
+from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.settings import Settings
 from app.web.cookies import InvalidTokenCookie, token_cookie
 
 __all__ = ["CallerPolicy", "CallerRefused", "IdentifiedCaller", "service_headers"]
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
-_CREDENTIALS = ("authorization", "cookie")
+_OWN_CREDENTIALS = Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True)
+_NONE: Mapping[str, str] = MappingProxyType({})
 
 
 class _Headers(Protocol):
-    def getlist(self, key: str) -> list[str]: ...
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]: ...
 
 
 class CallerRefused(Exception):
@@ -46,9 +50,9 @@ class IdentifiedCaller:
     """A caller and the credential headers to send upstream on its behalf."""
 
     caller: Caller
-    upstream: dict[str, str]
+    upstream: Mapping[str, str]
     """For every governance call."""
-    session: dict[str, str]
+    session: Mapping[str, str]
     """For login and logout: the caller's own credentials only."""
 
 
@@ -63,11 +67,18 @@ class CallerPolicy:
     """
 
     def __init__(
-        self, keys: KeyRing, service: dict[str, str], *, anonymous_gets_service_credentials: bool = False
+        self, keys: KeyRing, service: Mapping[str, str], *, anonymous_gets_service_credentials: bool = False
     ) -> None:
         self.keys = keys
-        self.service = service
-        self.anonymous_upstream = dict(service) if anonymous_gets_service_credentials else {}
+        lent: Mapping[str, str] = MappingProxyType(dict(service))
+        # Gateway-key and anonymous callers are the same for every request: worked out once.
+        self._anonymous = IdentifiedCaller(ANONYMOUS, lent if anonymous_gets_service_credentials else _NONE, _NONE)
+        self._by_label = {
+            key.label: IdentifiedCaller(
+                Caller(CallerKind.GATEWAY_KEY, key_label=key.label, can_reveal=key.can_reveal), lent, _NONE
+            )
+            for key in keys.keys
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallerPolicy:
@@ -78,14 +89,27 @@ class CallerPolicy:
             anonymous_gets_service_credentials=settings.allow_anonymous_service_credentials,
         )
 
-    def identify(self, headers: _Headers, address: str | None = None) -> IdentifiedCaller:
-        """Who is calling, from all of the request's headers (``address``: the client's, for limits).
+    def identify(self, headers: _Headers) -> IdentifiedCaller:
+        """Who is calling, from all of the request's headers.
 
         Raises:
             CallerRefused: ambiguous credentials (400) or a gateway key or token cookie that is not valid (401).
         """
-        authorization = _single(headers, "authorization")
-        presented_key = _single(headers, GATEWAY_KEY_HEADER)
+        # One pass over the raw headers (names arrive lower-cased from ASGI servers).
+        authorizations: list[bytes] = []
+        keys: list[bytes] = []
+        cookies: list[str] = []
+        for name, value in headers.raw:
+            if name == b"authorization":
+                authorizations.append(value)
+            elif name == b"cookie":
+                cookies.append(value.decode("latin-1"))
+            elif name == b"x-gateway-key":
+                keys.append(value)
+        if not (authorizations or cookies or keys):
+            return self._anonymous
+        authorization = _single(authorizations, "authorization")
+        presented_key = _single(keys, GATEWAY_KEY_HEADER)
         if authorization is not None and _is_gateway_key(authorization):
             if presented_key is not None:
                 raise CallerRefused(400, "send the gateway key in one header only", "BAD_REQUEST")
@@ -96,7 +120,7 @@ class CallerPolicy:
             if key is None:
                 raise CallerRefused(401, "the gateway key is not valid", "UNAUTHENTICATED")
         try:
-            token = token_cookie(headers.getlist("cookie"))
+            token = token_cookie(cookies)
         except InvalidTokenCookie as error:
             raise CallerRefused(401, str(error), "UNAUTHENTICATED") from None
         own: dict[str, str] = {}
@@ -105,11 +129,10 @@ class CallerPolicy:
         if token is not None:
             own["cookie"] = f"token={token}"
         if own:
-            return IdentifiedCaller(Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True, address=address), own, own)
+            return IdentifiedCaller(_OWN_CREDENTIALS, own, own)
         if key is not None:
-            caller = Caller(CallerKind.GATEWAY_KEY, key_label=key.label, can_reveal=key.can_reveal, address=address)
-            return IdentifiedCaller(caller, self.service, {})
-        return IdentifiedCaller(Caller(CallerKind.ANONYMOUS, address=address), self.anonymous_upstream, {})
+            return self._by_label[key.label]
+        return self._anonymous
 
 
 def service_headers(settings: Settings) -> dict[str, str]:
@@ -122,11 +145,10 @@ def service_headers(settings: Settings) -> dict[str, str]:
     return {}
 
 
-def _single(headers: _Headers, name: str) -> str | None:
-    values = headers.getlist(name)
+def _single(values: list[bytes], name: str) -> str | None:
     if len(values) > 1:
         raise CallerRefused(400, f"send at most one {name} header", "BAD_REQUEST")
-    return values[0] if values else None
+    return values[0].decode("latin-1") if values else None
 
 
 def _is_gateway_key(authorization: str) -> bool:

@@ -111,7 +111,7 @@ class GraphQLEndpoint:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
         started = time.perf_counter()
         request_id = _request_id(request)
-        facts: dict[str, Any] = {"operation": None, "operation_type": None, "upstream_calls": 0}
+        facts: dict[str, Any] = {"operation": None, "operation_type": None, "upstream_calls": 0, "caller": None}
         try:
             with self.tracing.operation(request.headers) as span:
                 response = await self._respond(request, request_id, facts)
@@ -133,6 +133,7 @@ class GraphQLEndpoint:
                 "operation_type": facts["operation_type"],
                 "duration_ms": round(duration * 1000, 3),
                 "upstream_calls": facts["upstream_calls"],
+                "caller": facts["caller"],
                 "status": response.status_code,
                 "outcome": outcome,
             },
@@ -223,10 +224,11 @@ class GraphQLEndpoint:
         persisted: str | None = None,
     ) -> Response:
         try:
-            identified = self.callers.identify(request.headers, request.client.host if request.client else None)
+            identified = self.callers.identify(request.headers)
         except CallerRefused as refused:
             challenge = {"www-authenticate": 'Bearer realm="gateway"'} if refused.status == 401 else None
             raise Problem(refused.status, refused.message, refused.code, challenge) from None
+        facts["caller"] = identified.caller.log_name
         operation_name = params.get("operationName")
         prepared = self.executor.prepare(query, operation_name)
         facts["operation"] = operation_name or prepared.operation_name
@@ -293,6 +295,7 @@ class GraphQLEndpoint:
             bifrost=session,
             loaders=Loaders(session, self.dataloader_concurrency),
             caller=identified.caller,
+            client_address=request.client.host if request.client else None,
             login_limiter=self.login_limiter,
             earlier_attempt_at=earlier_attempt_at,
             request_id=request_id,

@@ -109,6 +109,28 @@ async def test_gateway_key_sends_the_service_credential_and_never_itself(headers
         assert BFF_KEY not in str(sent)
 
 
+async def test_request_log_names_the_caller_and_never_a_credential(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="app.request")
+    gw, _, _ = await policy_gateway(**SERVICE)
+    await post(gw, TEAMS, **{"x-gateway-key": BFF_KEY})
+    await post(gw, TEAMS, authorization="Bearer my-session")
+    await post(gw, TEAMS, cookie="token=my-session")
+    await post(gw, TEAMS)
+    await post(gw, TEAMS, **{"x-gateway-key": "gk_wrong"})
+    lines = [r for r in caplog.records if r.name == "app.request"]
+    assert [r.caller for r in lines] == [  # type: ignore[attr-defined]
+        "gateway_key:bff",
+        "own_credentials",
+        "own_credentials",
+        "anonymous",
+        None,
+    ]
+    assert lines[-1].outcome == "UNAUTHENTICATED"  # type: ignore[attr-defined]
+    for record in lines:
+        text = str(record.__dict__)
+        assert "gk_" not in text and "my-session" not in text and SERVICE_BASIC not in text
+
+
 async def test_gateway_key_without_a_service_credential_sends_nothing() -> None:
     gw, recorder, _ = await policy_gateway(gateway_api_keys=KEYS)
     body = (await post(gw, TEAMS, **{"x-gateway-key": BFF_KEY})).json()
