@@ -79,6 +79,10 @@ class EmbeddedServer:
         """How many POSTs to ``path`` the server received (its request log, kept by the server thread)."""
         return sum(record.method == "POST" and record.path == path for record in list(self.app.state.request_log))
 
+    def received(self, method: str, path: str) -> bool:
+        """Whether the server has taken a ``method`` request for ``path`` (logged as its handler starts)."""
+        return any(record.method == method and record.path == path for record in list(self.app.state.request_log))
+
     async def teams_named(self, name: str) -> int:
         """How many teams with exactly this name the server stores."""
         async with self.rest() as rest:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.reliability.conftest import EmbeddedServer, RealGateway, real_gateway
+from tests.reliability.conftest import FAST, EmbeddedServer, RealGateway, real_gateway
 from tests.reliability.documents import error_codes
 from tests.reliability.fault_proxy import Fault, FaultProxy
 
@@ -27,25 +27,33 @@ query Graph($id: ID!) {
 """
 
 
-async def test_concurrent_requests_do_not_share_loader_caches(
-    gateway: RealGateway, proxy: FaultProxy, upstream: EmbeddedServer
-) -> None:
+async def test_concurrent_requests_do_not_share_loader_caches(proxy: FaultProxy, upstream: EmbeddedServer) -> None:
+    # Timeouts well above the held call: a loaded machine must not turn this into a timeout test.
+    gateway = real_gateway(proxy.url, **{**FAST, "upstream_read_timeout": 10.0, "upstream_total_timeout": 20.0})
     team = await upstream.post("teams", {"name": "before"})
-    # Request A reads the team at once, then is held open by a slow customers call.
-    await proxy.set(Fault.LATENCY, match="/api/governance/customers", delay=0.2)
-    held = asyncio.create_task(gateway.graphql(HELD_OPEN, {"id": team["id"]}))
-    await proxy.arrived("GET", "/api/governance/customers")
-    await asyncio.sleep(0.05)  # A's team answer is back in A's loader by now
-    assert not held.done()
+    team_path = f"/api/governance/teams/{team['id']}"
+    try:
+        # Request A reads the team at once, then is held open by a slow customers call.
+        await proxy.set(Fault.LATENCY, match="/api/governance/customers", delay=1.0)
+        held = asyncio.create_task(gateway.graphql(HELD_OPEN, {"id": team["id"]}))
+        await proxy.arrived("GET", "/api/governance/customers")
+        # The upstream answers each request synchronously on its one thread: once A's read is in its log,
+        # the change below is served after it, so A read "before" whenever its answer reaches A.
+        async with asyncio.timeout(5):
+            while not upstream.received("GET", team_path):  # noqa: ASYNC110 (filled by the server thread)
+                await asyncio.sleep(0.005)
+        assert not held.done()
 
-    async with upstream.rest() as rest:
-        assert (await rest.put(f"/api/governance/teams/{team['id']}", json={"name": "after"})).status_code == 200
-    second = await gateway.graphql(TEAM_NAME, {"id": team["id"]})
-    first = await held
+        async with upstream.rest() as rest:
+            assert (await rest.put(team_path, json={"name": "after"})).status_code == 200
+        second = await gateway.graphql(TEAM_NAME, {"id": team["id"]})
+        first = await held
+    finally:
+        await gateway.aclose()
 
     assert second == {"data": {"team": {"name": "after"}}}, "the second request saw the first one's cache"
     assert first["data"]["early"] == {"name": "before"}, "the first request did read before the change"
-    assert len(proxy.requests("GET", f"/api/governance/teams/{team['id']}")) == 2
+    assert len(proxy.requests("GET", team_path)) == 2
 
 
 def basic(user: str, password: str) -> dict[str, str]:
