@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from app.observability import configure_logging
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.web.metrics import MetricsServer
 
 
 def main() -> None:
@@ -32,6 +40,40 @@ def main() -> None:
     print(
         f"GraphiQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql  (upstream: {upstream})", flush=True
     )
+    metrics = start_metrics_server(settings)
+    try:
+        _run_uvicorn(settings)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def start_metrics_server(settings: Settings) -> MetricsServer | None:
+    """Serve /metrics on METRICS_PORT from this process, if set.
+
+    With several workers this process serves none of the requests: the workers' metrics reach it through
+    prometheus-client's multiprocess mode, in a directory of its own unless PROMETHEUS_MULTIPROC_DIR names one
+    (set before the workers start, which read it when they import the metrics).
+    """
+    if settings.metrics_port is None:
+        return None
+    from app.web.metrics import MetricsAccess, MetricsServer  # the web modules load here only when asked for
+
+    if settings.web_concurrency > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        directory = tempfile.mkdtemp(prefix="gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    try:
+        server = MetricsServer(settings.metrics_host, settings.metrics_port, MetricsAccess(settings.metrics_token))
+    except OSError as error:
+        print(f"error: METRICS_PORT: cannot listen on it ({error.strerror})", file=sys.stderr)
+        raise SystemExit(2) from None
+    server.start()
+    print(f"Metrics: http://{settings.metrics_host}:{server.port}/metrics", flush=True)
+    return server
+
+
+def _run_uvicorn(settings: Settings) -> None:
     uvicorn.run(
         "app.web.asgi:app",
         host=settings.gateway_host,

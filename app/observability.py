@@ -1,16 +1,20 @@
 """Logs and metrics: one JSON log line per request, Prometheus metrics, nothing secret in either.
 
 Log lines carry the operation's name and type, duration, upstream call count, outcome and request id;
-never variables, headers, URLs or messages from upstream. Metrics are prometheus-client collectors in
-the default registry (``/metrics``); with ``PROMETHEUS_MULTIPROC_DIR`` set, workers' metrics are merged.
+never variables, headers or URLs, and Bifrost's own texts only redacted (``app.redaction``). Metrics are
+prometheus-client collectors in the default registry (``/metrics``, see ``app.web.metrics`` for who may
+read them); with ``PROMETHEUS_MULTIPROC_DIR`` set, workers' metrics are merged. Label values are bounded:
+operation names only from an operator's list (``OperationLabels``), upstream routes as templates.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -26,10 +30,13 @@ __all__ = [
     "UPSTREAM_REQUESTS",
     "UPSTREAM_SHARED_READS",
     "JsonFormatter",
+    "OperationLabels",
     "configure_logging",
+    "loggable_operation_name",
     "metrics_payload",
-    "operation_label",
 ]
+
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 
 REQUESTS = Counter("gateway_requests_total", "GraphQL requests by operation and outcome", ["operation", "outcome"])
 REQUEST_DURATION = Histogram(
@@ -62,21 +69,45 @@ REDIS_ERRORS = Counter(
     ["operation"],
 )
 
-# Operation names come from clients: only a bounded number become label values.
-_MAX_OPERATION_LABELS = 200
-_operation_labels: set[str] = set()
+
+class OperationLabels:
+    """The ``operation`` label of request metrics: a bounded set of values, whatever clients send.
+
+    Operation names are chosen by clients, so a name becomes a label value only when the operator made it
+    known: ``METRICS_OPERATION_NAMES``, or a trusted-documents manifest through ``allow`` (the hook for
+    registering its operations at load). Anything else is ``other``, and a request without a name is
+    ``anonymous``; the label set is at most the known names plus those two.
+
+    Example:
+        >>> labels = OperationLabels(["TeamsPage"])
+        >>> [labels.label(n) for n in ("TeamsPage", "Attacker123", None)]
+        ['TeamsPage', 'other', 'anonymous']
+    """
+
+    def __init__(self, known: Iterable[str] = ()) -> None:
+        self._known: frozenset[str] = frozenset()
+        self.allow(known)
+
+    def allow(self, names: Iterable[str]) -> None:
+        """Make ``names`` label values (operator-controlled lists only: never names a client registered)."""
+        self._known = self._known | {name for name in names if _GRAPHQL_NAME.fullmatch(name)}
+
+    def label(self, name: str | None) -> str:
+        """The label value for an operation name."""
+        if not name:
+            return "anonymous"
+        return name if name in self._known else "other"
 
 
-def operation_label(name: str | None) -> str:
-    """A bounded label for an operation name (``anonymous``, the name, or ``other`` past the bound)."""
+def loggable_operation_name(name: str | None) -> str:
+    """The operation name for a log line: a GraphQL name of at most 100 characters, else ``other``.
+
+    Log lines have no cardinality to protect, but a name that is not a GraphQL name did not come from a
+    document (``operationName`` is free text) and is not written as given.
+    """
     if not name:
         return "anonymous"
-    if name in _operation_labels:
-        return name
-    if len(_operation_labels) < _MAX_OPERATION_LABELS and len(name) <= 100 and name.isidentifier():
-        _operation_labels.add(name)
-        return name
-    return "other"
+    return name if _GRAPHQL_NAME.fullmatch(name) else "other"
 
 
 def metrics_payload() -> tuple[bytes, str]:

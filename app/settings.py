@@ -6,6 +6,7 @@ Every setting is an environment variable of the same name in upper case (``BIFRO
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from limits import parse_many
@@ -17,6 +18,7 @@ from app.keys import GatewayKey, parse_gateway_keys
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 
 
 class SettingsError(Exception):
@@ -93,13 +95,22 @@ class Settings(BaseSettings):
     otel_enabled: bool = False
     otel_service_name: str = "bifrost-graphql-gateway"
 
+    # Metrics: who may read /metrics, where, and which operation names become label values
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
+    metrics_operation_names: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=1000)
+
     @model_validator(mode="before")
     @classmethod
-    def _split_origins(cls, data: object) -> object:
+    def _split_lists(cls, data: object) -> object:
         if isinstance(data, dict):
             raw = data.get("cors_allow_origins")
             if isinstance(raw, str):
                 data = {**data, "cors_allow_origins": [o.strip() for o in raw.split(",") if o.strip()]}
+            raw = data.get("metrics_operation_names")
+            if isinstance(raw, str):
+                data = {**data, "metrics_operation_names": [n.strip() for n in raw.split(",") if n.strip()]}
         return data
 
     @field_validator("gateway_api_keys", mode="before")
@@ -116,6 +127,21 @@ class Settings(BaseSettings):
             raise ValueError("must look like '10/minute' or '5 per 30 seconds'") from None
         return value
 
+    @field_validator("metrics_operation_names")
+    @classmethod
+    def _graphql_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _GRAPHQL_NAME.fullmatch(name):
+                raise ValueError(f"{name[:40]!r} is not a GraphQL operation name (letters, digits, _; at most 100)")
+        return names
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters (a random token, e.g. `openssl rand -hex 32`)")
+        return token
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.upstream_total_timeout < self.upstream_connect_timeout:
@@ -130,6 +156,8 @@ class Settings(BaseSettings):
         if self.is_production and "*" in self.cors_allow_origins:
             # Credentials (the login cookie) are allowed cross-origin: a wildcard would hand them to any site.
             raise ValueError("CORS_ALLOW_ORIGINS must list origins, not '*', when GATEWAY_ENV=production")
+        if self.metrics_port is not None and self.metrics_port == self.gateway_port:
+            raise ValueError("METRICS_PORT must differ from GATEWAY_PORT")
         if self.embedded_bifrost and self.bifrost_url is not None:
             raise ValueError("EMBEDDED_BIFROST must not be true when BIFROST_URL is set: choose one upstream")
         if self.is_production and self.bifrost_url is None and not self.embedded_bifrost:

@@ -103,3 +103,58 @@ def test_sigterm_drains_in_flight_requests(upstream_port: int, workers: int) -> 
     finally:
         if process.poll() is None:
             process.kill()
+
+
+TOKEN = "process-metrics-token-0123456789"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metrics_port_serves_every_workers_metrics_behind_the_token(workers: int) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "METRICS_PORT": str(metrics_port),
+        "METRICS_TOKEN": TOKEN,
+        "METRICS_OPERATION_NAMES": "ProcessProbe",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("BIFROST_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
+            time.sleep(0.1)
+        with httpx.Client(timeout=10) as client:
+            for _ in range(4):  # with two workers, likely both serve some
+                sent = client.post(
+                    f"http://127.0.0.1:{port}/graphql", json={"query": "query ProcessProbe { __typename }"}
+                )
+                assert sent.status_code == 200
+            assert client.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
+            metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+            assert client.get(metrics_url).status_code == 401
+            scraped = client.get(metrics_url, headers={"authorization": f"Bearer {TOKEN}"})
+        assert scraped.status_code == 200
+        counted = [
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.text.splitlines()
+            if line.startswith('gateway_requests_total{operation="ProcessProbe",outcome="ok"}')
+        ]
+        assert sum(counted) == 4
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -43,6 +43,12 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("IDEMPOTENCY_TTL", "0"),
         ("IDEMPOTENCY_WAIT", "-1"),
         ("REDIS_TIMEOUT", "0"),
+        ("METRICS_TOKEN", "short"),
+        ("METRICS_TOKEN", " " * 32),
+        ("METRICS_PORT", "70000"),
+        ("METRICS_OPERATION_NAMES", "TeamsPage, not-a-name"),
+        ("METRICS_OPERATION_NAMES", "A" * 101),
+        ("METRICS_OPERATION_NAMES", ",".join(f"Op{i}" for i in range(1001))),
     ],
 )
 def test_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -75,6 +81,7 @@ def test_invalid_setting_stops_start_up() -> None:
         ({"GATEWAY_ENV": "production"}, "BIFROST_URL"),
         ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "false"}, "BIFROST_URL"),
         ({"EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
+        ({"GATEWAY_PORT": "9000", "METRICS_PORT": "9000"}, "METRICS_PORT"),
         ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
         ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL"),
         ({"IDEMPOTENCY_LEASE": "5", "UPSTREAM_TOTAL_TIMEOUT": "15"}, "IDEMPOTENCY_LEASE"),
@@ -92,6 +99,16 @@ def test_conflicting_settings_name_the_setting(
     message = str(raised.value)
     assert message.startswith(f"invalid setting {name}: ")
     assert "settings:" not in message and "Value error" not in message
+
+
+def test_metrics_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METRICS_PORT", "9464")
+    monkeypatch.setenv("METRICS_TOKEN", "0123456789abcdef0123")
+    monkeypatch.setenv("METRICS_OPERATION_NAMES", " TeamsPage , KeysPage,")
+    settings = load_settings()
+    assert (settings.metrics_port, settings.metrics_host) == (9464, "127.0.0.1")
+    assert settings.metrics_token is not None and "0123" not in repr(settings)
+    assert settings.metrics_operation_names == ["TeamsPage", "KeysPage"]
 
 
 def test_production_serves_the_embedded_server_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,12 +10,12 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
-from app.observability import metrics_payload
+from app.observability import OperationLabels
 from app.schema import build_schema
 from app.schema.executor import Executor
 from app.schema.limits import Limits
@@ -28,6 +28,7 @@ from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
 from app.web.idempotency import IdempotentMutations
+from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
 from app.web.upstream import build_bifrost_client
 
@@ -92,6 +93,7 @@ def create_app(
         login_limiter=LoginLimiter(settings.login_rate_limit_per_address, settings.login_rate_limit_per_username),
         tracing=tracing,
         idempotent_mutations=IdempotentMutations(shared.idempotency, wait=settings.idempotency_wait),
+        operation_labels=OperationLabels(settings.metrics_operation_names),
     )
     _warn_about_service_credentials(settings)
 
@@ -103,10 +105,6 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "unavailable", "reason": "Bifrost /health did not answer 200"}, status_code=503)
 
-    async def metrics(request: Request) -> Response:
-        payload, content_type = metrics_payload()
-        return Response(payload, media_type=content_type)
-
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -116,8 +114,10 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
     ]
+    metrics = public_metrics_route(settings)
+    if metrics is not None:
+        routes.append(metrics)
     if not settings.is_production:
         routes += graphiql_routes()
     rest = Starlette(routes=routes, lifespan=lifespan)
@@ -127,6 +127,7 @@ def create_app(
     rest.state.executor = executor
     rest.state.persisted_queries = endpoint.persisted_queries
     rest.state.shared = shared
+    rest.state.operation_labels = endpoint.operation_labels  # trusted documents register their names here
     wrap = None
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins

@@ -32,7 +32,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.bifrost import BifrostClient
-from app.observability import REQUEST_DURATION, REQUESTS, operation_label
+from app.observability import REQUEST_DURATION, REQUESTS, OperationLabels, loggable_operation_name
 from app.schema.context import GatewayContext
 from app.schema.executor import Executor, PreparedDocument
 from app.schema.loaders import Loaders
@@ -93,6 +93,7 @@ class GraphQLEndpoint:
         login_limiter: LoginLimiter | None = None,
         tracing: Tracing = NO_TRACING,
         idempotent_mutations: IdempotentMutations | None = None,
+        operation_labels: OperationLabels | None = None,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -106,6 +107,7 @@ class GraphQLEndpoint:
         self.graphiql_html = graphiql_html
         self.tracing = tracing
         self.idempotent_mutations = idempotent_mutations
+        self.operation_labels = operation_labels or OperationLabels()
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -122,14 +124,13 @@ class GraphQLEndpoint:
             outcome = problem.code
         response.headers["x-request-id"] = request_id
         duration = time.perf_counter() - started
-        label = operation_label(facts["operation"])
-        REQUESTS.labels(label, outcome).inc()
+        REQUESTS.labels(self.operation_labels.label(facts["operation"]), outcome).inc()
         REQUEST_DURATION.labels(facts["operation_type"] or "none").observe(duration)
         log.info(
             "request",
             extra={
                 "request_id": request_id,
-                "operation": label,
+                "operation": loggable_operation_name(facts["operation"]),
                 "operation_type": facts["operation_type"],
                 "duration_ms": round(duration * 1000, 3),
                 "upstream_calls": facts["upstream_calls"],

@@ -96,13 +96,15 @@ async def test_readiness_follows_bifrost_health() -> None:
         assert (await http.get("/readyz")).status_code == 200
 
 
-async def test_metrics_move(current_gateway: Gateway) -> None:
+async def test_metrics_move() -> None:
     def sample(text: str, prefix: str) -> float:
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
+    current_gateway = await make_gateway("current", metrics_operation_names=["MetricsProbe"])
     before = (await current_gateway.http.get("/metrics")).text
     await current_gateway.graphql("query MetricsProbe { teams(first: 2) { totalCount } }")
     after = (await current_gateway.http.get("/metrics")).text
+    await current_gateway.http.aclose()
     assert (
         sample(after, 'gateway_requests_total{operation="MetricsProbe",outcome="ok"}')
         == sample(before, 'gateway_requests_total{operation="MetricsProbe",outcome="ok"}') + 1
