@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(64 * 1024, ge=256)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_query_cost: int = Field(50_000, ge=1)
+    max_cost_in_flight: int = Field(50_000, ge=1)
+    queue_above_cost: int = Field(1_000, ge=0)
     max_upstream_calls_per_request: int = Field(200, ge=1)
     max_upstream_bytes_per_request: int = Field(64 * 1024 * 1024, ge=1024)
     max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)

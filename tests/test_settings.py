@@ -49,6 +49,8 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("METRICS_OPERATION_NAMES", "TeamsPage, not-a-name"),
         ("METRICS_OPERATION_NAMES", "A" * 101),
         ("METRICS_OPERATION_NAMES", ",".join(f"Op{i}" for i in range(1001))),
+        ("MAX_COST_IN_FLIGHT", "0"),
+        ("QUEUE_ABOVE_COST", "-1"),
     ],
 )
 def test_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

@@ -10,7 +10,8 @@ and name nothing the client did not send (``concealment``).
 
 Each operation is also priced when prepared (``app.schema.cost``); a request whose price is above
 ``Limits.max_cost`` is refused before anything runs, and an accepted one carries its price in the result's
-``extensions.cost`` (Shopify's shape: ``requestedQueryCost``, ``maxQueryCost``).
+``extensions.cost`` (Shopify's shape: ``requestedQueryCost``, ``maxQueryCost``). Expensive operations
+then take turns through the cost gate (``app.schema.cost_gate``); cheap ones go straight through.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
 from app.schema.concealment import conceal, names_in, names_in_variables
 from app.schema.cost import OperationCost
+from app.schema.cost_gate import CostGate
 from app.schema.limits import Limits, limit_rules, too_complex
 from app.schema.safe_errors import safe_errors
 from app.schema.schema import GatewaySchema
@@ -71,6 +73,7 @@ class Executor:
         hide_suggestions: bool,
         cache_size: int = 512,
         compiled: bool = True,
+        gate: CostGate | None = None,
     ):
         self.schema = schema
         self.limits = limits
@@ -78,6 +81,7 @@ class Executor:
         self._rules = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule, *limit_rules(limits))
         self._graphql_schema = schema._schema
         self._compiled = compiled
+        self.gate = gate
         self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedDocument:
@@ -125,16 +129,26 @@ class Executor:
         max_cost = self.limits.max_cost
         if cost > max_cost:
             return ExecutionResult(None, [too_complex(cost, max_cost)])
-        result: Any = None
-        if prepared.compiled is not None:
-            result = await execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
-        if result is None:
-            result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
+        if self.gate is None:
+            result = await self._run(prepared, variables, context, operation_name)
+        else:
+            async with self.gate.admit(cost):
+                result = await self._run(prepared, variables, context, operation_name)
         if result.errors and self.hide_suggestions and any(error.path is None for error in result.errors):
             result.errors = self._concealed(prepared, variables, result.errors)
         if result.errors:
             result.errors = safe_errors(result.errors, getattr(context, "request_id", None))
         result.extensions = {"cost": {"requestedQueryCost": cost, "maxQueryCost": max_cost}}
+        return result
+
+    async def _run(
+        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, operation_name: str | None
+    ) -> ExecutionResult:
+        result: ExecutionResult | None = None
+        if prepared.compiled is not None:
+            result = await execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
+        if result is None:
+            result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
         return result
 
     @staticmethod

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from app.bifrost import BifrostClient
 from app.observability import OperationLabels
 from app.schema import build_schema
+from app.schema.cost_gate import CostGate
 from app.schema.executor import Executor
 from app.schema.limits import Limits
 from app.schema.session.limiter import LoginLimiter
@@ -75,7 +76,12 @@ def create_app(
         introspection=not settings.is_production,
         max_cost=settings.max_query_cost,
     )
-    executor = Executor(schema, limits, hide_suggestions=settings.is_production)
+    executor = Executor(
+        schema,
+        limits,
+        hide_suggestions=settings.is_production,
+        gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
+    )
     endpoint = GraphQLEndpoint(
         executor,
         client,
