@@ -263,7 +263,7 @@ class GraphQLEndpoint:
         try:
             response = await self.idempotent_mutations.run(
                 key,
-                caller_credentials(request.headers, forwarded),
+                caller_credentials(request.headers, identified.session),  # the token cookie as read for this caller
                 fingerprint(query, operation_name, params.get("variables")),
                 run,
             )

@@ -166,6 +166,18 @@ async def test_keys_belong_to_the_credentials_that_sent_them(lossy: tuple[Gatewa
     assert replay.headers["idempotent-replayed"] == "true" and replay.content == alice.content
 
 
+async def test_keys_of_different_session_cookies_never_meet(lossy: tuple[Gateway, LossyUpstream]) -> None:
+    gw, _ = lossy
+    variables = {"input": {"name": "by-cookie"}}
+    carol = await post(gw, CREATE_CUSTOMER, variables, "same-key", cookie='consent={"a":1}; token=carol')
+    dave = await post(gw, CREATE_CUSTOMER, variables, "same-key", cookie="token=dave")
+    anonymous = await post(gw, CREATE_CUSTOMER, variables, "same-key")
+    assert all("idempotent-replayed" not in r.headers for r in (dave, anonymous))
+    assert len({r.json()["data"]["createCustomer"]["customer"]["id"] for r in (carol, dave, anonymous)}) == 3
+    again = await post(gw, CREATE_CUSTOMER, variables, "same-key", cookie="_ga=GA1.1.1.2; token=carol")
+    assert again.headers["idempotent-replayed"] == "true" and again.content == carol.content
+
+
 # Malformed keys ---------------------------------------------------------------------------------------------
 
 
