@@ -40,6 +40,7 @@ def main() -> None:
     print(
         f"GraphiQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql  (upstream: {upstream})", flush=True
     )
+    share_worker_metrics(settings)
     metrics = start_metrics_server(settings)
     try:
         _run_uvicorn(settings)
@@ -48,21 +49,26 @@ def main() -> None:
             metrics.close()
 
 
-def start_metrics_server(settings: Settings) -> MetricsServer | None:
-    """Serve /metrics on METRICS_PORT from this process, if set.
+def share_worker_metrics(settings: Settings) -> None:
+    """With several workers, have every scrape see all of them (prometheus-client's multiprocess mode).
 
-    With several workers this process serves none of the requests: the workers' metrics reach it through
-    prometheus-client's multiprocess mode, in a directory of its own unless PROMETHEUS_MULTIPROC_DIR names one
-    (set before the workers start, which read it when they import the metrics).
+    Without it a scrape of /metrics reads whichever worker took the connection, and the listener on
+    METRICS_PORT (in this process, which serves no requests) reads nothing. The directory is one of its own
+    unless PROMETHEUS_MULTIPROC_DIR names one; it is set before the workers start, as they read it when they
+    import the metrics.
     """
-    if settings.metrics_port is None:
-        return None
-    from app.web.metrics import MetricsAccess, MetricsServer  # the web modules load here only when asked for
-
     if settings.web_concurrency > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         directory = tempfile.mkdtemp(prefix="gateway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
+def start_metrics_server(settings: Settings) -> MetricsServer | None:
+    """Serve /metrics on METRICS_PORT from this process, if set."""
+    if settings.metrics_port is None:
+        return None
+    from app.web.metrics import MetricsAccess, MetricsServer  # the web modules load here only when asked for
+
     try:
         server = MetricsServer(settings.metrics_host, settings.metrics_port, MetricsAccess(settings.metrics_token))
     except OSError as error:

@@ -108,6 +108,31 @@ def test_sigterm_drains_in_flight_requests(upstream_port: int, workers: int) -> 
 TOKEN = "process-metrics-token-0123456789"
 
 
+def wait_for_health(process: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
+        time.sleep(0.1)
+
+
+def probe_count(metrics: str, operation: str) -> float:
+    prefix = f'gateway_requests_total{{operation="{operation}",outcome="ok"}}'
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(prefix))
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_metrics_port_serves_every_workers_metrics_behind_the_token(workers: int) -> None:
     port, metrics_port = free_port(), free_port()
@@ -126,15 +151,7 @@ def test_metrics_port_serves_every_workers_metrics_behind_the_token(workers: int
         [sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
-            time.sleep(0.1)
+        wait_for_health(process, port)
         with httpx.Client(timeout=10) as client:
             for _ in range(4):  # with two workers, likely both serve some
                 sent = client.post(
@@ -146,15 +163,33 @@ def test_metrics_port_serves_every_workers_metrics_behind_the_token(workers: int
             assert client.get(metrics_url).status_code == 401
             scraped = client.get(metrics_url, headers={"authorization": f"Bearer {TOKEN}"})
         assert scraped.status_code == 200
-        counted = [
-            float(line.rsplit(" ", 1)[1])
-            for line in scraped.text.splitlines()
-            if line.startswith('gateway_requests_total{operation="ProcessProbe",outcome="ok"}')
-        ]
-        assert sum(counted) == 4
+        assert probe_count(scraped.text, "ProcessProbe") == 4
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def test_public_metrics_count_every_workers_requests() -> None:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "BIFROST_URL")},
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "2",
+        "METRICS_OPERATION_NAMES": "WorkersProbe",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_health(process, port)
+        with httpx.Client(timeout=10) as client:
+            for _ in range(6):  # fresh connections: both workers take some
+                with httpx.Client(timeout=10) as fresh:
+                    query = {"query": "query WorkersProbe { __typename }"}
+                    assert fresh.post(f"http://127.0.0.1:{port}/graphql", json=query).status_code == 200
+            scraped = client.get(f"http://127.0.0.1:{port}/metrics")
+        assert scraped.status_code == 200
+        assert probe_count(scraped.text, "WorkersProbe") == 6
+    finally:
+        stop(process)
