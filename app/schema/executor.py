@@ -127,8 +127,9 @@ class Executor:
         assert prepared.document is not None
         cost = prepared.cost.for_variables(variables) if prepared.cost is not None else 0
         max_cost = self.limits.max_cost
+        priced = {"cost": {"requestedQueryCost": cost, "maxQueryCost": max_cost}}
         if cost > max_cost:
-            return ExecutionResult(None, [too_complex(cost, max_cost)])
+            return ExecutionResult(None, [too_complex(cost, max_cost)], priced)
         if self.gate is None:
             result = await self._run(prepared, variables, context, operation_name)
         else:
@@ -138,7 +139,7 @@ class Executor:
             result.errors = self._concealed(prepared, variables, result.errors)
         if result.errors:
             result.errors = safe_errors(result.errors, getattr(context, "request_id", None))
-        result.extensions = {"cost": {"requestedQueryCost": cost, "maxQueryCost": max_cost}}
+        result.extensions = priced
         return result
 
     async def _run(

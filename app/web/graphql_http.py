@@ -113,7 +113,13 @@ class GraphQLEndpoint:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
         started = time.perf_counter()
         request_id = _request_id(request)
-        facts: dict[str, Any] = {"operation": None, "operation_type": None, "upstream_calls": 0, "caller": None}
+        facts: dict[str, Any] = {
+            "operation": None,
+            "operation_type": None,
+            "upstream_calls": 0,
+            "caller": None,
+            "cost": None,
+        }
         try:
             with self.tracing.operation(request.headers) as span:
                 response = await self._respond(request, request_id, facts)
@@ -134,6 +140,7 @@ class GraphQLEndpoint:
                 "operation_type": facts["operation_type"],
                 "duration_ms": round(duration * 1000, 3),
                 "upstream_calls": facts["upstream_calls"],
+                "cost": facts["cost"],
                 "caller": facts["caller"],
                 "status": response.status_code,
                 "outcome": outcome,
@@ -316,6 +323,8 @@ class GraphQLEndpoint:
             return Response(status_code=499), Settle.UNKNOWN
         body: dict[str, Any] = {}
         status = 200
+        if result.extensions:
+            facts["cost"] = result.extensions["cost"]["requestedQueryCost"]
         if result.errors:
             body["errors"] = [formatted_error(error) for error in result.errors]
             facts["outcome"] = body["errors"][0].get("extensions", {}).get("code", "ERROR")

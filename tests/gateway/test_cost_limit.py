@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import pytest
 
+from app.observability import JsonFormatter
 from tests.gateway.conftest import Gateway, make_gateway
 from tests.gateway.test_dashboard_calls import DASHBOARD, seed_data
 from tests.gateway.test_query_cost import KEYS_TEAMS_BUDGETS, TEN_TEAMS, WORST
@@ -154,3 +157,14 @@ async def test_the_cost_header_is_allowed_cross_origin() -> None:
         assert "x-query-cost" in preflight.headers["access-control-allow-headers"].lower()
     finally:
         await gw.http.aclose()
+
+
+async def test_a_refusal_is_logged_with_its_price_and_code(
+    current_gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.request")
+    body = (await post(current_gateway, WORST, **{"x-query-cost": "1"})).json()
+    assert body["extensions"]["cost"]["requestedQueryCost"] == refusal(body)["cost"]
+    [record] = [r for r in caplog.records if r.name == "app.request"]
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["outcome"], line["cost"], line["upstream_calls"]) == ("QUERY_TOO_COMPLEX", refusal(body)["cost"], 0)

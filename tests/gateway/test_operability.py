@@ -131,6 +131,7 @@ async def test_one_json_log_line_per_request_without_secrets(
     assert line["operation"] == "CreateTeam"
     assert line["operation_type"] == "mutation"
     assert line["upstream_calls"] == 2  # version detection + the POST
+    assert line["cost"] == 10 + 1 + 1  # the mutation, its payload, the team
     assert line["outcome"] == "ok"
     assert line["duration_ms"] > 0
     text = json.dumps(line)
