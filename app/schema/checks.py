@@ -2,16 +2,19 @@
 
 Ids are checked before they reach an upstream path; referenced customers and teams are checked through the
 per-request loaders (Bifrost stores dangling references without complaint); an upstream refusal the caller
-can fix becomes a userError, anything else propagates to the SafeErrors extension.
+can fix becomes a userError, anything else propagates to the SafeErrors extension. Bifrost answers some
+taken names with a bare 500: ``name_in_use`` reads every page of a name search to tell the two apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 import strawberry
 
-from app.bifrost import BifrostHTTPError, BifrostNotFound, is_valid_id
+from app.bifrost import BifrostHTTPError, BifrostNotFound, BifrostSession, is_valid_id
+from app.bifrost.models import Page, Team, VirtualKey
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
 from app.schema.upstream_errors import user_error_from_upstream
@@ -22,6 +25,7 @@ __all__ = [
     "check_team_exists",
     "delete_entity",
     "invalid",
+    "name_in_use",
     "name_taken",
     "not_found",
     "user_error_or_raise",
@@ -53,6 +57,38 @@ def name_taken(what: str) -> UserError:
     return UserError(
         field=["input", "name"], message=f"a {what} with this name already exists", code=UserErrorCode.NAME_TAKEN
     )
+
+
+_SEARCH_PAGE = 100  # Bifrost's largest page
+_SEARCH_PAGES = 1000  # a last ceiling (100,000 similar names) against an upstream that pages forever
+
+
+async def name_in_use(
+    bifrost: BifrostSession, kind: Literal["team", "virtual key"], name: str, *, other_than: str | None = None
+) -> bool:
+    """Whether a team (or virtual key) other than ``other_than`` is named exactly ``name``.
+
+    Bifrost has no exact-name lookup, only ``search``, a case-insensitive substring match: every page of it
+    is read until the name turns up or the results end, so that many similar names cannot hide the taken one.
+    """
+    offset = 0
+    for _ in range(_SEARCH_PAGES):
+        params: dict[str, str | int] = {"search": name, "limit": _SEARCH_PAGE, "offset": offset}
+        page: Page
+        if kind == "team":
+            page = await bifrost.list_teams(params)
+            found: Sequence[Team | VirtualKey] = page.teams
+        else:
+            page = await bifrost.list_virtual_keys(params)
+            found = page.virtual_keys
+        if any(item.name == name and item.id != other_than for item in found):
+            return True
+        if page.offset != offset:
+            return False  # the upstream did not page as asked: reading on would see the same rows again
+        offset += len(found)
+        if not found or (page.total_count is not None and offset >= page.total_count):
+            return False
+    return False
 
 
 async def check_customer_exists(info: Info, customer_id: str, path: list[str]) -> list[UserError]:

@@ -6,14 +6,14 @@ from typing import Any
 
 import strawberry
 
-from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError, BifrostSession
+from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError
 from app.schema.budgets.bodies import budgets_body, given, rate_limit_body
+from app.schema.checks import check_customer_exists, name_in_use, name_taken, user_error_or_raise
 from app.schema.context import Info
-from app.schema.errors import UserError, UserErrorCode
+from app.schema.errors import UserError
 from app.schema.read_back import existing_team
 from app.schema.teams.inputs import CreateTeamInput
 from app.schema.teams.types import Team
-from app.schema.upstream_errors import user_error_from_upstream
 
 __all__ = ["CreateTeamPayload", "TeamMutations"]
 
@@ -36,11 +36,6 @@ def team_body(data: CreateTeamInput, generation: ApiGeneration | None) -> tuple[
     return {**body, **budgets, **limit}, errors + limit_errors
 
 
-async def _name_taken(bifrost: BifrostSession, name: str) -> bool:
-    page = await bifrost.list_teams({"search": name, "limit": 100})
-    return any(team.name == name for team in page.teams)
-
-
 @strawberry.type
 class TeamMutations:
     @strawberry.mutation(description="Create a team (`POST /api/governance/teams`), sent exactly once.")
@@ -50,16 +45,10 @@ class TeamMutations:
         if errors:
             return CreateTeamPayload(user_errors=errors)
         context = info.context
-        if input.customer_id is not None and await context.loaders.customer.load(input.customer_id) is None:
-            return CreateTeamPayload(
-                user_errors=[
-                    UserError(
-                        field=["input", "customerId"],
-                        message="customer not found",
-                        code=UserErrorCode.CUSTOMER_NOT_FOUND,
-                    )
-                ]
-            )
+        if input.customer_id is not None:
+            errors = await check_customer_exists(info, input.customer_id, ["input", "customerId"])
+            if errors:
+                return CreateTeamPayload(user_errors=errors)
         body, errors = team_body(input, await context.bifrost.api_generation())
         if errors:
             return CreateTeamPayload(user_errors=errors)
@@ -70,22 +59,11 @@ class TeamMutations:
             team = await context.bifrost.create_team(body)
         except BifrostServerError as error:
             # Bifrost v1.5 answers a taken name with a bare 500; a read tells the two apart.
-            if error.message == "failed to create team" and await _name_taken(context.bifrost, input.name):
-                return CreateTeamPayload(
-                    user_errors=[
-                        UserError(
-                            field=["input", "name"],
-                            message="a team with this name already exists",
-                            code=UserErrorCode.NAME_TAKEN,
-                        )
-                    ]
-                )
+            if error.message == "failed to create team" and await name_in_use(context.bifrost, "team", input.name):
+                return CreateTeamPayload(user_errors=[name_taken("team")])
             raise
         except BifrostHTTPError as error:
-            user_error = user_error_from_upstream(error)
-            if user_error is None:
-                raise
-            return CreateTeamPayload(user_errors=[user_error])
+            return CreateTeamPayload(user_errors=[user_error_or_raise(error)])
         # The customer was read before the write; its team list is stale now.
         if team.customer_id is not None:
             context.loaders.customer.clear(team.customer_id)

@@ -6,10 +6,10 @@ from typing import Any
 
 import strawberry
 
-from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError, BifrostSession
+from app.bifrost import ApiGeneration, BifrostHTTPError, BifrostServerError
 from app.schema.budgets.bodies import budgets_body, rate_limit_body
 from app.schema.changes import list_change
-from app.schema.checks import check_customer_exists, delete_entity, name_taken, user_error_or_raise
+from app.schema.checks import check_customer_exists, delete_entity, name_in_use, name_taken, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.teams.types import Team
@@ -48,11 +48,6 @@ def update_team_body(data: UpdateTeamInput, generation: ApiGeneration | None) ->
     return {**body, **budgets, **limit}, errors + limit_errors
 
 
-async def _name_taken(bifrost: BifrostSession, name: str, team_id: str) -> bool:
-    page = await bifrost.list_teams({"search": name, "limit": 100})
-    return any(team.name == name and team.id != team_id for team in page.teams)
-
-
 @strawberry.type
 class TeamUpdateMutations:
     @strawberry.mutation(description="Change a team (`PUT /api/governance/teams/{id}`), sent exactly once.")
@@ -74,7 +69,7 @@ class TeamUpdateMutations:
         except BifrostServerError:
             # Bifrost answers a taken name with a bare 500 ("Failed to update team"); a read tells them apart.
             name = input.name.value if input.name is not None else None
-            if name is not None and await _name_taken(context.bifrost, name, input.id):
+            if name is not None and await name_in_use(context.bifrost, "team", name, other_than=input.id):
                 return UpdateTeamPayload(user_errors=[name_taken("team")])
             raise
         except BifrostHTTPError as error:

@@ -14,6 +14,7 @@ from app.schema.checks import (
     check_customer_exists,
     check_team_exists,
     delete_entity,
+    name_in_use,
     name_taken,
     not_found,
     user_error_or_raise,
@@ -74,11 +75,6 @@ def _user_error(error: BifrostHTTPError, configs: list[ProviderConfigInput] | No
     return user_error_or_raise(error)
 
 
-async def _name_taken(bifrost: BifrostSession, name: str, key_id: str | None = None) -> bool:
-    page = await bifrost.list_virtual_keys({"search": name, "limit": 100})
-    return any(key.name == name and key.id != key_id for key in page.virtual_keys)
-
-
 def _unknown_mcp_client(configs: list[MCPConfigInput] | None) -> UserError:
     # Bifrost's text does not say which client it could not find; with one config there is no doubt.
     field = ["input", "mcpConfigs"] + (["0", "mcpClientName"] if len(configs or []) == 1 else [])
@@ -100,7 +96,7 @@ async def _caller_mistake(
     if name is not None and is_taken_key_name(error):
         return name_taken("virtual key")
     # Another database may word a taken name differently: a read tells the two apart.
-    if name is not None and await _name_taken(bifrost, name, key_id):
+    if name is not None and await name_in_use(bifrost, "virtual key", name, other_than=key_id):
         return name_taken("virtual key")
     return None
 
