@@ -11,7 +11,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import orjson
 
+from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.settings import Settings
+from app.web import create_app
 from tests.gateway.conftest import Gateway, upstream_http
 
 MISSING_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
@@ -94,3 +98,32 @@ class FailingTransport(httpx.AsyncBaseTransport):
         if answer is not None:
             return answer
         return await self.inner.handle_async_request(request)
+
+
+async def recording_gateway(generation: str = "current") -> tuple[Gateway, list[tuple[str, str, Any]]]:
+    """A gateway over the embedded upstream that also keeps the JSON body of every write it sends upstream.
+
+    Returns:
+        The gateway and its list of ``(method, path, body)``, one per write, in order.
+    """
+    upstream = create_embedded_bifrost(database=":memory:", generation=generation)
+    sent: list[tuple[str, str, Any]] = []
+
+    def record(request: httpx.Request) -> None:
+        if request.method in WRITES:
+            sent.append((request.method, request.url.path, orjson.loads(request.content) if request.content else None))
+
+    app = create_app(Settings(bifrost_url="http://bifrost.internal:8080"), transport=FailingTransport(upstream, record))
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    return Gateway(app=app, http=http, upstream=upstream, generation=generation), sent
+
+
+def has_null(value: Any) -> bool:
+    """Whether a JSON value holds a null anywhere."""
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(has_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_null(item) for item in value)
+    return False

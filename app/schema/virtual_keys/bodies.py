@@ -2,7 +2,9 @@
 
 Bifrost v1.5 detaches a key from both its team and its customer when an update names neither (later
 versions keep them). An update must therefore always say who owns the key: what the input asks for, else
-the owner the key has now, read just before the write.
+the owner the key has now, read just before the write. Detaching is that same form, a PUT naming neither
+owner, as CONTRACT.md documents for the seed and v1.5 generations: ``"team_id": null`` is never sent
+(Bifrost's OpenAPI types it as a string, and later versions read it differently).
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ def needs_current_owner(data: UpdateVirtualKeyInput) -> bool:
 def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None) -> Body:
     """``team_id``/``customer_id`` for the PUT body, so that only what the input asks for changes.
 
-    Setting one owner moves the key (Bifrost clears the other). A null, sent as JSON null, detaches the key
-    in every Bifrost version; the owner the input does not mention is re-sent from ``current``.
+    Setting one owner moves the key (Bifrost clears the other). A null detaches: the body then names only the
+    owner the key keeps (re-sent from ``current``), or none at all, which detaches it from both.
 
     Example:
-        >>> # key in team t, input {name: "x"}  -> {"team_id": "t"}
-        >>> # key in team t, input {teamId: null} -> {"team_id": None}
+        >>> # key in team t, input {name: "x"}        -> {"team_id": "t"}
+        >>> # key in team t, input {teamId: null}     -> {}
+        >>> # key of customer c, input {teamId: null} -> {"customer_id": "c"}
     """
     team, customer = data.team_id, data.customer_id
     if team is not None and team.value is not None:
@@ -51,17 +54,13 @@ def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None)
     if customer is not None and customer.value is not None:
         return {"customer_id": customer.value}
     if team is not None and customer is not None:
-        return {"team_id": None}
+        return {}  # both null: detach from both
     assert current is not None  # needs_current_owner(data) is true here
     if team is None and current.team_id:
         return {"team_id": current.team_id}
     if customer is None and current.customer_id:
         return {"customer_id": current.customer_id}
-    if team is not None:
-        return {"team_id": None}
-    if customer is not None:
-        return {"customer_id": None}
-    return {}  # the key has no owner, and none is asked for
+    return {}  # the owner the input nulls is the only one the key had (or it has none): detach
 
 
 def _provider_config(
