@@ -147,6 +147,7 @@ class ProviderConfig(WithBudgets):
     rate_limit_id: str | None = None
     rate_limit: RateLimit | None = None
     keys: list[ProviderKey] = Field(default_factory=list)
+    allow_all_keys: bool | None = None  # v2: set by ``key_ids: ["*"]``, then ``keys`` is every key of the provider
 
 
 class MCPClient(BifrostModel):

@@ -9,6 +9,7 @@ owner, as CONTRACT.md documents for the seed and v1.5 generations: ``"team_id": 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from strawberry import Maybe
@@ -23,8 +24,9 @@ from app.schema.virtual_keys.inputs import (
     ProviderConfigInput,
     UpdateVirtualKeyInput,
 )
+from app.schema.virtual_keys.merge import kept_fields, match_configs
 
-__all__ = ["create_key_body", "needs_current_owner", "owner_fields", "update_key_body"]
+__all__ = ["create_key_body", "needs_current_key", "needs_current_owner", "owner_fields", "update_key_body"]
 
 Body = dict[str, Any]
 
@@ -35,6 +37,11 @@ def needs_current_owner(data: UpdateVirtualKeyInput) -> bool:
     if (team is not None and team.value is not None) or (customer is not None and customer.value is not None):
         return False
     return team is None or customer is None
+
+
+def needs_current_key(data: UpdateVirtualKeyInput) -> bool:
+    """Whether the key must be read before the write: to keep its owner, or to complete its provider configs."""
+    return needs_current_owner(data) or bool(list_change(data.provider_configs))
 
 
 def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None) -> Body:
@@ -64,13 +71,19 @@ def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None)
 
 
 def _provider_config(
-    config: ProviderConfigInput, generation: ApiGeneration | None, path: list[str]
+    config: ProviderConfigInput,
+    generation: ApiGeneration | None,
+    path: list[str],
+    existing: models.ProviderConfig | None = None,
 ) -> tuple[Body, list[UserError]]:
+    """One entry of ``provider_configs``; ``existing``: the key's config it changes (see ``merge``)."""
     body: Body = {"provider": config.provider}
     if config.id is not None:
         body["id"] = config.id
-    if config.weight is not None:
-        body["weight"] = config.weight
+    if existing is not None:
+        body.update(kept_fields(config, existing))
+    if config.weight is not None and config.weight.value is not None:
+        body["weight"] = config.weight.value
     if config.allowed_models is not None:
         body["allowed_models"] = config.allowed_models
     if config.key_ids is not None:
@@ -80,7 +93,7 @@ def _provider_config(
         generation,
         owner="provider config",
         path=[*path, "budgets"],
-        replace=config.id is not None,
+        replace="id" in body,
     )
     limit, limit_errors = rate_limit_body(
         given(config.rate_limit), generation, owner="provider config", path=[*path, "rateLimit"], on_seed=True
@@ -103,6 +116,7 @@ def _shared(
     generation: ApiGeneration | None,
     *,
     replace: bool,
+    current: Sequence[models.ProviderConfig] = (),
 ) -> tuple[Body, list[UserError]]:
     body, errors = budgets_body(budgets, generation, owner="virtual key", path=["input", "budgets"], replace=replace)
     limit, limit_errors = rate_limit_body(
@@ -112,8 +126,10 @@ def _shared(
     errors += limit_errors
     if provider_configs is not None:
         body["provider_configs"] = []
-        for i, config in enumerate(provider_configs):
-            config_body, config_errors = _provider_config(config, generation, ["input", "providerConfigs", str(i)])
+        matches = match_configs(provider_configs, current)
+        for i, (config, existing) in enumerate(zip(provider_configs, matches, strict=True)):
+            path = ["input", "providerConfigs", str(i)]
+            config_body, config_errors = _provider_config(config, generation, path, existing)
             body["provider_configs"].append(config_body)
             errors += config_errors
     if mcp_configs is not None:
@@ -144,9 +160,13 @@ def create_key_body(data: CreateVirtualKeyInput, generation: ApiGeneration | Non
 
 
 def update_key_body(
-    data: UpdateVirtualKeyInput, generation: ApiGeneration | None, owner: Body
+    data: UpdateVirtualKeyInput,
+    generation: ApiGeneration | None,
+    owner: Body,
+    current: models.VirtualKey | None = None,
 ) -> tuple[Body, list[UserError]]:
-    """The PUT body: what the input mentions, plus the key's owner (see ``owner_fields``)."""
+    """The PUT body: what the input mentions, plus the key's owner (see ``owner_fields``) and, for each
+    provider config it changes, the fields it leaves out, from ``current`` (see ``merge``)."""
     body: Body = dict(owner)
     if data.name is not None:
         body["name"] = data.name.value
@@ -161,5 +181,6 @@ def update_key_body(
         list_change(data.mcp_configs),
         generation,
         replace=True,
+        current=current.provider_configs if current is not None else (),
     )
     return {**body, **shared}, errors

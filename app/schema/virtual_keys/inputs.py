@@ -1,7 +1,9 @@
 """Inputs of the virtual-key mutations and their local validation.
 
 A key belongs to a team or to a customer, never both. ``providerConfigs`` and ``mcpConfigs`` are always the
-full desired set: entries with an ``id`` are updated, entries without are created, missing ones deleted.
+full desired set: entries with an ``id`` are updated, entries without are created, missing ones deleted. In an
+update, a provider config entry without ``id`` changes the key's config of the same provider, and fields an
+entry leaves out keep their values (``app.schema.virtual_keys.merge``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,19 @@ __all__ = [
 ]
 
 
-@strawberry.input(description="Which provider, models and provider keys a virtual key may use.")
+@strawberry.input(
+    description="Which provider, models and provider keys a virtual key may use. In updateVirtualKey an entry "
+    "changes the key's config with its `id`, else its config of the same provider (a new one when there is "
+    "none), and fields left out keep that config's values."
+)
 class ProviderConfigInput:
     provider: str = strawberry.field(description="A provider name known to Bifrost, e.g. `openai`.")
     id: int | None = strawberry.field(
         default=None, description="An existing config of the key to update (updateVirtualKey only)."
     )
-    weight: float | None = strawberry.field(default=None, description="Load-balancing weight, >= 0.")
+    weight: strawberry.Maybe[float | None] = strawberry.field(
+        description="Load-balancing weight, >= 0; null: none (the config takes no part in weighted routing)."
+    )
     allowed_models: list[str] | None = strawberry.field(default=None, description='Allowed models; `"*"` = all.')
     budgets: list[BudgetInput] | None = strawberry.field(
         default=None, description="The config's budgets (one on seed-generation upstreams); `[]` removes them."
@@ -49,7 +57,8 @@ class ProviderConfigInput:
             errors.append(invalid([*path, "id"], "id names an existing config: use it in updateVirtualKey"))
         if not self.provider.strip():
             errors.append(invalid([*path, "provider"], "provider must not be blank"))
-        if self.weight is not None and (not math.isfinite(self.weight) or self.weight < 0):
+        weight = self.weight.value if self.weight is not None else None
+        if weight is not None and (not math.isfinite(weight) or weight < 0):
             errors.append(invalid([*path, "weight"], "weight must be a finite number >= 0"))
         for field, values in (("allowedModels", self.allowed_models), ("keyIds", self.key_ids)):
             for i, value in enumerate(values or []):
@@ -150,7 +159,8 @@ class UpdateVirtualKeyInput:
         description="Enable or disable the key; null is refused."
     )
     provider_configs: strawberry.Maybe[list[ProviderConfigInput] | None] = strawberry.field(
-        description="The full desired set: entries with an id are updated, others created, missing ones deleted; "
+        description="The full desired set: an entry changes the config with its id, else the config of its "
+        "provider (fields left out keep their values), or creates one; configs no entry names are deleted; "
         "`[]` or null removes every config."
     )
     mcp_configs: strawberry.Maybe[list[MCPConfigInput] | None] = strawberry.field(

@@ -24,7 +24,7 @@ from app.schema.errors import UserError, UserErrorCode
 from app.schema.loaders import Loaders
 from app.schema.read_back import existing_virtual_key
 from app.schema.upstream_errors import is_taken_key_name, is_unknown_mcp_client
-from app.schema.virtual_keys.bodies import create_key_body, needs_current_owner, owner_fields, update_key_body
+from app.schema.virtual_keys.bodies import create_key_body, needs_current_key, owner_fields, update_key_body
 from app.schema.virtual_keys.inputs import (
     CreateVirtualKeyInput,
     DeleteVirtualKeyInput,
@@ -32,6 +32,7 @@ from app.schema.virtual_keys.inputs import (
     ProviderConfigInput,
     UpdateVirtualKeyInput,
 )
+from app.schema.virtual_keys.merge import check_config_ids
 from app.schema.virtual_keys.types import VirtualKey
 
 __all__ = ["CreateVirtualKeyPayload", "DeleteVirtualKeyPayload", "UpdateVirtualKeyPayload", "VirtualKeyMutations"]
@@ -160,15 +161,19 @@ class VirtualKeyMutations:
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
         context = info.context
+        configs = list_change(input.provider_configs)
         current = None
-        if needs_current_owner(input):
+        if needs_current_key(input):
             current = await context.loaders.virtual_key.load(input.id)
             if current is None:
                 return UpdateVirtualKeyPayload(user_errors=[not_found(["input", "id"], "virtual key")])
-        body, errors = update_key_body(input, await context.bifrost.api_generation(), owner_fields(input, current))
+            errors = check_config_ids(configs or [], current.provider_configs)
+            if errors:
+                return UpdateVirtualKeyPayload(user_errors=errors)
+        generation = await context.bifrost.api_generation()
+        body, errors = update_key_body(input, generation, owner_fields(input, current), current)
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
-        configs = list_change(input.provider_configs)
         try:
             key = await context.bifrost.update_virtual_key(input.id, body)
         except BifrostServerError as error:
