@@ -3,7 +3,7 @@
 Ids are checked before they reach an upstream path; referenced customers and teams are checked through the
 per-request loaders (Bifrost stores dangling references without complaint); an upstream refusal the caller
 can fix becomes a userError, anything else propagates to the SafeErrors extension. Bifrost answers some
-taken names with a bare 500: ``name_in_use`` reads every page of a name search to tell the two apart.
+taken names with a bare 500: ``name_in_use`` looks the name up exactly to tell the two apart.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Literal
 import strawberry
 
 from app.bifrost import BifrostHTTPError, BifrostNotFound, BifrostSession, is_valid_id
-from app.bifrost.models import Page, Team, VirtualKey
+from app.bifrost.models import Team, VirtualKey
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
+from app.schema.exact_names import teams_named, virtual_keys_named
 from app.schema.upstream_errors import user_error_from_upstream
 
 __all__ = [
@@ -59,36 +60,14 @@ def name_taken(what: str) -> UserError:
     )
 
 
-_SEARCH_PAGE = 100  # Bifrost's largest page
-_SEARCH_PAGES = 1000  # a last ceiling (100,000 similar names) against an upstream that pages forever
-
-
 async def name_in_use(
     bifrost: BifrostSession, kind: Literal["team", "virtual key"], name: str, *, other_than: str | None = None
 ) -> bool:
-    """Whether a team (or virtual key) other than ``other_than`` is named exactly ``name``.
-
-    Bifrost has no exact-name lookup, only ``search``, a case-insensitive substring match: every page of it
-    is read until the name turns up or the results end, so that many similar names cannot hide the taken one.
-    """
-    offset = 0
-    for _ in range(_SEARCH_PAGES):
-        params: dict[str, str | int] = {"search": name, "limit": _SEARCH_PAGE, "offset": offset}
-        page: Page
-        if kind == "team":
-            page = await bifrost.list_teams(params)
-            found: Sequence[Team | VirtualKey] = page.teams
-        else:
-            page = await bifrost.list_virtual_keys(params)
-            found = page.virtual_keys
-        if any(item.name == name and item.id != other_than for item in found):
-            return True
-        if page.offset != offset:
-            return False  # the upstream did not page as asked: reading on would see the same rows again
-        offset += len(found)
-        if not found or (page.total_count is not None and offset >= page.total_count):
-            return False
-    return False
+    """Whether a team (or virtual key) other than ``other_than`` is named exactly ``name``, whatever the page of
+    Bifrost's name search it is on (``app.schema.exact_names``)."""
+    named: Sequence[Team | VirtualKey]
+    named = await teams_named(bifrost, name) if kind == "team" else await virtual_keys_named(bifrost, name)
+    return any(item.id != other_than for item in named)
 
 
 async def check_customer_exists(info: Info, customer_id: str, path: list[str]) -> list[UserError]:
