@@ -123,7 +123,8 @@ class GraphQLEndpoint:
         try:
             with self.tracing.operation(request.headers) as span:
                 response = await self._respond(request, request_id, facts)
-                self.tracing.name_operation(span, facts["operation"], facts["operation_type"])
+                named = facts["operation"]  # operationName is free text: a span carries a GraphQL name at most
+                self.tracing.name_operation(span, named and loggable_operation_name(named), facts["operation_type"])
             outcome = facts.get("outcome", "ok")
         except Problem as problem:
             response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)

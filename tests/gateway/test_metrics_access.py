@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.observability import OperationLabels
+from app.observability import JsonFormatter, OperationLabels
 from app.web.metrics import MetricsAccess, MetricsServer
 from tests.gateway.conftest import Gateway, make_gateway
 
@@ -136,3 +137,17 @@ def test_trusted_documents_add_their_names_through_the_hook() -> None:
         "anonymous",
         "anonymous",
     ]
+
+
+async def test_free_text_operation_name_is_other_in_the_log_line(
+    current_gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.request")
+    junk = 'Evil"} forged\n' + "z" * 10_000
+    response = await current_gateway.http.post(
+        "/graphql", json={"query": "query Real { __typename }", "operationName": junk}
+    )
+    assert response.status_code == 200
+    [record] = [r for r in caplog.records if r.name == "app.request"]
+    assert record.operation == "other"  # type: ignore[attr-defined]
+    assert "forged" not in JsonFormatter().format(record)

@@ -46,3 +46,20 @@ async def test_spans_per_operation_and_upstream_call_with_propagation() -> None:
     sent = seen[0].headers["traceparent"]
     assert sent.split("-")[1] == CALLER_TRACE
     assert sent.split("-")[2] == format(calls[0].context.span_id, "016x")
+
+
+async def test_free_text_operation_name_never_names_a_span() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(
+        Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="current"),
+        transport=httpx.MockTransport(lambda request: httpx.Response(500)),
+        tracing=OtelTracing(provider),
+    )
+    junk = "x y\n" + "z" * 10_000
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+        await http.post("/graphql", json={"query": "query Real { __typename }", "operationName": junk})
+    [span] = exporter.get_finished_spans()
+    assert span.name == "graphql other"
+    assert span.attributes["graphql.operation.name"] == "other"
