@@ -193,6 +193,16 @@ async def test_own_bearer_is_forwarded_and_wins_over_a_gateway_key() -> None:
     assert set(recorder.authorizations()) == {"Bearer my-session"}
 
 
+async def test_gateway_key_in_authorization_is_never_forwarded_beside_an_own_cookie() -> None:
+    gw, recorder, _ = await policy_gateway(**SERVICE)
+    body = (await post(gw, TEAMS, authorization=f"Bearer {ADMIN_KEY}", cookie="theme=dark; token=my-session")).json()
+    assert codes(body) == ["UNAUTHENTICATED"]
+    assert recorder.seen
+    for _, sent in recorder.seen:
+        assert sent.get("cookie") == "token=my-session"
+        assert "authorization" not in sent and ADMIN_KEY not in str(sent)
+
+
 async def test_own_basic_credentials_are_forwarded() -> None:
     gw, recorder, _ = await policy_gateway(gateway_api_keys=KEYS)
     body = (await post(gw, TEAMS, authorization=SERVICE_BASIC)).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -125,6 +126,14 @@ async def test_attempts_are_limited_per_client_address() -> None:
     assert logins(recorder) == 3, "refused attempts send nothing upstream"
     assert not refused(await attempt(neighbour, *AUTH))
     assert logins(recorder) == 4
+
+
+async def test_simultaneous_attempts_cannot_slip_past_the_limit_together() -> None:
+    gw, recorder, _ = await policy_gateway(login_rate_limit_per_address="3/minute")
+    guesser = from_address(gw, "203.0.113.50")
+    answers = await asyncio.gather(*(attempt(guesser, f"user{i}") for i in range(20)))
+    assert sum(not refused(body) for body in answers) == 3
+    assert logins(recorder) == 3
 
 
 async def test_attempts_are_limited_per_username_across_addresses() -> None:

@@ -1,6 +1,7 @@
 """How often one client address, and one username, may try a password.
 
-Moving windows from the ``limits`` library, kept in process memory (each replica counts on its own).
+Moving windows from the ``limits`` library (its asyncio API), kept in process memory: each replica counts
+on its own. Any other ``limits.aio`` storage (Redis) can be passed in to share the counts between replicas.
 Usernames are counted case-folded and hashed: a guesser gains nothing from ``Admin`` versus ``admin``,
 and a flood of long names costs a fixed few bytes each.
 """
@@ -12,8 +13,8 @@ import math
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 __all__ = ["LoginLimiter"]
 
@@ -23,28 +24,26 @@ class LoginLimiter:
 
     Example:
         >>> limiter = LoginLimiter("2/minute", "5/minute")
-        >>> [limiter.attempt("10.0.0.1", "admin") for _ in range(3)][-1] > 0
-        True
+        >>> # [await limiter.attempt("10.0.0.1", "admin") for _ in range(3)] == [0, 0, 60]
     """
 
-    def __init__(self, per_address: str, per_username: str) -> None:
+    def __init__(self, per_address: str, per_username: str, storage: Storage | None = None) -> None:
         self.per_address: list[RateLimitItem] = parse_many(per_address)
         self.per_username: list[RateLimitItem] = parse_many(per_username)
-        self._windows = MovingWindowRateLimiter(MemoryStorage())
+        self._windows = MovingWindowRateLimiter(storage or MemoryStorage())
 
-    def attempt(self, address: str | None, username: str) -> float:
+    async def attempt(self, address: str | None, username: str) -> int:
         """Count one attempt; 0 when it may go ahead, else the seconds until the address or username may retry.
 
-        A refused attempt is not counted, so waiting out the window always works.
+        Each window is hit (tested and counted in one step, so attempts made at the same moment cannot slip
+        past the limit together); a window that refuses does not count the attempt, so waiting out the window
+        always works. The address windows come first: a refused username still costs its sender.
         """
-        checks = [(limit, "address", address or "unknown") for limit in self.per_address]
         user_key = hashlib.sha256(username.strip().casefold().encode("utf-8", "surrogateescape")).hexdigest()
+        checks = [(limit, "address", address or "unknown") for limit in self.per_address]
         checks += [(limit, "username", user_key) for limit in self.per_username]
-        windows = self._windows
-        refused = [(limit, kind, key) for limit, kind, key in checks if not windows.test(limit, "login", kind, key)]
-        if refused:
-            resets = [windows.get_window_stats(limit, "login", kind, key).reset_time for limit, kind, key in refused]
-            return max(1, math.ceil(max(resets) - time.time()))
         for limit, kind, key in checks:
-            windows.hit(limit, "login", kind, key)
+            if not await self._windows.hit(limit, "login", kind, key):
+                stats = await self._windows.get_window_stats(limit, "login", kind, key)
+                return max(1, math.ceil(stats.reset_time - time.time()))
         return 0

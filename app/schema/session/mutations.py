@@ -42,7 +42,7 @@ class SessionMutations:
             )
         context = info.context
         if context.login_limiter is not None:
-            wait = context.login_limiter.attempt(context.client_address, username)
+            wait = await context.login_limiter.attempt(context.client_address, username)
             if wait:
                 raise GatewayError(
                     "too many login attempts; try again later", GatewayErrorCode.RATE_LIMITED, retryAfter=wait
