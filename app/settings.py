@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     # State shared by replicas (in-process without REDIS_URL) and idempotency keys
     redis_url: SecretStr | None = None
     redis_timeout: float = Field(0.5, gt=0, le=10)
+    apq_shared_ttl: int = Field(24 * 3600, ge=1, le=30 * 24 * 3600)
     idempotency_ttl: int = Field(24 * 3600, ge=1, le=30 * 24 * 3600)
     idempotency_wait: float = Field(20.0, gt=0, le=300)
     idempotency_lease: float = Field(60.0, gt=0, le=3600)

@@ -1,5 +1,6 @@
 """State that replicas share through Redis when ``REDIS_URL`` is set, and keep in-process otherwise."""
 
+from app.shared_state.documents import SharedDocuments
 from app.shared_state.idempotency import (
     Answer,
     Claim,
@@ -20,6 +21,7 @@ __all__ = [
     "InProcessIdempotencyStore",
     "RedisIdempotencyStore",
     "RedisLink",
+    "SharedDocuments",
     "SharedIdempotencyStore",
     "SharedState",
 ]

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from app.settings import Settings
+from app.shared_state.documents import SharedDocuments
 from app.shared_state.idempotency import IdempotencyStore, InProcessIdempotencyStore, SharedIdempotencyStore
 from app.shared_state.redis_link import RedisLink
 
@@ -19,11 +20,17 @@ __all__ = ["SharedState"]
 
 
 class SharedState:
-    """The process's shared stores and its Redis link (None without ``REDIS_URL``)."""
+    """The process's shared stores and its Redis link (None without ``REDIS_URL``).
 
-    def __init__(self, redis: RedisLink | None, idempotency: IdempotencyStore) -> None:
+    ``documents`` is None without Redis: each replica's APQ LRU is then all there is.
+    """
+
+    def __init__(
+        self, redis: RedisLink | None, idempotency: IdempotencyStore, documents: SharedDocuments | None = None
+    ) -> None:
         self.redis = redis
         self.idempotency = idempotency
+        self.documents = documents
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SharedState:
@@ -32,7 +39,7 @@ class SharedState:
         if settings.redis_url is None:
             return cls(None, InProcessIdempotencyStore(ttl, lease))
         link = RedisLink.from_url(settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
-        return cls(link, SharedIdempotencyStore(link, ttl, lease))
+        return cls(link, SharedIdempotencyStore(link, ttl, lease), SharedDocuments(link, settings.apq_shared_ttl))
 
     async def aclose(self) -> None:
         """Close the Redis connection pool, if any."""

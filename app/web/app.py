@@ -100,6 +100,7 @@ def create_app(
         tracing=tracing,
         idempotent_mutations=IdempotentMutations(shared.idempotency, wait=settings.idempotency_wait),
         operation_labels=OperationLabels(settings.metrics_operation_names),
+        shared_documents=shared.documents,
     )
     _warn_about_service_credentials(settings)
 

@@ -38,6 +38,7 @@ from app.schema.executor import Executor, PreparedDocument
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
 from app.schema.session.limiter import LoginLimiter
+from app.shared_state import SharedDocuments
 from app.tracing import NO_TRACING, Tracing
 from app.web.callers import CallerPolicy, CallerRefused, IdentifiedCaller
 from app.web.ceilings import RESPONSE_TOO_LARGE, RequestCeilings
@@ -94,6 +95,7 @@ class GraphQLEndpoint:
         tracing: Tracing = NO_TRACING,
         idempotent_mutations: IdempotentMutations | None = None,
         operation_labels: OperationLabels | None = None,
+        shared_documents: SharedDocuments | None = None,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -108,6 +110,7 @@ class GraphQLEndpoint:
         self.tracing = tracing
         self.idempotent_mutations = idempotent_mutations
         self.operation_labels = operation_labels or OperationLabels()
+        self.shared_documents = shared_documents
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -171,7 +174,7 @@ class GraphQLEndpoint:
             persisted = self.persisted_queries.requested_hash(params)
             query = params.get("query")
             if persisted is not None and query is None:
-                query, persisted = self.persisted_queries.lookup(persisted), None
+                query, persisted = await self._persisted_document(persisted)
         except PersistedQueryError as error:
             return _persisted_query_error(error, media, facts)
         if not isinstance(query, str) or not query.strip():
@@ -186,6 +189,17 @@ class GraphQLEndpoint:
             except PersistedQueryError as error:
                 return _persisted_query_error(error, media, facts)
         return await self._execute(request, query, params, allowed, media, request_id, facts, persisted)
+
+    async def _persisted_document(self, digest: str) -> tuple[str, str | None]:
+        """The document for ``digest`` and, when it came from another replica, the hash to check and keep it
+        under (like a document the client sent)."""
+        try:
+            return self.persisted_queries.lookup(digest), None
+        except PersistedQueryError:
+            shared = await self.shared_documents.lookup(digest) if self.shared_documents is not None else None
+            if shared is None:
+                raise
+            return shared, digest
 
     def _wants_html(self, request: Request) -> bool:
         return self.graphiql_html is not None and "text/html" in request.headers.get("accept", "")
@@ -251,6 +265,8 @@ class GraphQLEndpoint:
         if persisted is not None:
             # Only now: a document that is too large, does not parse or breaks a limit is never kept.
             self.persisted_queries.remember(persisted, query)
+            if self.shared_documents is not None:
+                await self.shared_documents.remember(persisted, query)
         if prepared.operation_type not in allowed:
             if prepared.operation_type == "mutation":
                 raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
