@@ -13,6 +13,7 @@ import uvicorn
 
 from app.observability import configure_logging
 from app.settings import Settings, SettingsError, load_settings
+from app.web.http_limits import server_options
 
 if TYPE_CHECKING:
     from app.web.metrics import MetricsServer
@@ -86,7 +87,7 @@ def _run_uvicorn(settings: Settings) -> None:
         port=settings.gateway_port,
         workers=settings.web_concurrency,
         loop="uvloop",
-        http="httptools",
+        **server_options(settings),  # httptools, with header and body limits unless HTTP_EDGE_LIMITS=false
         access_log=False,  # one JSON line per request comes from the gateway itself
         log_config=None,  # uvicorn's own lines go through the JSON handler too
         log_level=settings.log_level.lower(),

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=0, le=65535)
     web_concurrency: int = Field(1, ge=1, le=64)
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    max_header_count: int = Field(100, ge=10, le=10_000)
+    header_timeout: float = Field(10.0, gt=0, le=3600)
+    body_timeout: float = Field(10.0, gt=0, le=3600)
+    keepalive_timeout: float = Field(5.0, gt=0, le=3600)
+    http_edge_limits: bool = True
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otel_enabled: bool = False

@@ -193,3 +193,17 @@ def test_public_metrics_count_every_workers_requests() -> None:
         assert probe_count(scraped.text, "WorkersProbe") == 6
     finally:
         stop(process)
+
+
+def test_the_process_refuses_oversized_headers(upstream_port: int) -> None:
+    # The limits reach uvicorn's worker processes (the protocol travels in uvicorn's pickled config).
+    port = free_port()
+    process = start_gateway(upstream_port, port, workers=2)
+    try:
+        with httpx.Client(timeout=10) as client:
+            refused = client.get(f"http://127.0.0.1:{port}/healthz", headers={"x-big": "a" * 100_000})
+            assert refused.status_code == 431
+            assert refused.json()["errors"][0]["extensions"]["code"] == "HEADERS_TOO_LARGE"
+            assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        stop(process)

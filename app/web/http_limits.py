@@ -1,0 +1,272 @@
+"""Limits the HTTP server enforces before a request reaches the application: head size, and slow clients.
+
+uvicorn's httptools protocol bounds neither the request head nor the time a client may take to send it
+or its body, and its keep-alive timer only starts after a first response: one connection could hold
+megabytes of unfinished header, or stay open for ever. :class:`LimitedHttpToolsProtocol` is that
+protocol with the limits added, handed to uvicorn through its public ``http=`` parameter. It relies on
+the protocol's attributes (parser, cycle, flow, transport), so uvicorn is pinned to the tested range in
+pyproject.toml and ``HTTP_EDGE_LIMITS=false`` runs uvicorn's protocol unchanged.
+
+What a client meets (each setting is in the README):
+
+* request line and headers over ``MAX_HEADER_BYTES``, or more than ``MAX_HEADER_COUNT`` fields: 431;
+* headers not complete ``HEADER_TIMEOUT`` seconds after the connection opened, or after their first byte
+  on a kept-alive connection: 408 (a new connection that sent nothing is closed without a word);
+* a body not complete ``BODY_TIMEOUT`` seconds after its headers: 408, and the application sees the
+  client leave;
+* nothing sent for ``KEEPALIVE_TIMEOUT`` seconds after an answer: closed (uvicorn's own timer).
+
+Each refusal closes the connection after the answer: the server stops sending, drops what the client
+still sends for a moment so that the client can read the answer, then closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+import orjson
+from prometheus_client import Counter
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from app.settings import Settings
+
+__all__ = ["REFUSED_REQUESTS", "HttpLimits", "LimitedHttpToolsProtocol", "server_options"]
+
+log = logging.getLogger("app.web")
+
+REFUSED_REQUESTS = Counter(
+    "gateway_http_refused_total", "Requests the HTTP server refused before the application saw them", ["reason"]
+)
+
+_LINGER_SECONDS = 2.0
+"""How long a refused connection keeps reading (and dropping) before it closes."""
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop the parser once the request has been refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """What one connection may send, and how slowly.
+
+    Example:
+        >>> HttpLimits(max_header_bytes=16384, max_header_count=100, header_timeout=10, body_timeout=10)
+        HttpLimits(max_header_bytes=16384, max_header_count=100, header_timeout=10, body_timeout=10)
+    """
+
+    max_header_bytes: int
+    max_header_count: int
+    header_timeout: float
+    body_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpLimits:
+        """The limits configured by ``MAX_HEADER_BYTES``, ``MAX_HEADER_COUNT``, ``HEADER_TIMEOUT``, ``BODY_TIMEOUT``."""
+        return cls(settings.max_header_bytes, settings.max_header_count, settings.header_timeout, settings.body_timeout)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's ``http`` and ``timeout_keep_alive`` options for these settings.
+
+    Example:
+        >>> sorted(server_options(Settings()))
+        ['http', 'timeout_keep_alive']
+    """
+    http_protocol: Any = "httptools"
+    if settings.http_edge_limits:
+        # A partial of a module-level class: uvicorn pickles its config for worker processes.
+        http_protocol = functools.partial(LimitedHttpToolsProtocol, limits=HttpLimits.from_settings(settings))
+    return {"http": http_protocol, "timeout_keep_alive": settings.keepalive_timeout}
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a bounded request head and header, body timeouts.
+
+    Example:
+        >>> # uvicorn.run(app, http=functools.partial(LimitedHttpToolsProtocol, limits=HttpLimits(...)))
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        limits: HttpLimits,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.limits = limits
+        # The head is counted from the end of the previous message (or the connection's start) until
+        # the parser completes the headers; within that span every byte received is a head byte.
+        self._reading_head = True
+        self._head_left = limits.max_header_bytes
+        self._heads = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._refused = False
+        self._deferred: tuple[int, str, str] | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # refused: drop what the client still sends until the connection closes
+        self._unset_keepalive_if_required()
+        while self._reading_head and len(data) > self._head_left:
+            # More than the head may still take: feed only that much, then see whether the head ended.
+            left, heads = self._head_left, self._heads
+            self._head_left = 0
+            if left and not self._feed(data[:left]):
+                return
+            if self._heads == heads:
+                limit = self.limits.max_header_bytes
+                self._refuse_head(f"the request line and headers are larger than {limit} bytes")
+                return
+            data = data[left:]
+        if self._reading_head:
+            self._head_left -= len(data)
+        if not self._feed(data):
+            return
+        # Timers only for requests that span several reads: a request that arrives whole arms none.
+        if self._reading_head:
+            if self._head_timer is None and self._head_left < self.limits.max_header_bytes:
+                self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+        elif self._body_timer is None:
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+
+    # httptools callbacks
+
+    def on_headers_complete(self) -> None:
+        self._reading_head = False
+        self._heads += 1
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        if len(self.headers) > self.limits.max_header_count:
+            self._refuse_head(f"the request has more than {self.limits.max_header_count} header fields")
+            raise _Refused  # stop before uvicorn starts the application
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._reading_head = True
+        self._head_left = self.limits.max_header_bytes
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+        super().on_message_complete()
+
+    # What happens to slow and oversized requests
+
+    def _feed(self, data: bytes) -> bool:
+        """Feed the parser as uvicorn does; False when this connection takes no more requests."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return False
+        except httptools.HttpParserError:
+            if not self._refused:  # a refusal stopped the parser on purpose and has answered already
+                message = "Invalid HTTP request received."
+                self.logger.warning(message)
+                self.send_400_response(message)
+            return False
+        return not self.transport.is_closing()
+
+    def _answering(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _refuse_head(self, message: str) -> None:
+        self._refused = True
+        self._cancel_timers()
+        if self._answering():
+            # Requests pipelined before this one are still being answered: a status line now would
+            # corrupt their answers, so the refusal waits for them (on_response_complete).
+            self._deferred = (431, "HEADERS_TOO_LARGE", message)
+            return
+        self._refuse(431, "HEADERS_TOO_LARGE", message)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._deferred is not None and not self._answering() and not self.transport.is_closing():
+            status, code, message = self._deferred
+            self._deferred = None
+            self._refuse(status, code, message)
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or not self._reading_head or self._answering():
+            return  # the clock starts again with the next bytes of a head
+        if self._head_left == self.limits.max_header_bytes:
+            self.transport.close()  # nothing of a request arrived: an idle connection, no answer owed
+            return
+        self._refuse(408, "HEADER_TIMEOUT", f"the request headers took longer than {self.limits.header_timeout:g} s")
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing() or self._reading_head:
+            return
+        if self.flow.read_paused:
+            # Reading is paused by the server (back-pressure, or a pipelined request waiting its turn),
+            # so the client is not the slow one.
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_started:
+            self._count("BODY_TIMEOUT")
+            self.transport.close()  # already answered (or answering): no second status line
+            return
+        # The application waits for the rest of the body: it is told the client left, and its answer,
+        # if it still sends one, goes nowhere.
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self._refuse(408, "BODY_TIMEOUT", f"the request body took longer than {self.limits.body_timeout:g} s")
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        self._refused = True
+        self._cancel_timers()
+        self._count(code)
+        payload = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, http.HTTPStatus(status).phrase.encode())]
+        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(payload))
+        self.transport.write(b"".join(head) + payload)
+        # Closing with unread input would reset the connection, and the client could lose the answer
+        # before reading it: stop writing, keep reading (and dropping) for a moment, then close.
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._linger_timer = self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
+
+    def _count(self, code: str) -> None:
+        REFUSED_REQUESTS.labels(code).inc()
+        log.info("request refused by the HTTP server", extra={"outcome": code})
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._head_timer, self._body_timer, self._linger_timer):
+            if timer is not None:
+                timer.cancel()
+        self._head_timer = self._body_timer = self._linger_timer = None
