@@ -108,8 +108,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.limits = limits
         # The head is counted from the end of the previous message (or the connection's start) until
         # the parser completes the headers; within that span every byte received is a head byte.
+        self._max_head = limits.max_header_bytes
         self._reading_head = True
-        self._head_left = limits.max_header_bytes
+        self._head_left = self._max_head
         self._heads = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
@@ -131,6 +132,24 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return  # refused: drop what the client still sends until the connection closes
         self._unset_keepalive_if_required()
+        if self._reading_head:
+            if len(data) > self._head_left:
+                self._receive_beyond_head_budget(data)
+                return
+            self._head_left -= len(data)
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as stop:
+            self._parser_stopped(stop)
+            return
+        # Timers only for requests that span several reads: a request that arrives whole arms none.
+        if self._reading_head:
+            if self._head_timer is None and self._head_left < self._max_head:
+                self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+        elif self._body_timer is None:
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+
+    def _receive_beyond_head_budget(self, data: bytes) -> None:
         while self._reading_head and len(data) > self._head_left:
             # More than the head may still take: feed only that much, then see whether the head ended.
             left, heads = self._head_left, self._heads
@@ -138,20 +157,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             if left and not self._feed(data[:left]):
                 return
             if self._heads == heads:
-                limit = self.limits.max_header_bytes
-                self._refuse_head(f"the request line and headers are larger than {limit} bytes")
+                self._refuse_head(f"the request line and headers are larger than {self._max_head} bytes")
                 return
             data = data[left:]
-        if self._reading_head:
-            self._head_left -= len(data)
-        if not self._feed(data):
-            return
-        # Timers only for requests that span several reads: a request that arrives whole arms none.
-        if self._reading_head:
-            if self._head_timer is None and self._head_left < self.limits.max_header_bytes:
-                self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
-        elif self._body_timer is None:
-            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+        self.data_received(data)
 
     # httptools callbacks
 
@@ -164,35 +173,38 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.headers) > self.limits.max_header_count:
             self._refuse_head(f"the request has more than {self.limits.max_header_count} header fields")
             raise _Refused  # stop before uvicorn starts the application
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
 
     def on_message_complete(self) -> None:
         self._reading_head = True
-        self._head_left = self.limits.max_header_bytes
+        self._head_left = self._max_head
         if self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = None
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
 
     # What happens to slow and oversized requests
 
     def _feed(self, data: bytes) -> bool:
-        """Feed the parser as uvicorn does; False when this connection takes no more requests."""
+        """Feed the parser; False when this connection takes no more requests."""
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as stop:
+            self._parser_stopped(stop)
+            return False
+        return not self.transport.is_closing()
+
+    def _parser_stopped(self, stop: Exception) -> None:
+        # What uvicorn's data_received does when the parser stops.
+        if isinstance(stop, httptools.HttpParserUpgrade):
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
             else:
                 self._unsupported_upgrade_warning()
-            return False
-        except httptools.HttpParserError:
-            if not self._refused:  # a refusal stopped the parser on purpose and has answered already
-                message = "Invalid HTTP request received."
-                self.logger.warning(message)
-                self.send_400_response(message)
-            return False
-        return not self.transport.is_closing()
+        elif not self._refused:  # a refusal stopped the parser on purpose and has answered already
+            message = "Invalid HTTP request received."
+            self.logger.warning(message)
+            self.send_400_response(message)
 
     def _answering(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
@@ -208,7 +220,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(431, "HEADERS_TOO_LARGE", message)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        HttpToolsProtocol.on_response_complete(self)
         if self._deferred is not None and not self._answering() and not self.transport.is_closing():
             status, code, message = self._deferred
             self._deferred = None
@@ -218,7 +230,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or not self._reading_head or self._answering():
             return  # the clock starts again with the next bytes of a head
-        if self._head_left == self.limits.max_header_bytes:
+        if self._head_left == self._max_head:
             self.transport.close()  # nothing of a request arrived: an idle connection, no answer owed
             return
         self._refuse(408, "HEADER_TIMEOUT", f"the request headers took longer than {self.limits.header_timeout:g} s")
