@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from app.http_limits import server_options
 from app.observability import configure_logging
 from app.settings import Settings, SettingsError, load_settings
-from app.web.http_limits import server_options
 
 if TYPE_CHECKING:
     from app.web.metrics import MetricsServer

@@ -19,9 +19,9 @@ import orjson
 import uvicorn
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.http_limits import server_options
 from app.settings import Settings
 from app.web import create_app
-from app.web.http_limits import server_options
 
 
 @dataclass

@@ -216,7 +216,7 @@ async def test_a_body_answered_early_does_not_hold_the_connection() -> None:
 
 
 async def test_the_refusals_are_counted() -> None:
-    from app.web.http_limits import REFUSED_REQUESTS
+    from app.http_limits import REFUSED_REQUESTS
 
     before = REFUSED_REQUESTS.labels("HEADERS_TOO_LARGE")._value.get()
     async with served() as gw:

@@ -6,8 +6,8 @@ import functools
 
 import pytest
 
+from app.http_limits import HttpLimits, LimitedHttpToolsProtocol, server_options
 from app.settings import Settings, SettingsError, load_settings
-from app.web.http_limits import HttpLimits, LimitedHttpToolsProtocol, server_options
 
 
 @pytest.mark.parametrize(
