@@ -32,7 +32,7 @@ from app.bifrost.errors import (
     UpstreamUnavailable,
     error_from_response,
 )
-from app.bifrost.generation import ApiGeneration, GenerationDetector
+from app.bifrost.generation import ApiGeneration, GenerationDetector, owners_presence_aware
 from app.bifrost.ids import is_valid_id
 from app.bifrost.memo import ParseMemo
 from app.bifrost.wire import (
@@ -351,6 +351,13 @@ class BifrostSession:
     async def api_generation(self) -> ApiGeneration | None:
         """The upstream's API generation, detected once per process and remembered (None: unknown)."""
         return await self.client.generation.get(self)
+
+    async def owners_presence_aware(self) -> bool:
+        """Whether the upstream reads a key's owners by presence (v2; see ``owners_presence_aware``). False when
+        its version is unknown (``BIFROST_API_GENERATION`` fixed, or no ``/api/version``): v1.5's reading."""
+        await self.api_generation()
+        version = self.client.generation.version
+        return version is not None and owners_presence_aware(version)
 
     # Teams ----------------------------------------------------------------------------------------
 

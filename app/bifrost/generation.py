@@ -18,7 +18,7 @@ from app.bifrost.errors import BifrostError, BifrostHTTPError
 if TYPE_CHECKING:
     from app.bifrost.client import BifrostClient, BifrostSession
 
-__all__ = ["ApiGeneration", "GenerationDetector", "generation_of_version"]
+__all__ = ["ApiGeneration", "GenerationDetector", "generation_of_version", "owners_presence_aware"]
 
 ApiGeneration = Literal["seed", "current"]
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
@@ -38,6 +38,18 @@ def generation_of_version(version: str) -> ApiGeneration | None:
     return "current" if (major, minor) >= (1, 5) else "seed"
 
 
+def owners_presence_aware(version: str) -> bool:
+    """Whether a Bifrost version reads a key update's ``team_id``/``customer_id`` by presence (v2: left out keeps
+    the owner, ``""`` detaches) rather than as v1.5 does (a PUT naming neither owner detaches the key).
+
+    Example:
+        >>> owners_presence_aware("v2.2.5"), owners_presence_aware("v1.5.2"), owners_presence_aware("dev")
+        (True, False, False)
+    """
+    match = _VERSION.match(version.strip())
+    return match is not None and int(match.group(1)) >= 2
+
+
 class GenerationDetector:
     """Finds the upstream generation once and remembers it for the life of the process."""
 
@@ -45,6 +57,7 @@ class GenerationDetector:
         self._client = client
         self._known: ApiGeneration | None = fixed
         self._lock = asyncio.Lock()
+        self.version: str | None = None  # what ``GET /api/version`` answered, when detection read it
 
     @property
     def known(self) -> ApiGeneration | None:
@@ -64,8 +77,10 @@ class GenerationDetector:
         try:
             response = await session.call("GET", "/api/version")
             version = orjson.loads(response.content)
-            if isinstance(version, str) and (found := generation_of_version(version)):
-                return found
+            if isinstance(version, str):
+                self.version = version
+                if found := generation_of_version(version):
+                    return found
         except BifrostHTTPError:
             pass  # older deployments have no version endpoint: probe instead
         except orjson.JSONDecodeError:

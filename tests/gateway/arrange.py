@@ -100,13 +100,19 @@ class FailingTransport(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def recording_gateway(generation: str = "current") -> tuple[Gateway, list[tuple[str, str, Any]]]:
+async def recording_gateway(
+    generation: str = "current", *, version: str | None = None
+) -> tuple[Gateway, list[tuple[str, str, Any]]]:
     """A gateway over the embedded upstream that also keeps the JSON body of every write it sends upstream.
+
+    Args:
+        generation: The embedded server's API generation.
+        version: What its ``GET /api/version`` answers (None: its generation's default).
 
     Returns:
         The gateway and its list of ``(method, path, body)``, one per write, in order.
     """
-    upstream = create_embedded_bifrost(database=":memory:", generation=generation)
+    upstream = create_embedded_bifrost(database=":memory:", generation=generation, version=version)
     sent: list[tuple[str, str, Any]] = []
 
     def record(request: httpx.Request) -> None:

@@ -1,5 +1,6 @@
 """updateVirtualKey's owners as they go upstream: never ``null`` (Bifrost's OpenAPI types team_id and customer_id
-as strings), and detaching is a PUT that names neither owner, as CONTRACT.md documents for seed and v1.5.
+as strings), and detaching is a PUT that names neither owner, as CONTRACT.md documents for seed and v1.5;
+an upstream whose ``/api/version`` says v2 reads owners by presence and is sent ``"team_id": ""``.
 """
 
 from __future__ import annotations
@@ -86,3 +87,19 @@ async def test_a_key_without_owner_and_a_null_owner_sends_neither(
     [(_, _, body)] = sent
     assert body == {}
     assert await owners_stored(gw, key["id"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("version", "detach"), [("v2.2.5", {"team_id": ""}), ("v1.5.2", {}), ("v1.4.0", {}), ("dev-build", {})]
+)
+async def test_the_detach_form_follows_the_upstream_version(version: str, detach: dict[str, str]) -> None:
+    gw, sent = await recording_gateway("current", version=version)
+    team = await upstream_post(gw, "teams", {"name": "platform"})
+    key = await upstream_post(gw, "virtual-keys", {"name": "k", "team_id": team["id"]})
+    await update(gw, {"id": key["id"], "teamId": None})
+    [(_, _, body)] = sent
+    assert body == detach and not has_null(body)
+    # Keeping or moving an owner is the same body on every version.
+    await update(gw, {"id": key["id"], "teamId": team["id"], "isActive": True})
+    assert sent[-1][2] == {"team_id": team["id"], "is_active": True}
+    await gw.http.aclose()

@@ -3,8 +3,9 @@
 Bifrost v1.5 detaches a key from both its team and its customer when an update names neither (later
 versions keep them). An update must therefore always say who owns the key: what the input asks for, else
 the owner the key has now, read just before the write. Detaching is that same form, a PUT naming neither
-owner, as CONTRACT.md documents for the seed and v1.5 generations: ``"team_id": null`` is never sent
-(Bifrost's OpenAPI types it as a string, and later versions read it differently).
+owner, as CONTRACT.md documents for the seed and v1.5 generations; Bifrost v2 (known from ``/api/version``)
+reads owners by presence and is sent ``"team_id": ""`` (CONTRACT-v2.md). ``null`` is never sent: Bifrost's
+OpenAPI types both fields as strings.
 """
 
 from __future__ import annotations
@@ -44,15 +45,18 @@ def needs_current_key(data: UpdateVirtualKeyInput) -> bool:
     return needs_current_owner(data) or bool(list_change(data.provider_configs))
 
 
-def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None) -> Body:
+def owner_fields(
+    data: UpdateVirtualKeyInput, current: models.VirtualKey | None, *, presence_aware: bool = False
+) -> Body:
     """``team_id``/``customer_id`` for the PUT body, so that only what the input asks for changes.
 
     Setting one owner moves the key (Bifrost clears the other). A null detaches: the body then names only the
-    owner the key keeps (re-sent from ``current``), or none at all, which detaches it from both.
+    owner the key keeps (re-sent from ``current``), or none at all, which detaches it from both; an upstream that
+    reads owners by presence (``presence_aware``, Bifrost v2) is sent ``"team_id": ""`` instead.
 
     Example:
         >>> # key in team t, input {name: "x"}        -> {"team_id": "t"}
-        >>> # key in team t, input {teamId: null}     -> {}
+        >>> # key in team t, input {teamId: null}     -> {} (v2: {"team_id": ""})
         >>> # key of customer c, input {teamId: null} -> {"customer_id": "c"}
     """
     team, customer = data.team_id, data.customer_id
@@ -60,14 +64,17 @@ def owner_fields(data: UpdateVirtualKeyInput, current: models.VirtualKey | None)
         return {"team_id": team.value}
     if customer is not None and customer.value is not None:
         return {"customer_id": customer.value}
+    detach: Body = {"team_id": ""} if presence_aware else {}
     if team is not None and customer is not None:
-        return {}  # both null: detach from both
+        return detach  # both null
     assert current is not None  # needs_current_owner(data) is true here
     if team is None and current.team_id:
         return {"team_id": current.team_id}
     if customer is None and current.customer_id:
         return {"customer_id": current.customer_id}
-    return {}  # the owner the input nulls is the only one the key had (or it has none): detach
+    if team is None and customer is None:
+        return {}  # no owner, and none asked for
+    return detach  # the owner the input nulls is the only one the key had
 
 
 def _provider_config(

@@ -171,7 +171,9 @@ class VirtualKeyMutations:
             if errors:
                 return UpdateVirtualKeyPayload(user_errors=errors)
         generation = await context.bifrost.api_generation()
-        body, errors = update_key_body(input, generation, owner_fields(input, current), current)
+        presence_aware = await context.bifrost.owners_presence_aware()
+        owner = owner_fields(input, current, presence_aware=presence_aware)
+        body, errors = update_key_body(input, generation, owner, current)
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
         try:
