@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.schema.session.limiter import address_key
 from app.settings import SettingsError, load_settings
 from tests.gateway.conftest import Gateway
 from tests.gateway.guarded import AUTH, Recorder, policy_gateway
@@ -147,6 +148,31 @@ async def test_attempts_are_limited_per_username_across_addresses() -> None:
     assert refused(await attempt(third, " ADMIN ")), "case and spaces do not make another username"
     assert not refused(await attempt(third, "operator"))
     assert logins(recorder) == 3
+
+
+async def test_ipv6_clients_are_counted_by_their_64_network() -> None:
+    gw, recorder, _ = await policy_gateway(login_rate_limit_per_address="2/minute")
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"):
+        assert not refused(await attempt(from_address(gw, address), "admin"))
+    assert refused(await attempt(from_address(gw, "2001:db8:1:2:1234::9"), "admin2"))
+    assert not refused(await attempt(from_address(gw, "2001:db8:1:3::1"), "admin3")), "the next /64 is another client"
+    assert logins(recorder) == 3
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8::1", "2001:db8::/64"),
+        ("2001:DB8:0:0:1::1", "2001:db8::/64"),
+        (None, "unknown"),
+        ("", "unknown"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_address_key(address: str | None, key: str) -> None:
+    assert address_key(address) == key
 
 
 async def test_huge_and_odd_usernames_are_counted_not_crashed_on() -> None:

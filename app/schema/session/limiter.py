@@ -3,12 +3,14 @@
 Moving windows from the ``limits`` library (its asyncio API), kept in process memory: each replica counts
 on its own. Any other ``limits.aio`` storage (Redis) can be passed in to share the counts between replicas.
 Usernames are counted case-folded and hashed: a guesser gains nothing from ``Admin`` versus ``admin``,
-and a flood of long names costs a fixed few bytes each.
+and a flood of long names costs a fixed few bytes each. An IPv6 client is counted by its /64 network,
+the block one subscriber usually holds: a fresh address from it is not a fresh allowance.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -16,7 +18,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-__all__ = ["LoginLimiter"]
+__all__ = ["LoginLimiter", "address_key"]
 
 
 class LoginLimiter:
@@ -40,10 +42,31 @@ class LoginLimiter:
         always works. The address windows come first: a refused username still costs its sender.
         """
         user_key = hashlib.sha256(username.strip().casefold().encode("utf-8", "surrogateescape")).hexdigest()
-        checks = [(limit, "address", address or "unknown") for limit in self.per_address]
+        client = address_key(address)
+        checks = [(limit, "address", client) for limit in self.per_address]
         checks += [(limit, "username", user_key) for limit in self.per_username]
         for limit, kind, key in checks:
             if not await self._windows.hit(limit, "login", kind, key):
                 stats = await self._windows.get_window_stats(limit, "login", kind, key)
                 return max(1, math.ceil(stats.reset_time - time.time()))
         return 0
+
+
+def address_key(address: str | None) -> str:
+    """What the address limit counts: an IPv4 address as is, an IPv6 address by its /64 network.
+
+    Example:
+        >>> address_key("2001:db8:1:2:aaaa::1"), address_key("203.0.113.7"), address_key(None)
+        ('2001:db8:1:2::/64', '203.0.113.7', 'unknown')
+    """
+    if not address:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # a unix socket path or a test client's name: count it as given
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
