@@ -307,6 +307,15 @@ async def test_own_cookie_logout_ends_that_session_only() -> None:
     assert "errors" not in still
 
 
+async def test_logout_of_a_session_that_already_ended_clears_the_cookie() -> None:
+    gw, recorder, _ = await policy_gateway(**SERVICE)
+    response = await post(gw, LOGOUT, cookie="token=expired-long-ago")
+    assert response.json() == {"data": {"logout": {"success": True}}}
+    assert response.headers["set-cookie"].startswith("token=;") and "Max-Age=0" in response.headers["set-cookie"]
+    assert recorder.paths() == ["/api/session/logout"]
+    assert recorder.seen[0][1].get("cookie") == "token=expired-long-ago"
+
+
 # The operator's opt-in and production --------------------------------------------------------------
 
 

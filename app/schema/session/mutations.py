@@ -71,6 +71,11 @@ class SessionMutations:
         if not context.caller.has_own_credentials:
             context.response_cookies.append(_CLEARED_COOKIE)
             return SessionPayload(success=True)
-        response = await context.bifrost.logout()
+        try:
+            response = await context.bifrost.logout()
+        except BifrostUnauthorized:
+            # The session had already ended (expired or revoked): what the caller wanted is true.
+            context.response_cookies.append(_CLEARED_COOKIE)
+            return SessionPayload(success=True)
         context.response_cookies.extend(response.set_cookies or [_CLEARED_COOKIE])
         return SessionPayload(success=True)
