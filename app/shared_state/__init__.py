@@ -10,6 +10,7 @@ from app.shared_state.idempotency import (
     RedisIdempotencyStore,
     SharedIdempotencyStore,
 )
+from app.shared_state.login_limits import SharedLoginLimiter
 from app.shared_state.redis_link import RedisLink
 from app.shared_state.state import SharedState
 
@@ -23,5 +24,6 @@ __all__ = [
     "RedisLink",
     "SharedDocuments",
     "SharedIdempotencyStore",
+    "SharedLoginLimiter",
     "SharedState",
 ]

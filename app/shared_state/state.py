@@ -11,9 +11,11 @@ Example:
 
 from __future__ import annotations
 
+from app.schema.session.limiter import LoginLimiter
 from app.settings import Settings
 from app.shared_state.documents import SharedDocuments
 from app.shared_state.idempotency import IdempotencyStore, InProcessIdempotencyStore, SharedIdempotencyStore
+from app.shared_state.login_limits import SharedLoginLimiter
 from app.shared_state.redis_link import RedisLink
 
 __all__ = ["SharedState"]
@@ -26,20 +28,32 @@ class SharedState:
     """
 
     def __init__(
-        self, redis: RedisLink | None, idempotency: IdempotencyStore, documents: SharedDocuments | None = None
+        self,
+        redis: RedisLink | None,
+        idempotency: IdempotencyStore,
+        login_limiter: LoginLimiter,
+        documents: SharedDocuments | None = None,
     ) -> None:
         self.redis = redis
         self.idempotency = idempotency
+        self.login_limiter = login_limiter
         self.documents = documents
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SharedState:
         """The stores ``settings`` ask for."""
         ttl, lease = settings.idempotency_ttl, settings.idempotency_lease
+        per_address, per_username = settings.login_rate_limit_per_address, settings.login_rate_limit_per_username
         if settings.redis_url is None:
-            return cls(None, InProcessIdempotencyStore(ttl, lease))
-        link = RedisLink.from_url(settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
-        return cls(link, SharedIdempotencyStore(link, ttl, lease), SharedDocuments(link, settings.apq_shared_ttl))
+            return cls(None, InProcessIdempotencyStore(ttl, lease), LoginLimiter(per_address, per_username))
+        url = settings.redis_url.get_secret_value()
+        link = RedisLink.from_url(url, timeout=settings.redis_timeout)
+        return cls(
+            link,
+            SharedIdempotencyStore(link, ttl, lease),
+            SharedLoginLimiter(per_address, per_username, link=link, redis_url=url),
+            SharedDocuments(link, settings.apq_shared_ttl),
+        )
 
     async def aclose(self) -> None:
         """Close the Redis connection pool, if any."""

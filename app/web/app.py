@@ -20,7 +20,6 @@ from app.schema import build_schema
 from app.schema.cost_gate import CostGate
 from app.schema.executor import Executor
 from app.schema.limits import Limits
-from app.schema.session.limiter import LoginLimiter
 from app.settings import Settings
 from app.shared_state import SharedState
 from app.tracing import NO_TRACING, Tracing, otel_tracing_from_environment
@@ -96,7 +95,7 @@ def create_app(
         persisted_queries=PersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes),
         graphiql_html=None if settings.is_production else graphiql_page(),
         callers=CallerPolicy.from_settings(settings),
-        login_limiter=LoginLimiter(settings.login_rate_limit_per_address, settings.login_rate_limit_per_username),
+        login_limiter=shared.login_limiter,
         tracing=tracing,
         idempotent_mutations=IdempotentMutations(shared.idempotency, wait=settings.idempotency_wait),
         operation_labels=OperationLabels(settings.metrics_operation_names),
