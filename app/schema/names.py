@@ -43,6 +43,10 @@ def check_name(name: str, path: list[str]) -> list[UserError]:
     field = path[-1]
     if len(name) > MAX_NAME_LENGTH:
         return [_invalid(path, f"{field} must be at most {MAX_NAME_LENGTH} characters")]
+    if name.isascii() and name.isprintable():
+        # The usual name, checked at C speed: printable ASCII has no refused character, and anything but a
+        # space is visible.
+        return [] if name.strip(" ") else [_invalid(path, f"{field} must have a visible character")]
     visible = False
     for char in name:
         category = unicodedata.category(char)

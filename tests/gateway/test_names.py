@@ -6,10 +6,12 @@ bidirectional overrides or line separators; letters of any script pass. Refused 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import pytest
 
+from app.schema.names import check_name
 from tests.gateway.arrange import MISSING_ID, codes, result_of, upstream_get
 from tests.gateway.conftest import Gateway
 
@@ -102,3 +104,20 @@ async def test_a_name_longer_than_255_characters_is_refused(current_gateway: Gat
     )
     assert result["userErrors"][0]["message"] == "name must be at most 255 characters"
     assert current_gateway.upstream_calls() == []
+
+
+def _rule(name: str) -> str:
+    """The rule written out character by character, for names of ASCII characters."""
+    categories = [unicodedata.category(char) for char in name]
+    if any(category in ("Cc", "Cf", "Cs", "Zl", "Zp") for category in categories):
+        return "refused"
+    return "ok" if any(category[0] in "LNPS" for category in categories) else "invisible"
+
+
+@pytest.mark.parametrize("around", ["{}", "a{}", "{}b", " {} ", "{}{}"])
+def test_the_ascii_fast_path_follows_the_rule_for_every_ascii_character(around: str) -> None:
+    for code in range(128):
+        name = around.format(chr(code), chr(code)) if around == "{}{}" else around.format(chr(code))
+        errors = check_name(name, ["input", "name"])
+        outcome = "ok" if not errors else "refused" if "must not contain" in errors[0].message else "invisible"
+        assert outcome == _rule(name), repr(name)
