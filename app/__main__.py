@@ -7,16 +7,13 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import TYPE_CHECKING
 
 import uvicorn
 
 from app.http_limits import server_options
+from app.metrics_listener import MetricsAccess, MetricsServer
 from app.observability import configure_logging
 from app.settings import Settings, SettingsError, load_settings
-
-if TYPE_CHECKING:
-    from app.web.metrics import MetricsServer
 
 
 def main() -> None:
@@ -68,8 +65,6 @@ def start_metrics_server(settings: Settings) -> MetricsServer | None:
     """Serve /metrics on METRICS_PORT from this process, if set."""
     if settings.metrics_port is None:
         return None
-    from app.web.metrics import MetricsAccess, MetricsServer  # the web modules load here only when asked for
-
     try:
         server = MetricsServer(settings.metrics_host, settings.metrics_port, MetricsAccess(settings.metrics_token))
     except OSError as error:

@@ -207,3 +207,15 @@ def test_the_process_refuses_oversized_headers(upstream_port: int) -> None:
             assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     finally:
         stop(process)
+
+
+def test_the_supervising_process_with_a_metrics_listener_loads_no_web_module() -> None:
+    check = (
+        "import sys, app.__main__ as main, app.settings as s\n"
+        "server = main.start_metrics_server(s.Settings(metrics_port=int(sys.argv[1])))\n"
+        "server.close()\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('app.web', 'app.schema', 'strawberry')))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check, str(free_port())], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

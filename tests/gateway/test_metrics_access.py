@@ -10,8 +10,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from app.metrics_listener import MetricsAccess, MetricsServer
 from app.observability import JsonFormatter, OperationLabels
-from app.web.metrics import MetricsAccess, MetricsServer
 from tests.gateway.conftest import Gateway, make_gateway
 
 TOKEN = "metrics-token-0123456789abcdef"
