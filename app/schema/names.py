@@ -1,4 +1,4 @@
-"""The one check for the names of teams, customers and virtual keys.
+"""The one check for the names of teams, customers and virtual keys (and the names a key refers to).
 
 A name must show something: at least one visible character, no control characters (Postgres-backed Bifrost
 answers a NUL with a 500, and a newline or escape breaks every log and table that prints the name), no
@@ -13,7 +13,7 @@ import unicodedata
 
 from app.schema.errors import UserError, UserErrorCode
 
-__all__ = ["MAX_NAME_LENGTH", "check_name"]
+__all__ = ["MAX_NAME_LENGTH", "check_name", "check_text"]
 
 MAX_NAME_LENGTH = 255
 
@@ -31,8 +31,11 @@ _VISIBLE = frozenset("LNPS")
 _BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
-def check_name(name: str, path: list[str]) -> list[UserError]:
-    """Problems of a name given at ``path`` (the message names the field).
+def check_name(name: str, path: list[str], *, label: str | None = None) -> list[UserError]:
+    """Problems of a name given at ``path``; the message names the field (``label``, else the path's last part).
+
+    Names that refer to something in Bifrost (a provider, a model, a provider key id, an MCP client or tool)
+    follow the same rule.
 
     Example:
         >>> [e.message for e in check_name("\\u200b\\u200b", ["input", "name"])]
@@ -40,7 +43,7 @@ def check_name(name: str, path: list[str]) -> list[UserError]:
         >>> check_name("Équipe 東京", ["input", "name"])
         []
     """
-    field = path[-1]
+    field = label or path[-1]
     if len(name) > MAX_NAME_LENGTH:
         return [_invalid(path, f"{field} must be at most {MAX_NAME_LENGTH} characters")]
     if name.isascii() and name.isprintable():
@@ -56,6 +59,16 @@ def check_name(name: str, path: list[str]) -> list[UserError]:
     if not visible:
         return [_invalid(path, f"{field} must have a visible character")]
     return []
+
+
+def check_text(text: str, path: list[str]) -> list[UserError]:
+    """Free text (a description) may hold anything a database can store: no NUL, which Postgres refuses.
+
+    Example:
+        >>> [e.message for e in check_text("a\x00b", ["input", "description"])]
+        ['description must not contain NUL characters (U+0000)']
+    """
+    return [_invalid(path, f"{path[-1]} must not contain NUL characters (U+0000)")] if "\x00" in text else []
 
 
 def _invalid(path: list[str], message: str) -> UserError:

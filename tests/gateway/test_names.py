@@ -121,3 +121,49 @@ def test_the_ascii_fast_path_follows_the_rule_for_every_ascii_character(around: 
         errors = check_name(name, ["input", "name"])
         outcome = "ok" if not errors else "refused" if "must not contain" in errors[0].message else "invisible"
         assert outcome == _rule(name), repr(name)
+
+
+KEY_REFERENCES = [
+    ({"providerConfigs": [{"provider": "open\u0000ai"}]}, ["input", "providerConfigs", "0", "provider"]),
+    (
+        {"providerConfigs": [{"provider": "openai", "allowedModels": ["gpt-4o", "\u202egpt"]}]},
+        ["input", "providerConfigs", "0", "allowedModels", "1"],
+    ),
+    (
+        {"providerConfigs": [{"provider": "openai", "keyIds": ["\u200b"]}]},
+        ["input", "providerConfigs", "0", "keyIds", "0"],
+    ),
+    (
+        {"mcpConfigs": [{"mcpClientName": "git\nhub", "toolsToExecute": ["*"]}]},
+        ["input", "mcpConfigs", "0", "mcpClientName"],
+    ),
+    (
+        {"mcpConfigs": [{"mcpClientName": "github", "toolsToExecute": ["*", "\u0007"]}]},
+        ["input", "mcpConfigs", "0", "toolsToExecute", "1"],
+    ),
+    ({"description": "nul\u0000inside"}, ["input", "description"]),
+]
+
+
+@pytest.mark.parametrize("mutation", ["createVirtualKey", "updateVirtualKey"])
+@pytest.mark.parametrize(("fields", "path"), KEY_REFERENCES)
+async def test_what_a_key_refers_to_follows_the_name_rule_and_descriptions_hold_no_nul(
+    current_gateway: Gateway, mutation: str, fields: dict[str, Any], path: list[str]
+) -> None:
+    result = result_of(
+        await current_gateway.graphql(document(mutation), {"input": {**given(mutation, "k"), **fields}}), mutation
+    )
+    assert codes(result) == [(path, "INVALID_INPUT")]
+    assert current_gateway.upstream_calls() == []
+
+
+async def test_a_description_may_span_lines(current_gateway: Gateway) -> None:
+    query = (
+        "mutation M($input: CreateVirtualKeyInput!) { createVirtualKey(input: $input) "
+        "{ virtualKey { description } userErrors { code } } }"
+    )
+    body = await current_gateway.graphql(query, {"input": {"name": "k", "description": "line one\n\tline two"}})
+    assert result_of(body, "createVirtualKey") == {
+        "virtualKey": {"description": "line one\n\tline two"},
+        "userErrors": [],
+    }

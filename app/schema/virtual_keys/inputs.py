@@ -16,7 +16,7 @@ from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets
 from app.schema.changes import check_not_null, list_change
 from app.schema.checks import check_id, invalid
 from app.schema.errors import UserError
-from app.schema.names import check_name
+from app.schema.names import check_name, check_text
 
 __all__ = [
     "CreateVirtualKeyInput",
@@ -55,15 +55,13 @@ class ProviderConfigInput:
         errors: list[UserError] = []
         if creating and self.id is not None:
             errors.append(invalid([*path, "id"], "id names an existing config: use it in updateVirtualKey"))
-        if not self.provider.strip():
-            errors.append(invalid([*path, "provider"], "provider must not be blank"))
+        errors += check_name(self.provider, [*path, "provider"])
         weight = self.weight.value if self.weight is not None else None
         if weight is not None and (not math.isfinite(weight) or weight < 0):
             errors.append(invalid([*path, "weight"], "weight must be a finite number >= 0"))
         for field, values in (("allowedModels", self.allowed_models), ("keyIds", self.key_ids)):
             for i, value in enumerate(values or []):
-                if not value.strip():
-                    errors.append(invalid([*path, field, str(i)], f"{field} entries must not be blank"))
+                errors += check_name(value, [*path, field, str(i)], label=f"{field} entries")
         errors += check_budgets([([*path, "budgets", str(i)], b) for i, b in enumerate(self.budgets or [])])
         if self.rate_limit is not None:
             errors += check_rate_limit(self.rate_limit, [*path, "rateLimit"])
@@ -78,9 +76,10 @@ class MCPConfigInput:
 
     def check(self, path: list[str]) -> list[UserError]:
         """Problems of this config."""
-        if not self.mcp_client_name.strip():
-            return [invalid([*path, "mcpClientName"], "mcpClientName must not be blank")]
-        return []
+        errors = check_name(self.mcp_client_name, [*path, "mcpClientName"])
+        for i, tool in enumerate(self.tools_to_execute):
+            errors += check_name(tool, [*path, "toolsToExecute", str(i)], label="toolsToExecute entries")
+        return errors
 
 
 def check_configs(
@@ -128,6 +127,8 @@ class CreateVirtualKeyInput:
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_name(self.name, ["input", "name"])
+        if self.description is not None:
+            errors += check_text(self.description, ["input", "description"])
         errors += check_owner(self.team_id, self.customer_id)
         errors += check_budgets([(["input", "budgets", str(i)], b) for i, b in enumerate(self.budgets or [])])
         if self.rate_limit is not None:
@@ -173,6 +174,8 @@ class UpdateVirtualKeyInput:
         errors += check_not_null(self.name, ["input", "name"])
         if self.name is not None and self.name.value is not None:
             errors += check_name(self.name.value, ["input", "name"])
+        if self.description is not None and self.description.value is not None:
+            errors += check_text(self.description.value, ["input", "description"])
         errors += check_not_null(self.is_active, ["input", "isActive"])
         errors += check_owner(
             self.team_id.value if self.team_id is not None else None,
