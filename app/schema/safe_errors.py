@@ -1,7 +1,8 @@
 """Errors as clients see them: upstream failures typed, anything unexpected masked, codes on everything.
 
 Parse, validation and variable errors (graphql-core's own, with no path) pass through with a code:
-they name the field at fault and contain nothing internal. A resolver error caused by the upstream
+they name the field at fault and contain nothing internal (in production, no suggestion and no name the
+client did not send: ``app.schema.concealment``, applied by the executor). A resolver error caused by the upstream
 becomes the GatewayError of its class in the error family; any other exception is masked as
 ``INTERNAL_SERVER_ERROR`` and logged by type only (its text may hold URLs or secrets).
 
@@ -31,7 +32,7 @@ def safe_errors(errors: list[GraphQLError], request_id: str | None = None) -> li
     """The errors of one result as clients may see them; each failure of Bifrost logged once.
 
     One upstream failure can stand behind several errors (a failed batch nulls every field that waited for
-    it): it is logged once, with the paths of the first error that carried it.
+    it): it is logged once, with the path of the first error that carried it.
     """
     logged: set[int] = set()
     for error in errors:
