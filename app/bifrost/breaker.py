@@ -46,6 +46,11 @@ class CircuitBreaker:
             return "half-open"
         return "open"
 
+    @property
+    def probing(self) -> bool:
+        """True while a half-open probe is out (read right after ``allow()``: whether that call is the probe)."""
+        return self._probing
+
     def allow(self) -> bool:
         """Whether a call may go out now (in half-open, only one probe at a time)."""
         state = self.state

@@ -163,6 +163,7 @@ class BifrostClient:
             last = attempt == attempts - 1
             if not self.breaker.allow():
                 raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
+            probe = self.breaker.probing  # this call is the half-open probe (no await since allow())
             started = time.perf_counter()
             settled = False  # whether the breaker heard how this attempt ended
             try:
@@ -204,9 +205,10 @@ class BifrostClient:
             else:
                 settled = True  # an answer: recorded below, with no await in between
             finally:
-                if not settled:
+                if not settled and probe:
                     # The caller left (cancelled) or the task is being torn down: that says nothing about
-                    # Bifrost, but a half-open probe must end, or the circuit would stay open for good.
+                    # Bifrost, but a half-open probe must end, or the circuit would stay open for good. (A call
+                    # that was not the probe leaves the slot alone: freeing it would let a second probe out.)
                     self.breaker.abandon()
             self._observe(method, path, str(response.status), started)
             if response.status in _RETRY_STATUSES:

@@ -158,3 +158,28 @@ async def test_an_httpx_decoding_error_from_the_httpx_wire_is_no_usable_answer()
         await get_version(client)
     assert client.breaker.state == "open"
     await client.aclose()
+
+
+async def test_a_call_that_was_not_the_probe_leaving_keeps_the_probe_slot() -> None:
+    """A call sent while closed and cancelled after the circuit opened must not let a second probe out."""
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_seconds=RESET_SECONDS, clock=clock)
+    wire = StubWire()
+    client = BifrostClient(wire, read_retries=0, breaker=breaker, coalesce_reads=False)
+    wire.hold = asyncio.Event()
+    early = asyncio.create_task(get_version(client))  # sent while closed
+    await wire.entered.wait()
+    breaker.record_failure()  # another call failed meanwhile: open
+    clock.now += RESET_SECONDS
+    wire.entered.clear()
+    probe = asyncio.create_task(get_version(client))  # half-open: this one is the probe
+    await wire.entered.wait()
+    early.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await early
+    with pytest.raises(UpstreamUnavailable):
+        await get_version(client)
+    assert wire.calls == 2, "no second probe was sent"
+    wire.hold.set()
+    assert (await probe).status == 200
+    assert breaker.state == "closed"
