@@ -2,7 +2,8 @@
 
 Two gateway processes (one with ``REDIS_URL``, one without) in front of one embedded Bifrost; only one is
 loaded at a time, alternated round by round, pinned like ``bench/run.py --modes pinned`` (gateway on core 0;
-upstream, Redis and wrk on core 1). Scenarios:
+upstream, Redis and wrk on core 1). Besides req/s and latency, it reports the gateway's own CPU time per
+request (from ``/proc/<pid>/stat``), which holds still when other work shares the machine. Scenarios:
 
 * ``apq-hit``: a persisted query sent by hash only, registered beforehand (the replica's LRU answers).
 * ``apq-shared``: two persisted queries in turn with ``APQ_CACHE_SIZE=1`` on both gateways, so every request
@@ -106,6 +107,12 @@ def start_gateway(upstream: str, redis_url: str | None, apq_cache_size: int) -> 
     return process, f"http://127.0.0.1:{port}/graphql"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, scenario: str, files: dict[str, Path], duration: int, connections: int) -> dict[str, Any]:
     tag = f"rc-{uuid.uuid4().hex[:8]}"
     script, extra = {
@@ -153,6 +160,7 @@ def main() -> None:
             paths[name].write_text(json.dumps(body))
         # apq-shared runs on gateways whose LRU holds one document; the others on gateways as configured.
         urls: dict[tuple[str, bool], str] = {}
+        pids: dict[str, int] = {}
         for variant in VARIANTS:
             for tiny_lru in (False, True):
                 process, url = start_gateway(
@@ -160,6 +168,7 @@ def main() -> None:
                 )
                 gateways.append(process)
                 urls[(variant, tiny_lru)] = url
+                pids[url] = process.pid
                 for document in (APQ_A, APQ_B):
                     assert "data" in post(url, persisted(document, with_document=True))
         results: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -170,17 +179,22 @@ def main() -> None:
             for round_ in range(args.rounds):
                 order = VARIANTS if round_ % 2 == 0 else tuple(reversed(VARIANTS))
                 for variant in order:
-                    run = wrk(urls[(variant, tiny)], scenario, paths, args.duration, args.connections)
+                    url = urls[(variant, tiny)]
+                    cpu = cpu_seconds(pids[url])
+                    run = wrk(url, scenario, paths, args.duration, args.connections)
+                    run["cpu_ms_per_request"] = (cpu_seconds(pids[url]) - cpu) * 1000 / max(run["requests"], 1)
                     results.setdefault((scenario, variant), []).append(run)
         print(f"{args.rounds} rounds x {args.duration} s, {args.connections} connections, pinned; median (min-max)")
-        print(f"{'scenario':14} {'variant':10} {'req/s':>20} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+        header = ("scenario", "variant", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "errors")
+        print("{:14} {:10} {:>20} {:>8} {:>8} {:>10} {:>6}".format(*header))
         for (scenario, variant), runs in results.items():
             rps = [run["rps"] for run in runs]
             errors = sum(sum(run["errors"].values()) for run in runs)
             p50 = statistics.median(run["p50_ms"] for run in runs)
             p99 = statistics.median(run["p99_ms"] for run in runs)
+            cpu = statistics.median(run["cpu_ms_per_request"] for run in runs)
             spread = f"{statistics.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f})"
-            print(f"{scenario:14} {variant:10} {spread:>20} {p50:8.2f} {p99:8.2f} {errors:6d}")
+            print(f"{scenario:14} {variant:10} {spread:>20} {p50:8.2f} {p99:8.2f} {cpu:10.3f} {errors:6d}")
     finally:
         for process in [*gateways, *helpers]:
             process.terminate()
