@@ -9,7 +9,8 @@ pyproject.toml and ``HTTP_EDGE_LIMITS=false`` runs uvicorn's protocol unchanged.
 
 What a client meets (each setting is in the README):
 
-* request line and headers over ``MAX_HEADER_BYTES``, or more than ``MAX_HEADER_COUNT`` fields: 431;
+* request line and headers over ``MAX_HEADER_BYTES``, or more than ``MAX_HEADER_COUNT`` fields: 431 (the
+  trailer fields after a chunked body get the same bounds);
 * headers not complete ``HEADER_TIMEOUT`` seconds after the connection opened, or after their first byte
   on a kept-alive connection: 408 (a new connection that sent nothing is closed without a word);
 * a body not complete ``BODY_TIMEOUT`` seconds after its headers: 408, and the application sees the
@@ -117,6 +118,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._linger_timer: asyncio.TimerHandle | None = None
         self._refused = False
         self._deferred: tuple[int, str, str] | None = None
+        # A chunk header with nothing after it yet: what follows is that chunk's data (it reaches the
+        # request's body) or, after the last (empty) chunk, trailer fields, which the parser collects
+        # like headers.
+        self._chunk_unread = False
+        self._trailer_left = self._max_head
 
     # asyncio.Protocol
 
@@ -137,6 +143,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self._receive_beyond_head_budget(data)
                 return
             self._head_left -= len(data)
+        trailing = self._chunk_unread
+        if trailing:
+            body_before = len(self.cycle.body)
         try:
             self.parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as stop:
@@ -146,7 +155,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._reading_head:
             if self._head_timer is None and self._head_left < self._max_head:
                 self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
-        elif self._body_timer is None:
+            return
+        if trailing and self._chunk_unread and len(self.cycle.body) == body_before:
+            self._trailer_left -= len(data)  # a read that starts the trailer section is not counted
+        if self._trailer_left < 0 or len(self.headers) > self.limits.max_header_count:
+            # Trailer fields after a chunked body are held like headers: the same bounds apply to them.
+            self._refuse_mid_body(431, "HEADERS_TOO_LARGE", "the request's trailer fields are too large")
+            return
+        if self._body_timer is None:
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
 
     def _receive_beyond_head_budget(self, data: bytes) -> None:
@@ -175,9 +191,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             raise _Refused  # stop before uvicorn starts the application
         HttpToolsProtocol.on_headers_complete(self)
 
+    def on_chunk_header(self) -> None:
+        self._chunk_unread = True
+
+    def on_chunk_complete(self) -> None:
+        self._chunk_unread = False
+
     def on_message_complete(self) -> None:
         self._reading_head = True
         self._head_left = self._max_head
+        self._chunk_unread = False
+        self._trailer_left = self._max_head
         if self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = None
@@ -244,16 +268,23 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             # so the client is not the slow one.
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
             return
+        self._refuse_mid_body(408, "BODY_TIMEOUT", f"the request body took longer than {self.limits.body_timeout:g} s")
+
+    def _refuse_mid_body(self, status: int, code: str, message: str) -> None:
         cycle = self.cycle
-        if cycle is None or cycle.response_started:
-            self._count("BODY_TIMEOUT")
-            self.transport.close()  # already answered (or answering): no second status line
+        if cycle is None or cycle.response_started or self.pipeline:
+            # Answered already, or answers to earlier pipelined requests are still being written: a
+            # status line now would be a second answer, or corrupt theirs.
+            self._refused = True
+            self._cancel_timers()
+            self._count(code)
+            self.transport.close()
             return
         # The application waits for the rest of the body: it is told the client left, and its answer,
         # if it still sends one, goes nowhere.
         cycle.disconnected = True
         cycle.message_event.set()
-        self._refuse(408, "BODY_TIMEOUT", f"the request body took longer than {self.limits.body_timeout:g} s")
+        self._refuse(status, code, message)
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         self._refused = True

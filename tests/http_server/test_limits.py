@@ -8,6 +8,7 @@ Every test runs on asyncio's event loop and on uvloop (conftest.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from importlib.metadata import version
 
@@ -114,6 +115,44 @@ async def test_an_oversized_request_pipelined_behind_a_good_one_waits_for_its_an
         assert await closed(reader)
         await asyncio.gather(sending, return_exceptions=True)
         writer.close()
+
+
+def chunked_post(trailer: bytes = b"") -> bytes:
+    head = request("POST", "/graphql", headers=[*GRAPHQL, ("Transfer-Encoding", "chunked")])
+    return head + b"%x\r\n%s\r\n0\r\n" % (len(TYPENAME), TYPENAME) + trailer
+
+
+async def test_an_endless_trailer_after_a_chunked_body_is_431() -> None:
+    async with served() as gw:
+        reader, writer = await gw.connect()
+        writer.write(chunked_post(b"X-Trailer: "))
+        await writer.drain()
+        pushing = asyncio.ensure_future(push_forever(writer, b"t" * 65536))
+        try:
+            assert_refused(await read_answer(reader), 431, "HEADERS_TOO_LARGE")
+            assert await closed(reader)
+        finally:
+            pushing.cancel()
+            await asyncio.gather(pushing, return_exceptions=True)
+            writer.close()
+
+
+async def test_two_hundred_trailer_fields_are_431() -> None:
+    async with served() as gw:
+        reader, writer = await gw.connect()
+        writer.write(chunked_post())
+        await writer.drain()
+        # In a read of its own, after the last chunk: the trailer section as it arrives on a slow link.
+        writer.write(b"".join(b"X-T%d: 1\r\n" % i for i in range(200)))
+        assert_refused(await read_answer(reader), 431, "HEADERS_TOO_LARGE")
+        writer.close()
+
+
+async def push_forever(writer: asyncio.StreamWriter, chunk: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        while True:
+            writer.write(chunk)
+            await writer.drain()
 
 
 # Slow and idle clients
@@ -240,6 +279,7 @@ ORDINARY: dict[str, tuple[list[bytes], int]] = {
         ],
         1,
     ),
+    "chunked with trailer": ([chunked_post(b"X-Checksum: 1\r\n\r\n")], 1),
     "expect 100-continue": ([graphql_post(extra=[("Expect", "100-continue")])], 2),
     "http/1.0": ([request(version="HTTP/1.0")], 1),
     "bad request": ([b"NOT HTTP\r\n\r\n"], 1),
