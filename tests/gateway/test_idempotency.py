@@ -18,6 +18,7 @@ from app.bifrost.wire import HttpxWire
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.schema.read_back import existing_customer
 from app.settings import Settings
+from app.shared_state import Answer, ClaimState, InProcessIdempotencyStore
 from app.web import create_app
 from tests.gateway.conftest import Gateway
 from tests.gateway.guarded import ADMIN_KEY, AUTH, BFF_KEY, SERVICE
@@ -365,3 +366,25 @@ async def test_keys_of_two_gateway_keys_do_not_meet() -> None:
             ids.add(response.json()["data"]["createCustomer"]["customer"]["id"])
         assert len(ids) == 2  # the third request replays the first
     assert sum(r.method == "POST" and r.path == "/api/governance/customers" for r in upstream.state.request_log) == 2
+
+
+async def test_another_body_while_the_first_runs_is_refused_at_once(lossy: tuple[Gateway, LossyUpstream]) -> None:
+    gw, wire = lossy
+    wire.match, wire.hold = "/api/governance/customers", asyncio.Event()
+    first = asyncio.ensure_future(post(gw, CREATE_CUSTOMER, {"input": {"name": "one"}}, "busy"))
+    await wire.held.wait()
+    other = await post(gw, CREATE_CUSTOMER, {"input": {"name": "another"}}, "busy")
+    assert other.status_code == 422 and other.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    wire.hold.set()
+    assert (await first).status_code == 200
+    assert posts(gw, "/api/governance/customers") == 1
+
+
+async def test_the_in_process_store_forgets_the_oldest_keys_past_its_bound() -> None:
+    store = InProcessIdempotencyStore(ttl=60, lease=60, max_records=3)
+    for number in range(5):
+        claim = await store.claim(f"key-{number}", "fp")
+        await store.finish(f"key-{number}", claim, Answer(200, "application/json", b"{}"))
+    assert len(store) == 3
+    assert (await store.claim("key-4", "fp")).state is ClaimState.DONE
+    assert (await store.claim("key-0", "fp")).state is ClaimState.NEW  # forgotten: it runs again

@@ -10,6 +10,7 @@ nothing written to disk, and stopped (or killed, by the tests that need Redis go
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -52,6 +53,7 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         """Start it and wait (at most 10 s) until it answers PING."""
+        assert os.access(REDIS_SERVER, os.X_OK), "redis-server is not installed (apt-get install redis-server)"
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
