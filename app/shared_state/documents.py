@@ -19,7 +19,13 @@ __all__ = ["SharedDocuments"]
 
 
 class SharedDocuments:
-    """sha256 -> document in Redis (``gateway:apq:<sha256>``)."""
+    """sha256 -> document in Redis (``gateway:apq:<sha256>``).
+
+    Example:
+        >>> link = RedisLink.from_url("redis://127.0.0.1:6379/0", timeout=0.5)
+        >>> SharedDocuments(link, ttl=86400).prefix
+        'gateway:apq:'
+    """
 
     prefix = "gateway:apq:"
 

@@ -105,7 +105,13 @@ class _Record:
 
 
 class InProcessIdempotencyStore:
-    """Keys of this process only, at most ``max_records`` of them (the oldest are forgotten first)."""
+    """Keys of this process only, at most ``max_records`` of them (the oldest settled ones are forgotten first).
+
+    Example:
+        >>> store = InProcessIdempotencyStore(ttl=86400, lease=60, max_records=1000)
+        >>> len(store)
+        0
+    """
 
     def __init__(self, ttl: float, lease: float, max_records: int = 10_000) -> None:
         self.ttl = ttl
@@ -164,8 +170,12 @@ class InProcessIdempotencyStore:
         return record if record is not None and record.token == token else None
 
     def _trim(self) -> None:
+        # A running key is never forgotten: a retry would then write a second time while the first still runs.
         while len(self._records) > self.max_records:
-            self._records.popitem(last=False)
+            oldest = next((key for key, record in self._records.items() if record.state != "running"), None)
+            if oldest is None:
+                return
+            del self._records[oldest]
 
 
 # One atomic step per transition; a record is a hash, the owner's lease a key of its own that expires by itself.
@@ -207,6 +217,12 @@ class RedisIdempotencyStore:
 
     A retry waiting on a key held by another replica polls it (the caller says how often); one held by this
     process wakes it as soon as it settles.
+
+    Example:
+        >>> from redis.asyncio import Redis
+        >>> store = RedisIdempotencyStore(Redis(), ttl=86400, lease=60)
+        >>> store.prefix
+        'gateway:idempotency:'
     """
 
     prefix = "gateway:idempotency:"
@@ -279,6 +295,11 @@ class SharedIdempotencyStore:
     """Redis first; this process's own store while Redis fails (see ``app.shared_state.redis_link``).
 
     A claim made by the fallback is settled there too, even if Redis is back by then.
+
+    Example:
+        >>> link = RedisLink.from_url("redis://127.0.0.1:6379/0", timeout=0.5)
+        >>> store = SharedIdempotencyStore(link, ttl=86400, lease=60)
+        >>> # claim = await store.claim(key, fingerprint)  -> from Redis, or from ``store.local`` while it fails
     """
 
     def __init__(self, link: RedisLink, ttl: float, lease: float) -> None:

@@ -38,7 +38,14 @@ def limits_uri(redis_url: str) -> str:
 
 
 class SharedLoginLimiter(LoginLimiter):
-    """A ``LoginLimiter`` whose windows are in Redis, and one in this process for while Redis fails."""
+    """A ``LoginLimiter`` whose windows are in Redis, and one in this process for while Redis fails.
+
+    Example:
+        >>> link = RedisLink.from_url("redis://127.0.0.1:6379/0", timeout=0.5)
+        >>> limiter = SharedLoginLimiter("10/minute", "5/minute", link=link, redis_url="redis://127.0.0.1:6379/0")
+        >>> type(limiter.local).__name__
+        'LoginLimiter'
+    """
 
     def __init__(self, per_address: str, per_username: str, *, link: RedisLink, redis_url: str) -> None:
         storage = RedisStorage(

@@ -388,3 +388,13 @@ async def test_the_in_process_store_forgets_the_oldest_keys_past_its_bound() -> 
     assert len(store) == 3
     assert (await store.claim("key-4", "fp")).state is ClaimState.DONE
     assert (await store.claim("key-0", "fp")).state is ClaimState.NEW  # forgotten: it runs again
+
+
+async def test_the_in_process_store_never_forgets_a_running_key() -> None:
+    store = InProcessIdempotencyStore(ttl=60, lease=60, max_records=2)
+    running = [await store.claim(f"running-{n}", "fp") for n in range(3)]
+    assert len(store) == 3  # over the bound rather than forget a write in progress
+    assert all([(await store.claim(f"running-{n}", "fp")).state is ClaimState.RUNNING for n in range(3)])
+    await store.finish("running-0", running[0], Answer(200, "application/json", b"{}"))
+    await store.claim("new", "fp")
+    assert (await store.claim("running-0", "fp")).state is ClaimState.NEW  # the settled one went first
