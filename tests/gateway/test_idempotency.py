@@ -398,3 +398,41 @@ async def test_the_in_process_store_never_forgets_a_running_key() -> None:
     await store.finish("running-0", running[0], Answer(200, "application/json", b"{}"))
     await store.claim("new", "fp")
     assert (await store.claim("running-0", "fp")).state is ClaimState.NEW  # the settled one went first
+
+
+UPDATE_TEAM = """
+mutation UpdateTeam($input: UpdateTeamInput!) { updateTeam(input: $input) { team { id name } userErrors { code } } }
+"""
+
+
+async def test_a_retried_update_after_a_lost_answer_is_sent_again(lossy: tuple[Gateway, LossyUpstream]) -> None:
+    gw, wire = lossy
+    team = (await post(gw, CREATE_TEAM, {"input": {"name": "old"}}, None)).json()["data"]["createTeam"]["team"]
+    wire.match, wire.lose_after = "/api/governance/teams", 1
+    variables = {"input": {"id": team["id"], "name": "new"}}
+    lost = (await post(gw, UPDATE_TEAM, variables, "upd-1")).json()
+    assert lost["errors"][0]["extensions"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
+    retry = (await post(gw, UPDATE_TEAM, variables, "upd-1")).json()
+    assert retry["data"]["updateTeam"] == {"team": {"id": team["id"], "name": "new"}, "userErrors": []}
+    assert len(gw.upstream_calls("PUT")) == 2  # the same PUT again: it sets what the first set
+
+
+async def test_concurrent_retries_of_a_lost_answer_read_back_once_and_share_it(
+    lossy: tuple[Gateway, LossyUpstream],
+) -> None:
+    gw, wire = lossy
+    wire.match, wire.lose_after, wire.hold = "/api/governance/customers", 1, asyncio.Event()
+    first = asyncio.ensure_future(post(gw, CREATE_CUSTOMER, {"input": {"name": "lost-crowd"}}, "lc"))
+    await wire.held.wait()
+    others = [
+        asyncio.ensure_future(post(gw, CREATE_CUSTOMER, {"input": {"name": "lost-crowd"}}, "lc")) for _ in range(9)
+    ]
+    await asyncio.sleep(0)
+    wire.hold.set()
+    unknown, *retries = [await first, *await asyncio.gather(*others)]
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
+    assert len({r.content for r in retries}) == 1  # one retry read back, the rest replay its answer
+    assert retries[0].json()["data"]["createCustomer"]["customer"]["name"] == "lost-crowd"
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in retries) == 8
+    assert posts(gw, "/api/governance/customers") == 1
+    assert await stored(gw, "customers", "lost-crowd") == 1
