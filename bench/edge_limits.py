@@ -2,7 +2,8 @@
 
 Loads ``lookup`` (one team with its customer and budgets) and ``create`` (createTeam) with wrk, the two
 variants alternated round by round, pinned like ``bench/run.py --modes pinned`` (gateway on core 0;
-upstream and wrk on core 1). Prints req/s and p50/p99 per variant, median over the rounds.
+upstream and wrk on core 1). Prints req/s, p50/p99 and the gateway's CPU time per request (from
+``/proc/<pid>/stat``, which holds still when other work shares the machine), median over the rounds.
 
     python bench/edge_limits.py                 # 3 rounds x 5 s per variant and scenario, about 2 minutes
     python bench/edge_limits.py --rounds 5 --duration 10 --connections 50
@@ -64,6 +65,12 @@ def wait_until_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pinned(cpus: str, cmd: list[str]) -> list[str]:
     return ["taskset", "-c", cpus, *cmd] if shutil.which("taskset") else cmd
 
@@ -86,14 +93,17 @@ def start_gateway(upstream: str, edge_limits: str) -> tuple[subprocess.Popen[byt
     return process, f"http://127.0.0.1:{port}/graphql"
 
 
-def wrk(url: str, scenario: str, body_file: Path, args: argparse.Namespace) -> dict[str, Any]:
+def wrk(url: str, scenario: str, body_file: Path, args: argparse.Namespace, pid: int) -> dict[str, Any]:
     script, extra = ("graphql_create.lua", [str(body_file), f"ab-{uuid.uuid4().hex[:8]}"])
     if scenario == "lookup":
         script, extra = "graphql.lua", [str(body_file)]
     cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "-s", str(BENCH / "wrk" / script), url, "--"]
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(pinned("1", cmd + extra), capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     line = next(line for line in out.splitlines() if line.startswith("WRKJSON "))
     result: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
+    result["cpu_ms_per_request"] = cpu * 1000 / max(result["requests"], 1)
     return result
 
 
@@ -134,20 +144,24 @@ def main() -> None:
         results: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for scenario in bodies:
             for name in VARIANTS:  # warm-up, not counted
-                wrk(urls[name], scenario, files[scenario], argparse.Namespace(**{**vars(args), "duration": 2}))
+                warm_up = argparse.Namespace(**{**vars(args), "duration": 2})
+                wrk(urls[name], scenario, files[scenario], warm_up, gateways[name].pid)
             for round_ in range(args.rounds):
                 order = list(VARIANTS) if round_ % 2 == 0 else list(reversed(VARIANTS))
                 for name in order:
-                    results.setdefault((scenario, name), []).append(wrk(urls[name], scenario, files[scenario], args))
+                    run = wrk(urls[name], scenario, files[scenario], args, gateways[name].pid)
+                    results.setdefault((scenario, name), []).append(run)
         print(f"{args.rounds} rounds x {args.duration} s, {args.connections} connections, pinned; median (min-max)")
-        print(f"{'scenario':8} {'variant':8} {'req/s':>26} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+        columns = f"{'req/s':>22} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>11} {'errors':>6}"
+        print(f"{'scenario':8} {'variant':8} {columns}")
         for (scenario, name), runs in results.items():
             rps = [run["rps"] for run in runs]
             errors = sum(sum(run["errors"].values()) for run in runs)
             p50 = statistics.median(run["p50_ms"] for run in runs)
             p99 = statistics.median(run["p99_ms"] for run in runs)
+            cpu = statistics.median(run["cpu_ms_per_request"] for run in runs)
             spread = f"{statistics.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f})"
-            print(f"{scenario:8} {name:8} {spread:>26} {p50:8.2f} {p99:8.2f} {errors:6d}")
+            print(f"{scenario:8} {name:8} {spread:>22} {p50:7.2f} {p99:7.2f} {cpu:11.3f} {errors:6d}")
     finally:
         for process in [*gateways.values(), upstream]:
             process.terminate()
