@@ -182,18 +182,26 @@ class InProcessIdempotencyStore:
 _CLAIM = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
-  redis.call('HSET', KEYS[1], 'state', 'running', 'fp', ARGV[1], 'token', ARGV[2], 'attempted_at', ARGV[5])
+  redis.call('HSET', KEYS[1], 'state', 'running', 'fp', ARGV[1], 'token', ARGV[2], 'attempted_at', ARGV[5],
+             'checking', '0')
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
   return {'new'}
 end
 if redis.call('HGET', KEYS[1], 'fp') ~= ARGV[1] then return {'mismatch'} end
+if state == 'running' and redis.call('HGET', KEYS[1], 'token') == ARGV[2] then
+  -- this very claim, sent again after a lost reply: the same answer
+  if redis.call('HGET', KEYS[1], 'checking') == '1' then
+    return {'check', redis.call('HGET', KEYS[1], 'attempted_at')}
+  end
+  return {'new'}
+end
 if state == 'done' then
   return {'done', redis.call('HGET', KEYS[1], 'status'), redis.call('HGET', KEYS[1], 'media'),
           redis.call('HGET', KEYS[1], 'body')}
 end
 if state == 'running' and redis.call('EXISTS', KEYS[2]) == 1 then return {'running'} end
-redis.call('HSET', KEYS[1], 'state', 'running', 'token', ARGV[2])
+redis.call('HSET', KEYS[1], 'state', 'running', 'token', ARGV[2], 'checking', '1')
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 return {'check', redis.call('HGET', KEYS[1], 'attempted_at')}
 """

@@ -19,6 +19,7 @@ import time
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.observability import REDIS_ERRORS
@@ -42,14 +43,17 @@ class RedisLink:
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float, cool_down: float = 2.0) -> RedisLink:
-        """A link to ``url`` whose calls give up after ``timeout`` seconds and are never retried by the client
-        (the fallback answers instead)."""
+        """A link to ``url`` whose calls give up after ``timeout`` seconds.
+
+        A call is sent again once only after a connection error (a pooled connection that a restarted Redis
+        closed; every shared-state call may run twice), never after a timeout: the fallback answers then.
+        """
         client = Redis.from_url(
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-            retry_on_error=[],
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
             health_check_interval=0,
         )
         return cls(client, cool_down=cool_down)

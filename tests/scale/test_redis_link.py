@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from app.shared_state import RedisLink
+from app.shared_state import ClaimState, RedisIdempotencyStore, RedisLink
 from tests.scale.conftest import Cluster, RedisServer
 
 
@@ -55,3 +55,40 @@ async def test_documents_are_shared_again_once_redis_is_back(cluster: Cluster, r
 
 def sha(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
+
+
+async def test_keys_are_claimed_in_redis_again_after_a_restart(cluster: Cluster, redis_server: RedisServer) -> None:
+    # A restarted Redis has forgotten the claim scripts too: they are loaded again, not failed over.
+    cluster.a.app.state.shared.redis.cool_down = 0.0
+    mutation = "mutation M($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }"
+    first = await cluster.a.post(mutation, {"input": {"name": "before"}}, headers={"idempotency-key": "r-1"})
+    assert first.status_code == 200
+    redis_server.kill()
+    redis_server.start()
+    again = await cluster.a.post(mutation, {"input": {"name": "after"}}, headers={"idempotency-key": "r-2"})
+    replay = await cluster.b.post(mutation, {"input": {"name": "after"}}, headers={"idempotency-key": "r-2"})
+    assert replay.headers["idempotent-replayed"] == "true" and replay.content == again.content
+    assert len(redis_server.client().keys("gateway:idempotency:*")) == 1
+
+
+async def test_a_claim_sent_twice_gets_the_same_answer(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a connection error the client sends the claim once more; if the first one did run, the second
+    # must not read it as somebody else's claim still running.
+    link = RedisLink.from_url(redis_server.url, timeout=1)
+    store = RedisIdempotencyStore(link.client, ttl=60, lease=60)
+    monkeypatch.setattr("app.shared_state.idempotency.new_token", lambda: "same-token")
+    try:
+        first = await store.claim("k", "fp")
+        assert first.state is ClaimState.NEW
+        assert (await store.claim("k", "fp")).state is ClaimState.NEW
+        await store.unsure("k", first)
+        check = await store.claim("k", "fp")
+        again = await store.claim("k", "fp")
+        assert check.state is again.state is ClaimState.CHECK
+        assert check.attempted_at == again.attempted_at is not None
+        monkeypatch.setattr("app.shared_state.idempotency.new_token", lambda: "other-token")
+        assert (await store.claim("k", "fp")).state is ClaimState.RUNNING  # anybody else waits
+    finally:
+        await link.aclose()
