@@ -254,8 +254,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or not self._reading_head or self._answering():
             return  # the clock starts again with the next bytes of a head
-        if self._head_left == self._max_head:
-            self.transport.close()  # nothing of a request arrived: an idle connection, no answer owed
+        # uvicorn starts a new scope (without a method until the headers end) when a request's first
+        # byte is parsed; before that (nothing sent, or only the blank lines a client may send between
+        # requests) the connection is idle: a 408 then could be read as the answer to a request the
+        # client is sending at that moment, so it is closed without one.
+        if self.scope is None or "method" in self.scope:
+            self.transport.close()
             return
         self._refuse(408, "HEADER_TIMEOUT", f"the request headers took longer than {self.limits.header_timeout:g} s")
 

@@ -209,6 +209,16 @@ async def test_a_partial_second_request_times_out_like_a_first_one() -> None:
         writer.close()
 
 
+async def test_blank_lines_between_requests_are_no_request_and_get_no_408() -> None:
+    async with served(header_timeout=0.5, keepalive_timeout=30) as gw:
+        reader, writer = await gw.connect()
+        writer.write(request())
+        assert (await read_answer(reader)).status == 200
+        writer.write(b"\r\n")  # some clients send one after a body; it cancels the keep-alive timer
+        assert await asyncio.wait_for(reader.read(), 10) == b"", "closed as idle, without an answer"
+        writer.close()
+
+
 async def test_a_slow_body_is_408_and_the_application_sees_the_client_leave() -> None:
     def request_line(record: logging.LogRecord) -> bool:
         return record.getMessage() == "request"
