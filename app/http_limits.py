@@ -90,7 +90,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a bounded request head and header, body timeouts.
+    """uvicorn's httptools protocol with a bounded request head, and header and body timeouts.
 
     Example:
         >>> # uvicorn.run(app, http=functools.partial(LimitedHttpToolsProtocol, limits=HttpLimits(...)))
