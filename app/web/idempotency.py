@@ -59,6 +59,7 @@ __all__ = [
     "fingerprint",
     "idempotency_key",
     "is_session_operation",
+    "record_key",
     "settle_of",
 ]
 
