@@ -26,6 +26,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
+from tests.system_programs import require_program
+
 pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -180,12 +182,7 @@ INLINE_SCRIPT_JS = """() => {
 
 def require_chromium() -> None:
     """Fail in CI without Chromium; elsewhere skip, saying how to get it."""
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{message}; CI requires the browser test")
-    pytest.skip(f"{message} to run the browser test (CI always runs it)")
+    require_program(str(CHROMIUM), "chromium", "the browser test")
 
 
 def _leaves_gateway(url: str) -> bool:

@@ -10,7 +10,6 @@ nothing written to disk, and stopped (or killed, by the tests that need Redis go
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -28,8 +27,9 @@ from app.settings import Settings
 from app.web import create_app
 from app.web.app import bifrost_client_of
 from app.web.edge import GatewayASGI
+from tests.system_programs import require_program
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_SERVER = shutil.which("redis-server")
 
 
 def free_port() -> int:
@@ -53,7 +53,8 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         """Start it and wait (at most 10 s) until it answers PING."""
-        assert os.access(REDIS_SERVER, os.X_OK), "redis-server is not installed (apt-get install redis-server)"
+        require_program(REDIS_SERVER, "redis-server", "the tests that share state through Redis")
+        assert REDIS_SERVER is not None
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
