@@ -15,7 +15,9 @@ What a client meets (each setting is in the README):
   on a kept-alive connection: 408 (a new connection that sent nothing is closed without a word);
 * a body not complete ``BODY_TIMEOUT`` seconds after its headers: 408, and the application sees the
   client leave;
-* nothing sent for ``KEEPALIVE_TIMEOUT`` seconds after an answer: closed (uvicorn's own timer).
+* nothing sent for ``KEEPALIVE_TIMEOUT`` seconds after an answer: closed (uvicorn's own timer);
+* an answer that cannot be written for ``SEND_TIMEOUT`` seconds because the client reads nothing (the
+  write buffer stays full): the connection is dropped, and the application sees the client leave.
 
 Each refusal closes the connection after the answer: the server stops sending, drops what the client
 still sends for a moment so that the client can read the answer, then closes.
@@ -34,7 +36,7 @@ import httptools
 import orjson
 from prometheus_client import Counter
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from app.settings import Settings
@@ -48,7 +50,7 @@ REFUSED_REQUESTS = Counter(
 )
 
 _LINGER_SECONDS = 2.0
-"""How long a refused connection keeps reading (and dropping) before it closes."""
+"""How long a refused connection keeps reading (and dropping) before it is dropped."""
 
 
 class _Refused(Exception):
@@ -60,19 +62,26 @@ class HttpLimits:
     """What one connection may send, and how slowly.
 
     Example:
-        >>> HttpLimits(max_header_bytes=16384, max_header_count=100, header_timeout=10, body_timeout=10)
-        HttpLimits(max_header_bytes=16384, max_header_count=100, header_timeout=10, body_timeout=10)
+        >>> HttpLimits(max_header_bytes=16384, max_header_count=100, header_timeout=10, body_timeout=10).send_timeout
+        30.0
     """
 
     max_header_bytes: int
     max_header_count: int
     header_timeout: float
     body_timeout: float
+    send_timeout: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpLimits:
-        """The limits configured by ``MAX_HEADER_BYTES``, ``MAX_HEADER_COUNT``, ``HEADER_TIMEOUT``, ``BODY_TIMEOUT``."""
-        return cls(settings.max_header_bytes, settings.max_header_count, settings.header_timeout, settings.body_timeout)
+        """The limits set by ``MAX_HEADER_BYTES``, ``MAX_HEADER_COUNT`` and the three ``*_TIMEOUT`` settings."""
+        return cls(
+            settings.max_header_bytes,
+            settings.max_header_count,
+            settings.header_timeout,
+            settings.body_timeout,
+            settings.send_timeout,
+        )
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -116,6 +125,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
+        self._send_timer: asyncio.TimerHandle | None = None
+        # Requests answered (or waiting their turn) while a later pipelined one was parsed.
+        self._earlier_cycles: list[RequestResponseCycle] = []
         self._refused = False
         self._deferred: tuple[int, str, str] | None = None
         # A chunk header with nothing after it yet: what follows is that chunk's data (it reaches the
@@ -132,7 +144,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        # uvicorn tells only the latest request that the client left; requests pipelined before it
+        # would go on writing to the closed transport (an error on uvloop).
+        for cycle in (*self._earlier_cycles, *(cycle for cycle, _ in self.pipeline)):
+            if not cycle.response_complete:
+                cycle.disconnected = True
+                cycle.message_event.set()
+        self._earlier_cycles.clear()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        HttpToolsProtocol.pause_writing(self)
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self.limits.send_timeout, self._send_timed_out)
+
+    def resume_writing(self) -> None:
+        HttpToolsProtocol.resume_writing(self)
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -189,7 +219,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.headers) > self.limits.max_header_count:
             self._refuse_head(f"the request has more than {self.limits.max_header_count} header fields")
             raise _Refused  # stop before uvicorn starts the application
+        previous = self.cycle
         HttpToolsProtocol.on_headers_complete(self)
+        if self.pipeline and previous is not None and not previous.response_complete:
+            self._earlier_cycles.append(previous)
 
     def on_chunk_header(self) -> None:
         self._chunk_unread = True
@@ -245,6 +278,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         HttpToolsProtocol.on_response_complete(self)
+        if self._earlier_cycles and not self.pipeline:
+            self._earlier_cycles.clear()  # the one still running, if any, is the latest (uvicorn's own)
         if self._deferred is not None and not self._answering() and not self.transport.is_closing():
             status, code, message = self._deferred
             self._deferred = None
@@ -274,6 +309,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._refuse_mid_body(408, "BODY_TIMEOUT", f"the request body took longer than {self.limits.body_timeout:g} s")
 
+    def _send_timed_out(self) -> None:
+        self._send_timer = None
+        self._refused = True
+        self._count("SEND_TIMEOUT")
+        # Closing would wait for the unread answer to drain, which it never does: drop the connection.
+        # uvicorn then tells the application the client left, which ends its waiting writes.
+        self.transport.abort()
+
     def _refuse_mid_body(self, status: int, code: str, message: str) -> None:
         cycle = self.cycle
         if cycle is None or cycle.response_started or self.pipeline:
@@ -300,11 +343,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(payload))
         self.transport.write(b"".join(head) + payload)
         # Closing with unread input would reset the connection, and the client could lose the answer
-        # before reading it: stop writing, keep reading (and dropping) for a moment, then close.
+        # before reading it: stop writing, keep reading (and dropping) for a moment, then drop the
+        # connection (a client that has not read its answer by then is not waited for).
         self.flow.resume_reading()
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self._linger_timer = self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+            self._linger_timer = self.loop.call_later(_LINGER_SECONDS, self.transport.abort)
         else:
             self.transport.close()
 
@@ -313,7 +357,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         log.info("request refused by the HTTP server", extra={"outcome": code})
 
     def _cancel_timers(self) -> None:
-        for timer in (self._head_timer, self._body_timer, self._linger_timer):
+        for timer in (self._head_timer, self._body_timer, self._linger_timer, self._send_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = self._linger_timer = None
+        self._head_timer = self._body_timer = self._linger_timer = self._send_timer = None

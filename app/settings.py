@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     max_header_count: int = Field(100, ge=10, le=10_000)
     header_timeout: float = Field(10.0, gt=0, le=3600)
     body_timeout: float = Field(10.0, gt=0, le=3600)
+    send_timeout: float = Field(30.0, gt=0, le=3600)
     keepalive_timeout: float = Field(5.0, gt=0, le=3600)
     http_edge_limits: bool = True
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

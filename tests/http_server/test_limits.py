@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from importlib.metadata import version
 
 import orjson
@@ -253,6 +254,28 @@ async def test_a_client_leaving_mid_body_is_not_an_error() -> None:
     (line,) = [r for r in logs.records if request_line(r)]
     assert line.levelno == logging.INFO
     assert line.outcome == "CLIENT_CLOSED_REQUEST"  # type: ignore[attr-defined]
+
+
+async def test_a_client_that_reads_nothing_is_dropped_after_the_send_timeout() -> None:
+    def refused(record: logging.LogRecord) -> bool:
+        return getattr(record, "outcome", None) == "SEND_TIMEOUT"
+
+    asset = "/graphiql/static/graphiql.min.js"  # about 1 MB
+    async with served(send_timeout=0.5) as gw, watching_logs(refused) as logs:
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(client, ("127.0.0.1", gw.port))
+        reader, writer = await asyncio.open_connection(sock=client, limit=4096)
+        writer.write(request("GET", asset) * 20)  # 20 answers, about 20 MB, and nothing read
+        await asyncio.wait_for(logs.seen.wait(), 10)
+        received = 0
+        with contextlib.suppress(ConnectionError):
+            while chunk := await asyncio.wait_for(reader.read(65536), 10):
+                received += len(chunk)
+        assert received < 10 * 1024 * 1024, "dropped long before every answer was written"
+        writer.close()
+    assert [r for r in logs.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_a_body_answered_early_does_not_hold_the_connection() -> None:

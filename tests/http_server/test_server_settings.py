@@ -19,6 +19,7 @@ from app.settings import Settings, SettingsError, load_settings
         ("HEADER_TIMEOUT", "0"),
         ("BODY_TIMEOUT", "-1"),
         ("BODY_TIMEOUT", "nan"),
+        ("SEND_TIMEOUT", "0"),
         ("KEEPALIVE_TIMEOUT", "inf"),
         ("HTTP_EDGE_LIMITS", "maybe"),
         ("APQ_CACHE_BYTES", "-1"),
@@ -32,12 +33,17 @@ def test_invalid_server_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: 
 
 def test_uvicorn_gets_the_limited_protocol_with_the_configured_limits() -> None:
     settings = Settings(
-        max_header_bytes=4096, max_header_count=20, header_timeout=3, body_timeout=4, keepalive_timeout=2
+        max_header_bytes=4096,
+        max_header_count=20,
+        header_timeout=3,
+        body_timeout=4,
+        send_timeout=6,
+        keepalive_timeout=2,
     )
     options = server_options(settings)
     protocol = options["http"]
     assert isinstance(protocol, functools.partial) and protocol.func is LimitedHttpToolsProtocol
-    assert protocol.keywords == {"limits": HttpLimits(4096, 20, 3, 4)}
+    assert protocol.keywords == {"limits": HttpLimits(4096, 20, 3, 4, 6)}
     assert options["timeout_keep_alive"] == 2
 
 
