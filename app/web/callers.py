@@ -4,7 +4,8 @@
   ``token`` cookie) are forwarded as they are, and win over anything else.
 * A backend that presents a gateway key (``X-Gateway-Key: gk_...`` or ``Authorization: Bearer gk_...``)
   is authenticated by the gateway; the service credential goes upstream in its place. The key itself
-  never leaves the gateway.
+  never leaves the gateway: one sent anywhere else (the ``token`` cookie, another ``Authorization``
+  scheme, no scheme) is refused rather than forwarded as the caller's own credential.
 * Anybody else is anonymous and goes upstream without credentials, unless the operator set
   ``ALLOW_ANONYMOUS_SERVICE_CREDENTIALS``.
 
@@ -43,6 +44,9 @@ class CallerRefused(Exception):
     def __init__(self, status: int, message: str, code: str) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
+
+
+_MISPLACED_KEY = "send a gateway key as X-Gateway-Key or Authorization: Bearer, nowhere else"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,9 @@ class CallerPolicy:
             if presented_key is not None:
                 raise CallerRefused(400, "send the gateway key in one header only", "BAD_REQUEST")
             presented_key, authorization = authorization[7:].strip(), None
+        elif authorization is not None and _looks_like_gateway_key(authorization.strip().rpartition(" ")[2]):
+            # Forwarded as the caller's own credential, it would reach Bifrost.
+            raise CallerRefused(401, _MISPLACED_KEY, "UNAUTHENTICATED")
         key = None
         if presented_key is not None:
             key = self.keys.find(presented_key.strip())
@@ -123,6 +130,8 @@ class CallerPolicy:
             token = token_cookie(cookies)
         except InvalidTokenCookie as error:
             raise CallerRefused(401, str(error), "UNAUTHENTICATED") from None
+        if token is not None and _looks_like_gateway_key(token):
+            raise CallerRefused(401, _MISPLACED_KEY, "UNAUTHENTICATED")
         own: dict[str, str] = {}
         if authorization is not None:
             own["authorization"] = authorization
@@ -154,3 +163,8 @@ def _single(values: list[bytes], name: str) -> str | None:
 def _is_gateway_key(authorization: str) -> bool:
     # Any case: a mistyped key is refused here rather than sent upstream as somebody's token.
     return authorization[:7].lower() == "bearer " and authorization[7:].strip().lower().startswith(KEY_PREFIX)
+
+
+def _looks_like_gateway_key(credential: str) -> bool:
+    # Bifrost's own credentials never start so: session tokens are UUIDs, and Basic is base64 (no "_").
+    return credential.strip()[:3].lower() == KEY_PREFIX

@@ -393,3 +393,39 @@ async def test_cors_preflight_allows_the_gateway_key_header() -> None:
     )
     assert response.status_code == 200
     assert "x-gateway-key" in response.headers["access-control-allow-headers"].lower()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"cookie": f"theme=dark; token={BFF_KEY}"}, id="token-cookie"),
+        pytest.param({"authorization": BFF_KEY}, id="authorization-without-scheme"),
+        pytest.param({"authorization": f"Basic {BFF_KEY}"}, id="basic-scheme"),
+        pytest.param({"authorization": f"Token  {BFF_KEY.upper()}"}, id="other-scheme-other-case"),
+        pytest.param({"authorization": "Bearer my-session", "cookie": f"token={ADMIN_KEY}"}, id="cookie-beside-own"),
+        pytest.param({"authorization": "gk_not-a-configured-key"}, id="unknown-key-without-scheme"),
+    ],
+)
+async def test_gateway_key_sent_anywhere_else_is_refused_and_never_forwarded(headers: dict[str, str]) -> None:
+    gw, recorder, _ = await policy_gateway(**SERVICE)
+    response = await post(gw, TEAMS, **headers)
+    assert response.status_code == 401
+    assert codes(response.json()) == ["UNAUTHENTICATED"]
+    assert "X-Gateway-Key" in response.json()["errors"][0]["message"]
+    assert recorder.seen == [], "the key never went upstream"
+    assert "gk_" not in response.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJnawX0gk_x"}, id="jwt-holding-gk_"),
+        pytest.param({"authorization": ""}, id="empty-authorization"),
+        pytest.param({"cookie": "gk_pref=1; token=my-session"}, id="another-cookie-named-gk"),
+    ],
+)
+async def test_own_credentials_that_merely_contain_gk_are_forwarded(headers: dict[str, str]) -> None:
+    gw, recorder, _ = await policy_gateway(**SERVICE)
+    response = await post(gw, TEAMS, **headers)
+    assert response.status_code == 200
+    assert recorder.seen and SERVICE_BASIC not in recorder.authorizations()
