@@ -5,10 +5,14 @@ The assets under ``static/graphiql/`` are vendored, unmodified, from npm:
 - ``graphiql@3.9.0``: ``graphiql.min.js`` (UMD build, exposes ``window.GraphiQL``) and ``graphiql.min.css``
 - ``react@18.3.1``: ``umd/react.production.min.js``
 - ``react-dom@18.3.1``: ``umd/react-dom.production.min.js``
+- ``@graphiql/plugin-explorer@3.2.6`` (the release for graphiql 3.9's ``@graphiql/react`` 0.29):
+  ``dist/index.umd.js`` as ``graphiql-plugin-explorer.umd.js`` and ``dist/style.css`` as
+  ``graphiql-plugin-explorer.css``
 
-Their licenses sit next to them (``LICENSE.*``, ``THIRD_PARTY_LICENSES.txt``). ``boot.js`` is ours: it mounts
-GraphiQL with a same-origin fetcher for ``/graphql``. The page has no inline script, so its Content-Security-Policy
-allows scripts from the gateway's origin only.
+Their licenses sit next to them (``LICENSE.*``, ``THIRD_PARTY_LICENSES.txt``, which also records where the
+explorer's files came from). ``boot.js`` is ours: it mounts GraphiQL with a same-origin fetcher for
+``/graphql``, the explorer and an "Examples" sidebar of saved operations (``graphiql_examples``). The page has
+no inline script, so its Content-Security-Policy allows scripts from the gateway's origin only.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from app.web.graphiql_examples import AUTH_COMMENT, DEFAULT_HEADERS, SAVED_OPERATIONS
+
 __all__ = [
     "ASSET_PREFIX",
     "CONTENT_SECURITY_POLICY",
     "DEFAULT_QUERY",
-    "DEFAULT_VARIABLES",
     "STATIC_DIR",
     "graphiql_page",
     "graphiql_routes",
@@ -35,26 +40,16 @@ STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
 ASSET_PREFIX = "/graphiql/static"
 GRAPHQL_PATH = "/graphql"
 
-DEFAULT_QUERY = """\
-mutation CreateTeam($input: CreateTeamInput!) {
-  createTeam(input: $input) {
-    team {
-      id
-      name
-      budget { id maxLimit resetDuration currentUsage }
-      budgets { id maxLimit resetDuration }
-      customer { id name }
-      rateLimit { id }
-      createdAt
-    }
-    userErrors { field message code }
-  }
+# A new tab's document: valid, so that the explorer starts from it rather than from the last tab it parsed.
+DEFAULT_QUERY = (
+    AUTH_COMMENT
+    + """\
+# Build an operation in the Explorer (sidebar), or open a saved one from Examples.
+query MyQuery {
+  __typename
 }
 """
-
-DEFAULT_VARIABLES: dict[str, object] = {
-    "input": {"name": "my-first-team", "budget": {"maxLimit": 100, "resetDuration": "1M"}},
-}
+)
 
 # GraphiQL (CodeMirror, Radix) sets inline styles, so style-src needs 'unsafe-inline'; its fonts and icons are
 # inlined as data: URIs. Scripts come from the gateway only; the one network peer is the gateway's /graphql.
@@ -72,8 +67,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
-_STYLESHEETS = ("graphiql.min.css",)
-_SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js", "boot.js")
+_STYLESHEETS = ("graphiql.min.css", "graphiql-plugin-explorer.css")
+_SCRIPTS = (
+    "react.production.min.js",
+    "react-dom.production.min.js",
+    "graphiql.min.js",
+    "graphiql-plugin-explorer.umd.js",
+    "boot.js",
+)
 
 
 def _json_for_html(value: object) -> str:
@@ -88,7 +89,8 @@ def graphiql_page() -> bytes:
     config = {
         "url": GRAPHQL_PATH,
         "defaultQuery": DEFAULT_QUERY,
-        "defaultVariables": json.dumps(DEFAULT_VARIABLES, indent=2),
+        "defaultHeaders": DEFAULT_HEADERS,
+        "examples": [operation.as_tab() for operation in SAVED_OPERATIONS],
     }
     styles = "\n".join(f'    <link rel="stylesheet" href="{ASSET_PREFIX}/{name}">' for name in _STYLESHEETS)
     scripts = "\n".join(f'    <script src="{ASSET_PREFIX}/{name}" defer></script>' for name in _SCRIPTS)

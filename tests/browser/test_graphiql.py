@@ -16,15 +16,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from graphql import FieldNode, OperationDefinitionNode, SelectionSetNode, parse
+from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import sync_playwright
 
 from tests.system_programs import require_program
 
@@ -134,10 +138,14 @@ def test_graphiql_page_and_assets_over_http(gateway: Gateway) -> None:
         assert config_text is not None
         config = json.loads(config_text.group(1))
         assert config["url"] == "/graphql"
-        assert "createTeam(input: $input)" in config["defaultQuery"]
-        assert json.loads(config["defaultVariables"]) == {
+        # The first saved example, createTeam, is the first tab; a new tab starts from a small valid query.
+        create_team = config["examples"][0]
+        assert "createTeam(input: $input)" in create_team["query"]
+        assert json.loads(create_team["variables"]) == {
             "input": {"name": "my-first-team", "budget": {"maxLimit": 100, "resetDuration": "1M"}}
         }
+        assert "query MyQuery" in config["defaultQuery"]
+        assert json.loads(config["defaultHeaders"]) == {}
 
         assets = _asset_urls(page)
         names = {url.rsplit("/", 1)[1] for url in assets}
@@ -146,6 +154,8 @@ def test_graphiql_page_and_assets_over_http(gateway: Gateway) -> None:
             "react.production.min.js",
             "react-dom.production.min.js",
             "graphiql.min.js",
+            "graphiql-plugin-explorer.css",
+            "graphiql-plugin-explorer.umd.js",
             "boot.js",
         }
         for url in assets:
@@ -240,3 +250,131 @@ def test_graphiql_runs_create_team_in_chromium(gateway: Gateway, tmp_path: Path)
     assert not foreign, f"requests to other hosts: {foreign}"
     assert not errors_before_probe, f"browser console errors (CSP violations show up here): {errors_before_probe}"
     assert not inline_script_ran, "the Content-Security-Policy let an inline script run"
+
+
+CREATE_TEAM = """
+mutation CreateTeam($input: CreateTeamInput!) {
+  createTeam(input: $input) { team { id name } userErrors { message } }
+}
+"""
+# The result pane holds a teams answer (or errors).
+TEAMS_ANSWERED_JS = f"""() => {{
+    const text = ({RESULT_JS})();
+    return text.includes('"teams"') || text.includes('"errors"');
+}}"""
+
+
+def _create_team(gateway: Gateway, name: str) -> None:
+    body = {"query": CREATE_TEAM, "variables": {"input": {"name": name}}}
+    response = httpx.post(f"{gateway.base_url}/graphql", json=body, timeout=10.0)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["createTeam"]["userErrors"] == [], response.text
+
+
+def _selection_paths(document: str) -> set[tuple[str, ...]]:
+    """Every field path the document's operations select, e.g. ("teams", "nodes", "name")."""
+    paths: set[tuple[str, ...]] = set()
+
+    def walk(selection_set: SelectionSetNode | None, prefix: tuple[str, ...]) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                path = (*prefix, selection.name.value)
+                paths.add(path)
+                walk(selection.selection_set, path)
+
+    for definition in parse(document).definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            walk(definition.selection_set, ())
+    return paths
+
+
+@contextmanager
+def _graphiql_page(gateway: Gateway, tmp_path: Path, name: str) -> Iterator[BrowserPage]:
+    """A fresh GraphiQL page (no stored tabs) in Chromium; fails with a screenshot and the console on timeout."""
+    console_errors: list[str] = []
+    screenshot = tmp_path / f"{name}.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+            page.on("pageerror", lambda error: console_errors.append(str(error)))
+            page.goto(f"{gateway.base_url}/graphql", wait_until="load")
+            page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20_000)
+            try:
+                yield BrowserPage(page, console_errors)
+            except PlaywrightTimeoutError as error:
+                page.screenshot(path=str(screenshot))
+                pytest.fail(
+                    f"{error}; query: {page.evaluate(QUERY_JS)!r}; pane: {page.evaluate(RESULT_JS)!r}; "
+                    f"console: {console_errors}; screenshot: {screenshot}\ngateway log:\n{gateway.log()}"
+                )
+        finally:
+            browser.close()
+
+
+@dataclass
+class BrowserPage:
+    page: Page
+    console_errors: list[str]
+
+    def run_and_read(self) -> dict[str, Any]:
+        """Click the run button and return the result pane's JSON once a teams answer is there."""
+        self.page.click(".graphiql-execute-button")
+        self.page.wait_for_function(TEAMS_ANSWERED_JS, timeout=20_000)
+        result: dict[str, Any] = json.loads(self.page.evaluate(RESULT_JS))
+        return result
+
+
+def test_graphiql_explorer_builds_a_teams_query_by_clicking(gateway: Gateway, tmp_path: Path) -> None:
+    require_chromium()
+    team_name = f"explorer-{uuid.uuid4().hex[:12]}"
+    _create_team(gateway, team_name)
+    with _graphiql_page(gateway, tmp_path, "explorer") as browser_page:
+        page = browser_page.page
+        # A new tab starts from a small query the explorer can extend.
+        page.click(".graphiql-tab-add")
+        page.wait_for_function(f"() => ({QUERY_JS})().includes('query MyQuery')", timeout=10_000)
+
+        page.click('button[aria-label="Show GraphiQL Explorer"]')
+        page.click('.graphiql-explorer-root [data-field-name="teams"]', timeout=10_000)
+        page.click('.graphiql-explorer-teams [data-field-name="nodes"]', timeout=10_000)
+        page.click('.graphiql-explorer-teams .graphiql-explorer-nodes [data-field-name="name"]', timeout=10_000)
+        page.wait_for_function(
+            f"() => /nodes\\s*{{[^}}]*\\bname\\b/.test(({QUERY_JS})())",
+            timeout=10_000,
+        )
+        built: str = page.evaluate(QUERY_JS)
+        result = browser_page.run_and_read()
+        console_errors = list(browser_page.console_errors)
+
+    assert ("teams", "nodes", "name") in _selection_paths(built), built
+    assert "errors" not in result, result
+    names = [node["name"] for node in result["data"]["teams"]["nodes"]]
+    assert team_name in names, result
+    assert not console_errors, f"browser console errors: {console_errors}"
+
+
+def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway, tmp_path: Path) -> None:
+    require_chromium()
+    team_name = f"dashboard-{uuid.uuid4().hex[:12]}"
+    _create_team(gateway, team_name)
+    with _graphiql_page(gateway, tmp_path, "examples") as browser_page:
+        page = browser_page.page
+        tabs_before = page.locator(".graphiql-tab").count()
+        page.click('button[aria-label="Show Examples"]')
+        page.click('button[data-example="Dashboard: a page of teams"]', timeout=10_000)
+        page.wait_for_function(f"() => ({QUERY_JS})().includes('query DashboardPage')", timeout=10_000)
+        tabs_after = page.locator(".graphiql-tab").count()
+        query: str = page.evaluate(QUERY_JS)
+        variables = json.loads(page.evaluate(VARIABLES_JS))
+        result = browser_page.run_and_read()
+        console_errors = list(browser_page.console_errors)
+
+    assert tabs_after == tabs_before + 1, "the example opens in a new tab, the user's tabs stay as they were"
+    assert query.startswith("# Credentials: in the Headers tab"), query
+    assert variables == {"first": 25, "after": None}
+    assert "errors" not in result, result
+    nodes = result["data"]["teams"]["nodes"]
+    assert team_name in [node["name"] for node in nodes], result
+    assert not console_errors, f"browser console errors: {console_errors}"

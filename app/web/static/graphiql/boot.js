@@ -1,10 +1,12 @@
-// Mounts GraphiQL (vendored UMD build) on #graphiql. Settings come from the page's JSON config element,
-// so the page itself needs no inline script.
+// Mounts GraphiQL (vendored UMD build) on #graphiql, with the explorer plugin and an "Examples" sidebar of
+// saved operations. Settings come from the page's JSON config element, so the page itself needs no inline script.
 (function () {
   'use strict';
+  var h = React.createElement;
   var root = document.getElementById('graphiql');
   var configElement = document.getElementById('graphiql-config');
   var config = JSON.parse(configElement.textContent);
+  var examples = config.examples;
 
   // Same-origin request: the browser sends the gateway's cookies (login flow) with every operation.
   function sameOriginFetch(input, init) {
@@ -17,8 +19,67 @@
     enableIncrementalDelivery: false,
   });
 
-  // GraphiQL keeps the user's tabs in localStorage. On a first visit (nothing stored) the example's variables
-  // are passed explicitly: GraphiQL 3 fills the variables editor from the `variables` prop, not from defaultTabs.
+  function ExamplesIcon() {
+    return h(
+      'svg',
+      { viewBox: '0 0 24 24', fill: 'none', stroke: 'currentColor', strokeWidth: 1.5, 'aria-hidden': 'true' },
+      h('path', { d: 'M6 3h9l3 3v15H6z M9 9h6 M9 13h6 M9 17h4' })
+    );
+  }
+
+  // Opens an example in a new tab. GraphiQL fills a new tab with the default query as it switches to it, so the
+  // example's text is written once that tab is the active one (the effect runs after that render).
+  function ExamplesList() {
+    var editor = GraphiQL.React.useEditorContext({ nonNull: true });
+    var pending = React.useRef(null);
+    React.useEffect(
+      function () {
+        var example = pending.current;
+        if (!example || !editor.queryEditor || !editor.variableEditor || !editor.headerEditor) {
+          return;
+        }
+        pending.current = null;
+        editor.queryEditor.setValue(example.query);
+        editor.variableEditor.setValue(example.variables);
+        editor.headerEditor.setValue(example.headers);
+      },
+      [editor.tabs.length, editor.activeTabIndex]
+    );
+    return h(
+      'section',
+      { className: 'graphiql-history', 'aria-label': 'Examples' },
+      h('div', { className: 'graphiql-history-header' }, 'Examples'),
+      h(
+        'ul',
+        { className: 'graphiql-history-items' },
+        examples.map(function (example) {
+          return h(
+            'li',
+            { key: example.title, className: 'graphiql-history-item' },
+            h(
+              'button',
+              {
+                type: 'button',
+                className: 'graphiql-un-styled graphiql-history-item-label',
+                'data-example': example.title,
+                onClick: function () {
+                  pending.current = example;
+                  editor.addTab();
+                },
+              },
+              example.title
+            )
+          );
+        })
+      )
+    );
+  }
+
+  var examplesPlugin = { title: 'Examples', icon: ExamplesIcon, content: ExamplesList };
+
+  // GraphiQL keeps the user's tabs in localStorage. On a first visit (nothing stored) the examples are the tabs,
+  // and the first one's variables are passed explicitly: GraphiQL 3 fills the variables editor from the
+  // `variables` prop, not from defaultTabs.
   function firstVisit() {
     try {
       return window.localStorage.getItem('graphiql:tabState') === null;
@@ -30,13 +91,17 @@
   var props = {
     fetcher: fetcher,
     defaultQuery: config.defaultQuery,
-    defaultTabs: [{ query: config.defaultQuery, variables: config.defaultVariables }],
+    defaultHeaders: config.defaultHeaders,
+    defaultTabs: examples.map(function (example) {
+      return { query: example.query, variables: example.variables, headers: example.headers };
+    }),
     defaultEditorToolsVisibility: 'variables',
     shouldPersistHeaders: false,
+    plugins: [GraphiQLPluginExplorer.explorerPlugin(), examplesPlugin],
   };
   if (firstVisit()) {
-    props.variables = config.defaultVariables;
+    props.variables = examples[0].variables;
   }
 
-  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, props));
+  ReactDOM.createRoot(root).render(h(GraphiQL, props));
 })();

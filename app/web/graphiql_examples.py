@@ -1,0 +1,102 @@
+"""Saved example operations GraphiQL offers, and how it tells a caller to authenticate.
+
+GraphiQL opens each example as a tab on a first visit, and its "Examples" sidebar opens any of them in a new
+tab later. Every example starts with the same comment on credentials: GraphiQL's headers editor takes strict
+JSON (no comments), so the explanation lives in the operation, where GraphQL allows ``#`` comments, and the
+headers editor starts as ``{}``. A placeholder credential there would be sent with the first run and refused
+(an unknown gateway key is 401), while the embedded Bifrost needs no credential at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+__all__ = ["AUTH_COMMENT", "DEFAULT_HEADERS", "SAVED_OPERATIONS", "SavedOperation"]
+
+# Short lines: the query editor is narrow beside the result pane.
+AUTH_COMMENT = """\
+# Credentials: in the Headers tab below, as JSON.
+#   a backend's gateway key:
+#     {"X-Gateway-Key": "gk_..."}
+#   or your own Bifrost token:
+#     {"Authorization": "Bearer <Bifrost token>"}
+# After a `login` mutation here, the browser
+# sends its token cookie by itself.
+# The embedded Bifrost needs no credentials.
+"""
+
+DEFAULT_HEADERS = "{}"
+
+
+@dataclass(frozen=True)
+class SavedOperation:
+    """One example operation: a title for the list, the document and its variables.
+
+    Example:
+        >>> op = SavedOperation("Hello", "query Hello { __typename }")
+        >>> op.as_tab()["variables"]
+        '{}'
+    """
+
+    title: str
+    query: str
+    variables: dict[str, object] = field(default_factory=dict)
+
+    def as_tab(self) -> dict[str, str]:
+        """The example as GraphiQL's tab values (editors hold text, so variables are JSON text)."""
+        return {
+            "title": self.title,
+            "query": AUTH_COMMENT + self.query,
+            "variables": json.dumps(self.variables, indent=2),
+            "headers": DEFAULT_HEADERS,
+        }
+
+
+CREATE_TEAM = SavedOperation(
+    "Create a team",
+    """\
+mutation CreateTeam($input: CreateTeamInput!) {
+  createTeam(input: $input) {
+    team {
+      id
+      name
+      budget { id maxLimit resetDuration currentUsage }
+      budgets { id maxLimit resetDuration }
+      customer { id name }
+      rateLimit { id }
+      createdAt
+    }
+    userErrors { field message code }
+  }
+}
+""",
+    {"input": {"name": "my-first-team", "budget": {"maxLimit": 100, "resetDuration": "1M"}}},
+)
+
+# The dashboard's team page (see the README's upstream call plan): pass pageInfo.endCursor as $after for the next.
+DASHBOARD_PAGE = SavedOperation(
+    "Dashboard: a page of teams",
+    """\
+query DashboardPage($first: Int = 25, $after: String) {
+  teams(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      name
+      customer { id name budget { id maxLimit currentUsage } teams { id name } }
+      budgets { id maxLimit resetDuration currentUsage }
+      virtualKeys {
+        id
+        name
+        providerConfigs { provider keys { keyId name } budget { id maxLimit } rateLimit { id } }
+      }
+    }
+  }
+}
+""",
+    {"first": 25, "after": None},
+)
+
+SAVED_OPERATIONS: tuple[SavedOperation, ...] = (CREATE_TEAM, DASHBOARD_PAGE)
