@@ -14,7 +14,7 @@ import hashlib
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["PersistedQueries", "PersistedQueryError"]
+__all__ = ["PersistedQueries", "PersistedQueryError", "persisted_query_hash"]
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 # What an entry costs beyond its document: the 64-character key and the dictionary slot, roughly.
@@ -38,6 +38,33 @@ class PersistedQueryError(Exception):
 
 def _invalid(message: str) -> PersistedQueryError:
     return PersistedQueryError(message, "PERSISTED_QUERY_INVALID", 400)
+
+
+def persisted_query_hash(params: dict[str, Any]) -> str | None:
+    """The (lower-case) hash in ``extensions.persistedQuery`` of ``params``, or None when there is none.
+
+    Example:
+        >>> persisted_query_hash({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "AB" * 32}}})[:4]
+        'abab'
+
+    Raises:
+        PersistedQueryError: a malformed extension (400).
+    """
+    extensions = params.get("extensions")
+    if not extensions:
+        return None
+    persisted = extensions.get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict):
+        raise _invalid("extensions.persistedQuery must be an object with version and sha256Hash")
+    version = persisted.get("version")
+    if type(version) is not int or version != 1:  # not bool: True == 1 in Python
+        raise _invalid("extensions.persistedQuery.version must be 1")
+    digest = persisted.get("sha256Hash")
+    if not isinstance(digest, str) or len(digest) != 64 or not _HEX.issuperset(digest):
+        raise _invalid("extensions.persistedQuery.sha256Hash must be 64 hexadecimal characters")
+    return digest.lower()
 
 
 class PersistedQueries:
@@ -65,23 +92,10 @@ class PersistedQueries:
         Raises:
             PersistedQueryError: a malformed extension (400), or APQ turned off.
         """
-        extensions = params.get("extensions")
-        if not extensions:
-            return None
-        persisted = extensions.get("persistedQuery")
-        if persisted is None:
-            return None
-        if not isinstance(persisted, dict):
-            raise _invalid("extensions.persistedQuery must be an object with version and sha256Hash")
-        version = persisted.get("version")
-        if type(version) is not int or version != 1:  # not bool: True == 1 in Python
-            raise _invalid("extensions.persistedQuery.version must be 1")
-        digest = persisted.get("sha256Hash")
-        if not isinstance(digest, str) or len(digest) != 64 or not _HEX.issuperset(digest):
-            raise _invalid("extensions.persistedQuery.sha256Hash must be 64 hexadecimal characters")
-        if self.maxsize == 0 or self.max_bytes == 0:
+        digest = persisted_query_hash(params)
+        if digest is not None and (self.maxsize == 0 or self.max_bytes == 0):
             raise PersistedQueryError("persisted queries are not supported", "PERSISTED_QUERY_NOT_SUPPORTED")
-        return digest.lower()
+        return digest
 
     def lookup(self, digest: str) -> str:
         """The remembered document for ``digest``.
