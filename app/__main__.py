@@ -24,6 +24,7 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
+    check_trusted_documents(settings)
     if settings.uses_embedded_bifrost:
         upstream = f"the embedded Bifrost-compatible server ({settings.embedded_bifrost_generation} API)"
         if settings.is_production:
@@ -45,6 +46,22 @@ def main() -> None:
     finally:
         if metrics is not None:
             metrics.close()
+
+
+def check_trusted_documents(settings: Settings) -> None:
+    """Load and check the trusted-documents manifest once here, so that a bad one stops start-up with its
+    reason rather than every worker failing (and being restarted) on it. Only with a manifest: the web
+    modules stay out of this process otherwise."""
+    if settings.trusted_documents is None:
+        return
+    from app.web.app import build_executor
+    from app.web.trusted_documents import TrustedDocumentsError, load_trusted_documents
+
+    try:
+        load_trusted_documents(settings, build_executor(settings))
+    except TrustedDocumentsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def share_worker_metrics(settings: Settings) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     apq_cache_size: int = Field(1000, ge=0, le=100_000)
     apq_cache_bytes: int = Field(16 * 1024 * 1024, ge=0)
+
+    # Trusted documents (README: "Trusted documents"): a manifest's file path or http(s) URL, and what to do with
+    # documents it does not list. Secret: a signed storage URL carries its token.
+    trusted_documents: SecretStr | None = None
+    trusted_documents_mode: Literal["enforce", "allow-unlisted"] = "enforce"
 
     # State shared by replicas (in-process without REDIS_URL) and idempotency keys
     redis_url: SecretStr | None = None
@@ -166,6 +172,7 @@ class Settings(BaseSettings):
         if self.is_production and "*" in self.cors_allow_origins:
             # Credentials (the login cookie) are allowed cross-origin: a wildcard would hand them to any site.
             raise ValueError("CORS_ALLOW_ORIGINS must list origins, not '*', when GATEWAY_ENV=production")
+        self._check_trusted_documents()
         if self.metrics_port is not None and self.metrics_port == self.gateway_port:
             raise ValueError("METRICS_PORT must differ from GATEWAY_PORT")
         if self.embedded_bifrost and self.bifrost_url is not None:
@@ -196,6 +203,31 @@ class Settings(BaseSettings):
                 "it (ALLOW_ANONYMOUS_SERVICE_CREDENTIALS=true hands it to every anonymous caller instead)"
             )
         return self
+
+    def _check_trusted_documents(self) -> None:
+        if self.trusted_documents is None:
+            if "trusted_documents_mode" in self.model_fields_set:
+                # A mode without a manifest enforces nothing: an operator reading "enforce" would believe otherwise.
+                raise ValueError("TRUSTED_DOCUMENTS_MODE is set but TRUSTED_DOCUMENTS (the manifest) is not")
+            return
+        location = self.trusted_documents.get_secret_value().strip()
+        if not location:
+            raise ValueError("TRUSTED_DOCUMENTS must be a file path or an http(s) URL")
+        if "://" not in location:
+            return  # a file path
+        try:
+            url = urlsplit(location)
+            scheme, host = url.scheme, url.hostname
+        except ValueError:
+            scheme, host = "", None
+        if scheme not in ("http", "https") or not host:
+            raise ValueError("TRUSTED_DOCUMENTS must be a file path or an http(s) URL")
+        if self.is_production and scheme == "http" and host not in ("127.0.0.1", "localhost", "::1"):
+            # Whoever can change the manifest on its way decides what runs: plain http only from this machine.
+            raise ValueError(
+                "TRUSTED_DOCUMENTS must be an https:// URL (or a file path) when GATEWAY_ENV=production; "
+                "plain http only from 127.0.0.1 or localhost"
+            )
 
     @property
     def has_service_credentials(self) -> bool:

@@ -30,9 +30,10 @@ from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
 from app.web.idempotency import IdempotentMutations
 from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
+from app.web.trusted_documents import load_trusted_documents
 from app.web.upstream import build_bifrost_client
 
-__all__ = ["bifrost_client_of", "create_app"]
+__all__ = ["bifrost_client_of", "build_executor", "create_app"]
 
 log = logging.getLogger("app.web")
 
@@ -65,22 +66,11 @@ def create_app(
     settings = settings or Settings()
     if tracing is None:
         tracing = otel_tracing_from_environment(settings.otel_service_name) if settings.otel_enabled else NO_TRACING
+    executor = build_executor(settings)
+    schema = executor.schema
+    trusted_documents = load_trusted_documents(settings, executor)  # before anything is opened: it may refuse
     client = build_bifrost_client(settings, transport, tracing)
     shared = SharedState.from_settings(settings)
-    schema = build_schema()
-    limits = Limits(
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        introspection=not settings.is_production,
-        max_cost=settings.max_query_cost,
-    )
-    executor = Executor(
-        schema,
-        limits,
-        hide_suggestions=settings.is_production,
-        gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
-    )
     endpoint = GraphQLEndpoint(
         executor,
         client,
@@ -98,8 +88,9 @@ def create_app(
         login_limiter=shared.login_limiter,
         tracing=tracing,
         idempotent_mutations=IdempotentMutations(shared.idempotency, wait=settings.idempotency_wait),
-        operation_labels=OperationLabels(settings.metrics_operation_names),
+        operation_labels=OperationLabels([*settings.metrics_operation_names, *trusted_documents.operation_names]),
         shared_documents=shared.documents,
+        trusted_documents=trusted_documents,
     )
     _warn_about_service_credentials(settings)
 
@@ -133,7 +124,8 @@ def create_app(
     rest.state.executor = executor
     rest.state.persisted_queries = endpoint.persisted_queries
     rest.state.shared = shared
-    rest.state.operation_labels = endpoint.operation_labels  # trusted documents register their names here
+    rest.state.operation_labels = endpoint.operation_labels
+    rest.state.trusted_documents = trusted_documents
     wrap = None
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins
@@ -150,6 +142,23 @@ def create_app(
             )
 
     return GatewayASGI(endpoint.handle, rest, wrap=wrap)
+
+
+def build_executor(settings: Settings) -> Executor:
+    """The schema, with the limits ``settings`` set, and the executor that prepares and runs its documents."""
+    limits = Limits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=not settings.is_production,
+        max_cost=settings.max_query_cost,
+    )
+    return Executor(
+        build_schema(),
+        limits,
+        hide_suggestions=settings.is_production,
+        gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
+    )
 
 
 def _warn_about_service_credentials(settings: Settings) -> None:

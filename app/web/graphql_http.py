@@ -8,6 +8,8 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
   results are 200 as legacy clients expect. Malformed requests are 400 in both; an Accept header
   that allows neither is 406.
 * Automatic persisted queries over GET and POST (``extensions.persistedQuery``).
+* Trusted documents (``documentId``, or a listed document by hash or text), enforced or not
+  (``app.web.trusted_documents``).
 * The caller is identified before anything runs (``app.web.callers``): ambiguous credentials are 400,
   a gateway key or token cookie that is not valid is 401.
 * Cost: an operation priced above ``MAX_QUERY_COST`` is refused like an invalid document
@@ -57,6 +59,7 @@ from app.web.idempotency import (
     settle_of,
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
+from app.web.trusted_documents import TrustedDocuments
 
 __all__ = ["GraphQLEndpoint", "RequestCeilings"]
 
@@ -96,6 +99,7 @@ class GraphQLEndpoint:
         idempotent_mutations: IdempotentMutations | None = None,
         operation_labels: OperationLabels | None = None,
         shared_documents: SharedDocuments | None = None,
+        trusted_documents: TrustedDocuments | None = None,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -111,6 +115,7 @@ class GraphQLEndpoint:
         self.idempotent_mutations = idempotent_mutations
         self.operation_labels = operation_labels or OperationLabels()
         self.shared_documents = shared_documents
+        self.trusted_documents = trusted_documents or TrustedDocuments(None)
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -162,6 +167,7 @@ class GraphQLEndpoint:
             if (
                 "query" not in request.query_params
                 and "extensions" not in request.query_params
+                and "documentId" not in request.query_params
                 and self._wants_html(request)
             ):
                 return self._graphiql()
@@ -171,10 +177,13 @@ class GraphQLEndpoint:
             params = await self._params_from_body(request)
             allowed = _ALL
         try:
-            persisted = self.persisted_queries.requested_hash(params)
-            query = params.get("query")
-            if persisted is not None and query is None:
-                query, persisted = await self._persisted_document(persisted)
+            query = listed = self.trusted_documents.listed(params)
+            persisted = None
+            if listed is None:
+                persisted = self.persisted_queries.requested_hash(params)
+                query = params.get("query")
+                if persisted is not None and query is None:
+                    query, persisted = await self._persisted_document(persisted)
         except PersistedQueryError as error:
             return _persisted_query_error(error, media, facts)
         if not isinstance(query, str) or not query.strip():
@@ -188,6 +197,8 @@ class GraphQLEndpoint:
                 self.persisted_queries.verify(persisted, query)
             except PersistedQueryError as error:
                 return _persisted_query_error(error, media, facts)
+        if listed is None:
+            self.trusted_documents.ran_unlisted(query, params.get("operationName"))
         return await self._execute(request, query, params, allowed, media, request_id, facts, persisted)
 
     async def _persisted_document(self, digest: str) -> tuple[str, str | None]:
@@ -418,8 +429,9 @@ def _is_request_error(result: Any) -> bool:
 
 def _params_from_query(request: Request) -> dict[str, Any]:
     raw: dict[str, Any] = {}
-    if "query" in request.query_params:
-        raw["query"] = request.query_params["query"]
+    for name in ("query", "documentId"):
+        if name in request.query_params:
+            raw[name] = request.query_params[name]
     if "operationName" in request.query_params:
         raw["operationName"] = request.query_params["operationName"]
     for name in ("variables", "extensions"):
