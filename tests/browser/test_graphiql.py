@@ -30,6 +30,7 @@ from graphql import FieldNode, OperationDefinitionNode, SelectionSetNode, parse
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from app.keys import entry_for
 from tests.system_programs import require_program
 
 pytestmark = pytest.mark.browser
@@ -47,6 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_TIMEOUT_S = 30.0
+# A gateway key the test gateway knows, typed into GraphiQL's headers tab as the page's comment says.
+GRAPHIQL_KEY = "gk_graphiql-0123456789abcdefghijklmnopqrstuvwxyz"
 EXPECTED_CONTENT_TYPES = {".js": "javascript", ".css": "text/css"}
 
 
@@ -74,6 +77,7 @@ def _gateway_env(port: int) -> dict[str, str]:
         GATEWAY_ENV="development",
         WEB_CONCURRENCY="1",
         PYTHONUNBUFFERED="1",
+        GATEWAY_API_KEYS=entry_for("graphiql", GRAPHIQL_KEY),
     )
     return env
 
@@ -264,6 +268,22 @@ TEAMS_ANSWERED_JS = f"""() => {{
 }}"""
 
 
+# Empties the result pane, so that the next answer is told apart from the last one.
+CLEAR_RESULT_JS = "() => document.querySelector('.result-window .CodeMirror').CodeMirror.setValue('')"
+# Writes into the headers editor (shown once its tab is open), as a user pasting the page comment's JSON would.
+SET_HEADERS_JS = """(text) => {
+    const editors = [...document.querySelectorAll('.graphiql-editor-tool .graphiql-editor')];
+    const shown = editors.filter((editor) => !editor.classList.contains('hidden'));
+    if (shown.length !== 1 || shown[0] === editors[0]) throw new Error('the headers editor is not the one shown');
+    shown[0].querySelector('.CodeMirror').CodeMirror.setValue(text);
+}"""
+HEADERS_SHOWN_JS = """() => {
+    const editors = [...document.querySelectorAll('.graphiql-editor-tool .graphiql-editor')];
+    return editors.length === 2 && editors[0].classList.contains('hidden') && !editors[1].classList.contains('hidden');
+}"""
+STORED_TABS_JS = "() => window.localStorage.getItem('graphiql:tabState') !== null"
+
+
 def _create_team(gateway: Gateway, name: str) -> None:
     body = {"query": CREATE_TEAM, "variables": {"input": {"name": name}}}
     response = httpx.post(f"{gateway.base_url}/graphql", json=body, timeout=10.0)
@@ -292,17 +312,19 @@ def _selection_paths(document: str) -> set[tuple[str, ...]]:
 def _graphiql_page(gateway: Gateway, tmp_path: Path, name: str) -> Iterator[BrowserPage]:
     """A fresh GraphiQL page (no stored tabs) in Chromium; fails with a screenshot and the console on timeout."""
     console_errors: list[str] = []
+    requests: list[str] = []
     screenshot = tmp_path / f"{name}.png"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.on("request", lambda request: requests.append(request.url))
             page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
             page.on("pageerror", lambda error: console_errors.append(str(error)))
             page.goto(f"{gateway.base_url}/graphql", wait_until="load")
             page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20_000)
             try:
-                yield BrowserPage(page, console_errors)
+                yield BrowserPage(page, console_errors, requests)
             except PlaywrightTimeoutError as error:
                 page.screenshot(path=str(screenshot))
                 pytest.fail(
@@ -317,13 +339,18 @@ def _graphiql_page(gateway: Gateway, tmp_path: Path, name: str) -> Iterator[Brow
 class BrowserPage:
     page: Page
     console_errors: list[str]
+    requests: list[str]
 
     def run_and_read(self) -> dict[str, Any]:
-        """Click the run button and return the result pane's JSON once a teams answer is there."""
+        """Click the run button and return the result pane's JSON once a new teams answer (or error) is there."""
+        self.page.evaluate(CLEAR_RESULT_JS)
         self.page.click(".graphiql-execute-button")
         self.page.wait_for_function(TEAMS_ANSWERED_JS, timeout=20_000)
         result: dict[str, Any] = json.loads(self.page.evaluate(RESULT_JS))
         return result
+
+    def foreign_requests(self) -> list[str]:
+        return sorted({url for url in self.requests if _leaves_gateway(url)})
 
 
 def test_graphiql_explorer_builds_a_teams_query_by_clicking(gateway: Gateway, tmp_path: Path) -> None:
@@ -347,12 +374,14 @@ def test_graphiql_explorer_builds_a_teams_query_by_clicking(gateway: Gateway, tm
         built: str = page.evaluate(QUERY_JS)
         result = browser_page.run_and_read()
         console_errors = list(browser_page.console_errors)
+        foreign = browser_page.foreign_requests()
 
     assert ("teams", "nodes", "name") in _selection_paths(built), built
     assert "errors" not in result, result
     names = [node["name"] for node in result["data"]["teams"]["nodes"]]
     assert team_name in names, result
     assert not console_errors, f"browser console errors: {console_errors}"
+    assert not foreign, f"requests to other hosts: {foreign}"
 
 
 def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway, tmp_path: Path) -> None:
@@ -361,6 +390,11 @@ def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway
     _create_team(gateway, team_name)
     with _graphiql_page(gateway, tmp_path, "examples") as browser_page:
         page = browser_page.page
+        # A returning visitor: GraphiQL stores the tabs once they change, and the reload restores them from there.
+        page.click(".graphiql-tab:has-text('DashboardPage')")
+        page.wait_for_function(STORED_TABS_JS, timeout=10_000)
+        page.reload(wait_until="load")
+        page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20_000)
         tabs_before = page.locator(".graphiql-tab").count()
         page.click('button[aria-label="Show Examples"]')
         page.click('button[data-example="Dashboard: a page of teams"]', timeout=10_000)
@@ -377,4 +411,27 @@ def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway
     assert "errors" not in result, result
     nodes = result["data"]["teams"]["nodes"]
     assert team_name in [node["name"] for node in nodes], result
+    assert not console_errors, f"browser console errors: {console_errors}"
+
+
+def test_graphiql_headers_tab_carries_the_gateway_key_as_the_comment_shows(gateway: Gateway, tmp_path: Path) -> None:
+    require_chromium()
+    with _graphiql_page(gateway, tmp_path, "headers") as browser_page:
+        page = browser_page.page
+        page.click(".graphiql-tab:has-text('DashboardPage')")
+        page.wait_for_function(f"() => ({QUERY_JS})().includes('query DashboardPage')", timeout=10_000)
+        comment: str = page.evaluate(QUERY_JS)
+        page.click(".graphiql-editor-tools button:has-text('Headers')")
+        page.wait_for_function(HEADERS_SHOWN_JS, timeout=10_000)
+
+        page.evaluate(SET_HEADERS_JS, json.dumps({"X-Gateway-Key": "gk_not-a-key-of-this-gateway-0123456789"}))
+        refused = browser_page.run_and_read()
+        page.evaluate(SET_HEADERS_JS, json.dumps({"X-Gateway-Key": GRAPHIQL_KEY}))
+        accepted = browser_page.run_and_read()
+        console_errors = [error for error in browser_page.console_errors if "401" not in error]
+
+    assert '{"X-Gateway-Key": "gk_..."}' in comment
+    assert [error["extensions"]["code"] for error in refused["errors"]] == ["UNAUTHENTICATED"], refused
+    assert "errors" not in accepted, accepted
+    assert isinstance(accepted["data"]["teams"]["totalCount"], int)
     assert not console_errors, f"browser console errors: {console_errors}"
