@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     trusted_documents: SecretStr | None = None
     trusted_documents_mode: Literal["enforce", "allow-unlisted"] = "enforce"
 
+    # Served as an Apollo Federation v2 subgraph (README: "Federation")
+    federation: bool = False
+
     # State shared by replicas (in-process without REDIS_URL) and idempotency keys
     redis_url: SecretStr | None = None
     redis_timeout: float = Field(0.5, gt=0, le=10)

@@ -1,14 +1,16 @@
 """Pricing an operation before it runs (the price list is ``app.schema.cost_model``).
 
 The price is computed from the validated document, following fragments and inline fragments and merging
-fields selected more than once under the same response key, as execution does. Only two things can change
-it from one request to the next: ``first`` arguments and ``@skip``/``@include`` conditions given as
-variables. An operation without such variables is priced once, when it is prepared; one with them is priced
-per distinct combination of their (normalised) values, remembered on the prepared operation, so a request
-only looks its price up.
+fields selected more than once under the same response key, as execution does. Only three things can change
+it from one request to the next: ``first`` arguments, ``@skip``/``@include`` conditions and the lists that
+size a field (``_entities``' representations: ``SIZED_BY``) given as variables. An operation without such
+variables is priced once, when it is prepared; one with them is priced per distinct combination of their
+(normalised) values, remembered on the prepared operation, so a request only looks its price up.
 
 Variables are read as sent: a ``first`` that is not an integer is priced at the maximum page (execution
-then refuses it), and a condition that is not a boolean keeps its field (priced as included).
+then refuses it), and a condition that is not a boolean keeps its field (priced as included). A field of
+an abstract type (``_Entity``) is priced at its dearest possible type for each item, plus what each type's
+selection costs once.
 
 Example:
     >>> from graphql import parse
@@ -35,6 +37,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     NullValueNode,
     OperationDefinitionNode,
     OperationType,
@@ -42,6 +45,7 @@ from graphql import (
     ValueNode,
     VariableNode,
     get_named_type,
+    is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -52,7 +56,9 @@ from app.schema.cost_model import (
     MAX_PAGE_SIZE,
     MUTATION_COST,
     OBJECT_COST,
+    REFERENCE_LOOKUPS,
     RELATIONS,
+    SIZED_BY,
     UPSTREAM_CALL_COST,
     list_size,
 )
@@ -65,7 +71,8 @@ _MAX_WORK = 50_000
 # Prices are capped where JSON numbers stop being exact in JavaScript; far above any sensible limit.
 PRICELESS = 2**53 - 1
 _MAX_REMEMBERED = 64  # prices remembered per operation (distinct variable combinations)
-_SIZE, _FLAG = "size", "flag"
+_SIZE, _FLAG, _COUNT = "size", "flag", "count"
+_SIZING_ARGUMENTS = frozenset(SIZED_BY.values())
 _CONNECTION_LISTS = frozenset({"edges", "nodes"})
 
 
@@ -133,7 +140,16 @@ def _normalised(role: str, value: Any) -> Any:
         return _ABSENT if value is _ABSENT else None
     if role == _SIZE:
         return _page_size(value)
+    if role == _COUNT:
+        return _item_count(value)
     return value if isinstance(value, bool) else None
+
+
+def _item_count(value: Any) -> int:
+    """How many items a list argument holds (a single value is coerced to a list of one)."""
+    if value is None or value is _ABSENT:
+        return 0
+    return len(value) if isinstance(value, list) else 1
 
 
 def _page_size(value: Any) -> int:
@@ -155,6 +171,8 @@ class _VariableRoles(Visitor):
         for argument in node.arguments or ():
             if argument.name.value == "first" and isinstance(argument.value, VariableNode):
                 self.roles[argument.value.name.value] = _SIZE
+            elif argument.name.value in _SIZING_ARGUMENTS and isinstance(argument.value, VariableNode):
+                self.roles[argument.value.name.value] = _COUNT
         for directive in node.directives or ():
             self._condition(directive)
 
@@ -218,14 +236,44 @@ class _Pricing:
             return 0, 0
         name = nodes[0].name.value
         items = 1
-        if _is_list(field):
+        lookups = 0
+        sized_by = SIZED_BY.get((owner.name, name))
+        if sized_by is not None:
+            items = self._count(nodes[0], sized_by)
+            lookups = UPSTREAM_CALL_COST * min(items, REFERENCE_LOOKUPS)
+        elif _is_list(field):
             items = (
                 page if name in _CONNECTION_LISTS and owner.name.endswith("Connection") else list_size(owner.name, name)
             )
         child_page = self._first(field, nodes[0]) if "first" in field.args else 0
         selections = tuple(node.selection_set for node in nodes if node.selection_set is not None)
-        per_item, once = self._selection(named, selections, child_page)
-        return items * (OBJECT_COST + per_item), once
+        if is_abstract_type(named):
+            per_item, once = self._possible_types(named, selections, child_page)
+        else:
+            per_item, once = self._selection(named, selections, child_page)
+        return items * (OBJECT_COST + per_item), once + lookups
+
+    def _possible_types(self, abstract: Any, selections: tuple[SelectionSetNode, ...], page: int) -> tuple[int, int]:
+        """Each item is one of the possible types: the dearest per item, every type's once-only costs."""
+        each = once = 0
+        for possible in self.schema.get_possible_types(abstract):
+            possible_each, possible_once = self._selection(possible, selections, page)
+            each = max(each, possible_each)
+            once += possible_once
+        return each, once
+
+    def _count(self, node: FieldNode, argument_name: str) -> int:
+        """How many items the list argument ``argument_name`` holds, as written or as sent in variables."""
+        argument = next((a.value for a in node.arguments or () if a.name.value == argument_name), None)
+        if isinstance(argument, VariableNode):
+            given = self.variables.get(argument.name.value, _ABSENT)
+            if given is not _ABSENT:
+                return given if isinstance(given, int) else 0
+            argument = self.defaults.get(argument.name.value)
+        if isinstance(argument, ListValueNode):
+            # Each item written as a variable holds one representation, whatever it is.
+            return len(argument.values)
+        return 0 if argument is None or isinstance(argument, NullValueNode) else 1
 
     def _selection(self, parent: Any, selections: tuple[SelectionSetNode, ...], page: int) -> tuple[int, int]:
         key = (parent.name, tuple(map(id, selections)), page)
@@ -272,16 +320,28 @@ class _Pricing:
                     grouped.setdefault(key, (parent, []))[1].append(selection)
                 elif isinstance(selection, InlineFragmentNode):
                     condition = selection.type_condition
-                    if condition is None or condition.name.value == parent.name:
+                    if condition is None or self._applies(condition.name.value, parent):
                         pending.append(selection.selection_set)
                 elif isinstance(selection, FragmentSpreadNode):
                     name = selection.name.value
                     fragment = self.fragments.get(name)
-                    if name in visited or fragment is None or fragment.type_condition.name.value != parent.name:
+                    if (
+                        name in visited
+                        or fragment is None
+                        or not self._applies(fragment.type_condition.name.value, parent)
+                    ):
                         continue
                     visited.add(name)
                     pending.append(fragment.selection_set)
         return grouped
+
+    def _applies(self, type_condition: str, parent: GraphQLObjectType) -> bool:
+        """Whether a fragment on ``type_condition`` applies to objects of ``parent`` (itself, or an abstract type
+        that it is one of)."""
+        if type_condition == parent.name:
+            return True
+        condition = self.schema.get_type(type_condition)
+        return is_abstract_type(condition) and self.schema.is_sub_type(condition, parent)
 
     def _included(self, selection: Any) -> bool:
         """False only when ``@skip``/``@include`` surely leave the selection out."""

@@ -10,7 +10,9 @@ The units (the README's "Query cost" section shows the same numbers):
   mirrors the loaders' call plan in ``app.schema.loaders`` and ``app.schema.relations``): once per parent
   object for a read by id (fields of one object served by the same read share it), once per place in
   the document for a list call that answers every parent at once;
-- every root query field is an upstream call, every mutation ``MUTATION_COST``.
+- every root query field is an upstream call, every mutation ``MUTATION_COST``;
+- a list sized by one of its arguments (``SIZED_BY``: ``_entities`` by its representations) holds that many
+  items, and the references cost the reads by id a few of them take (more share pages of a list).
 
 Example:
     >>> RELATIONS[("Customer", "teams")].source
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from app.schema.loaders import KEYS_LIST_ALL_THRESHOLD
 from app.schema.pagination import MAX_PAGE_SIZE
+from app.schema.references import BY_ID_AT_MOST
 
 __all__ = [
     "DEFAULT_LIST_SIZE",
@@ -30,7 +33,9 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MUTATION_COST",
     "OBJECT_COST",
+    "REFERENCE_LOOKUPS",
     "RELATIONS",
+    "SIZED_BY",
     "UPSTREAM_CALL_COST",
     "Relation",
     "list_size",
@@ -83,6 +88,11 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("ProviderConfig", "budgets"): _BUDGETS,
     ("ProviderConfig", "rateLimit"): _RATE_LIMITS,
 }
+
+# Lists whose size is the length of one of their arguments: the federation router's references.
+SIZED_BY: dict[tuple[str, str], str] = {("Query", "_entities"): "representations"}
+# Upstream calls that looking references up may take beside the root call: a few by id, else list pages.
+REFERENCE_LOOKUPS = BY_ID_AT_MOST
 
 # Lists Bifrost does not page: how many items one is priced at. Bifrost bounds none of them; these are
 # generous for governance data (a team with more than ten keys is rare), and real sizes beyond them are

@@ -3,8 +3,9 @@
 Call plan (also in the README): entities by id are fetched with concurrent ``GET /{id}`` calls,
 bounded by DATALOADER_CONCURRENCY; a team's virtual keys come from one filtered list call per team
 when few teams ask, and from one unfiltered list call grouped by team when many do; budgets and rate
-limits that a payload did not embed come from one list call each. Whatever a payload embeds in full
-primes the loaders, so it is never fetched again in the same request.
+limits that a payload did not embed come from one list call each; entities a federation router names by
+reference come by id when few, from pages of their list when many (``app.schema.references``). Whatever a
+payload embeds in full primes the loaders, so it is never fetched again in the same request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from strawberry.dataloader import DataLoader
 from app.bifrost import BifrostNotFound, BifrostSession
 from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
 from app.observability import DATALOADER_BATCH_SIZE
+from app.schema.references import find_by_reference
 
 __all__ = ["Loaders"]
 
@@ -105,6 +107,21 @@ class Loaders:
     def virtual_keys_by_team(self) -> DataLoader[str, list[VirtualKey]]:
         """A team's virtual keys (filtered lists, or one unfiltered list for many teams)."""
         return DataLoader(self._load_keys_by_team)
+
+    @cached_property
+    def team_reference(self) -> DataLoader[str, Team | None]:
+        """Teams named by a router's references: a few by id, many from team pages (``app.schema.references``)."""
+        return DataLoader(self._find_teams)
+
+    @cached_property
+    def customer_reference(self) -> DataLoader[str, Customer | None]:
+        """Customers named by references: a few in full by id, many from customer pages."""
+        return DataLoader(self._find_customers)
+
+    @cached_property
+    def virtual_key_reference(self) -> DataLoader[str, VirtualKey | None]:
+        """Virtual keys named by references: a few by id, many from key pages."""
+        return DataLoader(self._find_virtual_keys)
 
     @cached_property
     def budget(self) -> DataLoader[str, Budget | None]:
@@ -203,6 +220,30 @@ class Loaders:
     async def _load_virtual_keys(self, ids: list[str]) -> list[VirtualKey | None]:
         return await self._each(ids, self._bifrost.get_virtual_key)
 
+    async def _find_teams(self, ids: list[str]) -> list[Team | None]:
+        async def page(offset: int, limit: int) -> tuple[list[Team], int | None, int | None]:
+            found = await self._bifrost.list_teams({"limit": limit, "offset": offset})
+            self.prime_teams(found.teams)
+            return found.teams, found.total_count, found.limit
+
+        return await find_by_reference(ids, self.team.load_many, page, self._limit)
+
+    async def _find_customers(self, ids: list[str]) -> list[Customer | None]:
+        async def page(offset: int, limit: int) -> tuple[list[Customer], int | None, int | None]:
+            found = await self._bifrost.list_customers({"limit": limit, "offset": offset})
+            self.prime_customers(found.customers)
+            return found.customers, found.total_count, found.limit
+
+        return await find_by_reference(ids, self.customer.load_many, page, self._limit)
+
+    async def _find_virtual_keys(self, ids: list[str]) -> list[VirtualKey | None]:
+        async def page(offset: int, limit: int) -> tuple[list[VirtualKey], int | None, int | None]:
+            found = await self._bifrost.list_virtual_keys({"limit": limit, "offset": offset})
+            self.prime_virtual_keys(found.virtual_keys)
+            return found.virtual_keys, found.total_count, found.limit
+
+        return await find_by_reference(ids, self.virtual_key.load_many, page, self._limit)
+
     async def _load_keys_by_team(self, team_ids: list[str]) -> list[list[VirtualKey]]:
         if len(team_ids) > KEYS_LIST_ALL_THRESHOLD:
             everything = (await self._bifrost.list_virtual_keys()).virtual_keys
@@ -236,4 +277,14 @@ def _group_by_team(team_ids: Iterable[str], everything: list[VirtualKey]) -> dic
     return grouped
 
 
-_LOADER_NAMES = ("team", "customer", "virtual_key", "virtual_keys_by_team", "budget", "rate_limit")
+_LOADER_NAMES = (
+    "team",
+    "customer",
+    "virtual_key",
+    "virtual_keys_by_team",
+    "team_reference",
+    "customer_reference",
+    "virtual_key_reference",
+    "budget",
+    "rate_limit",
+)

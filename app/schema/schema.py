@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.scalar import ScalarDefinition
 
 from app.schema.customers.mutations import CustomerMutations
 from app.schema.input_builders import install_input_builders
@@ -32,8 +35,14 @@ class GatewaySchema(strawberry.Schema):
     """The gateway's Strawberry schema (documents run through ``app.schema.executor.Executor``)."""
 
 
-def build_schema() -> GatewaySchema:
-    """The schema: root types from the per-domain modules, custom scalars registered."""
-    schema = GatewaySchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+def build_schema(query: type = Query, scalars: Mapping[object, ScalarDefinition] | None = None) -> GatewaySchema:
+    """The schema: root types from the per-domain modules, custom scalars registered.
+
+    Args:
+        query: the root query type (the federation subgraph's adds ``_entities`` and ``_service``).
+        scalars: scalars beside the gateway's own.
+    """
+    config = StrawberryConfig(scalar_map={**SCALAR_MAP, **(scalars or {})})
+    schema = GatewaySchema(query=query, mutation=Mutation, config=config)
     install_input_builders(schema)
     return schema

@@ -19,6 +19,7 @@ from app.observability import OperationLabels
 from app.schema import build_schema
 from app.schema.cost_gate import CostGate
 from app.schema.executor import Executor
+from app.schema.federation import build_subgraph_schema
 from app.schema.limits import Limits
 from app.settings import Settings
 from app.shared_state import SharedState
@@ -154,7 +155,7 @@ def build_executor(settings: Settings) -> Executor:
         max_cost=settings.max_query_cost,
     )
     return Executor(
-        build_schema(),
+        build_subgraph_schema() if settings.federation else build_schema(),
         limits,
         hide_suggestions=settings.is_production,
         gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
