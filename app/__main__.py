@@ -36,9 +36,10 @@ def main() -> None:
             )
     else:
         upstream = "the Bifrost at BIFROST_URL"
-    print(
-        f"GraphiQL: http://{settings.gateway_host}:{settings.gateway_port}/graphql  (upstream: {upstream})", flush=True
-    )
+    endpoint = f"http://{settings.gateway_host}:{settings.gateway_port}/graphql"
+    # Production serves no GraphiQL: the start line names the endpoint, not a page that is not there.
+    what = "GraphQL endpoint" if settings.is_production else "GraphiQL"
+    print(f"{what}: {endpoint}  (upstream: {upstream})", flush=True)
     share_worker_metrics(settings)
     metrics = start_metrics_server(settings)
     try:

@@ -219,3 +219,30 @@ def test_the_supervising_process_with_a_metrics_listener_loads_no_web_module() -
     )
     result = subprocess.run([sys.executable, "-c", check, str(free_port())], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "first_words"), [("development", "GraphiQL: "), ("production", "GraphQL endpoint: ")]
+)
+def test_the_start_line_names_what_is_served(environment: str, first_words: str) -> None:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("BIFROST_URL", "PROMETHEUS_MULTIPROC_DIR")},
+        "GATEWAY_ENV": environment,
+        "EMBEDDED_BIFROST": "true",
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        wait_for_health(process, port)
+        graphiql = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}, timeout=10)
+    finally:
+        stop(process)
+    assert line.startswith(first_words + f"http://127.0.0.1:{port}/graphql"), line
+    assert ("text/html" in graphiql.headers.get("content-type", "")) == (environment == "development")
