@@ -281,3 +281,23 @@ async def test_production_refuses_an_unlisted_document_and_runs_a_listed_one_by_
         assert by_hash.json() == TEAMS_DATA
     finally:
         await gw.http.aclose()
+
+
+async def test_a_listed_hash_runs_with_the_apq_cache_turned_off(tmp_path: Path) -> None:
+    manifest = str(codegen_manifest(tmp_path, TEAMS_PAGE))
+    gw = await make_gateway(trusted_documents=manifest, trusted_documents_mode="allow-unlisted", apq_cache_size=0)
+    try:
+        assert (await send(gw, "GET", {"extensions": apq(TEAMS_PAGE)})).json() == TEAMS_DATA
+        unknown = await send(gw, "GET", {"extensions": apq(UNLISTED)})
+        assert code_of(unknown) == "PERSISTED_QUERY_NOT_SUPPORTED"  # unlisted: APQ's own answer, as before
+    finally:
+        await gw.http.aclose()
+
+
+async def test_a_browser_get_by_document_id_runs_it_instead_of_opening_graphiql(enforcing: Gateway) -> None:
+    response = await enforcing.http.get(
+        "/graphql",
+        params={"documentId": "sha256:" + sha256_of(TEAMS_PAGE)},
+        headers={"accept": "text/html,application/json;q=0.9"},
+    )
+    assert response.json() == TEAMS_DATA
