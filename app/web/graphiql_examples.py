@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 
 __all__ = ["AUTH_COMMENT", "DEFAULT_HEADERS", "SAVED_OPERATIONS", "SavedOperation"]
 
-# Short lines: the query editor is narrow beside the result pane.
+# Lines of at most 40 characters: the query editor is narrow beside the result pane.
 AUTH_COMMENT = """\
-# Credentials: in the Headers tab below, as JSON.
-#   a backend's gateway key:
-#     {"X-Gateway-Key": "gk_..."}
-#   or your own Bifrost token:
-#     {"Authorization": "Bearer <Bifrost token>"}
-# After a `login` mutation here, the browser
-# sends its token cookie by itself.
-# The embedded Bifrost needs no credentials.
+# Credentials go in the Headers tab,
+# as JSON. A backend's gateway key:
+# {"X-Gateway-Key": "gk_..."}
+# or your own Bifrost token:
+# {"Authorization": "Bearer <token>"}
+# After a `login` mutation here, the
+# browser sends its cookie by itself.
+# The embedded Bifrost needs none.
 """
 
 DEFAULT_HEADERS = "{}"

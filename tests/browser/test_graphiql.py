@@ -406,7 +406,7 @@ def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway
         console_errors = list(browser_page.console_errors)
 
     assert tabs_after == tabs_before + 1, "the example opens in a new tab, the user's tabs stay as they were"
-    assert query.startswith("# Credentials: in the Headers tab"), query
+    assert query.startswith("# Credentials go in the Headers tab"), query
     assert variables == {"first": 25, "after": None}
     assert "errors" not in result, result
     nodes = result["data"]["teams"]["nodes"]
