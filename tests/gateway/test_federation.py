@@ -10,6 +10,7 @@ from graphql import build_ast_schema, parse
 
 from app.schema.export import export_sdl
 from app.schema.federation.schema import served_sdl
+from app.settings import SettingsError, load_settings
 from tests.gateway.arrange import MISSING_ID, upstream_post
 from tests.gateway.conftest import Gateway, make_gateway
 
@@ -218,3 +219,12 @@ async def test_without_the_setting_there_is_no_federation_field(current_gateway:
         assert body["data"] is None if "data" in body else True
         assert "Cannot query field" in body["errors"][0]["message"] or "Unknown type" in body["errors"][0]["message"]
     assert "_service" not in export_sdl() and "@key" not in export_sdl()
+
+
+def test_the_setting_is_off_by_default_and_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().federation is False
+    monkeypatch.setenv("FEDERATION", "true")
+    assert load_settings().federation is True
+    monkeypatch.setenv("FEDERATION", "sometimes")
+    with pytest.raises(SettingsError, match="FEDERATION"):
+        load_settings()
