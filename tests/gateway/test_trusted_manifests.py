@@ -224,3 +224,20 @@ def test_a_bad_manifest_stops_the_process_with_its_reason(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert 'error: TRUSTED_DOCUMENTS: entry "broken": Syntax Error' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_documents_are_checked_against_the_schema_served_so_a_subgraph_may_list_its_fields(
+    tmp_path: Path,
+) -> None:
+    sdl = "query Sdl { _service { sdl } }"
+    manifest = str(codegen_manifest(tmp_path, sdl))
+    with pytest.raises(TrustedDocumentsError, match="_service"):
+        await make_gateway(trusted_documents=manifest)
+    gw = await make_gateway(trusted_documents=manifest, federation=True, gateway_env="production")
+    try:
+        listed = await gw.http.post("/graphql", json={"documentId": "sha256:" + sha256_of(sdl)})
+        assert "type Team" in listed.json()["data"]["_service"]["sdl"]
+        refused = await gw.http.post("/graphql", json={"query": "{ _service { sdl } }"})
+        assert refused.status_code == 403
+    finally:
+        await gw.http.aclose()
