@@ -47,7 +47,7 @@ class Case:
 CASES = {
     "latency-within-timeout": Case(Fault.LATENCY, None, 0.1 + SLACK, {"delay": 0.1}, lookups_sent=1, at_least=0.1),
     "latency-over-read-timeout": Case(
-        Fault.LATENCY, "UPSTREAM_TIMEOUT", READ + SLACK, {"delay": 0.8}, 1, write_code=UNKNOWN
+        Fault.LATENCY, "UPSTREAM_TIMEOUT", READ + SLACK, {"delay": READ + 0.6}, 1, write_code=UNKNOWN
     ),
     "connection-refused": Case(Fault.REFUSED, "UPSTREAM_UNAVAILABLE", SLACK),
     "connect-timeout": Case(Fault.BLACKHOLE, "UPSTREAM_TIMEOUT", FAST["upstream_connect_timeout"] * 2 + SLACK),

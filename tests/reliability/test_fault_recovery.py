@@ -66,7 +66,7 @@ async def test_retry_after_is_capped_at_two_seconds(proxy: FaultProxy, upstream:
 
 
 async def test_breaker_opens_fails_fast_and_recovers(proxy: FaultProxy, upstream: EmbeddedServer) -> None:
-    reset = 0.3
+    reset = 1.0  # the open circuit must outlast the two requests checked while it is open, on a loaded machine
     gw = real_gateway(proxy.url, **FAST | {"breaker_failure_threshold": 2, "breaker_reset_seconds": reset})
     try:
         team = await upstream.post("teams", {"name": "behind-a-breaker"})
@@ -75,9 +75,9 @@ async def test_breaker_opens_fails_fast_and_recovers(proxy: FaultProxy, upstream
             assert error_codes(await gw.graphql(LOOKUP, {"id": team["id"]})) == ["UPSTREAM_TIMEOUT"]
         sent = len(proxy.seen)
 
-        started = time.perf_counter()
+        # Failing fast is shown by what happens, not by a stopwatch: the stalled upstream would have made
+        # these time out, and nothing reaches it.
         open_lookup, open_other = await asyncio.gather(gw.graphql(LOOKUP, {"id": team["id"]}), gw.graphql(CUSTOMERS))
-        assert time.perf_counter() - started < 0.25, "an open circuit fails fast instead of waiting on timeouts"
         assert error_codes(open_lookup) == ["UPSTREAM_UNAVAILABLE"]
         assert error_codes(open_other) == ["UPSTREAM_UNAVAILABLE"], "one breaker per process, for every route"
         assert len(proxy.seen) == sent, "nothing is sent while the circuit is open"
