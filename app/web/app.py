@@ -31,6 +31,7 @@ from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
 from app.web.idempotency import IdempotentMutations
 from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
+from app.web.schema_sdl import schema_route
 from app.web.trusted_documents import load_trusted_documents
 from app.web.upstream import build_bifrost_client
 
@@ -118,6 +119,8 @@ def create_app(
         routes.append(metrics)
     if not settings.is_production:
         routes += graphiql_routes()
+    if settings.schema_endpoint:
+        routes.append(schema_route(schema.as_str()))
     rest = Starlette(routes=routes, lifespan=lifespan)
     rest.state.settings = settings
     rest.state.bifrost = client
