@@ -86,7 +86,7 @@ async def test_create_virtual_key_for_a_team(gateway: Gateway) -> None:
     assert key["team"]["name"] == "platform"
     assert key["team"]["virtualKeys"] == [{"name": "ci"}]
     assert key["budgets"] == [{"maxLimit": 10, "resetDuration": "1d"}]
-    assert key["rateLimit"]["requestMaxLimit"] == 60
+    assert key["rateLimit"]["requestMaxLimit"] == "60"  # Int64 travels as a string
     [config] = key["providerConfigs"]
     assert (config["provider"], config["weight"], config["allowedModels"]) == ("openai", 1.5, ["gpt-4o"])
     assert config["budgets"] == [{"maxLimit": 3}]
