@@ -15,16 +15,15 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+from local_processes import cpu_seconds, free_port, pinned, post, wait_until_up
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -36,43 +35,6 @@ CREATE = (
     "{ team { id name } userErrors { field message code } } }"
 )
 VARIANTS = {"limits": "true", "uvicorn": "false"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        answer: dict[str, Any] = json.loads(response.read())
-        return answer
-
-
-def wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pinned(cpus: str, cmd: list[str]) -> list[str]:
-    return ["taskset", "-c", cpus, *cmd] if shutil.which("taskset") else cmd
 
 
 def start_gateway(upstream: str, edge_limits: str) -> tuple[subprocess.Popen[bytes], str]:
