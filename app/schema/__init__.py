@@ -1,4 +1,27 @@
-"""The GraphQL schema (Strawberry), one package per governance domain."""
+"""The GraphQL schema (Strawberry), one package per governance domain.
+
+Every domain package (``teams/``, ``customers/``, ``virtual_keys/``, ``budgets/``, ``rate_limits/``, and each
+new one) is laid out the same way; a package has only the files its domain needs:
+
+* ``types.py``: the GraphQL types, read straight from the upstream models (``app/bifrost/models.py``);
+* ``inputs.py``: the create and update inputs (and delete's), each with ``check()``, the validation that needs
+  no upstream;
+* ``bodies.py``: ``create_<domain>_body`` and ``update_<domain>_body``, input to upstream JSON in the shape
+  the upstream's generation understands;
+* ``mutations.py``: the create, update and delete resolvers and their payloads.
+
+Beside the packages, shared by every domain:
+
+* ``checks.py``: every check and userError a mutation shares (ids, names in use, referenced owners, what an
+  upstream generation cannot do, upstream refusals);
+* ``changes.py``: what a field of an update input says (left out, ``null``, a new value);
+* ``loaders.py``: the per-request DataLoaders; ``relations.py``: fields that follow a relation through them;
+* ``lookups.py`` and ``lists.py``: the root query fields; ``schema.py``: the root types assembled.
+
+Adding a field to Team touches four files: ``app/bifrost/models.py`` (the upstream model), ``teams/types.py``
+(the GraphQL field), ``teams/inputs.py`` (the input field and its check) and ``teams/bodies.py`` (what goes
+upstream).
+"""
 
 from app.schema.schema import GatewaySchema, build_schema
 

@@ -29,6 +29,7 @@ __all__ = [
     "name_in_use",
     "name_taken",
     "not_found",
+    "unsupported",
     "user_error_or_raise",
 ]
 
@@ -36,6 +37,11 @@ __all__ = [
 def invalid(path: list[str], message: str) -> UserError:
     """An INVALID_INPUT userError."""
     return UserError(field=path, message=message, code=UserErrorCode.INVALID_INPUT)
+
+
+def unsupported(path: list[str], message: str) -> UserError:
+    """An UNSUPPORTED_BY_UPSTREAM userError, for something the upstream's generation cannot do."""
+    return UserError(field=path, message=message, code=UserErrorCode.UNSUPPORTED_BY_UPSTREAM)
 
 
 def check_id(value: str, path: list[str]) -> list[UserError]:

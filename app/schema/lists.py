@@ -10,12 +10,13 @@ import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from app.bifrost import BifrostError, is_valid_id
-from app.schema.budgets.types import Budget, RateLimit
+from app.schema.budgets.types import Budget
 from app.schema.context import Info
 from app.schema.customers.types import Customer
 from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.loaders import KEYS_LIST_ALL_THRESHOLD
 from app.schema.pagination import Connection, connection_of, page_window
+from app.schema.rate_limits.types import RateLimit
 from app.schema.teams.types import Team
 from app.schema.virtual_keys.types import VirtualKey
 

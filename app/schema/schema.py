@@ -15,7 +15,6 @@ from app.schema.lookups import LookupQueries
 from app.schema.scalars import SCALAR_MAP
 from app.schema.session.mutations import SessionMutations
 from app.schema.teams.mutations import TeamMutations
-from app.schema.teams.update_mutations import TeamUpdateMutations
 from app.schema.virtual_keys.mutations import VirtualKeyMutations
 
 __all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
@@ -27,7 +26,7 @@ class Query(LookupQueries, ListQueries):
 
 
 @strawberry.type(description="Writes, each forwarded to Bifrost exactly once.")
-class Mutation(TeamMutations, TeamUpdateMutations, CustomerMutations, VirtualKeyMutations, SessionMutations):
+class Mutation(TeamMutations, CustomerMutations, VirtualKeyMutations, SessionMutations):
     pass
 
 

@@ -1,4 +1,4 @@
-"""Budget and rate-limit fields of an upstream body, in the shape the upstream's generation understands.
+"""The budget fields of an upstream body, in the shape the upstream's generation understands.
 
 The seed generation takes one ``budget`` per owner and updates it in place; v1.5+ takes ``budgets``, the full
 desired set (matched by reset duration, ``[]`` deletes all). While the generation is unknown a body carries
@@ -11,18 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from strawberry import Maybe, Some
-
 from app.bifrost import ApiGeneration
-from app.schema.budgets.inputs import BudgetInput, RateLimitInput
-from app.schema.errors import UserError, UserErrorCode
+from app.schema.budgets.inputs import BudgetInput
+from app.schema.checks import unsupported
+from app.schema.errors import UserError
 
-__all__ = ["budgets_body", "given", "rate_limit_body", "unsupported"]
-
-
-def unsupported(path: list[str], message: str) -> UserError:
-    """A userError for something the upstream's generation cannot do."""
-    return UserError(field=path, message=message, code=UserErrorCode.UNSUPPORTED_BY_UPSTREAM)
+__all__ = ["budgets_body"]
 
 
 def budgets_body(
@@ -61,33 +55,3 @@ def budgets_body(
     if generation != "seed":
         fields["budgets"] = bodies
     return fields, []
-
-
-def given(rate_limit: RateLimitInput | None) -> Maybe[RateLimitInput | None]:
-    """A create input's optional rate limit as a change: absent when not given, never "remove"."""
-    return Some(rate_limit) if rate_limit is not None else None
-
-
-def rate_limit_body(
-    change: Maybe[RateLimitInput | None],
-    generation: ApiGeneration | None,
-    *,
-    owner: str,
-    path: list[str],
-    on_seed: bool = False,
-) -> tuple[dict[str, Any], list[UserError]]:
-    """The ``rate_limit`` field for a change (None: absent, ``Some(None)``: remove, ``Some(limit)``: set).
-
-    ``on_seed`` says whether the seed generation has rate limits for this owner at all; where it does, it
-    patches them field by field and cannot remove one. v1.5+ removes a rate limit sent with both max
-    limits null, and otherwise overwrites all four fields.
-    """
-    if change is None:
-        return {}, []
-    if generation == "seed" and not on_seed:
-        return {}, [unsupported(path, f"this Bifrost version has no {owner} rate limits")]
-    if change.value is None:
-        if generation == "seed":
-            return {}, [unsupported(path, f"this Bifrost version cannot remove a {owner}'s rate limit")]
-        return {"rate_limit": {}}, []
-    return {"rate_limit": change.value.to_bifrost()}, []

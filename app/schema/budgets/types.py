@@ -1,4 +1,4 @@
-"""Budget and RateLimit: read straight from the upstream models."""
+"""Budget: read straight from the upstream model."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from app.schema.scalars import Int64
-
-__all__ = ["Budget", "RateLimit"]
+__all__ = ["Budget"]
 
 
 @strawberry.type(description="A spending limit in USD that resets every `resetDuration`.")
@@ -22,22 +20,6 @@ class Budget:
     team_id: strawberry.ID | None
     virtual_key_id: strawberry.ID | None
     provider_config_id: int | None
-    config_hash: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@strawberry.type(description="Token and request limits, each with its reset window.")
-class RateLimit:
-    id: strawberry.ID
-    token_max_limit: Int64 | None
-    token_reset_duration: str | None
-    token_current_usage: Int64
-    token_last_reset: datetime | None
-    request_max_limit: Int64 | None
-    request_reset_duration: str | None
-    request_current_usage: Int64
-    request_last_reset: datetime | None
     config_hash: str | None
     created_at: datetime
     updated_at: datetime

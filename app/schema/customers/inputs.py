@@ -1,4 +1,4 @@
-"""Inputs of the customer mutations and their local validation.
+"""Inputs of the customer mutations (create, update, delete) and their local validation.
 
 A customer has one budget in both API generations; rate limits exist on v1.5+ only. In an update, fields
 left out stay as they are and ``null`` removes (``budget: null``, ``rateLimit: null``); ``name: null`` is refused.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import strawberry
 
-from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
+from app.schema.budgets.inputs import BudgetInput, check_budgets
 from app.schema.changes import check_not_null
 from app.schema.checks import check_id
 from app.schema.errors import UserError
 from app.schema.names import check_name
+from app.schema.rate_limits.inputs import RateLimitInput, check_rate_limit
 
 __all__ = ["CreateCustomerInput", "DeleteCustomerInput", "UpdateCustomerInput"]
 

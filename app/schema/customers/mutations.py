@@ -1,15 +1,13 @@
-"""Customer mutations: validated locally, forwarded to Bifrost exactly once, never retried."""
+"""Customer mutations (create, update, delete): validated locally, forwarded to Bifrost exactly once, never retried."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
-from app.bifrost import ApiGeneration, BifrostHTTPError
-from app.schema.budgets.bodies import given, rate_limit_body
+from app.bifrost import BifrostHTTPError
 from app.schema.checks import delete_entity, user_error_or_raise
 from app.schema.context import Info
+from app.schema.customers.bodies import create_customer_body, update_customer_body
 from app.schema.customers.inputs import CreateCustomerInput, DeleteCustomerInput, UpdateCustomerInput
 from app.schema.customers.types import Customer
 from app.schema.errors import UserError
@@ -21,8 +19,6 @@ __all__ = [
     "CustomerMutations",
     "DeleteCustomerPayload",
     "UpdateCustomerPayload",
-    "create_customer_body",
-    "update_customer_body",
 ]
 
 
@@ -42,30 +38,6 @@ class UpdateCustomerPayload:
 class DeleteCustomerPayload:
     deleted_id: strawberry.ID | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-def create_customer_body(
-    data: CreateCustomerInput, generation: ApiGeneration | None
-) -> tuple[dict[str, Any], list[UserError]]:
-    """The POST body; a customer has a single ``budget`` in both generations."""
-    body: dict[str, Any] = {"name": data.name}
-    if data.budget is not None:
-        body["budget"] = data.budget.to_bifrost()
-    limit, errors = rate_limit_body(given(data.rate_limit), generation, owner="customer", path=["input", "rateLimit"])
-    return {**body, **limit}, errors
-
-
-def update_customer_body(
-    data: UpdateCustomerInput, generation: ApiGeneration | None
-) -> tuple[dict[str, Any], list[UserError]]:
-    """The PUT body: only what the input mentions; ``budget: {}`` is Bifrost's way to remove the budget."""
-    body: dict[str, Any] = {}
-    if data.name is not None:
-        body["name"] = data.name.value
-    if data.budget is not None:
-        body["budget"] = data.budget.value.to_bifrost() if data.budget.value is not None else {}
-    limit, errors = rate_limit_body(data.rate_limit, generation, owner="customer", path=["input", "rateLimit"])
-    return {**body, **limit}, errors
 
 
 def _forget_customers(loaders: Loaders) -> None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.bifrost import models
-from app.schema.budgets.types import Budget, RateLimit
+from app.schema.budgets.types import Budget
 from app.schema.context import Info
+from app.schema.rate_limits.types import RateLimit
 from app.schema.relations import customer_part, first_budget, rate_limit_of
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.bifrost import models
-from app.schema.budgets.types import Budget, RateLimit
+from app.schema.budgets.types import Budget
 from app.schema.context import Info
+from app.schema.rate_limits.types import RateLimit
 from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_virtual_keys
 
 if TYPE_CHECKING:

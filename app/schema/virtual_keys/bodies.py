@@ -16,9 +16,10 @@ from typing import Any
 from strawberry import Maybe
 
 from app.bifrost import ApiGeneration, models
-from app.schema.budgets.bodies import budgets_body, given, rate_limit_body
+from app.schema.budgets.bodies import budgets_body
 from app.schema.changes import list_change
 from app.schema.errors import UserError
+from app.schema.rate_limits.bodies import given, rate_limit_body
 from app.schema.virtual_keys.inputs import (
     CreateVirtualKeyInput,
     MCPConfigInput,
@@ -27,7 +28,13 @@ from app.schema.virtual_keys.inputs import (
 )
 from app.schema.virtual_keys.merge import kept_fields, match_configs
 
-__all__ = ["create_key_body", "needs_current_key", "needs_current_owner", "owner_fields", "update_key_body"]
+__all__ = [
+    "create_virtual_key_body",
+    "needs_current_key",
+    "needs_current_owner",
+    "owner_fields",
+    "update_virtual_key_body",
+]
 
 Body = dict[str, Any]
 
@@ -144,7 +151,9 @@ def _shared(
     return body, errors
 
 
-def create_key_body(data: CreateVirtualKeyInput, generation: ApiGeneration | None) -> tuple[Body, list[UserError]]:
+def create_virtual_key_body(
+    data: CreateVirtualKeyInput, generation: ApiGeneration | None
+) -> tuple[Body, list[UserError]]:
     """The POST body the upstream's generation understands."""
     body: Body = {"name": data.name}
     for field, value in (
@@ -166,7 +175,7 @@ def create_key_body(data: CreateVirtualKeyInput, generation: ApiGeneration | Non
     return {**body, **shared}, errors
 
 
-def update_key_body(
+def update_virtual_key_body(
     data: UpdateVirtualKeyInput,
     generation: ApiGeneration | None,
     owner: Body,

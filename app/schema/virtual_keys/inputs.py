@@ -12,11 +12,12 @@ import math
 
 import strawberry
 
-from app.schema.budgets.inputs import BudgetInput, RateLimitInput, check_budgets, check_rate_limit
+from app.schema.budgets.inputs import BudgetInput, check_budgets
 from app.schema.changes import check_not_null, list_change
 from app.schema.checks import check_id, invalid
 from app.schema.errors import UserError
 from app.schema.names import check_name, check_text
+from app.schema.rate_limits.inputs import RateLimitInput, check_rate_limit
 
 __all__ = [
     "CreateVirtualKeyInput",

@@ -24,7 +24,12 @@ from app.schema.errors import UserError, UserErrorCode
 from app.schema.loaders import Loaders
 from app.schema.read_back import existing_virtual_key
 from app.schema.upstream_errors import is_taken_key_name, is_unknown_mcp_client
-from app.schema.virtual_keys.bodies import create_key_body, needs_current_key, owner_fields, update_key_body
+from app.schema.virtual_keys.bodies import (
+    create_virtual_key_body,
+    needs_current_key,
+    owner_fields,
+    update_virtual_key_body,
+)
 from app.schema.virtual_keys.inputs import (
     CreateVirtualKeyInput,
     DeleteVirtualKeyInput,
@@ -122,7 +127,7 @@ class VirtualKeyMutations:
         if errors:
             return CreateVirtualKeyPayload(user_errors=errors)
         context = info.context
-        body, errors = create_key_body(input, await context.bifrost.api_generation())
+        body, errors = create_virtual_key_body(input, await context.bifrost.api_generation())
         if errors:
             return CreateVirtualKeyPayload(user_errors=errors)
         if context.earlier_attempt_at is not None and (
@@ -173,7 +178,7 @@ class VirtualKeyMutations:
         generation = await context.bifrost.api_generation()
         presence_aware = await context.bifrost.owners_presence_aware()
         owner = owner_fields(input, current, presence_aware=presence_aware)
-        body, errors = update_key_body(input, generation, owner, current)
+        body, errors = update_virtual_key_body(input, generation, owner, current)
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
         try:

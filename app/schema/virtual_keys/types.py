@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.bifrost import models
-from app.schema.budgets.types import Budget, RateLimit
+from app.schema.budgets.types import Budget
 from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
+from app.schema.rate_limits.types import RateLimit
 from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_of
 
 if TYPE_CHECKING:

@@ -1,0 +1,44 @@
+"""The upstream bodies of the team writes: only what the input mentions, in the generation's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.bifrost import ApiGeneration
+from app.schema.budgets.bodies import budgets_body
+from app.schema.changes import list_change
+from app.schema.errors import UserError
+from app.schema.rate_limits.bodies import given, rate_limit_body
+from app.schema.teams.inputs import CreateTeamInput, UpdateTeamInput
+
+__all__ = ["create_team_body", "update_team_body"]
+
+
+def create_team_body(data: CreateTeamInput, generation: ApiGeneration | None) -> tuple[dict[str, Any], list[UserError]]:
+    """The POST body the upstream's generation understands (both budget shapes while it is unknown)."""
+    body: dict[str, Any] = {"name": data.name}
+    if data.customer_id is not None:
+        body["customer_id"] = data.customer_id
+    budgets, errors = budgets_body(
+        [budget for _, budget in data.all_budgets()], generation, owner="team", path=["input", "budgets"]
+    )
+    limit, limit_errors = rate_limit_body(given(data.rate_limit), generation, owner="team", path=["input", "rateLimit"])
+    return {**body, **budgets, **limit}, errors + limit_errors
+
+
+def update_team_body(data: UpdateTeamInput, generation: ApiGeneration | None) -> tuple[dict[str, Any], list[UserError]]:
+    """The PUT body: only what the input mentions; ``customer_id: ""`` is Bifrost's way to detach."""
+    body: dict[str, Any] = {}
+    if data.name is not None:
+        body["name"] = data.name.value
+    if data.customer_id is not None:
+        body["customer_id"] = data.customer_id.value or ""
+    budgets, errors = budgets_body(
+        list_change(data.budgets),
+        generation,
+        owner="team",
+        path=["input", "budgets"],
+        replace=True,
+    )
+    limit, limit_errors = rate_limit_body(data.rate_limit, generation, owner="team", path=["input", "rateLimit"])
+    return {**body, **budgets, **limit}, errors + limit_errors
