@@ -20,7 +20,7 @@ from .catalog import seed_catalog
 from .context import Context, Request, Response
 from .db import Store
 from .errors import ApiError, error_body
-from .routes import Handler, resolve
+from .routes import Handler, Router
 from .views import Views
 
 __all__ = ["BifrostApp", "RequestRecord", "create_app"]
@@ -63,6 +63,7 @@ class BifrostApp:
         self.state.store = context.store
         self.state.context = context
         self.answers = AnswerCache(context.store.db)
+        self.router = Router()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -127,12 +128,12 @@ class BifrostApp:
             if ctx.auth is not None and path.startswith("/api/") and path not in OPEN_PATHS:
                 if not is_authorised(ctx, request):
                     raise ApiError(401, "Unauthorized")
-            methods, request.param = resolve(path)
-            if methods is None or (path == "/api/version" and not self.expose_version):
+            if path == "/api/version" and not self.expose_version:
                 raise ApiError(404, "Not found")
-            handler = methods.get(method)
-            if handler is None:
-                raise ApiError(405, "Method not allowed")
+            handler, params = self.router.resolve(method, path)
+            if params:
+                request.params = params
+                request.param = params[0]
             if method == "GET" and path.startswith(_GOVERNANCE):
                 return 200, self._governance_get(handler, request, path, query_string), _JSON_HEADERS
             result = handler(ctx, request)

@@ -36,10 +36,11 @@ class Request:
 
     Attributes:
         method: The HTTP method.
-        param: The path parameter (``{team_id}`` and the like), "" when the route has none.
+        param: The first path parameter (``{team_id}`` and the like), "" when the route has none.
         query_string: The raw query string.
         body: The request body.
         headers: Lower-cased header names to values (the last value wins).
+        params: Every path parameter in the route template's order (``(vk_id, budget_id)``).
     """
 
     method: str
@@ -47,6 +48,7 @@ class Request:
     query_string: bytes
     body: bytes
     headers: dict[bytes, bytes]
+    params: tuple[str, ...] = ()
     _query: dict[str, str] | None = field(default=None)
 
     @property
