@@ -26,6 +26,7 @@ __all__ = [
     "REDIS_ERRORS",
     "REQUESTS",
     "REQUEST_DURATION",
+    "UPSTREAM_DEPRECATED",
     "UPSTREAM_DURATION",
     "UPSTREAM_REQUESTS",
     "UPSTREAM_SHARED_READS",
@@ -55,6 +56,11 @@ UPSTREAM_DURATION = Histogram(
 UPSTREAM_SHARED_READS = Counter(
     "gateway_upstream_shared_reads_total",
     "Reads answered by an identical call to Bifrost already in flight (no request of their own)",
+    ["route"],
+)
+UPSTREAM_DEPRECATED = Counter(
+    "gateway_upstream_deprecated_total",
+    "Answers of Bifrost marked `Deprecation: true` (a route it keeps as an alias, due to be removed)",
     ["route"],
 )
 DATALOADER_BATCH_SIZE = Histogram(

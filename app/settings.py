@@ -14,12 +14,14 @@ from limits import parse_many
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.generations import GENERATIONS, Generation, generation_named
 from app.keys import GatewayKey, parse_gateway_keys
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
+_GENERATION_NAMES = ", ".join(repr(name) for g in GENERATIONS for name in (g.name, *g.aliases))
 
 
 class SettingsError(Exception):
@@ -38,7 +40,7 @@ class Settings(BaseSettings):
 
     # Upstream
     bifrost_url: AnyHttpUrl | None = None
-    bifrost_api_generation: Literal["auto", "seed", "current"] = "auto"
+    bifrost_api_generation: str = "auto"  # "auto" or a generation's name or alias (app.generations)
     bifrost_username: str | None = None
     bifrost_password: SecretStr | None = None
     bifrost_api_token: SecretStr | None = None
@@ -132,6 +134,18 @@ class Settings(BaseSettings):
             if isinstance(raw, str):
                 data = {**data, "metrics_operation_names": [n.strip() for n in raw.split(",") if n.strip()]}
         return data
+
+    @field_validator("bifrost_api_generation")
+    @classmethod
+    def _known_generation(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value == "auto":
+            return value
+        try:
+            generation_named(value)
+        except ValueError:
+            raise ValueError(f"must be 'auto' or one of {_GENERATION_NAMES}, not {value[:40]!r}") from None
+        return value
 
     @field_validator("gateway_api_keys", mode="before")
     @classmethod
@@ -232,6 +246,13 @@ class Settings(BaseSettings):
                 "TRUSTED_DOCUMENTS must be an https:// URL (or a file path) when GATEWAY_ENV=production; "
                 "plain http only from 127.0.0.1 or localhost"
             )
+
+    @property
+    def fixed_api_generation(self) -> Generation | None:
+        """The generation ``BIFROST_API_GENERATION`` names, None for ``auto`` (detected from the upstream)."""
+        if self.bifrost_api_generation == "auto":
+            return None
+        return generation_named(self.bifrost_api_generation)
 
     @property
     def has_service_credentials(self) -> bool:

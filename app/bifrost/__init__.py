@@ -18,12 +18,10 @@ from app.bifrost.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from app.bifrost.generation import ApiGeneration
 from app.bifrost.ids import is_valid_id
 from app.bifrost.wire import UpstreamResponse
 
 __all__ = [
-    "ApiGeneration",
     "BifrostBadRequest",
     "BifrostClient",
     "BifrostConflict",

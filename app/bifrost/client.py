@@ -9,6 +9,7 @@ no credentials of its own: whose credentials go with a call is decided once per 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +33,7 @@ from app.bifrost.errors import (
     UpstreamUnavailable,
     error_from_response,
 )
-from app.bifrost.generation import ApiGeneration, GenerationDetector, owners_presence_aware
+from app.bifrost.generation import GenerationDetector
 from app.bifrost.ids import is_valid_id
 from app.bifrost.memo import ParseMemo
 from app.bifrost.wire import (
@@ -44,6 +45,7 @@ from app.bifrost.wire import (
     WireTimeout,
     WireTooLarge,
 )
+from app.generations import Generation
 from app.tracing import NO_TRACING, Tracing
 
 __all__ = ["BifrostClient", "BifrostSession", "UpstreamResponse"]
@@ -53,6 +55,10 @@ Method = Literal["GET", "POST", "PUT", "DELETE"]
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _GOVERNANCE = "/api/governance"
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
+# Path segments after ``/api/governance/<collection>/`` that are words of a route, not ids.
+_ROUTE_WORDS = frozenset({"rotate", "quota", "override"})
+
+logger = logging.getLogger(__name__)
 
 
 class BifrostClient:
@@ -69,7 +75,7 @@ class BifrostClient:
         self,
         wire: Wire,
         *,
-        generation: Literal["auto", "seed", "current"] = "auto",
+        generation: Generation | None = None,
         total_timeout: float = 15.0,
         max_response_bytes: int = 16 * 1024 * 1024,
         read_retries: int = 2,
@@ -78,6 +84,7 @@ class BifrostClient:
         tracing: Tracing = NO_TRACING,
         coalesce_reads: bool = True,
         on_shared_read: Callable[[str], None] | None = None,
+        on_deprecated: Callable[[str], None] | None = None,
     ) -> None:
         self.wire = wire
         self.total_timeout = total_timeout
@@ -86,12 +93,15 @@ class BifrostClient:
         self.breaker = breaker or CircuitBreaker()
         self.observe = observe
         self.tracing = tracing
-        self.generation = GenerationDetector(self, fixed=None if generation == "auto" else generation)
+        # None: detected from the upstream (BIFROST_API_GENERATION=auto).
+        self.generation = GenerationDetector(fixed=generation)
         self.parse_memo = ParseMemo()
         # Identical GETs in flight at once share one call (see app/bifrost/coalesce.py).
         self.on_shared_read = on_shared_read
         # A request's own ceiling stopping the call it sent is no answer for the others: they send it again.
         self.reads = ReadCoalescer(self._shared_read, callers_own=(RequestCeilingExceeded,)) if coalesce_reads else None
+        self.on_deprecated = on_deprecated
+        self._deprecated_routes: set[str] = set()  # logged once each
 
     def session(
         self,
@@ -211,6 +221,8 @@ class BifrostClient:
                     # that was not the probe leaves the slot alone: freeing it would let a second probe out.)
                     self.breaker.abandon()
             self._observe(method, path, str(response.status), started)
+            if response.deprecated:
+                self._deprecated(method, path)
             if response.status in _RETRY_STATUSES:
                 self.breaker.record_failure()
                 if not last:
@@ -225,6 +237,19 @@ class BifrostClient:
         if self.on_shared_read is not None:
             self.on_shared_read(route_of(key[0]))
 
+    def _deprecated(self, method: str, path: str) -> None:
+        # Bifrost v2 keeps some routes as aliases for one more release: say so before they go away.
+        route = f"{method} {route_of(path)}"
+        if self.on_deprecated is not None:
+            self.on_deprecated(route)
+        if route not in self._deprecated_routes:
+            self._deprecated_routes.add(route)
+            logger.warning(
+                "Bifrost marks an upstream route as deprecated (Deprecation: true); it may be removed in a "
+                "later release",
+                extra={"route": route},
+            )
+
     def _observe(self, method: str, path: str, outcome: str, started: float) -> None:
         if self.observe is not None:
             self.observe(f"{method} {route_of(path)}", outcome, time.perf_counter() - started)
@@ -236,10 +261,15 @@ def route_of(path: str) -> str:
     Example:
         >>> route_of("/api/governance/teams/3f2b")
         '/api/governance/teams/{id}'
+        >>> route_of("/api/governance/virtual-keys/3f2b/budgets/9c1d/override")
+        '/api/governance/virtual-keys/{id}/budgets/{id}/override'
     """
     parts = path.split("/")
-    if len(parts) > 4 and parts[1:3] == ["api", "governance"]:
-        parts[4] = "{id}"
+    if parts[1:3] == ["api", "governance"]:
+        # ``/<collection>/<id>/<relation>/<id>/...``: every second segment from the fifth on is an id.
+        for i in range(4, len(parts), 2):
+            if parts[i] not in _ROUTE_WORDS:
+                parts[i] = "{id}"
     return "/".join(parts)
 
 
@@ -350,16 +380,9 @@ class BifrostSession:
 
     # Generation -----------------------------------------------------------------------------------
 
-    async def api_generation(self) -> ApiGeneration | None:
-        """The upstream's API generation, detected once per process and remembered (None: unknown)."""
+    async def api_generation(self) -> Generation | None:
+        """The upstream's API generation, detected once per process and remembered (None: not known yet)."""
         return await self.client.generation.get(self)
-
-    async def owners_presence_aware(self) -> bool:
-        """Whether the upstream reads a key's owners by presence (v2; see ``owners_presence_aware``). False when
-        its version is unknown (``BIFROST_API_GENERATION`` fixed, or no ``/api/version``): v1.5's reading."""
-        await self.api_generation()
-        version = self.client.generation.version
-        return version is not None and owners_presence_aware(version)
 
     # Teams ----------------------------------------------------------------------------------------
 

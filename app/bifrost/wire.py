@@ -54,15 +54,26 @@ class WireTooLarge(Exception):
 
 
 class UpstreamResponse:
-    """A fully read upstream answer: status, body, and the two headers the gateway uses."""
+    """A fully read upstream answer: status, body, and the headers the gateway uses.
 
-    __slots__ = ("content", "retry_after", "set_cookies", "status")
+    ``deprecated``: the answer carried ``Deprecation: true`` (Bifrost v2 on routes it keeps as aliases).
+    """
 
-    def __init__(self, status: int, content: bytes, set_cookies: list[str], retry_after: str | None) -> None:
+    __slots__ = ("content", "deprecated", "retry_after", "set_cookies", "status")
+
+    def __init__(
+        self,
+        status: int,
+        content: bytes,
+        set_cookies: list[str],
+        retry_after: str | None,
+        deprecated: bool = False,
+    ) -> None:
         self.status = status
         self.content = content
         self.set_cookies = set_cookies
         self.retry_after = retry_after
+        self.deprecated = deprecated
 
 
 class Wire(Protocol):
@@ -131,6 +142,7 @@ class AiohttpWire:
                     bytes(body),
                     response.headers.getall("set-cookie", []),
                     response.headers.get("retry-after"),
+                    _deprecated(response.headers.get("deprecation")),
                 )
         except aiohttp.ConnectionTimeoutError as exc:
             raise WireConnectTimeout from exc
@@ -191,8 +203,17 @@ class HttpxWire:
         if len(body) > max_bytes:
             raise WireTooLarge
         return UpstreamResponse(
-            response.status_code, body, response.headers.get_list("set-cookie"), response.headers.get("retry-after")
+            response.status_code,
+            body,
+            response.headers.get_list("set-cookie"),
+            response.headers.get("retry-after"),
+            _deprecated(response.headers.get("deprecation")),
         )
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _deprecated(header: str | None) -> bool:
+    # RFC 9745 sends a date (``@1688169599``); Bifrost sends ``true``. Either says the route is deprecated.
+    return header is not None and header.strip().lower() not in ("", "false")

@@ -15,7 +15,7 @@ import httpx
 from app.bifrost import BifrostClient
 from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.wire import AiohttpWire, HttpxWire, Wire
-from app.observability import UPSTREAM_DURATION, UPSTREAM_REQUESTS, UPSTREAM_SHARED_READS
+from app.observability import UPSTREAM_DEPRECATED, UPSTREAM_DURATION, UPSTREAM_REQUESTS, UPSTREAM_SHARED_READS
 from app.settings import Settings
 from app.tracing import NO_TRACING, Tracing
 
@@ -30,7 +30,7 @@ def build_bifrost_client(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return BifrostClient(
         _wire(settings, transport),
-        generation=settings.bifrost_api_generation,
+        generation=settings.fixed_api_generation,
         total_timeout=settings.upstream_total_timeout,
         max_response_bytes=settings.upstream_max_response_bytes,
         read_retries=settings.upstream_read_retries,
@@ -39,6 +39,7 @@ def build_bifrost_client(
         tracing=tracing,
         coalesce_reads=settings.upstream_coalesce_reads,
         on_shared_read=_record_shared_read,
+        on_deprecated=_record_deprecated,
     )
 
 
@@ -83,3 +84,7 @@ def _record_upstream(route: str, outcome: str, seconds: float) -> None:
 
 def _record_shared_read(route: str) -> None:
     UPSTREAM_SHARED_READS.labels(route).inc()
+
+
+def _record_deprecated(route: str) -> None:
+    UPSTREAM_DEPRECATED.labels(route).inc()

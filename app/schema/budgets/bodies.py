@@ -1,9 +1,9 @@
 """The budget fields of an upstream body, in the shape the upstream's generation understands.
 
-The seed generation takes one ``budget`` per owner and updates it in place; v1.5+ takes ``budgets``, the full
-desired set (matched by reset duration, ``[]`` deletes all). While the generation is unknown a body carries
-both shapes: each generation ignores the one it does not know. What one generation cannot do is refused
-with ``UNSUPPORTED_BY_UPSTREAM`` rather than silently dropped.
+A generation whose owners have a ``single`` budget (the seed) takes one ``budget`` and updates it in place; an
+``array`` generation (v1.5+) takes ``budgets``, the full desired set (``[]`` deletes all). While the generation
+is unknown a body carries both shapes: each generation ignores the one it does not know. What one generation
+cannot do is refused with ``UNSUPPORTED_BY_UPSTREAM`` rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.bifrost import ApiGeneration
+from app.generations import Generation
 from app.schema.budgets.inputs import BudgetInput
 from app.schema.checks import unsupported
 from app.schema.errors import UserError
@@ -21,7 +21,7 @@ __all__ = ["budgets_body"]
 
 def budgets_body(
     budgets: Sequence[BudgetInput] | None,
-    generation: ApiGeneration | None,
+    generation: Generation | None,
     *,
     owner: str,
     path: list[str],
@@ -37,21 +37,24 @@ def budgets_body(
         replace: True for updates, where ``[]`` means "delete every budget".
 
     Example:
-        >>> budgets_body([BudgetInput(max_limit=5, reset_duration="1d")], "seed", owner="team", path=["input"])
+        >>> from app.generations import SEED
+        >>> budgets_body([BudgetInput(max_limit=5, reset_duration="1d")], SEED, owner="team", path=["input"])
         ({'budget': {'max_limit': 5, 'reset_duration': '1d'}}, [])
     """
     if budgets is None or (not budgets and not replace):
         return {}, []
+    single = generation is not None and generation.owner_budgets == "single"
+    array = generation is not None and generation.owner_budgets == "array"
     if not budgets:
-        if generation == "seed":
+        if single:
             return {}, [unsupported(path, f"this Bifrost version cannot remove a {owner}'s budget")]
         return {"budgets": []}, []
-    if generation == "seed" and len(budgets) > 1:
+    if single and len(budgets) > 1:
         return {}, [unsupported(path, f"this Bifrost version accepts one budget per {owner}")]
     bodies = [budget.to_bifrost() for budget in budgets]
     fields: dict[str, Any] = {}
-    if generation != "current":
+    if not array:
         fields["budget"] = bodies[0]
-    if generation != "seed":
+    if not single:
         fields["budgets"] = bodies
     return fields, []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.bifrost import ApiGeneration
+from app.generations import Generation
 from app.schema.customers.inputs import CreateCustomerInput, UpdateCustomerInput
 from app.schema.errors import UserError
 from app.schema.rate_limits.bodies import given, rate_limit_body
@@ -13,7 +13,7 @@ __all__ = ["create_customer_body", "update_customer_body"]
 
 
 def create_customer_body(
-    data: CreateCustomerInput, generation: ApiGeneration | None
+    data: CreateCustomerInput, generation: Generation | None
 ) -> tuple[dict[str, Any], list[UserError]]:
     """The POST body; a customer has a single ``budget`` in both generations."""
     body: dict[str, Any] = {"name": data.name}
@@ -24,7 +24,7 @@ def create_customer_body(
 
 
 def update_customer_body(
-    data: UpdateCustomerInput, generation: ApiGeneration | None
+    data: UpdateCustomerInput, generation: Generation | None
 ) -> tuple[dict[str, Any], list[UserError]]:
     """The PUT body: only what the input mentions; ``budget: {}`` is Bifrost's way to remove the budget."""
     body: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from typing import Any
 
 from strawberry import Maybe, Some
 
-from app.bifrost import ApiGeneration
+from app.generations import Feature, Generation
 from app.schema.checks import unsupported
 from app.schema.errors import UserError
 from app.schema.rate_limits.inputs import RateLimitInput
@@ -24,7 +24,7 @@ def given(rate_limit: RateLimitInput | None) -> Maybe[RateLimitInput | None]:
 
 def rate_limit_body(
     change: Maybe[RateLimitInput | None],
-    generation: ApiGeneration | None,
+    generation: Generation | None,
     *,
     owner: str,
     path: list[str],
@@ -32,16 +32,17 @@ def rate_limit_body(
 ) -> tuple[dict[str, Any], list[UserError]]:
     """The ``rate_limit`` field for a change (None: absent, ``Some(None)``: remove, ``Some(limit)``: set).
 
-    ``on_seed`` says whether the seed generation has rate limits for this owner at all; where it does, it
-    patches them field by field and cannot remove one. v1.5+ removes a rate limit sent with both max
-    limits null, and otherwise overwrites all four fields.
+    ``on_seed`` says whether the seed generation has rate limits for this owner at all (keys and provider
+    configs do; teams and customers only with ``Feature.OWNER_RATE_LIMITS``). A ``patch`` generation
+    changes them field by field and cannot remove one; a ``replace`` generation removes a rate limit sent
+    with both max limits null, and otherwise overwrites all four fields.
     """
     if change is None:
         return {}, []
-    if generation == "seed" and not on_seed:
+    if generation is not None and not on_seed and not generation.has(Feature.OWNER_RATE_LIMITS):
         return {}, [unsupported(path, f"this Bifrost version has no {owner} rate limits")]
     if change.value is None:
-        if generation == "seed":
+        if generation is not None and generation.rate_limit_update == "patch":
             return {}, [unsupported(path, f"this Bifrost version cannot remove a {owner}'s rate limit")]
         return {"rate_limit": {}}, []
     return {"rate_limit": change.value.to_bifrost()}, []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.bifrost import ApiGeneration
+from app.generations import Generation
 from app.schema.budgets.bodies import budgets_body
 from app.schema.changes import list_change
 from app.schema.errors import UserError
@@ -14,7 +14,7 @@ from app.schema.teams.inputs import CreateTeamInput, UpdateTeamInput
 __all__ = ["create_team_body", "update_team_body"]
 
 
-def create_team_body(data: CreateTeamInput, generation: ApiGeneration | None) -> tuple[dict[str, Any], list[UserError]]:
+def create_team_body(data: CreateTeamInput, generation: Generation | None) -> tuple[dict[str, Any], list[UserError]]:
     """The POST body the upstream's generation understands (both budget shapes while it is unknown)."""
     body: dict[str, Any] = {"name": data.name}
     if data.customer_id is not None:
@@ -26,7 +26,7 @@ def create_team_body(data: CreateTeamInput, generation: ApiGeneration | None) ->
     return {**body, **budgets, **limit}, errors + limit_errors
 
 
-def update_team_body(data: UpdateTeamInput, generation: ApiGeneration | None) -> tuple[dict[str, Any], list[UserError]]:
+def update_team_body(data: UpdateTeamInput, generation: Generation | None) -> tuple[dict[str, Any], list[UserError]]:
     """The PUT body: only what the input mentions; ``customer_id: ""`` is Bifrost's way to detach."""
     body: dict[str, Any] = {}
     if data.name is not None:

@@ -15,7 +15,8 @@ from typing import Any
 
 from strawberry import Maybe
 
-from app.bifrost import ApiGeneration, models
+from app.bifrost import models
+from app.generations import Generation
 from app.schema.budgets.bodies import budgets_body
 from app.schema.changes import list_change
 from app.schema.errors import UserError
@@ -86,7 +87,7 @@ def owner_fields(
 
 def _provider_config(
     config: ProviderConfigInput,
-    generation: ApiGeneration | None,
+    generation: Generation | None,
     path: list[str],
     existing: models.ProviderConfig | None = None,
 ) -> tuple[Body, list[UserError]]:
@@ -127,7 +128,7 @@ def _shared(
     rate_limit: Maybe[Any],
     provider_configs: list[ProviderConfigInput] | None,
     mcp_configs: list[MCPConfigInput] | None,
-    generation: ApiGeneration | None,
+    generation: Generation | None,
     *,
     replace: bool,
     current: Sequence[models.ProviderConfig] = (),
@@ -151,9 +152,7 @@ def _shared(
     return body, errors
 
 
-def create_virtual_key_body(
-    data: CreateVirtualKeyInput, generation: ApiGeneration | None
-) -> tuple[Body, list[UserError]]:
+def create_virtual_key_body(data: CreateVirtualKeyInput, generation: Generation | None) -> tuple[Body, list[UserError]]:
     """The POST body the upstream's generation understands."""
     body: Body = {"name": data.name}
     for field, value in (
@@ -177,7 +176,7 @@ def create_virtual_key_body(
 
 def update_virtual_key_body(
     data: UpdateVirtualKeyInput,
-    generation: ApiGeneration | None,
+    generation: Generation | None,
     owner: Body,
     current: models.VirtualKey | None = None,
 ) -> tuple[Body, list[UserError]]:

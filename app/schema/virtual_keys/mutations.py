@@ -176,7 +176,7 @@ class VirtualKeyMutations:
             if errors:
                 return UpdateVirtualKeyPayload(user_errors=errors)
         generation = await context.bifrost.api_generation()
-        presence_aware = await context.bifrost.owners_presence_aware()
+        presence_aware = generation is not None and generation.owners == "presence_aware"
         owner = owner_fields(input, current, presence_aware=presence_aware)
         body, errors = update_virtual_key_body(input, generation, owner, current)
         if errors:
