@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.generations import generation_named
 from app.settings import Settings
 from app.web import create_app
 from tests.gateway.conftest import Gateway, upstream_http
@@ -121,7 +122,7 @@ async def recording_gateway(
 
     app = create_app(Settings(bifrost_url="http://bifrost.internal:8080"), transport=FailingTransport(upstream, record))
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    return Gateway(app=app, http=http, upstream=upstream, generation=generation), sent
+    return Gateway(app=app, http=http, upstream=upstream, generation=generation_named(generation)), sent
 
 
 def has_null(value: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Fixtures: the real gateway over the embedded Bifrost-compatible server, both API generations.
+"""Fixtures: the real gateway over the embedded Bifrost-compatible server, each API generation.
 
 The gateway reaches the embedded server through ``httpx.ASGITransport`` (no socket), and tests reach
 the gateway the same way; the embedded server's request log shows exactly what went upstream.
@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.generations import Generation, generation_named
 from app.keys import entry_for
 from app.settings import Settings
 from app.web import create_app
@@ -26,12 +27,16 @@ REVEALING = {"x-gateway-key": REVEAL_KEY}
 
 @dataclass
 class Gateway:
-    """A gateway under test, its HTTP client and the embedded upstream behind it."""
+    """A gateway under test, its HTTP client and the embedded upstream behind it.
+
+    ``generation`` is the upstream's: tests whose behaviour differs between generations ask its
+    capabilities (``gw.generation.owners == "presence_aware"``), never its name.
+    """
 
     app: GatewayASGI
     http: httpx.AsyncClient
     upstream: Any
-    generation: str
+    generation: Generation
 
     async def graphql(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """POST a GraphQL document; assert HTTP 200 and return the JSON body."""
@@ -62,7 +67,7 @@ async def make_gateway(generation: str = "current", *, auth: tuple[str, str] | N
         transport=httpx.ASGITransport(app=upstream),
     )
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    return Gateway(app=app, http=http, upstream=upstream, generation=generation)
+    return Gateway(app=app, http=http, upstream=upstream, generation=generation_named(generation))
 
 
 @pytest.fixture(params=["seed", "current"])

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.generations import V1_5
 from app.keys import entry_for
 from app.settings import Settings
 from app.web import create_app
@@ -61,4 +62,4 @@ async def policy_gateway(
         base_url="http://bifrost",
         headers={"authorization": SERVICE_BASIC},
     )
-    return Gateway(app=app, http=http, upstream=upstream, generation="current"), recorder, admin
+    return Gateway(app=app, http=http, upstream=upstream, generation=V1_5), recorder, admin

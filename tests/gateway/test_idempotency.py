@@ -16,6 +16,7 @@ import pytest
 from app.bifrost import BifrostClient
 from app.bifrost.wire import HttpxWire
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.generations import V1_5
 from app.schema.read_back import existing_customer
 from app.settings import Settings
 from app.shared_state import Answer, ClaimState, InProcessIdempotencyStore
@@ -52,7 +53,7 @@ async def lossy() -> AsyncIterator[tuple[Gateway, LossyUpstream]]:
     wire = LossyUpstream(upstream)
     app = create_app(Settings(bifrost_url="http://bifrost.internal:8080", idempotency_wait=5), transport=wire)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    yield Gateway(app=app, http=http, upstream=upstream, generation="current"), wire
+    yield Gateway(app=app, http=http, upstream=upstream, generation=V1_5), wire
     await http.aclose()
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from app.bifrost import models
 from app.embedded_bifrost.catalog import SEEDED_KEYS
+from app.generations import SEED
 from app.schema.virtual_keys.inputs import ProviderConfigInput
 from app.schema.virtual_keys.merge import kept_fields
 from tests.gateway.arrange import codes, result_of, upstream_get, upstream_post
@@ -37,7 +38,7 @@ async def make_key(gw: Gateway, *, second: bool = False) -> tuple[dict[str, Any]
         "allowed_models": ["gpt-4o"],
         "key_ids": OPENAI_KEYS[:1],
         "rate_limit": {"request_max_limit": 10, "request_reset_duration": "1m"},
-        **({"budgets": [budget]} if gw.generation == "current" else {"budget": budget}),
+        **({"budgets": [budget]} if gw.generation.owner_budgets == "array" else {"budget": budget}),
     }
     configs = [config] + ([{"provider": "anthropic", "allowed_models": ["*"]}] if second else [])
     key = await upstream_post(gw, "virtual-keys", {"name": "k", "provider_configs": configs})
@@ -114,7 +115,7 @@ async def test_weight_null_takes_the_config_out_of_weighted_routing(gateway: Gat
     )
     assert result["userErrors"] == []
     stored = await stored_configs(gateway, key["id"])
-    expected_weight = None if gateway.generation == "current" else 0.0  # the seed generation stores 0
+    expected_weight = 0.0 if gateway.generation is SEED else None  # the seed generation stores 0
     assert stored["openai"] == {"id": config_id, **BEFORE, "weight": expected_weight}
 
 

@@ -103,7 +103,7 @@ async def test_unsafe_ids_never_reach_upstream(current_gateway: Gateway, field: 
 async def test_virtual_key_relations_are_complete_and_secrets_masked(gateway: Gateway) -> None:
     customer = (await rest(gateway, "POST", "/api/governance/customers", {"name": "Acme"}))["customer"]
     team_body: dict[str, Any] = {"name": "platform", "customer_id": customer["id"]}
-    if gateway.generation == "seed":
+    if gateway.generation.owner_budgets == "single":
         team_body["budget"] = {"max_limit": 7, "reset_duration": "1d"}
     else:
         team_body["budgets"] = [{"max_limit": 7, "reset_duration": "1d"}]
