@@ -101,11 +101,10 @@ def user_error_or_raise(error: BifrostHTTPError) -> UserError:
 async def delete_entity(
     entity_id: str,
     delete: Callable[[str], Awaitable[object]],
-    forget: Callable[[], None],
     *,
     retried: bool = False,
 ) -> tuple[strawberry.ID | None, list[UserError]]:
-    """Check the id, send the DELETE once, then ``forget`` what the request's loaders hold.
+    """Check the id and send the DELETE once (what it makes stale is the mutation's ``makes_stale``).
 
     Returns the deleted id, or None with the userErrors (NOT_FOUND for a missing entity). ``retried``: an
     idempotent retry whose first attempt may have deleted it, so an entity already gone counts as deleted.
@@ -120,5 +119,4 @@ async def delete_entity(
             return None, [user_error_or_raise(error)]
     except BifrostHTTPError as error:
         return None, [user_error_or_raise(error)]
-    forget()
     return strawberry.ID(entity_id), []

@@ -40,7 +40,8 @@ class PrimedLoader(DataLoader[K, V]):
     A list of a hundred teams would otherwise make a hundred cache futures that nothing reads. Asking
     for a remembered key primes it first (without replacing an entry already cached, as ``prime`` does),
     so loads see exactly what eager priming would have given them. What is remembered is not even read
-    until the first load: most requests never load what their lists embed.
+    until the first load: most requests never load what their lists embed. Clearing a key forgets what
+    was remembered for it too: it is as old as what was cached.
     """
 
     def __init__(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> None:
@@ -60,16 +61,29 @@ class PrimedLoader(DataLoader[K, V]):
 
     def load(self, key: K) -> Awaitable[V]:
         if self._unread:
-            known = self._known
-            for items in self._unread:
-                for remembered, remembered_value in items:
-                    known.setdefault(remembered, remembered_value)
-            self._unread.clear()
+            self._read_remembered()
         if self._known:
             value = self._known.pop(key, _MISSING)
             if value is not _MISSING:
                 self.prime(key, value)  # type: ignore[arg-type]
         return super().load(key)
+
+    def clear(self, key: K) -> None:
+        self._read_remembered()
+        self._known.pop(key, None)
+        super().clear(key)
+
+    def clear_all(self) -> None:
+        self._known.clear()
+        self._unread.clear()
+        super().clear_all()
+
+    def _read_remembered(self) -> None:
+        known = self._known
+        for items in self._unread:
+            for remembered, remembered_value in items:
+                known.setdefault(remembered, remembered_value)
+        self._unread.clear()
 
 
 class Loaders:
@@ -149,6 +163,11 @@ class Loaders:
         self._team_keys.clear()
         self.virtual_keys_by_team.clear_all()
 
+    def forget_budgets(self) -> None:
+        """A write changed a budget: later reads in this request fetch budgets again."""
+        self._budget_list = None
+        self.budget.clear_all()
+
     def close(self) -> None:
         """Drop the loaders and what they hold, at the end of the request.
 
@@ -178,6 +197,11 @@ class Loaders:
         if self._rate_limit_list is None:
             self._rate_limit_list = asyncio.ensure_future(self._bifrost.list_rate_limits())
         return await asyncio.shield(self._rate_limit_list)
+
+    def forget_rate_limits(self) -> None:
+        """A write changed a rate limit: later reads in this request fetch rate limits again."""
+        self._rate_limit_list = None
+        self.rate_limit.clear_all()
 
     # Priming with what payloads already embed ------------------------------------------------------
 

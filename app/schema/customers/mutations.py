@@ -11,8 +11,8 @@ from app.schema.customers.bodies import create_customer_body, update_customer_bo
 from app.schema.customers.inputs import CreateCustomerInput, DeleteCustomerInput, UpdateCustomerInput
 from app.schema.customers.types import Customer
 from app.schema.errors import UserError
-from app.schema.loaders import Loaders
 from app.schema.read_back import existing_customer
+from app.schema.stale import Stale, makes_stale
 
 __all__ = [
     "CreateCustomerPayload",
@@ -40,18 +40,17 @@ class DeleteCustomerPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _forget_customers(loaders: Loaders) -> None:
-    # Teams and keys embed their customer, and Bifrost changes them when a customer is deleted.
-    loaders.customer.clear_all()
-    loaders.team.clear_all()
-    loaders.virtual_key.clear_all()
-    loaders.forget_team_keys()
+# Teams and keys embed their customer, and Bifrost changes them when a customer is deleted.
+_CUSTOMER_CHANGED = (
+    Stale.CUSTOMERS | Stale.TEAMS | Stale.VIRTUAL_KEYS | Stale.TEAM_KEYS | Stale.BUDGETS | Stale.RATE_LIMITS
+)
 
 
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(description="Create a customer (`POST /api/governance/customers`), sent exactly once.")
     @staticmethod
+    @makes_stale(Stale.BUDGETS | Stale.RATE_LIMITS, written="customer")
     async def create_customer(info: Info, input: CreateCustomerInput) -> CreateCustomerPayload:
         errors = input.check()
         if errors:
@@ -63,17 +62,16 @@ class CustomerMutations:
         if context.earlier_attempt_at is not None and (
             existing := await existing_customer(context.bifrost, input.name, context.earlier_attempt_at)
         ):
-            context.loaders.prime_customers([existing])
             return CreateCustomerPayload(customer=existing)  # type: ignore[arg-type]
         try:
             customer = await context.bifrost.create_customer(body)
         except BifrostHTTPError as error:
             return CreateCustomerPayload(user_errors=[user_error_or_raise(error)])
-        context.loaders.prime_customers([customer])
         return CreateCustomerPayload(customer=customer)  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Change a customer (`PUT /api/governance/customers/{id}`), sent exactly once.")
     @staticmethod
+    @makes_stale(_CUSTOMER_CHANGED, written="customer")
     async def update_customer(info: Info, input: UpdateCustomerInput) -> UpdateCustomerPayload:
         errors = input.check()
         if errors:
@@ -86,8 +84,6 @@ class CustomerMutations:
             customer = await context.bifrost.update_customer(input.id, body)
         except BifrostHTTPError as error:
             return UpdateCustomerPayload(user_errors=[user_error_or_raise(error)])
-        _forget_customers(context.loaders)
-        context.loaders.prime_customers([customer])
         return UpdateCustomerPayload(customer=customer)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -95,14 +91,9 @@ class CustomerMutations:
         "and virtual keys."
     )
     @staticmethod
+    @makes_stale(_CUSTOMER_CHANGED, written="customer")
     async def delete_customer(info: Info, input: DeleteCustomerInput) -> DeleteCustomerPayload:
-        loaders = info.context.loaders
-
-        def forget() -> None:
-            _forget_customers(loaders)
-            loaders.customer.prime(input.id, None, force=True)
-
         deleted, errors = await delete_entity(
-            input.id, info.context.bifrost.delete_customer, forget, retried=info.context.earlier_attempt_at is not None
+            input.id, info.context.bifrost.delete_customer, retried=info.context.earlier_attempt_at is not None
         )
         return DeleteCustomerPayload(deleted_id=deleted, user_errors=errors)

@@ -9,6 +9,7 @@ from app.schema.checks import check_customer_exists, delete_entity, name_in_use,
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.read_back import existing_team
+from app.schema.stale import Stale, makes_stale
 from app.schema.teams.bodies import create_team_body, update_team_body
 from app.schema.teams.inputs import CreateTeamInput, DeleteTeamInput, UpdateTeamInput
 from app.schema.teams.types import Team
@@ -38,6 +39,7 @@ class DeleteTeamPayload:
 class TeamMutations:
     @strawberry.mutation(description="Create a team (`POST /api/governance/teams`), sent exactly once.")
     @staticmethod
+    @makes_stale(Stale.CUSTOMER_OF_WRITTEN | Stale.BUDGETS | Stale.RATE_LIMITS, written="team")
     async def create_team(info: Info, input: CreateTeamInput) -> CreateTeamPayload:
         errors = input.check()
         if errors:
@@ -51,7 +53,6 @@ class TeamMutations:
         if errors:
             return CreateTeamPayload(user_errors=errors)
         if context.earlier_attempt_at is not None and (team := await existing_team(context.bifrost, input.name)):
-            context.loaders.prime_teams([team])
             return CreateTeamPayload(team=team)  # type: ignore[arg-type]
         try:
             team = await context.bifrost.create_team(body)
@@ -62,14 +63,12 @@ class TeamMutations:
             raise
         except BifrostHTTPError as error:
             return CreateTeamPayload(user_errors=[user_error_or_raise(error)])
-        # The customer was read before the write; its team list is stale now.
-        if team.customer_id is not None:
-            context.loaders.customer.clear(team.customer_id)
-        context.loaders.prime_teams([team])
         return CreateTeamPayload(team=team)  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Change a team (`PUT /api/governance/teams/{id}`), sent exactly once.")
     @staticmethod
+    # The old and the new customer's team lists are both stale.
+    @makes_stale(Stale.CUSTOMERS | Stale.BUDGETS | Stale.RATE_LIMITS, written="team")
     async def update_team(info: Info, input: UpdateTeamInput) -> UpdateTeamPayload:
         errors = input.check()
         if errors:
@@ -92,10 +91,6 @@ class TeamMutations:
             raise
         except BifrostHTTPError as error:
             return UpdateTeamPayload(user_errors=[user_error_or_raise(error)])
-        loaders = context.loaders
-        loaders.team.prime(team.id, team, force=True)
-        # The old and the new customer's team lists are both stale now.
-        loaders.customer.clear_all()
         return UpdateTeamPayload(team=team)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -103,17 +98,12 @@ class TeamMutations:
         "and deletes its budgets and rate limit."
     )
     @staticmethod
+    # Its keys are detached (and its customer's lists change); its budgets and rate limit are deleted.
+    @makes_stale(
+        Stale.CUSTOMERS | Stale.VIRTUAL_KEYS | Stale.TEAM_KEYS | Stale.BUDGETS | Stale.RATE_LIMITS, written="team"
+    )
     async def delete_team(info: Info, input: DeleteTeamInput) -> DeleteTeamPayload:
-        loaders = info.context.loaders
-
-        def forget() -> None:
-            loaders.team.prime(input.id, None, force=True)
-            loaders.forget_team_keys()
-            loaders.virtual_keys_by_team.prime(input.id, [], force=True)
-            loaders.customer.clear_all()
-            loaders.virtual_key.clear_all()  # the team's keys are detached
-
         deleted, errors = await delete_entity(
-            input.id, info.context.bifrost.delete_team, forget, retried=info.context.earlier_attempt_at is not None
+            input.id, info.context.bifrost.delete_team, retried=info.context.earlier_attempt_at is not None
         )
         return DeleteTeamPayload(deleted_id=deleted, user_errors=errors)

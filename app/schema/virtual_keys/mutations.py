@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.bifrost import BifrostBadRequest, BifrostHTTPError, BifrostServerError, BifrostSession, models
+from app.bifrost import BifrostBadRequest, BifrostHTTPError, BifrostServerError, BifrostSession
 from app.schema.changes import list_change
 from app.schema.checks import (
     check_customer_exists,
@@ -21,8 +21,8 @@ from app.schema.checks import (
 )
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
-from app.schema.loaders import Loaders
 from app.schema.read_back import existing_virtual_key
+from app.schema.stale import Stale, makes_stale
 from app.schema.upstream_errors import is_taken_key_name, is_unknown_mcp_client
 from app.schema.virtual_keys.bodies import (
     create_virtual_key_body,
@@ -107,18 +107,15 @@ async def _caller_mistake(
     return None
 
 
-def _remember_key(loaders: Loaders, key_id: str, key: models.VirtualKey | None) -> None:
-    # Teams count their keys, customers list theirs, and a write may move a key between owners.
-    loaders.virtual_key.prime(key_id, key, force=True)
-    loaders.forget_team_keys()
-    loaders.team.clear_all()
-    loaders.customer.clear_all()
+# Teams count their keys, customers list theirs, and a write may move a key between owners.
+_KEY_CHANGED = Stale.TEAMS | Stale.CUSTOMERS | Stale.TEAM_KEYS | Stale.BUDGETS | Stale.RATE_LIMITS
 
 
 @strawberry.type
 class VirtualKeyMutations:
     @strawberry.mutation(description="Create a virtual key (`POST /api/governance/virtual-keys`), sent exactly once.")
     @staticmethod
+    @makes_stale(_KEY_CHANGED, written="virtual_key")
     async def create_virtual_key(info: Info, input: CreateVirtualKeyInput) -> CreateVirtualKeyPayload:
         errors = input.check()
         if errors:
@@ -133,7 +130,6 @@ class VirtualKeyMutations:
         if context.earlier_attempt_at is not None and (
             existing := await existing_virtual_key(context.bifrost, input.name)
         ):
-            _remember_key(context.loaders, existing.id, existing)
             return CreateVirtualKeyPayload(virtual_key=existing)  # type: ignore[arg-type]
         try:
             key = await context.bifrost.create_virtual_key(body)
@@ -145,7 +141,6 @@ class VirtualKeyMutations:
             return CreateVirtualKeyPayload(user_errors=[mistake])
         except BifrostHTTPError as error:
             return CreateVirtualKeyPayload(user_errors=[_user_error(error, input.provider_configs)])
-        _remember_key(context.loaders, key.id, key)
         context.created_keys.add(key.id)  # Bifrost shows a new key's value to whoever created it
         return CreateVirtualKeyPayload(virtual_key=key)  # type: ignore[arg-type]
 
@@ -154,6 +149,7 @@ class VirtualKeyMutations:
         "keeps its team or customer unless the input names teamId or customerId."
     )
     @staticmethod
+    @makes_stale(_KEY_CHANGED, written="virtual_key")
     async def update_virtual_key(info: Info, input: UpdateVirtualKeyInput) -> UpdateVirtualKeyPayload:
         errors = input.check()
         if errors:
@@ -192,7 +188,6 @@ class VirtualKeyMutations:
             return UpdateVirtualKeyPayload(user_errors=[mistake])
         except BifrostHTTPError as error:
             return UpdateVirtualKeyPayload(user_errors=[_user_error(error, configs)])
-        _remember_key(context.loaders, key.id, key)
         return UpdateVirtualKeyPayload(virtual_key=key)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -200,12 +195,11 @@ class VirtualKeyMutations:
         "budgets and rate limit."
     )
     @staticmethod
+    @makes_stale(_KEY_CHANGED, written="virtual_key")
     async def delete_virtual_key(info: Info, input: DeleteVirtualKeyInput) -> DeleteVirtualKeyPayload:
-        loaders = info.context.loaders
         deleted, errors = await delete_entity(
             input.id,
             info.context.bifrost.delete_virtual_key,
-            lambda: _remember_key(loaders, input.id, None),
             retried=info.context.earlier_attempt_at is not None,
         )
         return DeleteVirtualKeyPayload(deleted_id=deleted, user_errors=errors)
