@@ -54,6 +54,8 @@ class Feature(Enum):
     MODEL_CONFIGS = "model_configs"  # /api/governance/model-configs
     PROVIDER_GOVERNANCE = "provider_governance"  # /api/governance/providers
     KEY_QUOTA = "key_quota"  # GET /api/governance/virtual-keys/quota
+    BUDGET_OWNER_IDS = "budget_owner_ids"  # budgets answer their owner's id (``team_id``, ``virtual_key_id``...)
+    MCP_CLIENT_IDS = "mcp_client_ids"  # MCP configs answer ``mcp_client_id`` and an ``mcp_client`` object
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class Generation:
         no_provider_configs: What a key without provider configs may reach: ``all`` providers or ``none``.
         duplicate_names: How a taken name is answered.
         features: What this generation has beyond the seed.
+        provider_weight_default: The ``weight`` stored for a provider config sent without one.
+        rate_limit_problem_prefix: What the message of a refused rate limit starts with.
     """
 
     name: str
@@ -113,6 +117,8 @@ class Generation:
     no_provider_configs: Literal["all", "none"]
     duplicate_names: DuplicateNames
     features: frozenset[Feature]
+    provider_weight_default: float | None  # seed stores 0.0, later generations leave it null
+    rate_limit_problem_prefix: str  # "" (seed) or "Invalid rate limit: "
 
     def has(self, feature: Feature) -> bool:
         """Whether this generation has ``feature``."""
@@ -138,6 +144,8 @@ SEED = Generation(
         team_create=500, team_update=500, customer_create=None, customer_update=None, key_create=500, key_update=500
     ),
     features=frozenset(),
+    provider_weight_default=0.0,
+    rate_limit_problem_prefix="",
 )
 
 V1_5 = Generation(
@@ -155,7 +163,11 @@ V1_5 = Generation(
     duplicate_names=DuplicateNames(
         team_create=409, team_update=500, customer_create=None, customer_update=None, key_create=500, key_update=500
     ),
-    features=frozenset({Feature.OWNER_RATE_LIMITS, Feature.TEAM_VIRTUAL_KEY_COUNT}),
+    features=frozenset(
+        {Feature.OWNER_RATE_LIMITS, Feature.TEAM_VIRTUAL_KEY_COUNT, Feature.BUDGET_OWNER_IDS, Feature.MCP_CLIENT_IDS}
+    ),
+    provider_weight_default=None,
+    rate_limit_problem_prefix="Invalid rate limit: ",
 )
 
 V2 = Generation(
@@ -190,6 +202,8 @@ V2 = Generation(
         Feature.PROVIDER_GOVERNANCE,
         Feature.KEY_QUOTA,
     },
+    provider_weight_default=None,
+    rate_limit_problem_prefix="Invalid rate limit: ",
 )
 
 GENERATIONS: tuple[Generation, ...] = (SEED, V1_5, V2)  # oldest first

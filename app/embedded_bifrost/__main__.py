@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from ..generations import GENERATIONS
 from .app import create_app
 from .server import serve
 
@@ -23,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--database", default=":memory:", help="':memory:' or a file path")
-    parser.add_argument("--generation", choices=("seed", "current"), default="current")
+    names = [name for generation in GENERATIONS for name in (generation.name, *generation.aliases)]
+    parser.add_argument("--generation", choices=names, default="current", help="the API generation served")
     parser.add_argument("--version", dest="server_version", default=None, help="answer of GET /api/version")
     parser.add_argument("--hide-version", action="store_true", help="GET /api/version answers 404")
     parser.add_argument("--demo", action="store_true", help="seed the demo data set")

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.datastructures import State
 
+from ..generations import Generation, generation_named
 from .auth import OPEN_PATHS, is_authorised
 from .cache import AnswerCache
 from .catalog import seed_catalog
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _GOVERNANCE = "/api/governance/"
-DEFAULT_VERSIONS = {"current": "v1.5.2", "seed": "v1.4.0"}
 
 
 class RequestRecord(NamedTuple):
@@ -174,7 +174,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
 
 def create_app(
     database: str = ":memory:",
-    generation: str = "current",
+    generation: Generation | str = "current",
     auth: tuple[str, str] | None = None,
     version: str | None = None,
     expose_version: bool = True,
@@ -187,23 +187,26 @@ def create_app(
 
     Args:
         database: ``":memory:"`` or a file path (data survives a restart).
-        generation: ``"seed"`` (January 2026 contract: single ``budget``) or ``"current"`` (v1.5+).
+        generation: A :class:`~app.generations.Generation` or its name or alias (``"seed"``, ``"v1.5"``,
+            ``"current"``, ``"v2"``).
         auth: ``(username, password)`` to turn Bifrost auth on.
-        version: The string ``GET /api/version`` answers; defaults by generation.
+        version: The string ``GET /api/version`` answers; defaults to the generation's ``version``.
         expose_version: False makes ``GET /api/version`` answer 404.
         demo: Seed the small demo data set (idempotent).
 
     Returns:
         The ASGI application.
 
+    Raises:
+        ValueError: ``generation`` names no generation (the message lists the names there are).
+
     Example:
         >>> app = create_app(generation="seed", demo=True)
         >>> len(app.state.request_log)
         0
     """
-    if generation not in DEFAULT_VERSIONS:
-        raise ValueError(f"generation must be 'seed' or 'current', not {generation!r}")
-    store = Store(database, generation)
+    served = generation if isinstance(generation, Generation) else generation_named(generation)
+    store = Store(database, served)
     with store.transaction() as db:
         seed_catalog(db)
     if demo:
@@ -212,9 +215,9 @@ def create_app(
         seed_demo(store)
     context = Context(
         store=store,
-        views=Views(store.db, store.current),
-        current=store.current,
+        views=Views(store.db, served),
+        generation=served,
         auth=auth,
-        version=version if version is not None else DEFAULT_VERSIONS[generation],
+        version=version if version is not None else served.version,
     )
     return BifrostApp(context, expose_version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from ..generations import Generation
 from .db import Store
 from .views import Views
 
@@ -18,14 +19,14 @@ class Context:
     Attributes:
         store: The database.
         views: JSON builders for the store's generation.
-        current: True for the ``current`` generation, False for ``seed``.
+        generation: The API generation served: every difference between generations asks it.
         auth: ``(username, password)`` when Bifrost auth is on, else None.
         version: The string answered by ``GET /api/version``.
     """
 
     store: Store
     views: Views
-    current: bool
+    generation: Generation
     auth: tuple[str, str] | None
     version: str
 

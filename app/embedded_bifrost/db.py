@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..generations import Generation
+
 __all__ = ["Store", "new_id", "now"]
 
 _SCHEMA = """
@@ -28,6 +30,13 @@ CREATE TABLE IF NOT EXISTS budgets (
     team_id TEXT,
     virtual_key_id TEXT,
     provider_config_id INTEGER,
+    customer_id TEXT,
+    model_config_id TEXT,
+    override_amount REAL,
+    override_mode TEXT,
+    override_cycles_remaining INTEGER,
+    override_cycles_total INTEGER,
+    override_anchor_reset TEXT,
     config_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -45,6 +54,7 @@ CREATE TABLE IF NOT EXISTS rate_limits (
     request_reset_duration TEXT,
     request_current_usage INTEGER NOT NULL DEFAULT 0,
     request_last_reset TEXT NOT NULL,
+    metric TEXT,
     config_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -54,6 +64,7 @@ CREATE TABLE IF NOT EXISTS customers (
     name TEXT NOT NULL,
     budget_id TEXT,
     rate_limit_id TEXT,
+    calendar_aligned INTEGER NOT NULL DEFAULT 0,
     config_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -67,6 +78,7 @@ CREATE TABLE IF NOT EXISTS teams (
     profile TEXT,
     config TEXT,
     claims TEXT,
+    calendar_aligned INTEGER NOT NULL DEFAULT 0,
     config_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -134,6 +146,20 @@ CREATE INDEX IF NOT EXISTS mcps_vk ON mcp_configs (virtual_key_id);
 CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 """
 
+# Columns added after the first release of the schema: a database file written before them gains them at open.
+_ADDED_COLUMNS = (
+    ("budgets", "customer_id", "TEXT"),
+    ("budgets", "model_config_id", "TEXT"),
+    ("budgets", "override_amount", "REAL"),
+    ("budgets", "override_mode", "TEXT"),
+    ("budgets", "override_cycles_remaining", "INTEGER"),
+    ("budgets", "override_cycles_total", "INTEGER"),
+    ("budgets", "override_anchor_reset", "TEXT"),
+    ("rate_limits", "metric", "TEXT"),
+    ("customers", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
+    ("teams", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
+)
+
 
 _second = -1
 _second_text = ""
@@ -188,17 +214,17 @@ class Store:
 
     Args:
         database: ``":memory:"`` or a file path (data survives a restart).
-        generation: ``"seed"`` or ``"current"``: which API generation the handlers speak.
+        generation: Which API generation the handlers speak.
 
     Example:
-        >>> store = Store(":memory:", "current")
+        >>> from app.generations import V1_5
+        >>> store = Store(":memory:", V1_5)
         >>> with store.transaction() as db:
         ...     _ = db.execute("SELECT count(*) FROM teams").fetchone()
     """
 
-    def __init__(self, database: str, generation: str) -> None:
+    def __init__(self, database: str, generation: Generation) -> None:
         self.generation = generation
-        self.current = generation == "current"
         # isolation_level=None: transactions are ours to begin and end, explicitly.
         self.db = _connect(database)
         self.db.row_factory = sqlite3.Row
@@ -206,6 +232,8 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        _add_missing_columns(self.db)
+        self.db.execute("CREATE INDEX IF NOT EXISTS budgets_customer ON budgets (customer_id)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -222,3 +250,14 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add the columns of ``_ADDED_COLUMNS`` that a database file written by an older schema lacks."""
+    present: dict[str, set[str]] = {}
+    for table, column, declaration in _ADDED_COLUMNS:
+        if table not in present:
+            present[table] = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present[table]:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            present[table].add(column)

@@ -26,12 +26,13 @@ def seed_demo(store: Store) -> None:
     """Insert the demo data set unless the database already has data."""
     if store.db.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is not None:
         return
-    ctx = Context(store=store, views=Views(store.db, store.current), current=store.current, auth=None, version="")
-    current = store.current
+    generation = store.generation
+    ctx = Context(store=store, views=Views(store.db, generation), generation=generation, auth=None, version="")
+    arrays = generation.owner_budgets == "array"
 
     def budget(max_limit: float, duration: str) -> dict[str, Any]:
         entry = {"max_limit": max_limit, "reset_duration": duration}
-        return {"budgets": [entry]} if current else {"budget": entry}
+        return {"budgets": [entry]} if arrays else {"budget": entry}
 
     acme = _post(ctx, customers.create_customer, {
         "name": "Acme Corp",

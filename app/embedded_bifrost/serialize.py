@@ -1,9 +1,8 @@
 """Row-to-JSON shapes of single entities, per API generation.
 
 Field names and order follow Bifrost's Go table structs. Fields the Go code tags ``omitempty`` vanish when
-empty; the others are always present (``null`` when unset). The ``seed`` generation (January 2026 contract)
-has a single ``budget``/``budget_id`` per owner; the ``current`` generation (v1.5+) has ``budgets`` arrays and
-owner ids on budgets.
+empty; the others are always present (``null`` when unset). What differs between generations is asked of
+the :class:`~app.generations.Generation` served (owner ids on budgets, MCP client ids).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ..generations import Feature, Generation
 from .catalog import SECRET_KEY_FIELDS
 
 __all__ = [
@@ -30,7 +30,7 @@ Row = sqlite3.Row
 JSON = dict[str, Any]
 
 
-def budget_json(row: Row, current: bool) -> JSON:
+def budget_json(row: Row, generation: Generation) -> JSON:
     """A Budget."""
     out: JSON = {
         "id": row["id"],
@@ -40,7 +40,7 @@ def budget_json(row: Row, current: bool) -> JSON:
         "current_usage": row["current_usage"],
         "calendar_aligned": bool(row["calendar_aligned"]),
     }
-    if current:
+    if generation.has(Feature.BUDGET_OWNER_IDS):
         for owner in ("team_id", "virtual_key_id", "provider_config_id"):
             if row[owner] is not None:
                 out[owner] = row[owner]
@@ -122,10 +122,10 @@ def key_json(row: Row) -> JSON:
     return out
 
 
-def mcp_config_json(row: Row, current: bool) -> JSON:
-    """A VirtualKeyMCPConfig: ``mcp_client_name`` (seed) or ``mcp_client_id`` plus ``mcp_client`` (current)."""
+def mcp_config_json(row: Row, generation: Generation) -> JSON:
+    """A VirtualKeyMCPConfig: ``mcp_client_name``, and ``mcp_client_id`` plus ``mcp_client`` where they exist."""
     out: JSON = {"id": row["id"], "virtual_key_id": row["virtual_key_id"]}
-    if current:
+    if generation.has(Feature.MCP_CLIENT_IDS):
         out["mcp_client_id"] = row["mcp_client_id"]
         out["mcp_client"] = {"id": row["mcp_client_id"], "name": row["client_name"]}
     out["mcp_client_name"] = row["client_name"]

@@ -1,7 +1,7 @@
 """Entities with their relations embedded, as Bifrost's GET endpoints preload them.
 
-* Team: ``customer`` (without its teams/virtual_keys), budget(s), ``rate_limit`` (current generation), and
-  ``virtual_key_count`` (current generation); never ``virtual_keys``.
+* Team: ``customer`` (without its teams/virtual_keys), budget(s), ``rate_limit`` (where owners have rate
+  limits), and ``virtual_key_count`` (where teams count their keys); never ``virtual_keys``.
 * Customer: ``budget``, ``rate_limit``, ``teams`` (with their budgets) and ``virtual_keys`` (customer-scoped
   keys only); when embedded elsewhere, ``teams`` and ``virtual_keys`` are ``null`` (not loaded).
 * VirtualKey: ``team``, ``customer``, budget(s), ``rate_limit``, ``provider_configs`` (with ``keys``,
@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from ..generations import Feature, Generation
 from .relations import by_id, children_of, keys_of, mcp_configs_of, virtual_key_counts
 from .serialize import (
     budget_json,
@@ -43,23 +44,26 @@ class Views:
 
     Args:
         db: The store's connection.
-        current: True for the ``current`` generation, False for ``seed``.
+        generation: The generation served.
     """
 
-    def __init__(self, db: sqlite3.Connection, current: bool) -> None:
+    def __init__(self, db: sqlite3.Connection, generation: Generation) -> None:
         self.db = db
-        self.current = current
+        self.generation = generation
+        self.budget_arrays = generation.owner_budgets == "array"
+        self.owner_rate_limits = generation.has(Feature.OWNER_RATE_LIMITS)
+        self.team_key_counts = generation.has(Feature.TEAM_VIRTUAL_KEY_COUNT)
 
     # Budgets and rate limits
 
     def _budgets(self, out: JSON, rows: list[Row]) -> None:
         if not rows:
             return
-        if self.current:
-            out["budgets"] = [budget_json(row, True) for row in rows]
+        if self.budget_arrays:
+            out["budgets"] = [budget_json(row, self.generation) for row in rows]
         else:
             out["budget_id"] = rows[0]["id"]
-            out["budget"] = budget_json(rows[0], False)
+            out["budget"] = budget_json(rows[0], self.generation)
 
     @staticmethod
     def _rate_limit(out: JSON, rate_limit_id: str | None, rate_limits: dict[str, Row]) -> None:
@@ -84,8 +88,8 @@ class Views:
         ids = [row["id"] for row in rows]
         customers = self._plain_customers(by_id(db, "customers", rows, "customer_id"))
         budgets = children_of(db, "budgets", "team_id", ids)
-        rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id") if self.current else {}
-        counts = virtual_key_counts(db, ids) if self.current else {}
+        rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id") if self.owner_rate_limits else {}
+        counts = virtual_key_counts(db, ids) if self.team_key_counts else {}
         teams = []
         for row in rows:
             out = team_base(row)
@@ -93,7 +97,7 @@ class Views:
             if customer is not None:
                 out["customer"] = customer
             self._budgets(out, budgets.get(row["id"], []))
-            if self.current:
+            if self.owner_rate_limits:
                 self._rate_limit(out, row["rate_limit_id"], rate_limits)
             self._team_tail(out, row, counts)
             teams.append(out)
@@ -110,11 +114,11 @@ class Views:
 
     def _plain_teams(self, rows: dict[str, Row]) -> dict[str, JSON]:
         """Teams with their own columns only, as embedded in virtual keys, by id."""
-        counts = virtual_key_counts(self.db, rows) if self.current and rows else {}
+        counts = virtual_key_counts(self.db, rows) if self.team_key_counts and rows else {}
         teams = {}
         for team_id, row in rows.items():
             out = team_base(row)
-            if self.current and row["rate_limit_id"] is not None:
+            if self.owner_rate_limits and row["rate_limit_id"] is not None:
                 out["rate_limit_id"] = row["rate_limit_id"]
             self._team_tail(out, row, counts)
             teams[team_id] = out
@@ -127,7 +131,7 @@ class Views:
         out["config_hash"] = row["config_hash"]
         out["created_at"] = row["created_at"]
         out["updated_at"] = row["updated_at"]
-        if self.current:
+        if self.team_key_counts:
             out["virtual_key_count"] = counts.get(row["id"], 0)
 
     # Customers
@@ -148,7 +152,7 @@ class Views:
         team_rows = [team for group in teams.values() for team in group]
         team_ids = [team["id"] for team in team_rows]
         team_budgets = children_of(db, "budgets", "team_id", team_ids) if team_rows else {}
-        counts = virtual_key_counts(db, team_ids) if self.current and team_rows else {}
+        counts = virtual_key_counts(db, team_ids) if self.team_key_counts and team_rows else {}
         keys = children_of(db, "virtual_keys", "customer_id", ids)
         key_rows = [key for group in keys.values() for key in group]
         key_json = dict(
@@ -159,7 +163,7 @@ class Views:
             out = customer_base(row)
             budget = budgets.get(row["budget_id"])
             if budget is not None:
-                out["budget"] = budget_json(budget, self.current)
+                out["budget"] = budget_json(budget, self.generation)
             self._rate_limit(out, row["rate_limit_id"], rate_limits)
             out["teams"] = [self._customer_team(team, team_budgets, counts) for team in teams.get(row["id"], [])]
             out["virtual_keys"] = [key_json[key["id"]] for key in keys.get(row["id"], [])]
@@ -170,7 +174,7 @@ class Views:
     def _customer_team(self, row: Row, budgets: dict[str, list[Row]], counts: dict[str, int]) -> JSON:
         out = team_base(row)
         self._budgets(out, budgets.get(row["id"], []))
-        if self.current and row["rate_limit_id"] is not None:
+        if self.owner_rate_limits and row["rate_limit_id"] is not None:
             out["rate_limit_id"] = row["rate_limit_id"]
         self._team_tail(out, row, counts)
         return out
@@ -218,7 +222,7 @@ class Views:
             vk_id = row["id"]
             out = virtual_key_base(row)
             out["provider_configs"] = configs.get(vk_id, [])
-            out["mcp_configs"] = [mcp_config_json(mcp, self.current) for mcp in mcp_configs.get(vk_id, [])]
+            out["mcp_configs"] = [mcp_config_json(mcp, self.generation) for mcp in mcp_configs.get(vk_id, [])]
             if row["team_id"] is not None:
                 out["team_id"] = row["team_id"]
             if row["customer_id"] is not None:

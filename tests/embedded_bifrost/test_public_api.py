@@ -15,7 +15,9 @@ from bifrost_helpers import free_port
 
 import app.embedded_bifrost as embedded
 from app.embedded_bifrost import RequestRecord, create_app
+from app.embedded_bifrost import __main__ as cli
 from app.embedded_bifrost.__main__ import main
+from app.generations import SEED, V1_5, V2, Generation, generation_named
 
 
 def test_exported_members() -> None:
@@ -41,8 +43,34 @@ def test_request_log_is_bounded_deque_of_records() -> None:
 
 
 def test_create_app_rejects_unknown_generation() -> None:
-    with pytest.raises(ValueError, match="generation"):
-        create_app(generation="v2")
+    with pytest.raises(ValueError, match="generation") as error:
+        create_app(generation="v3")
+    for name in ("'seed'", "'v1.5'", "'current'", "'v2'"):
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("generation", "served"), [("seed", SEED), ("v1.5", V1_5), ("current", V1_5), ("v2", V2), (V2, V2), (SEED, SEED)]
+)
+def test_create_app_takes_a_generation_or_any_of_its_names(generation: str | Generation, served: Generation) -> None:
+    app = create_app(generation=generation)
+    assert app.context.generation is served
+    assert app.context.store.generation is served and app.context.views.generation is served
+
+
+@pytest.mark.parametrize("name", ["seed", "v1.5", "current", "v2"])
+def test_cli_generation_takes_names_and_aliases(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Generation] = []
+    monkeypatch.setattr(cli, "serve", lambda app, host, port: served.append(app.context.generation))
+    main(["--generation", name])
+    assert served == [generation_named(name)]
+
+
+def test_cli_refuses_an_unknown_generation(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--generation", "v3"])
+    assert exit_info.value.code == 2
+    assert "'v2'" in capsys.readouterr().err
 
 
 def test_cli_help_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:

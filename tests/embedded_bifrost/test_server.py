@@ -25,6 +25,10 @@ async def test_health_and_version_defaults() -> None:
         assert (await client.get("/api/version")).json() == "v1.5.2"
     async with client_for(create_app(generation="seed")) as client:
         assert (await client.get("/api/version")).json() == "v1.4.0"
+    async with client_for(create_app(generation="v2")) as client:
+        assert (await client.get("/api/version")).json() == "v2.2.5"
+    async with client_for(create_app(generation="v2", version="v2.0.0")) as client:
+        assert (await client.get("/api/version")).json() == "v2.0.0"
     async with client_for(create_app(version="v9.9.9")) as client:
         assert (await client.get("/api/version")).json() == "v9.9.9"
 

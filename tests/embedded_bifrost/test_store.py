@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from pathlib import Path
 
 import pytest
 
 from app.embedded_bifrost.db import Store, new_id, now
+from app.generations import V1_5
 
 
 def _teams(store: Store) -> int:
@@ -23,15 +25,15 @@ def _insert(store: Store, name: str) -> None:
 
 
 def test_in_memory_stores_are_private_to_each_instance() -> None:
-    first, second = Store(":memory:", "current"), Store(":memory:", "current")
+    first, second = Store(":memory:", V1_5), Store(":memory:", V1_5)
     _insert(first, "only-in-first")
     assert (_teams(first), _teams(second)) == (1, 0)
     first.close()
-    assert _teams(Store(":memory:", "current")) == 0  # nothing outlives its connection
+    assert _teams(Store(":memory:", V1_5)) == 0  # nothing outlives its connection
 
 
 def test_in_memory_transaction_rolls_back_on_error() -> None:
-    store = Store(":memory:", "current")
+    store = Store(":memory:", V1_5)
     _insert(store, "kept")
     with pytest.raises(RuntimeError), store.transaction():
         _insert(store, "rolled-back")
@@ -41,11 +43,11 @@ def test_in_memory_transaction_rolls_back_on_error() -> None:
 
 def test_file_database_survives_a_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "bifrost.db")
-    store = Store(path, "current")
+    store = Store(path, V1_5)
     with store.transaction():
         _insert(store, "persisted")
     store.close()
-    assert _teams(Store(path, "current")) == 1
+    assert _teams(Store(path, V1_5)) == 1
 
 
 def test_new_id_is_a_random_uuid4() -> None:
@@ -66,3 +68,23 @@ def test_now_is_rfc3339_with_nanoseconds_and_moves_forward() -> None:
     for stamp in stamps:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", stamp)
     assert stamps == sorted(stamps)
+
+
+def test_a_database_file_of_an_older_schema_gains_the_new_columns(tmp_path: Path) -> None:
+    database = str(tmp_path / "old.db")
+    old = sqlite3.connect(database)
+    old.executescript(
+        "CREATE TABLE budgets (id TEXT PRIMARY KEY, max_limit REAL NOT NULL, reset_duration TEXT NOT NULL,"
+        " last_reset TEXT NOT NULL, current_usage REAL NOT NULL DEFAULT 0, calendar_aligned INTEGER NOT NULL"
+        " DEFAULT 0, team_id TEXT, virtual_key_id TEXT, provider_config_id INTEGER, config_hash TEXT NOT NULL"
+        " DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+        "INSERT INTO budgets (id, max_limit, reset_duration, last_reset, created_at, updated_at)"
+        " VALUES ('b', 5, '1d', 'x', 'x', 'x');"
+    )
+    old.commit()
+    old.close()
+    store = Store(database, V1_5)
+    row = store.db.execute("SELECT * FROM budgets").fetchone()
+    assert row["id"] == "b" and row["override_amount"] is None and row["customer_id"] is None
+    store.close()
+    Store(database, V1_5).close()  # opening it again adds nothing twice

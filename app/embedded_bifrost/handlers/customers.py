@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ...generations import Feature
 from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import STR, decode_body
@@ -32,6 +33,11 @@ CREATE_SEED = {"name": STR, "budget": BUDGET}
 CREATE_CURRENT = {"name": STR, "budget": BUDGET, "rate_limit": RATE_LIMIT}
 UPDATE_SEED = CREATE_SEED
 UPDATE_CURRENT = CREATE_CURRENT
+
+
+def _body_spec(ctx: Context) -> dict[str, Any]:
+    """The customer body of the generation served (create and update read the same fields)."""
+    return CREATE_CURRENT if ctx.generation.has(Feature.OWNER_RATE_LIMITS) else CREATE_SEED
 
 
 class _BudgetFailure(Exception):
@@ -67,7 +73,7 @@ def get_customer(ctx: Context, request: Request) -> dict[str, Any]:
 
 def create_customer(ctx: Context, request: Request) -> dict[str, Any]:
     """POST /api/governance/customers."""
-    body = decode_body(request.body, CREATE_CURRENT if ctx.current else CREATE_SEED)
+    body = decode_body(request.body, _body_spec(ctx))
     if not body.get("name"):
         raise ApiError(400, "Customer name is required")
     rate_limit = body.get("rate_limit")
@@ -96,7 +102,7 @@ def create_customer(ctx: Context, request: Request) -> dict[str, Any]:
 
 def update_customer(ctx: Context, request: Request) -> dict[str, Any]:
     """PUT /api/governance/customers/{customer_id}: ``budget: {}`` removes the budget."""
-    body = decode_body(request.body, UPDATE_CURRENT if ctx.current else UPDATE_SEED)
+    body = decode_body(request.body, _body_spec(ctx))
     row = _find(ctx, request.param)
     if "rate_limit" in body and (problem := rate_limit_problem(body["rate_limit"])):
         raise ApiError(400, f"Invalid rate limit: {problem}")

@@ -13,7 +13,7 @@ __all__ = ["list_budgets", "list_rate_limits"]
 def list_budgets(ctx: Context, request: Request) -> dict[str, Any]:
     """GET /api/governance/budgets."""
     rows = ctx.store.db.execute("SELECT * FROM budgets ORDER BY created_at, id").fetchall()
-    return {"budgets": [budget_json(row, ctx.current) for row in rows], "count": len(rows)}
+    return {"budgets": [budget_json(row, ctx.generation) for row in rows], "count": len(rows)}
 
 
 def list_rate_limits(ctx: Context, request: Request) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ...generations import Generation
 from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import BOOL, STR, decode_body
@@ -74,10 +75,11 @@ def get_team(ctx: Context, request: Request) -> dict[str, Any]:
 
 def create_team(ctx: Context, request: Request) -> dict[str, Any]:
     """POST /api/governance/teams."""
-    body = decode_body(request.body, CREATE_CURRENT if ctx.current else CREATE_SEED)
+    arrays = ctx.generation.owner_budgets == "array"
+    body = decode_body(request.body, CREATE_CURRENT if arrays else CREATE_SEED)
     if not body.get("name"):
         raise ApiError(400, "Team name is required")
-    if ctx.current:
+    if arrays:
         budgets = body.get("budgets", [])
         check_budgets(budgets)
         rate_limit = body.get("rate_limit")
@@ -101,10 +103,15 @@ def create_team(ctx: Context, request: Request) -> dict[str, Any]:
                 insert_budget(db, budget, "team_id", team_id)
             team = ctx.views.team(_find(ctx, team_id))
     except sqlite3.IntegrityError as error:
-        if ctx.current and is_unique_violation(error):
-            raise ApiError(409, "A team with this name already exists") from None
-        raise ApiError(500, "failed to create team") from None
+        raise _create_failure(ctx.generation, error) from None
     return {"message": "Team created successfully", "team": team}
+
+
+def _create_failure(generation: Generation, error: sqlite3.IntegrityError) -> ApiError:
+    """A failed team insert: a taken name is a 409 where the generation says so, anything else a 500."""
+    if generation.duplicate_names.team_create == 409 and is_unique_violation(error):
+        return ApiError(409, "A team with this name already exists")
+    return ApiError(500, "failed to create team")
 
 
 def _create_lone_team(ctx: Context, team_id: str, name: str) -> dict[str, Any]:
@@ -117,9 +124,7 @@ def _create_lone_team(ctx: Context, team_id: str, name: str) -> dict[str, Any]:
     try:
         ctx.store.db.execute(_INSERT, (team_id, name, None, None, stamp, stamp))
     except sqlite3.IntegrityError as error:
-        if ctx.current and is_unique_violation(error):
-            raise ApiError(409, "A team with this name already exists") from None
-        raise ApiError(500, "failed to create team") from None
+        raise _create_failure(ctx.generation, error) from None
     team = ctx.views.new_team(
         {
             "id": team_id,
@@ -139,9 +144,10 @@ def _create_lone_team(ctx: Context, team_id: str, name: str) -> dict[str, Any]:
 
 def update_team(ctx: Context, request: Request) -> dict[str, Any]:
     """PUT /api/governance/teams/{team_id}: partial update; ``budgets`` is the full desired set."""
-    body = decode_body(request.body, UPDATE_CURRENT if ctx.current else UPDATE_SEED)
+    arrays = ctx.generation.owner_budgets == "array"
+    body = decode_body(request.body, UPDATE_CURRENT if arrays else UPDATE_SEED)
     row = _find(ctx, request.param)
-    if ctx.current:
+    if arrays:
         if "budgets" in body:
             check_budgets(body["budgets"])
         if "rate_limit" in body and (problem := rate_limit_problem(body["rate_limit"])):
@@ -162,7 +168,7 @@ def _apply_update(ctx: Context, db: sqlite3.Connection, row: sqlite3.Row, body: 
     if "customer_id" in body:
         customer_id = body["customer_id"] or None  # "" detaches the team from its customer
     rate_limit_id = row["rate_limit_id"]
-    if ctx.current:
+    if ctx.generation.owner_budgets == "array":
         if "budgets" in body:
             reconcile_budgets(db, "team_id", team_id, body["budgets"])
         if "rate_limit" in body:

@@ -99,7 +99,7 @@ def get_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
 
 def create_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
     """POST /api/governance/virtual-keys: the value ``sk-bf-<uuid>`` is generated here."""
-    body = decode_body(request.body, BODY_CURRENT if ctx.current else BODY_SEED)
+    body = decode_body(request.body, _body_spec(ctx))
     if not body.get("name"):
         raise ApiError(400, "Virtual key name is required")
     _check(ctx, body, creating=True)
@@ -125,7 +125,8 @@ def create_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
                     stamp,
                 ),
             )
-            budgets = body.get("budgets", []) if ctx.current else [body["budget"]] if "budget" in body else []
+            arrays = ctx.generation.owner_budgets == "array"
+            budgets = body.get("budgets", []) if arrays else [body["budget"]] if "budget" in body else []
             for budget in budgets:
                 insert_budget(db, budget, "virtual_key_id", vk_id)
             write_provider_configs(ctx, db, vk_id, body.get("provider_configs", []))
@@ -138,7 +139,7 @@ def create_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
 
 def update_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
     """PUT /api/governance/virtual-keys/{vk_id}: partial update with Bifrost's team/customer trap."""
-    body = decode_body(request.body, BODY_CURRENT if ctx.current else BODY_SEED)
+    body = decode_body(request.body, _body_spec(ctx))
     if "team_id" in body and "customer_id" in body:
         raise ApiError(400, "VirtualKey cannot be attached to both Team and Customer")
     row = _find(ctx, request.param)
@@ -150,16 +151,14 @@ def update_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
             team_id = body.get("team_id")
             customer_id = body.get("customer_id")
             rate_limit_id = row["rate_limit_id"]
-            if ctx.current:
+            if ctx.generation.owner_budgets == "array":
                 if "budgets" in body:
                     reconcile_budgets(db, "virtual_key_id", vk_id, body["budgets"])
-                if "rate_limit" in body:
-                    rate_limit_id = replace_rate_limit(db, rate_limit_id, body["rate_limit"])
-            else:
-                if "budget" in body:
-                    _update_seed_budget(db, vk_id, body["budget"])
-                if "rate_limit" in body:
-                    rate_limit_id = patch_rate_limit(db, rate_limit_id, body["rate_limit"])
+            elif "budget" in body:
+                _update_seed_budget(db, vk_id, body["budget"])
+            if "rate_limit" in body:
+                update = replace_rate_limit if ctx.generation.rate_limit_update == "replace" else patch_rate_limit
+                rate_limit_id = update(db, rate_limit_id, body["rate_limit"])
             db.execute(
                 "UPDATE virtual_keys SET name = ?, description = ?, is_active = ?, team_id = ?, customer_id = ?,"
                 " rate_limit_id = ?, updated_at = ? WHERE id = ?",
@@ -201,13 +200,18 @@ def _check(ctx: Context, body: dict[str, Any], *, creating: bool) -> None:
     if "team_id" in body and "customer_id" in body:
         raise ApiError(400, "VirtualKey cannot be attached to both Team and Customer")
     check_configs(ctx, body)
-    if ctx.current:
+    if ctx.generation.owner_budgets == "array":
         check_budgets(body.get("budgets", []))
     elif "budget" in body and (creating or body["budget"].keys() >= {"max_limit", "reset_duration"}):
         if problem := budget_problem(body["budget"]):
             raise ApiError(400, problem)
     if "rate_limit" in body and (problem := rate_limit_problem(body["rate_limit"])):
-        raise reject(ctx, f"Invalid rate limit: {problem}" if ctx.current else problem)
+        raise reject(ctx, ctx.generation.rate_limit_problem_prefix + problem)
+
+
+def _body_spec(ctx: Context) -> dict[str, Any]:
+    """The key body of the generation served: ``budgets`` arrays or a single ``budget``."""
+    return BODY_CURRENT if ctx.generation.owner_budgets == "array" else BODY_SEED
 
 
 def _update_seed_budget(db: sqlite3.Connection, vk_id: str, budget: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ _PC_BUDGET = "provider config "
 
 def reject(ctx: Context, message: str) -> ApiError:
     """A validation failure that v1.5 checks up front (400) and the seed generation inside its transaction (500)."""
-    return ApiError(400 if ctx.current else 500, message)
+    return ApiError(ctx.generation.key_checks_status, message)
 
 
 def check_configs(ctx: Context, body: dict[str, Any]) -> None:
@@ -66,18 +66,18 @@ def check_configs(ctx: Context, body: dict[str, Any]) -> None:
         if provider not in PROVIDERS:
             raise ApiError(400, f"invalid provider name: {provider}")
     for config in body.get("provider_configs", ()):
-        budgets = config.get("budgets", []) if ctx.current else [config["budget"]] if "budget" in config else []
+        arrays = ctx.generation.owner_budgets == "array"
         seen: set[str] = set()
-        for budget in budgets:
-            if "id" not in config or ctx.current:
+        for budget in _budgets_of(ctx, config):
+            if "id" not in config or arrays:
                 if problem := budget_problem(budget, _PC_BUDGET):
                     raise reject(ctx, problem)
             duration = budget.get("reset_duration", "")
-            if ctx.current and duration in seen:
+            if arrays and duration in seen:
                 raise ApiError(400, f"duplicate reset_duration in budgets: {duration}")
             seen.add(duration)
         if "rate_limit" in config and (problem := rate_limit_problem(config["rate_limit"])):
-            raise reject(ctx, f"Invalid rate limit: {problem}" if ctx.current else problem)
+            raise reject(ctx, ctx.generation.rate_limit_problem_prefix + problem)
     names: set[str] = set()
     for config in body.get("mcp_configs", ()):
         name = config.get("mcp_client_name", "")
@@ -94,7 +94,7 @@ def write_provider_configs(ctx: Context, db: sqlite3.Connection, vk_id: str, con
     kept: set[int] = set()
     for config in configs:
         key_rows = _key_rows(db, config)
-        weight = config.get("weight", None if ctx.current else 0.0)
+        weight = config.get("weight", ctx.generation.provider_weight_default)
         models = orjson.dumps(config.get("allowed_models", []))
         if "id" not in config:
             rate_limit_id = insert_rate_limit(db, config["rate_limit"]) if "rate_limit" in config else None
@@ -114,7 +114,7 @@ def write_provider_configs(ctx: Context, db: sqlite3.Connection, vk_id: str, con
             kept.add(config_id)
             rate_limit_id = row["rate_limit_id"]
             if "rate_limit" in config:
-                update = replace_rate_limit if ctx.current else patch_rate_limit
+                update = replace_rate_limit if ctx.generation.rate_limit_update == "replace" else patch_rate_limit
                 rate_limit_id = update(db, rate_limit_id, config["rate_limit"])
             db.execute(
                 "UPDATE provider_configs SET provider = ?, weight = ?, allowed_models = ?, rate_limit_id = ?"
@@ -131,14 +131,14 @@ def write_provider_configs(ctx: Context, db: sqlite3.Connection, vk_id: str, con
 
 
 def _budgets_of(ctx: Context, config: dict[str, Any]) -> list[dict[str, Any]]:
-    if ctx.current:
+    if ctx.generation.owner_budgets == "array":
         budgets: list[dict[str, Any]] = config.get("budgets", [])
         return budgets
     return [config["budget"]] if "budget" in config else []
 
 
 def _update_config_budgets(ctx: Context, db: sqlite3.Connection, config_id: int, config: dict[str, Any]) -> None:
-    if ctx.current:
+    if ctx.generation.owner_budgets == "array":
         if "budgets" in config:
             reconcile_budgets(db, "provider_config_id", config_id, config["budgets"])
         return
