@@ -1,16 +1,28 @@
 """Pydantic models of Bifrost's governance JSON, parsed once per response straight from bytes.
 
-Both API generations parse into the same models: the seed generation's single ``budget`` and the
+Every API generation parses into the same models: the seed generation's single ``budget`` and the
 v1.5+ ``budgets`` array are both kept, and ``all_budgets`` reconciles them. Unknown fields are
 ignored and every relation is optional, because Bifrost omits or nulls relations it did not load.
+Fields only v2 sends (``expires_at``, ``override_*``, ``virtual_key_count`` on customers ...) are
+None when an older upstream leaves them out. A list Bifrost may send as ``null`` (v2 marshals an
+unloaded Go slice so) reads as an empty list (``OrEmpty``).
+
+Example:
+    >>> VirtualKey.model_validate_json(
+    ...     b'{"id": "k", "name": "n", "provider_configs": null, "created_at": "2026-01-01T00:00:00Z",'
+    ...     b' "updated_at": "2026-01-01T00:00:00Z"}'
+    ... ).provider_configs
+    []
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 __all__ = [
     "Budget",
@@ -22,6 +34,8 @@ __all__ = [
     "MCPClient",
     "MCPConfig",
     "MessageEnvelope",
+    "ModelBudget",
+    "OrEmpty",
     "Page",
     "ProviderConfig",
     "ProviderKey",
@@ -36,6 +50,28 @@ __all__ = [
 ]
 
 
+T = TypeVar("T")
+
+
+def _empty_if_null(value: list[T] | None) -> list[T]:
+    return [] if value is None else value
+
+
+if TYPE_CHECKING:
+    OrEmpty: TypeAlias = list[T]
+else:
+
+    class OrEmpty:
+        """``OrEmpty[X]``: a JSON list of X where ``null`` reads as ``[]``.
+
+        A union with None and an after-validator, rather than a before-validator, keeps pydantic parsing the
+        list straight from the JSON bytes. Defaults are not validated, so an absent field keeps its default.
+        """
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return Annotated[list[item] | None, AfterValidator(_empty_if_null)]
+
+
 class BifrostModel(BaseModel):
     """Base of every upstream model: unknown fields ignored, instances immutable."""
 
@@ -43,7 +79,19 @@ class BifrostModel(BaseModel):
 
 
 class Budget(BifrostModel):
-    """A spending limit in USD that resets every ``reset_duration``."""
+    """A spending limit in USD that resets every ``reset_duration``.
+
+    v2 adds an override: ``override_amount`` more is allowed while it is active (``forever``, or ``cycles``
+    with windows left); Bifrost leaves the ``override_*`` fields out when there is none.
+
+    Example:
+        >>> budget = Budget.model_validate_json(
+        ...     b'{"id": "b", "max_limit": 10, "reset_duration": "1d", "override_amount": 5, "override_mode":'
+        ...     b' "forever", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}'
+        ... )
+        >>> budget.has_active_override, budget.effective_max_limit
+        (True, 15.0)
+    """
 
     id: str
     max_limit: float
@@ -51,12 +99,42 @@ class Budget(BifrostModel):
     last_reset: datetime | None = None
     current_usage: float = 0.0
     calendar_aligned: bool = False
+    override_amount: float | None = None
+    override_mode: str | None = None
+    override_cycles_remaining: int | None = None
+    override_cycles_total: int | None = None
+    override_anchor_reset: datetime | None = None
     team_id: str | None = None
     virtual_key_id: str | None = None
     provider_config_id: int | None = None
+    model_config_id: str | None = None
+    customer_id: str | None = None
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def has_override(self) -> bool:
+        """Whether the budget carries an override (active or spent); Bifrost's empty mode means none."""
+        return bool(self.override_mode)
+
+    @property
+    def has_active_override(self) -> bool:
+        """Bifrost's ``HasActiveOverride``: a positive amount, forever or with cycles left."""
+        if not self.override_amount or self.override_amount <= 0:
+            return False
+        if self.override_mode == "forever":
+            return True
+        return self.override_mode == "cycles" and (self.override_cycles_remaining or 0) > 0
+
+    @property
+    def effective_max_limit(self) -> float:
+        """Bifrost's ``EffectiveMaxLimit``: ``max_limit`` plus the override amount while it is active."""
+        if self.has_active_override and self.override_amount is not None:
+            total = self.max_limit + self.override_amount
+            # Two amounts JSON can carry may still add up past float's range, which GraphQL cannot send.
+            return total if math.isfinite(total) else sys.float_info.max
+        return self.max_limit
 
 
 class RateLimit(BifrostModel):
@@ -71,9 +149,18 @@ class RateLimit(BifrostModel):
     request_reset_duration: str | None = None
     request_current_usage: int = 0
     request_last_reset: datetime | None = None
+    metric: str | None = None  # v2 model-config rules only: "tokens" or "requests"
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class ModelBudget(BifrostModel):
+    """One model's budgets and rate limit under a v2 provider config (``model_budgets``)."""
+
+    model_name: str
+    budgets: OrEmpty[Budget] = Field(default_factory=list)
+    rate_limit: RateLimit | None = None
 
 
 class WithBudgets(BifrostModel):
@@ -113,7 +200,7 @@ class ProviderKey(BifrostModel):
     provider: str | None = None
     key_id: str
     value: EnvVar | None = None
-    models: list[str] = Field(default_factory=list)
+    models: OrEmpty[str] = Field(default_factory=list)
     weight: float | None = None
     enabled: bool | None = None
     use_for_batch_api: bool | None = None
@@ -143,11 +230,20 @@ class ProviderConfig(WithBudgets):
     virtual_key_id: str | None = None
     provider: str
     weight: float | None = None
-    allowed_models: list[str] = Field(default_factory=list)
+    allowed_models: OrEmpty[str] = Field(default_factory=list)
+    blacklisted_models: list[str] | None = None  # v2 always sends a list (never null); None: an older upstream
     rate_limit_id: str | None = None
     rate_limit: RateLimit | None = None
-    keys: list[ProviderKey] = Field(default_factory=list)
+    keys: OrEmpty[ProviderKey] = Field(default_factory=list)
     allow_all_keys: bool | None = None  # v2: set by ``key_ids: ["*"]``, then ``keys`` is every key of the provider
+    model_budgets: list[ModelBudget] | None = None  # v2 leaves it out when there are none
+
+    @property
+    def v2_model_budgets(self) -> list[ModelBudget] | None:
+        """Per-model budgets: v2 (which always sends ``blacklisted_models``) omits an empty list; None on older."""
+        if self.model_budgets is not None:
+            return self.model_budgets
+        return [] if self.blacklisted_models is not None else None
 
 
 class MCPClient(BifrostModel):
@@ -164,7 +260,7 @@ class MCPConfig(BifrostModel):
     mcp_client_name: str | None = None
     mcp_client_id: int | str | None = None
     mcp_client: MCPClient | None = None
-    tools_to_execute: list[str] = Field(default_factory=list)
+    tools_to_execute: OrEmpty[str] = Field(default_factory=list)
 
     @property
     def client_name(self) -> str | None:
@@ -175,7 +271,20 @@ class MCPConfig(BifrostModel):
 
 
 class Customer(WithBudgets):
-    """A customer: owner of teams and customer-scoped virtual keys."""
+    """A customer: owner of teams and customer-scoped virtual keys.
+
+    A customer embedded in a team or a key is partial. On v2 its ``virtual_key_count`` is not filled in
+    (Bifrost computes it only on the customer read paths, and serialises 0 elsewhere) and its budgets may
+    not be loaded, so ``own_virtual_key_count`` and ``has_budgets_loaded`` do not trust it.
+
+    Example:
+        >>> customer = Customer.model_validate_json(
+        ...     b'{"id": "c", "name": "Acme", "virtual_key_count": 2, "created_at": "2026-01-01T00:00:00Z",'
+        ...     b' "updated_at": "2026-01-01T00:00:00Z"}'
+        ... )
+        >>> customer.own_virtual_key_count, customer.all_budgets
+        (2, [])
+    """
 
     id: str
     name: str
@@ -183,9 +292,41 @@ class Customer(WithBudgets):
     rate_limit: RateLimit | None = None
     teams: list[Team] | None = None
     virtual_keys: list[VirtualKey] | None = None
+    virtual_key_count: int | None = None  # v2 (always sent there)
+    calendar_aligned: bool | None = None  # v2
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    _embedded: bool = PrivateAttr(default=False)  # read from inside a team's or a key's payload
+
+    @property
+    def has_budgets_loaded(self) -> bool:
+        """Whether the payload carried the customer's budgets.
+
+        v2 has no ``budget_id`` that would say a budget exists, and omits an empty ``budgets``: a partial
+        v2 customer (one that carries ``virtual_key_count``) without budgets may simply not have them loaded.
+        """
+        if self._embedded and self.budgets is None and self.virtual_key_count is not None:
+            return False
+        return super().has_budgets_loaded
+
+    @property
+    def own_virtual_key_count(self) -> int | None:
+        """How many customer-scoped keys it has, when this payload says so (None: ask the customer's GET).
+
+        v2 sends the count; older generations embed the keys themselves in the customer endpoints' answers.
+        """
+        if self._embedded:
+            return None
+        if self.virtual_key_count is not None:
+            return self.virtual_key_count
+        return len(self.virtual_keys) if self.virtual_keys is not None else None
+
+    def mark_embedded(self) -> Customer:
+        """This customer, noted as read from inside another entity's payload (see the class docstring)."""
+        self._embedded = True
+        return self
 
 
 class Team(WithBudgets):
@@ -202,9 +343,15 @@ class Team(WithBudgets):
     profile: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
     claims: dict[str, Any] | None = None
+    calendar_aligned: bool | None = None  # v2
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("customer")
+    @classmethod
+    def _customer_is_partial(cls, customer: Customer | None) -> Customer | None:
+        return customer.mark_embedded() if customer is not None else None
 
     @property
     def has_budgets_loaded(self) -> bool:
@@ -231,17 +378,27 @@ class VirtualKey(WithBudgets):
     description: str | None = None
     value: str = ""
     is_active: bool = True
-    provider_configs: list[ProviderConfig] = Field(default_factory=list)
-    mcp_configs: list[MCPConfig] = Field(default_factory=list)
+    expires_at: datetime | None = None  # v2: None also when the key never expires
+    provider_configs: OrEmpty[ProviderConfig] = Field(default_factory=list)
+    mcp_configs: OrEmpty[MCPConfig] = Field(default_factory=list)
     team_id: str | None = None
     customer_id: str | None = None
     team: Team | None = None
     customer: Customer | None = None
     rate_limit_id: str | None = None
     rate_limit: RateLimit | None = None
+    calendar_aligned: bool | None = None  # v2
+    allow_all_providers: bool | None = None  # v2
+    rotated_at: datetime | None = None  # v2, once rotated
+    previous_value_expires_at: datetime | None = None  # v2, while a rotated-out value still authenticates
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("customer")
+    @classmethod
+    def _customer_is_partial(cls, customer: Customer | None) -> Customer | None:
+        return customer.mark_embedded() if customer is not None else None
 
 
 class TeamEnvelope(BifrostModel):
@@ -280,32 +437,32 @@ class Page(BifrostModel):
 class TeamList(Page):
     """``GET /api/governance/teams``."""
 
-    teams: list[Team] = Field(default_factory=list)
+    teams: OrEmpty[Team] = Field(default_factory=list)
 
 
 class CustomerList(Page):
     """``GET /api/governance/customers``."""
 
-    customers: list[Customer] = Field(default_factory=list)
+    customers: OrEmpty[Customer] = Field(default_factory=list)
 
 
 class VirtualKeyList(Page):
     """``GET /api/governance/virtual-keys``."""
 
-    virtual_keys: list[VirtualKey] = Field(default_factory=list)
+    virtual_keys: OrEmpty[VirtualKey] = Field(default_factory=list)
 
 
 class BudgetList(BifrostModel):
     """``GET /api/governance/budgets``."""
 
-    budgets: list[Budget] = Field(default_factory=list)
+    budgets: OrEmpty[Budget] = Field(default_factory=list)
     count: int = 0
 
 
 class RateLimitList(BifrostModel):
     """``GET /api/governance/rate-limits``."""
 
-    rate_limits: list[RateLimit] = Field(default_factory=list)
+    rate_limits: OrEmpty[RateLimit] = Field(default_factory=list)
     count: int = 0
 
 
