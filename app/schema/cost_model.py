@@ -62,7 +62,9 @@ class Relation:
     calls: int = 1
 
 
-_CUSTOMER = Relation("GET /customers/{id}")  # embeds the customer's teams, keys, budget and rate limit
+# Embeds the customer's teams, keys, budget(s), rate limit and (v2) key count; a customer embedded in a team or a
+# key lacks them, one read from a customer list or by id has them (then nothing is called).
+_CUSTOMER = Relation("GET /customers/{id}")
 _TEAM = Relation("GET /teams/{id}")  # a team embedded in a key lacks its budgets
 _BUDGETS = Relation("GET /budgets", batched=True)
 _RATE_LIMITS = Relation("GET /rate-limits", batched=True)
@@ -78,6 +80,9 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("Customer", "teams"): _CUSTOMER,
     ("Customer", "virtualKeys"): _CUSTOMER,
     ("Customer", "budget"): _CUSTOMER,
+    ("Customer", "budgets"): _CUSTOMER,
+    ("Customer", "budgetId"): _CUSTOMER,  # v2 has no budget_id: the first budget's id
+    ("Customer", "virtualKeyCount"): _CUSTOMER,
     ("Customer", "rateLimit"): _CUSTOMER,
     ("VirtualKey", "team"): _TEAM,
     ("VirtualKey", "customer"): _CUSTOMER,
@@ -110,6 +115,9 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("VirtualKey", "mcpConfigs"): 3,
     ("ProviderConfig", "budgets"): 3,
     ("ProviderConfig", "keys"): 3,
+    ("Customer", "budgets"): 3,
+    ("ProviderConfig", "modelBudgets"): 3,
+    ("ModelBudget", "budgets"): 3,
     ("*", "userErrors"): 5,
 }
 

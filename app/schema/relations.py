@@ -17,9 +17,11 @@ from app.schema.context import Info
 
 __all__ = [
     "MaybeAwaitable",
+    "budget_id_of",
     "budgets_of",
     "customer_of",
     "customer_part",
+    "customer_virtual_key_count",
     "first_budget",
     "rate_limit_of",
     "team_of",
@@ -80,6 +82,24 @@ def first_budget(root: models.WithBudgets, info: Info) -> MaybeAwaitable[models.
     if isinstance(budgets, list):
         return budgets[0] if budgets else None
     return then(budgets, lambda found: found[0] if found else None)
+
+
+def budget_id_of(root: models.Customer, info: Info) -> MaybeAwaitable[str | None]:
+    """``budget_id`` where the payload has one, else the first budget's id (v2 has ``budgets`` and no ``budget_id``)."""
+    if root.budget_id is not None:
+        return root.budget_id
+    budget = first_budget(root, info)
+    if budget is None or isinstance(budget, models.Budget):
+        return budget.id if budget is not None else None
+    return then(budget, lambda found: found.id if found is not None else None)
+
+
+def customer_virtual_key_count(root: models.Customer, info: Info) -> MaybeAwaitable[int | None]:
+    """How many customer-scoped keys the customer has: from its payload, else from its GET (a partial customer)."""
+    count = root.own_virtual_key_count
+    if count is not None:
+        return count
+    return then(info.context.loaders.customer.load(root.id), lambda full: full.own_virtual_key_count if full else None)
 
 
 def rate_limit_of(

@@ -42,6 +42,7 @@ from app.schema.export import export_sdl
 from app.schema.limits import Limits
 from app.schema.loaders import Loaders
 from app.schema.schema import GatewaySchema, build_schema
+from tests.gateway import v2_payloads as v2
 from tests.gateway.arrange import FailingTransport, Failure, upstream_error
 from tests.reliability.inprocess import demo_ids
 
@@ -216,8 +217,10 @@ DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
           teams(first: 25) { edges { node {
             id name customerId
             customer { id name budget { id maxLimit } rateLimit { id requestMaxLimit }
+              calendarAligned virtualKeyCount budgetId budgets { id effectiveMaxLimit override { mode } }
               teams { id name virtualKeys { id name isActive team { id name } } } virtualKeys { id name } }
-            budget { id maxLimit resetDuration currentUsage calendarAligned }
+            calendarAligned
+            budget { id maxLimit resetDuration currentUsage calendarAligned effectiveMaxLimit }
             budgets { id maxLimit resetDuration }
             rateLimit { id tokenMaxLimit tokenResetDuration requestMaxLimit tokenCurrentUsage }
             virtualKeys { id name value }
@@ -229,10 +232,14 @@ DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
         """{
           virtualKeys(first: 25) { totalCount nodes {
             id name description isActive teamId customerId
-            team { id name customer { id name teams { name } } budgets { maxLimit } }
-            customer { id name virtualKeys { name } }
-            budget { id maxLimit } budgets { id maxLimit } rateLimit { id requestMaxLimit requestResetDuration }
+            expiresAt calendarAligned allowAllProviders rotatedAt previousValueExpiresAt
+            team { id name calendarAligned customer { id name teams { name } } budgets { maxLimit } }
+            customer { id name virtualKeys { name } virtualKeyCount budgets { id } }
+            budget { id maxLimit } rateLimit { id requestMaxLimit requestResetDuration }
+            budgets { id maxLimit effectiveMaxLimit override { amount mode cyclesRemaining cyclesTotal anchorReset } }
             providerConfigs { id provider weight allowedModels budget { id maxLimit } budgets { id } rateLimit { id }
+              blacklistedModels allowAllKeys
+              modelBudgets { modelName budgets { id effectiveMaxLimit override { mode } } rateLimit { id } }
               keys { id keyId name models value { envVar fromEnv isSet } } }
             mcpConfigs { id toolsToExecute mcpClientName }
           } }
@@ -311,8 +318,9 @@ DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
     "customers-in-full": (
         """{
           customers { nodes {
-            id name budgetId rateLimitId configHash createdAt updatedAt
+            id name budgetId rateLimitId configHash createdAt updatedAt calendarAligned virtualKeyCount
             budget { id maxLimit resetDuration lastReset calendarAligned createdAt }
+            budgets { id maxLimit effectiveMaxLimit override { amount mode } }
             rateLimit { id tokenMaxLimit requestMaxLimit requestResetDuration requestCurrentUsage }
             teams { id name budgets { maxLimit } virtualKeys { name } }
             virtualKeys { id name value team { name } customer { name } }
@@ -590,6 +598,40 @@ async def test_upstream_failures_give_the_reference_errors(fail: Failure, docume
     codes = {error.extensions["code"] for error in reference.errors}  # type: ignore[index]
     assert codes <= {"UPSTREAM_ERROR", "UPSTREAM_UNAVAILABLE", "UPSTREAM_TIMEOUT", "FORBIDDEN"}
     assert compiled.errors
+
+
+async def test_v2_payloads_give_the_reference_answer() -> None:
+    """Bifrost v2's new fields (overrides as an enum, per-model budgets, partial customers loaded) on both engines."""
+    routes = {
+        **v2.embedded_customer_routes(),
+        **v2.key_route(v2.rich_key()),
+        "/api/governance/customers": v2.customer_list(
+            [v2.customer(v2.ACME, "Acme", virtual_key_count=4, budgets=[v2.budget("b", 9)])]
+        ),
+    }
+    arranged = v2.Arranged(routes)
+    client = BifrostClient(
+        HttpxWire(httpx.AsyncClient(base_url="http://bifrost", transport=arranged.transport())),
+        read_retries=0,
+        breaker=CircuitBreaker(failure_threshold=1_000_000),
+    )
+    limits = Limits()
+    engines = Engines(
+        None,
+        client,
+        Executor(SCHEMA, limits, hide_suggestions=False, compiled=True),
+        Executor(SCHEMA, limits, hide_suggestions=False, compiled=False),
+    )
+    for document, variables in (
+        (v2.TEAM_CUSTOMERS, None),
+        (v2.KEY_FIELDS, {"id": v2.KEY}),
+        (v2.CUSTOMER_PAGE, None),
+    ):
+        prepared, compiled, _ = await engines.both(document, variables)
+        assert used_compiled_plan(prepared)
+        assert compiled.data is not None and not compiled.errors
+    await client.aclose()
+    await arranged.http.aclose()
 
 
 async def test_failing_element_nulls_the_nearest_nullable_position() -> None:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.bifrost import models
+from app.schema.availability import V2_ONLY
 from app.schema.budgets.types import Budget
 from app.schema.context import Info
 from app.schema.rate_limits.types import RateLimit
@@ -36,6 +37,10 @@ class Team:
     profile: JSON | None
     config: JSON | None
     claims: JSON | None
+    calendar_aligned: bool | None = strawberry.field(
+        description="Whether the team's budget and rate-limit windows start on calendar boundaries (a `1d` budget "
+        f"resets at midnight UTC) rather than rolling from their creation. {V2_ONLY}."
+    )
     config_hash: str | None
     created_at: datetime
     updated_at: datetime

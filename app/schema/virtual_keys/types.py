@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.bifrost import models
+from app.schema.availability import V2_ONLY
 from app.schema.budgets.types import Budget
 from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
@@ -22,7 +23,15 @@ if TYPE_CHECKING:
     from app.schema.customers.types import Customer
     from app.schema.teams.types import Team
 
-__all__ = ["MCPConfig", "ProviderConfig", "ProviderCredential", "ProviderKey", "VirtualKey", "mask_secret"]
+__all__ = [
+    "MCPConfig",
+    "ModelBudget",
+    "ProviderConfig",
+    "ProviderCredential",
+    "ProviderKey",
+    "VirtualKey",
+    "mask_secret",
+]
 
 
 def mask_secret(value: str) -> str:
@@ -90,16 +99,37 @@ class ProviderKey:
     updated_at: datetime | None
 
 
+@strawberry.type(description="Budgets and a rate limit of one model under a provider config.")
+class ModelBudget:
+    model_name: str = strawberry.field(description="The model they apply to.")
+    budgets: list[Budget] = strawberry.field(description="The model's budgets.")
+    rate_limit: RateLimit | None = strawberry.field(description="The model's rate limit.")
+
+
 @strawberry.type(description="Which provider, keys and models a virtual key may use.")
 class ProviderConfig:
     id: int
     virtual_key_id: strawberry.ID | None
     provider: str
     weight: float | None = strawberry.field(description="Load-balancing weight; null = not weighted.")
-    allowed_models: list[str] = strawberry.field(description='Allowed models; `"*"` allows all.')
+    allowed_models: list[str] = strawberry.field(
+        description='Allowed models; `"*"` allows all. Empty allows all before Bifrost v2 and none on v2.'
+    )
+    blacklisted_models: list[str] | None = strawberry.field(
+        description=f'Models refused even when allowed; `"*"` refuses all, empty none. {V2_ONLY}.'
+    )
+    allow_all_keys: bool | None = strawberry.field(
+        description="Whether every key of the provider may be used (`keys` then lists them all); false with no "
+        f"`keys` allows none. {V2_ONLY}."
+    )
     budget_id: strawberry.ID | None
     rate_limit_id: strawberry.ID | None
     keys: list[ProviderKey]
+
+    @strawberry.field(description=f"Budgets and rate limits of single models under this provider. {V2_ONLY}.")
+    @staticmethod
+    def model_budgets(root: strawberry.Parent[models.ProviderConfig]) -> list[ModelBudget] | None:
+        return root.v2_model_budgets  # type: ignore[return-value]
 
     @strawberry.field(description="The config's only or first budget.")
     @staticmethod
@@ -135,12 +165,30 @@ class VirtualKey:
     name: str
     description: str | None
     is_active: bool
+    expires_at: datetime | None = strawberry.field(
+        description=f"When the key stops authenticating; null when it never expires. {V2_ONLY}."
+    )
     team_id: strawberry.ID | None
     customer_id: strawberry.ID | None
     budget_id: strawberry.ID | None
     rate_limit_id: strawberry.ID | None
     provider_configs: list[ProviderConfig]
     mcp_configs: list[MCPConfig]
+    calendar_aligned: bool | None = strawberry.field(
+        description="Whether the key's budget and rate-limit windows start on calendar boundaries (a `1d` budget "
+        f"resets at midnight UTC) rather than rolling from their creation. {V2_ONLY}."
+    )
+    allow_all_providers: bool | None = strawberry.field(
+        description="Whether the key may use every provider, a provider config then only narrowing its models "
+        f"(Bifrost v2 releases differ on whether they enforce it). {V2_ONLY}."
+    )
+    rotated_at: datetime | None = strawberry.field(
+        description=f"When the key's value was last rotated; null when it never was. {V2_ONLY}."
+    )
+    previous_value_expires_at: datetime | None = strawberry.field(
+        description="Until when the value replaced by the last rotation still authenticates (the grace period); "
+        f"null when no old value does. {V2_ONLY}."
+    )
     config_hash: str | None
     created_at: datetime
     updated_at: datetime
