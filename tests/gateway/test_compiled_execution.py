@@ -326,7 +326,7 @@ DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
             virtualKeys { id name value team { name } customer { name } }
           } }
           budgets { id maxLimit resetDuration currentUsage teamId virtualKeyId }
-          rateLimits { id tokenMaxLimit tokenResetDuration requestMaxLimit requestResetDuration }
+          rateLimits { id tokenMaxLimit tokenResetDuration requestMaxLimit requestResetDuration metric }
         }""",
         None,
     ),

@@ -26,6 +26,7 @@ from tests.gateway.v2_payloads import (
     customer_list,
     embedded_customer_routes,
     key_route,
+    rate_limit,
     rich_key,
     team,
     virtual_key,
@@ -152,7 +153,7 @@ async def test_v2_key_fields_overrides_and_provider_governance() -> None:
             "budgets": [
                 {"id": "m-b", "maxLimit": 3.0, "effectiveMaxLimit": 4.0, "override": {"amount": 1.0, "mode": "FOREVER"}}
             ],
-            "rateLimit": {"id": "m-rl", "requestMaxLimit": "60"},
+            "rateLimit": {"id": "m-rl", "requestMaxLimit": "60", "metric": "REQUESTS"},
         },
         {"modelName": "gpt-4o-mini", "budgets": [], "rateLimit": None},
     ]
@@ -248,7 +249,9 @@ OLDER_FIELDS = """
     name expiresAt calendarAligned allowAllProviders rotatedAt previousValueExpiresAt
     budgets { maxLimit effectiveMaxLimit override { mode } }
     providerConfigs { blacklistedModels allowAllKeys modelBudgets { modelName } }
+    rateLimit { metric }
   } }
+  rateLimits { metric }
 }
 """
 
@@ -293,6 +296,8 @@ async def test_older_generations_answer_null_for_v2_fields_and_their_own_values_
             assert node[name] is None, name
         assert node["budgets"] == [{"maxLimit": 5.0, "effectiveMaxLimit": 5.0, "override": None}]
         assert node["providerConfigs"] == [{"blacklistedModels": None, "allowAllKeys": None, "modelBudgets": None}]
+        assert node["rateLimit"] is None or node["rateLimit"]["metric"] is None
+    assert all(limit["metric"] is None for limit in data["rateLimits"])
 
 
 def test_v2_only_fields_say_so_in_their_description() -> None:
@@ -306,6 +311,7 @@ def test_v2_only_fields_say_so_in_their_description() -> None:
         "VirtualKey": ["expiresAt", "calendarAligned", "allowAllProviders", "rotatedAt", "previousValueExpiresAt"],
         "ProviderConfig": ["blacklistedModels", "allowAllKeys", "modelBudgets"],
         "Budget": ["override"],
+        "RateLimit": ["metric"],
     }
     graphql_schema = schema._schema
     for type_name, fields in v2_only.items():
@@ -328,3 +334,25 @@ def test_the_new_list_fields_are_priced() -> None:
         "{ virtualKeys(first: 10) { nodes { providerConfigs { modelBudgets { budgets { id } rateLimit { id } } } } } }"
     )
     assert price(document) == 10 + 1 + 10 * (1 + 3 * per_config)
+
+
+async def test_rate_limit_metric_is_set_for_model_config_rules_only() -> None:
+    limits = [
+        rate_limit("tokens", metric="tokens", token_max_limit=1000, token_reset_duration="1h"),
+        rate_limit("requests", metric="requests", request_max_limit=60, request_reset_duration="1m"),
+        rate_limit(
+            "owner", token_max_limit=5, token_reset_duration="1h", request_max_limit=5, request_reset_duration="1m"
+        ),
+        rate_limit("later", metric="dollars"),  # a metric this gateway does not know: null, not an error
+        rate_limit("empty", metric=""),
+    ]
+    upstream = Arranged({"/api/governance/rate-limits": {"rate_limits": limits, "count": len(limits)}})
+    data = await upstream.graphql("{ rateLimits { id metric } }")
+    assert data["rateLimits"] == [
+        {"id": "tokens", "metric": "TOKENS"},
+        {"id": "requests", "metric": "REQUESTS"},
+        {"id": "owner", "metric": None},
+        {"id": "later", "metric": None},
+        {"id": "empty", "metric": None},
+    ]
+    assert upstream.governance_calls() == ["GET /api/governance/rate-limits"]

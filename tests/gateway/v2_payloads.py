@@ -195,7 +195,7 @@ query ($id: ID!) { virtualKey(id: $id) {
   providerConfigs { id allowedModels blacklistedModels allowAllKeys keys { keyId }
     budgets { id effectiveMaxLimit override { mode } }
     modelBudgets { modelName budgets { id maxLimit effectiveMaxLimit override { amount mode } }
-      rateLimit { id requestMaxLimit } } }
+      rateLimit { id requestMaxLimit metric } } }
 } }
 """
 
@@ -238,7 +238,9 @@ def rich_key() -> dict[str, Any]:
                     {
                         "model_name": "gpt-4o",
                         "budgets": [budget("m-b", 3, override_amount=1, override_mode="forever")],
-                        "rate_limit": rate_limit("m-rl", request_max_limit=60, request_reset_duration="1m"),
+                        "rate_limit": rate_limit(
+                            "m-rl", metric="requests", request_max_limit=60, request_reset_duration="1m"
+                        ),
                     },
                     {"model_name": "gpt-4o-mini"},
                 ],
