@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.conftest import Gateway, upstream_http
+from tests.gateway.conftest import make_gateway, upstream_http
 from tests.gateway.v2_payloads import (
     ACME,
     CUSTOMER_PAGE,
@@ -256,7 +256,9 @@ OLDER_FIELDS = """
 """
 
 
-async def test_older_generations_answer_null_for_v2_fields_and_their_own_values_for_the_rest(gateway: Gateway) -> None:
+@pytest.mark.parametrize("generation", ["seed", "current"])
+async def test_older_generations_answer_null_for_v2_fields_and_their_own_values_for_the_rest(generation: str) -> None:
+    gateway = await make_gateway(generation)
     async with upstream_http(gateway) as up:
         budget_body = {"max_limit": 40, "reset_duration": "1M"}
         acme = (await up.post("/api/governance/customers", json={"name": "Acme", "budget": budget_body})).json()
@@ -275,6 +277,7 @@ async def test_older_generations_answer_null_for_v2_fields_and_their_own_values_
             response = await up.post("/api/governance/virtual-keys", json=key)
             assert response.status_code == 200, response.text
     body = await gateway.graphql(OLDER_FIELDS)
+    await gateway.http.aclose()
     assert "errors" not in body, body
     data = body["data"]
     customers = {node["name"]: node for node in data["customers"]["nodes"]}
