@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from strawberry import Maybe
 
-from app.schema.errors import UserError, UserErrorCode
+from app.schema.checks import invalid
+from app.schema.errors import UserError
 
 __all__ = ["check_not_null", "list_change"]
 
@@ -42,10 +43,4 @@ def check_not_null(change: Maybe[T | None], path: list[str]) -> list[UserError]:
     """
     if change is None or change.value is not None:
         return []
-    return [
-        UserError(
-            field=path,
-            message=f"{path[-1]} cannot be null: leave it out to keep the current value",
-            code=UserErrorCode.INVALID_INPUT,
-        )
-    ]
+    return [invalid(path, f"{path[-1]} cannot be null: leave it out to keep the current value")]

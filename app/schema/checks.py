@@ -1,9 +1,14 @@
-"""Checks and outcomes shared by the write mutations.
+"""Checks and outcomes shared by the write mutations: one place for each kind of check.
 
 Ids are checked before they reach an upstream path; referenced customers and teams are checked through the
 per-request loaders (Bifrost stores dangling references without complaint); an upstream refusal the caller
 can fix becomes a userError, anything else propagates to the SafeErrors extension. Bifrost answers some
-taken names with a bare 500: ``name_in_use`` looks the name up exactly to tell the two apart.
+taken names with a bare 500: ``taken_name`` looks the name up exactly (``name_in_use``) to tell the two apart.
+
+Where the other kinds live: a name or free text, ``app.schema.names``; a field that cannot be cleared,
+``app.schema.changes``; a budget or a rate limit, ``check_budgets`` and ``check_rate_limit`` beside their
+inputs; everything else one input alone decides, its ``check()``; Bifrost's texts behind a 500,
+``app.schema.upstream_errors``. Every INVALID_INPUT is made by ``invalid``.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from app.schema.upstream_errors import user_error_from_upstream
 __all__ = [
     "check_customer_exists",
     "check_id",
+    "check_owner_exists",
     "check_team_exists",
     "delete_entity",
     "invalid",
     "name_in_use",
     "name_taken",
     "not_found",
+    "taken_name",
     "unsupported",
     "user_error_or_raise",
 ]
@@ -76,6 +83,19 @@ async def name_in_use(
     return any(item.id != other_than for item in named)
 
 
+async def taken_name(
+    bifrost: BifrostSession, kind: Literal["team", "virtual key"], name: str | None, *, other_than: str | None = None
+) -> UserError | None:
+    """NAME_TAKEN when a write that failed with a bare 500 gave a name another team (or key) has; else None.
+
+    Example:
+        >>> # except BifrostServerError: error = await taken_name(bifrost, "team", name, other_than=team_id)
+    """
+    if name is not None and await name_in_use(bifrost, kind, name, other_than=other_than):
+        return name_taken(kind)
+    return None
+
+
 async def check_customer_exists(info: Info, customer_id: str, path: list[str]) -> list[UserError]:
     """CUSTOMER_NOT_FOUND unless the customer exists (read through the per-request loader)."""
     if await info.context.loaders.customer.load(customer_id) is not None:
@@ -88,6 +108,15 @@ async def check_team_exists(info: Info, team_id: str, path: list[str]) -> list[U
     if await info.context.loaders.team.load(team_id) is not None:
         return []
     return [UserError(field=path, message="team not found", code=UserErrorCode.TEAM_NOT_FOUND)]
+
+
+async def check_owner_exists(info: Info, *, team_id: str | None, customer_id: str | None) -> list[UserError]:
+    """TEAM_NOT_FOUND or CUSTOMER_NOT_FOUND for the owner a write names, when it does not exist."""
+    if team_id is not None:
+        return await check_team_exists(info, team_id, ["input", "teamId"])
+    if customer_id is not None:
+        return await check_customer_exists(info, customer_id, ["input", "customerId"])
+    return []
 
 
 def user_error_or_raise(error: BifrostHTTPError) -> UserError:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from app.schema.errors import UserError, UserErrorCode
+from app.schema.checks import invalid
+from app.schema.errors import UserError
 
 __all__ = ["MAX_NAME_LENGTH", "check_name", "check_text"]
 
@@ -45,19 +46,19 @@ def check_name(name: str, path: list[str], *, label: str | None = None) -> list[
     """
     field = label or path[-1]
     if len(name) > MAX_NAME_LENGTH:
-        return [_invalid(path, f"{field} must be at most {MAX_NAME_LENGTH} characters")]
+        return [invalid(path, f"{field} must be at most {MAX_NAME_LENGTH} characters")]
     if name.isascii() and name.isprintable():
         # The usual name, checked at C speed: printable ASCII has no refused character, and anything but a
         # space is visible.
-        return [] if name.strip(" ") else [_invalid(path, f"{field} must have a visible character")]
+        return [] if name.strip(" ") else [invalid(path, f"{field} must have a visible character")]
     visible = False
     for char in name:
         category = unicodedata.category(char)
         if category in _REFUSED:
-            return [_invalid(path, f"{field} must not contain {_REFUSED[category]} (U+{ord(char):04X})")]
+            return [invalid(path, f"{field} must not contain {_REFUSED[category]} (U+{ord(char):04X})")]
         visible = visible or (category[0] in _VISIBLE and char not in _BLANK)
     if not visible:
-        return [_invalid(path, f"{field} must have a visible character")]
+        return [invalid(path, f"{field} must have a visible character")]
     return []
 
 
@@ -68,8 +69,4 @@ def check_text(text: str, path: list[str]) -> list[UserError]:
         >>> [e.message for e in check_text("a\x00b", ["input", "description"])]
         ['description must not contain NUL characters (U+0000)']
     """
-    return [_invalid(path, f"{path[-1]} must not contain NUL characters (U+0000)")] if "\x00" in text else []
-
-
-def _invalid(path: list[str], message: str) -> UserError:
-    return UserError(field=path, message=message, code=UserErrorCode.INVALID_INPUT)
+    return [invalid(path, f"{path[-1]} must not contain NUL characters (U+0000)")] if "\x00" in text else []

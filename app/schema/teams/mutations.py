@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.bifrost import BifrostHTTPError, BifrostServerError
-from app.schema.checks import check_customer_exists, delete_entity, name_in_use, name_taken, user_error_or_raise
+from app.schema.checks import check_owner_exists, delete_entity, taken_name, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.read_back import existing_team
@@ -15,6 +15,9 @@ from app.schema.teams.inputs import CreateTeamInput, DeleteTeamInput, UpdateTeam
 from app.schema.teams.types import Team
 
 __all__ = ["CreateTeamPayload", "DeleteTeamPayload", "TeamMutations", "UpdateTeamPayload"]
+
+
+_CREATE_FAILED = "failed to create team"  # Bifrost's 500 text for a team create that failed in its database
 
 
 @strawberry.type(description="The created team, or the reasons it was not created.")
@@ -44,11 +47,10 @@ class TeamMutations:
         errors = input.check()
         if errors:
             return CreateTeamPayload(user_errors=errors)
+        errors = await check_owner_exists(info, team_id=None, customer_id=input.customer_id)
+        if errors:
+            return CreateTeamPayload(user_errors=errors)
         context = info.context
-        if input.customer_id is not None:
-            errors = await check_customer_exists(info, input.customer_id, ["input", "customerId"])
-            if errors:
-                return CreateTeamPayload(user_errors=errors)
         body, errors = create_team_body(input, await context.bifrost.api_generation())
         if errors:
             return CreateTeamPayload(user_errors=errors)
@@ -58,9 +60,10 @@ class TeamMutations:
             team = await context.bifrost.create_team(body)
         except BifrostServerError as error:
             # Bifrost v1.5 answers a taken name with a bare 500; a read tells the two apart.
-            if error.message == "failed to create team" and await name_in_use(context.bifrost, "team", input.name):
-                return CreateTeamPayload(user_errors=[name_taken("team")])
-            raise
+            taken = await taken_name(context.bifrost, "team", input.name) if error.message == _CREATE_FAILED else None
+            if taken is None:
+                raise
+            return CreateTeamPayload(user_errors=[taken])
         except BifrostHTTPError as error:
             return CreateTeamPayload(user_errors=[user_error_or_raise(error)])
         return CreateTeamPayload(team=team)  # type: ignore[arg-type]
@@ -73,11 +76,11 @@ class TeamMutations:
         errors = input.check()
         if errors:
             return UpdateTeamPayload(user_errors=errors)
+        customer_id = input.customer_id.value if input.customer_id is not None else None
+        errors = await check_owner_exists(info, team_id=None, customer_id=customer_id)
+        if errors:
+            return UpdateTeamPayload(user_errors=errors)
         context = info.context
-        if input.customer_id is not None and input.customer_id.value is not None:
-            errors = await check_customer_exists(info, input.customer_id.value, ["input", "customerId"])
-            if errors:
-                return UpdateTeamPayload(user_errors=errors)
         body, errors = update_team_body(input, await context.bifrost.api_generation())
         if errors:
             return UpdateTeamPayload(user_errors=errors)
@@ -86,9 +89,10 @@ class TeamMutations:
         except BifrostServerError:
             # Bifrost answers a taken name with a bare 500 ("Failed to update team"); a read tells them apart.
             name = input.name.value if input.name is not None else None
-            if name is not None and await name_in_use(context.bifrost, "team", name, other_than=input.id):
-                return UpdateTeamPayload(user_errors=[name_taken("team")])
-            raise
+            taken = await taken_name(context.bifrost, "team", name, other_than=input.id)
+            if taken is None:
+                raise
+            return UpdateTeamPayload(user_errors=[taken])
         except BifrostHTTPError as error:
             return UpdateTeamPayload(user_errors=[user_error_or_raise(error)])
         return UpdateTeamPayload(team=team)  # type: ignore[arg-type]

@@ -11,12 +11,11 @@ import strawberry
 from app.bifrost import BifrostBadRequest, BifrostHTTPError, BifrostServerError, BifrostSession
 from app.schema.changes import list_change
 from app.schema.checks import (
-    check_customer_exists,
-    check_team_exists,
+    check_owner_exists,
     delete_entity,
-    name_in_use,
     name_taken,
     not_found,
+    taken_name,
     user_error_or_raise,
 )
 from app.schema.context import Info
@@ -63,14 +62,6 @@ class DeleteVirtualKeyPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-async def _check_owner_exists(info: Info, team_id: str | None, customer_id: str | None) -> list[UserError]:
-    if team_id is not None:
-        return await check_team_exists(info, team_id, ["input", "teamId"])
-    if customer_id is not None:
-        return await check_customer_exists(info, customer_id, ["input", "customerId"])
-    return []
-
-
 def _user_error(error: BifrostHTTPError, configs: list[ProviderConfigInput] | None) -> UserError:
     """Like ``user_error_or_raise``, but an unknown provider points at the config that names it."""
     if isinstance(error, BifrostBadRequest) and error.message.startswith(_INVALID_PROVIDER):
@@ -102,9 +93,7 @@ async def _caller_mistake(
     if name is not None and is_taken_key_name(error):
         return name_taken("virtual key")
     # Another database may word a taken name differently: a read tells the two apart.
-    if name is not None and await name_in_use(bifrost, "virtual key", name, other_than=key_id):
-        return name_taken("virtual key")
-    return None
+    return await taken_name(bifrost, "virtual key", name, other_than=key_id)
 
 
 # Teams count their keys, customers list theirs, and a write may move a key between owners.
@@ -120,7 +109,7 @@ class VirtualKeyMutations:
         errors = input.check()
         if errors:
             return CreateVirtualKeyPayload(user_errors=errors)
-        errors = await _check_owner_exists(info, input.team_id, input.customer_id)
+        errors = await check_owner_exists(info, team_id=input.team_id, customer_id=input.customer_id)
         if errors:
             return CreateVirtualKeyPayload(user_errors=errors)
         context = info.context
@@ -154,10 +143,10 @@ class VirtualKeyMutations:
         errors = input.check()
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
-        errors = await _check_owner_exists(
+        errors = await check_owner_exists(
             info,
-            input.team_id.value if input.team_id is not None else None,
-            input.customer_id.value if input.customer_id is not None else None,
+            team_id=input.team_id.value if input.team_id is not None else None,
+            customer_id=input.customer_id.value if input.customer_id is not None else None,
         )
         if errors:
             return UpdateVirtualKeyPayload(user_errors=errors)
