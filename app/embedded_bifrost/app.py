@@ -63,7 +63,7 @@ class BifrostApp:
         self.state.store = context.store
         self.state.context = context
         self.answers = AnswerCache(context.store.db)
-        self.router = Router()
+        self.router = Router(context.generation)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]

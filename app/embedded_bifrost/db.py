@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS rate_limits (
     request_current_usage INTEGER NOT NULL DEFAULT 0,
     request_last_reset TEXT NOT NULL,
     metric TEXT,
+    model_config_id TEXT,
     config_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -144,6 +145,20 @@ CREATE TABLE IF NOT EXISTS mcp_configs (
 );
 CREATE INDEX IF NOT EXISTS mcps_vk ON mcp_configs (virtual_key_id);
 CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS model_configs (
+    id TEXT PRIMARY KEY,
+    model_name TEXT NOT NULL,
+    provider TEXT,
+    scope TEXT NOT NULL DEFAULT 'global',
+    scope_id TEXT,
+    calendar_aligned INTEGER NOT NULL DEFAULT 0,
+    rate_limit_id TEXT,
+    config_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mcs_identity ON model_configs (scope, scope_id, model_name, provider);
+CREATE INDEX IF NOT EXISTS mcs_created ON model_configs (created_at, id);
 """
 
 # Columns added after the first release of the schema: a database file written before them gains them at open.
@@ -158,6 +173,7 @@ _ADDED_COLUMNS = (
     ("rate_limits", "metric", "TEXT"),
     ("customers", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
     ("teams", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
+    ("rate_limits", "model_config_id", "TEXT"),
 )
 
 
@@ -234,6 +250,8 @@ class Store:
         self.db.executescript(_SCHEMA)
         _add_missing_columns(self.db)
         self.db.execute("CREATE INDEX IF NOT EXISTS budgets_customer ON budgets (customer_id)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS budgets_mc ON budgets (model_config_id)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS rate_limits_mc ON rate_limits (model_config_id)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -4,6 +4,9 @@ The two common forms are two dict probes, not a general router: the server is th
 most of Bifrost's routes are exact or ``prefix/{id}``. Templates (``/virtual-keys/{vk_id}/budgets/{budget_id}/
 override``) are tried only when both probes miss.
 
+Routes a generation lacks (``REQUIRES``) are left out of its router, so they answer what that Bifrost answers
+for any unknown path: 404 ``Not found``.
+
 As in Bifrost's router (one tree per method), a path registered exactly for one method still reaches a
 ``{id}`` route of another: ``GET /virtual-keys/rotate`` reads the key "rotate" although ``POST`` on that path is
 the bulk rotation.
@@ -14,11 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .context import Context, Request
-from .errors import ApiError
-from .handlers import customers, limits, system, teams, virtual_keys
+import orjson
 
-__all__ = ["EXACT", "PATTERNS", "WITH_ID", "Handler", "Router"]
+from ..generations import Feature, Generation
+from .context import Context, Request, Response
+from .errors import ApiError, error_body
+from .handlers import (
+    customers,
+    limits,
+    model_configs,
+    provider_governance,
+    system,
+    teams,
+    virtual_keys,
+)
+
+__all__ = ["EXACT", "PATTERNS", "REQUIRES", "WITH_ID", "Handler", "Router", "deprecated_alias"]
 
 Handler = Callable[[Context, Request], Any]
 
@@ -38,6 +52,11 @@ EXACT: dict[str, dict[str, Handler]] = {
     },
     f"{_GOVERNANCE}/budgets": {"GET": limits.list_budgets},
     f"{_GOVERNANCE}/rate-limits": {"GET": limits.list_rate_limits},
+    f"{_GOVERNANCE}/model-configs": {
+        "GET": model_configs.list_model_configs,
+        "POST": model_configs.create_model_config,
+    },
+    f"{_GOVERNANCE}/providers": {"GET": provider_governance.list_provider_governance},
 }
 
 WITH_ID: dict[str, dict[str, Handler]] = {
@@ -52,10 +71,63 @@ WITH_ID: dict[str, dict[str, Handler]] = {
         "PUT": virtual_keys.update_virtual_key,
         "DELETE": virtual_keys.delete_virtual_key,
     },
+    f"{_GOVERNANCE}/model-configs/": {
+        "GET": model_configs.get_model_config,
+        "PUT": model_configs.update_model_config,
+        "DELETE": model_configs.delete_model_config_route,
+    },
+    f"{_GOVERNANCE}/providers/": {
+        "PUT": provider_governance.update_provider_governance,
+        "DELETE": provider_governance.delete_provider_governance,
+    },
 }
 
 # Templates: each ``{name}`` segment binds one path parameter, in order, into ``Request.params``.
 PATTERNS: dict[str, dict[str, Handler]] = {}
+
+
+def deprecated_alias(methods: dict[str, Handler], successor: str) -> dict[str, Handler]:
+    """The same handlers answering with Bifrost's deprecation headers, for a legacy path kept as an alias.
+
+    ``successor`` is the canonical path template, named in the ``Link`` header (a template rather than the
+    request's own path, so no client-sent text reaches a header).
+    """
+    headers = [
+        (b"deprecation", b"true"),
+        (b"link", f'<{successor}>; rel="successor-version"'.encode()),
+        (b"x-bifrost-deprecated-route", b"true"),
+        (b"x-bifrost-route-removal", b"following-major-release"),
+    ]
+
+    def wrap(handler: Handler) -> Handler:
+        def alias(ctx: Context, request: Request) -> Response:
+            try:
+                result = handler(ctx, request)
+            except ApiError as error:
+                return Response(error.status, error_body(error.status, error.message), headers)
+            if isinstance(result, Response):
+                return Response(result.status, result.body, result.headers + headers)
+            return Response(200, orjson.dumps(result), headers)
+
+        alias.__name__ = handler.__name__
+        return alias
+
+    return {method: wrap(handler) for method, handler in methods.items()}
+
+
+# The legacy team paths v2 keeps for one more release (Bifrost's governance namespace migration).
+EXACT["/api/teams"] = deprecated_alias(EXACT[f"{_GOVERNANCE}/teams"], f"{_GOVERNANCE}/teams")
+WITH_ID["/api/teams/"] = deprecated_alias(WITH_ID[f"{_GOVERNANCE}/teams/"], f"{_GOVERNANCE}/teams/{{team_id}}")
+
+# The feature a route needs, by its key in the tables above: a generation without it has no such route.
+REQUIRES: dict[str, Feature] = {
+    f"{_GOVERNANCE}/model-configs": Feature.MODEL_CONFIGS,
+    f"{_GOVERNANCE}/model-configs/": Feature.MODEL_CONFIGS,
+    f"{_GOVERNANCE}/providers": Feature.PROVIDER_GOVERNANCE,
+    f"{_GOVERNANCE}/providers/": Feature.PROVIDER_GOVERNANCE,
+    "/api/teams": Feature.DEPRECATED_ALIASES,
+    "/api/teams/": Feature.DEPRECATED_ALIASES,
+}
 
 # A parameter never binds a dot segment: a client normalising the path would have removed it, and an id that
 # reads as "the parent" is never one the store holds.
@@ -66,6 +138,12 @@ _Template = tuple[str | None, ...]  # literal segments, None where a parameter b
 
 class Router:
     """Finds the handler of a method and path, and its path parameters.
+
+    Args:
+        generation: The generation served: routes it lacks (``REQUIRES``) are left out. None keeps them all.
+        exact: Exact paths.
+        with_id: ``prefix/`` of the ``prefix/{id}`` paths.
+        patterns: Templates.
 
     Example:
         >>> router = Router()
@@ -78,14 +156,21 @@ class Router:
 
     def __init__(
         self,
+        generation: Generation | None = None,
         exact: Mapping[str, dict[str, Handler]] = EXACT,
         with_id: Mapping[str, dict[str, Handler]] = WITH_ID,
         patterns: Mapping[str, dict[str, Handler]] = PATTERNS,
     ) -> None:
-        self._exact = dict(exact)
-        self._with_id = dict(with_id)
+        def served(key: str) -> bool:
+            feature = REQUIRES.get(key)
+            return feature is None or generation is None or generation.has(feature)
+
+        self._exact = {path: methods for path, methods in exact.items() if served(path)}
+        self._with_id = {prefix: methods for prefix, methods in with_id.items() if served(prefix)}
         self._patterns: dict[int, list[tuple[_Template, dict[str, Handler]]]] = {}
         for template, methods in patterns.items():
+            if not served(template):
+                continue
             compiled = _compile(template)
             self._patterns.setdefault(len(compiled), []).append((compiled, methods))
         for candidates in self._patterns.values():
