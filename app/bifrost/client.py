@@ -256,7 +256,7 @@ class BifrostClient:
 
 
 def route_of(path: str) -> str:
-    """The route template of an upstream path: ids replaced by ``{id}``.
+    """The route template of an upstream path: ids replaced by ``{id}`` (words of the API stay).
 
     Example:
         >>> route_of("/api/governance/teams/3f2b")
@@ -321,8 +321,10 @@ class BifrostSession:
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        answers: frozenset[int] = frozenset({200}),
     ) -> UpstreamResponse:
-        """Send one request with the caller's headers (or ``headers``); raise the typed error for any non-200."""
+        """Send one request with the caller's headers (or ``headers``); raise the typed error for any status
+        not in ``answers`` (a bulk write's 500 may still be an answer: ``app.bifrost.rotation``)."""
         if self.max_calls is not None and self.calls >= self.max_calls:
             raise TooManyUpstreamCalls(_TOO_MANY_CALLS, self.max_calls)
         remaining = None
@@ -342,9 +344,22 @@ class BifrostSession:
             self.received_bytes = self.max_bytes  # nothing more of this request goes upstream
             raise UpstreamDataTooLarge(_DATA_TOO_LARGE, self.max_bytes) from None
         self.received_bytes += len(response.content)
-        if response.status != 200:
+        if response.status not in answers:
             raise error_from_response(response.status, response.content)
         return response
+
+    async def fetch(
+        self,
+        model: type[M],
+        method: Method,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> M:
+        """One call, its answer parsed into ``model``: reads shared and memoised as every typed read, writes sent
+        once. The typed calls of the newer domains (``app.bifrost.model_configs`` ...) are built on it."""
+        return await self._parsed(model, method, path, body=body, params=params)
 
     async def _parsed(
         self,

@@ -24,8 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.schema.loaders import KEYS_LIST_ALL_THRESHOLD
+from app.schema.model_configs.loaders import KEY_CONFIGS_LIST_ALL_THRESHOLD
 from app.schema.pagination import MAX_PAGE_SIZE
 from app.schema.references import BY_ID_AT_MOST
+from app.schema.rotation.inputs import MAX_ROTATE_IDS
 
 __all__ = [
     "DEFAULT_LIST_SIZE",
@@ -70,6 +72,8 @@ _BUDGETS = Relation("GET /budgets", batched=True)
 _RATE_LIMITS = Relation("GET /rate-limits", batched=True)
 # A few teams' keys are filtered lists, one per team; more teams share one unfiltered list.
 _TEAM_KEYS = Relation("GET /virtual-keys", batched=True, calls=KEYS_LIST_ALL_THRESHOLD)
+# One key's model configs are one filtered list; more keys share the list of every key-scoped config.
+_KEY_MODEL_CONFIGS = Relation("GET /model-configs", batched=True, calls=KEY_CONFIGS_LIST_ALL_THRESHOLD)
 
 RELATIONS: dict[tuple[str, str], Relation] = {
     ("Team", "customer"): _CUSTOMER,
@@ -92,6 +96,7 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("ProviderConfig", "budget"): _BUDGETS,
     ("ProviderConfig", "budgets"): _BUDGETS,
     ("ProviderConfig", "rateLimit"): _RATE_LIMITS,
+    ("VirtualKey", "modelConfigs"): _KEY_MODEL_CONFIGS,
 }
 
 # Lists whose size is the length of one of their arguments: the federation router's references.
@@ -118,6 +123,12 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("Customer", "budgets"): 3,
     ("ProviderConfig", "modelBudgets"): 3,
     ("ModelBudget", "budgets"): 3,
+    ("VirtualKey", "modelConfigs"): 5,
+    ("ModelConfig", "budgets"): 3,
+    ("ModelConfig", "rateLimits"): 3,
+    ("Query", "providerGovernance"): 20,
+    ("ProviderGovernance", "budgets"): 3,
+    ("RotateVirtualKeysPayload", "virtualKeys"): MAX_ROTATE_IDS,  # as many keys as ids, at most
     ("*", "userErrors"): 5,
 }
 

@@ -18,8 +18,10 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostNotFound, BifrostSession
+from app.bifrost.model_configs import ModelConfig
 from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
 from app.observability import DATALOADER_BATCH_SIZE
+from app.schema.model_configs.loaders import load_key_model_configs
 from app.schema.references import find_by_reference
 
 __all__ = ["Loaders"]
@@ -136,6 +138,11 @@ class Loaders:
     def virtual_key_reference(self) -> DataLoader[str, VirtualKey | None]:
         """Virtual keys named by references: a few by id, many from key pages."""
         return DataLoader(self._find_virtual_keys)
+
+    @cached_property
+    def key_model_configs(self) -> DataLoader[str, list[ModelConfig] | None]:
+        """A virtual key's scoped model configs (``app.schema.model_configs.loaders``; None before Bifrost v2)."""
+        return DataLoader(lambda ids: load_key_model_configs(self._bifrost, ids))
 
     @cached_property
     def budget(self) -> DataLoader[str, Budget | None]:
@@ -311,4 +318,5 @@ _LOADER_NAMES = (
     "virtual_key_reference",
     "budget",
     "rate_limit",
+    "key_model_configs",
 )

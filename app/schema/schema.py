@@ -12,6 +12,12 @@ from app.schema.customers.mutations import CustomerMutations
 from app.schema.input_builders import install_input_builders
 from app.schema.lists import ListQueries
 from app.schema.lookups import LookupQueries
+from app.schema.model_configs.mutations import ModelConfigMutations
+from app.schema.model_configs.queries import ModelConfigQueries
+from app.schema.overrides.mutations import OverrideMutations
+from app.schema.provider_governance.mutations import ProviderGovernanceMutations
+from app.schema.provider_governance.queries import ProviderGovernanceQueries
+from app.schema.rotation.mutations import RotationMutations
 from app.schema.scalars import SCALAR_MAP
 from app.schema.session.mutations import SessionMutations
 from app.schema.teams.mutations import TeamMutations
@@ -21,12 +27,21 @@ __all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
 
 
 @strawberry.type(description="Reads over Bifrost's governance data.")
-class Query(LookupQueries, ListQueries):
+class Query(LookupQueries, ListQueries, ModelConfigQueries, ProviderGovernanceQueries):
     pass
 
 
 @strawberry.type(description="Writes, each forwarded to Bifrost exactly once.")
-class Mutation(TeamMutations, CustomerMutations, VirtualKeyMutations, SessionMutations):
+class Mutation(
+    TeamMutations,
+    CustomerMutations,
+    VirtualKeyMutations,
+    SessionMutations,
+    RotationMutations,
+    OverrideMutations,
+    ModelConfigMutations,
+    ProviderGovernanceMutations,
+):
     pass
 
 

@@ -21,6 +21,7 @@ from app.schema.relations import budgets_of, customer_of, first_budget, rate_lim
 
 if TYPE_CHECKING:
     from app.schema.customers.types import Customer
+    from app.schema.model_configs.types import ModelConfig
     from app.schema.teams.types import Team
 
 __all__ = [
@@ -238,3 +239,13 @@ class VirtualKey:
     @staticmethod
     def rate_limit(root: strawberry.Parent[models.VirtualKey], info: Info) -> RateLimit | None:
         return rate_limit_of(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The key's own model configs (scope VIRTUAL_KEY): budgets and rate limits per model. A page of "
+        "keys reads them with one list call. Null before Bifrost v2, which has no model configs."
+    )
+    @staticmethod
+    async def model_configs(
+        root: strawberry.Parent[models.VirtualKey], info: Info
+    ) -> list[Annotated[ModelConfig, strawberry.lazy("app.schema.model_configs.types")]] | None:
+        return await info.context.loaders.key_model_configs.load(root.id)  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Budget overrides: ``setBudgetOverride`` and ``clearBudgetOverride`` (Bifrost v2)."""

@@ -1,0 +1,1 @@
+"""Key rotation: ``rotateVirtualKey`` and ``rotateVirtualKeys`` (Bifrost v2)."""
