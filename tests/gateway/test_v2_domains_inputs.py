@@ -102,8 +102,9 @@ async def test_override_refuses_an_infinite_amount(gw: Gateway, literal: str) ->
 async def test_override_amounts_json_cannot_carry_are_refused_as_bad_json(gw: Gateway) -> None:
     for amount in (b"NaN", b"Infinity", b"-Infinity"):
         body = (
-            b'{"query":"mutation($i: BudgetOverrideInput!) { setBudgetOverride(virtualKeyId: \\"k\\", budgetId: \\"b\\",'
-            b' input: $i) { userErrors { code } } }","variables":{"i":{"amount":' + amount + b',"mode":"FOREVER"}}}'
+            b'{"query":"mutation($i: BudgetOverrideInput!) { setBudgetOverride(virtualKeyId: \\"k\\", '
+            b'budgetId: \\"b\\", input: $i) { userErrors { code } } }",'
+            b'"variables":{"i":{"amount":' + amount + b',"mode":"FOREVER"}}}'
         )
         response = await gw.http.post("/graphql", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 400, response.text

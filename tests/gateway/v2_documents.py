@@ -68,7 +68,10 @@ mutation CreateModelConfig($input: CreateModelConfigInput!) {{
 
 UPDATE_MODEL_CONFIG = f"""
 mutation UpdateModelConfig($id: ID!, $input: UpdateModelConfigInput!) {{
-  updateModelConfig(id: $id, input: $input) {{ modelConfig {{ {MODEL_CONFIG_FIELDS} }} userErrors {{ field message code }} }}
+  updateModelConfig(id: $id, input: $input) {{
+    modelConfig {{ {MODEL_CONFIG_FIELDS} }}
+    userErrors {{ field message code }}
+  }}
 }}
 """
 
