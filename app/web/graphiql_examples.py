@@ -99,4 +99,84 @@ query DashboardPage($first: Int = 25, $after: String) {
     {"first": 25, "after": None},
 )
 
-SAVED_OPERATIONS: tuple[SavedOperation, ...] = (CREATE_TEAM, DASHBOARD_PAGE)
+# Bifrost v2's domains. Ids come from the upstream: the comments say where to find them (lines of at most 40
+# characters, as the credentials comment). Run as shipped, the placeholders answer a NOT_FOUND userError.
+ROTATE_KEY = SavedOperation(
+    "Rotate a key",
+    """\
+# Bifrost v2. Put a key's id (from the
+# query `virtualKeys(first: 10) { nodes
+# { id name } }`) in the variables. The
+# new value shows with value(reveal:
+# true) to your own credentials or a
+# gateway key allowed to reveal.
+mutation RotateKey($id: ID!) {
+  rotateVirtualKey(id: $id) {
+    virtualKey { id name value updatedAt }
+    userErrors { field message code }
+  }
+}
+""",
+    {"id": "KEY_ID"},
+)
+
+SET_BUDGET_OVERRIDE = SavedOperation(
+    "Set a budget override",
+    """\
+# Bifrost v2: extra room on one of a
+# key's budgets (ids from `virtualKeys
+# { nodes { id budgets { id } } }`).
+# CYCLES lasts `cycles` windows,
+# FOREVER until clearBudgetOverride.
+mutation SetBudgetOverride(
+  $virtualKeyId: ID!
+  $budgetId: ID!
+  $input: BudgetOverrideInput!
+) {
+  setBudgetOverride(
+    virtualKeyId: $virtualKeyId
+    budgetId: $budgetId
+    input: $input
+  ) {
+    budget { id maxLimit currentUsage }
+    effectiveMaxLimit
+    userErrors { field message code }
+  }
+}
+""",
+    {"virtualKeyId": "KEY_ID", "budgetId": "BUDGET_ID", "input": {"amount": 50, "mode": "CYCLES", "cycles": 1}},
+)
+
+MODEL_CONFIGS = SavedOperation(
+    "List model configs",
+    """\
+# Bifrost v2: budgets and rate limits
+# per model, for everyone (GLOBAL), one
+# key or one user. Filter with scope,
+# scopeId, provider or search.
+query ModelConfigs($first: Int = 10, $scope: ModelConfigScope) {
+  modelConfigs(first: $first, scope: $scope) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      modelName
+      provider
+      scope
+      scopeId
+      budgets { id maxLimit resetDuration currentUsage }
+      rateLimits { metric maxLimit resetDuration currentUsage }
+    }
+  }
+}
+""",
+    {"first": 10, "scope": None},
+)
+
+SAVED_OPERATIONS: tuple[SavedOperation, ...] = (
+    CREATE_TEAM,
+    DASHBOARD_PAGE,
+    ROTATE_KEY,
+    SET_BUDGET_OVERRIDE,
+    MODEL_CONFIGS,
+)
