@@ -33,7 +33,7 @@ __all__ = ["Stale", "Written", "forget_stale", "makes_stale"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-Written = Literal["team", "customer", "virtual_key"]
+Written = Literal["team", "customer", "virtual_key", "budget", "model_config"]
 
 
 class Stale(Flag):
@@ -51,6 +51,7 @@ class Stale(Flag):
     TEAM_KEYS = auto()  # which keys each team has
     BUDGETS = auto()  # the request's budget list
     RATE_LIMITS = auto()  # the request's rate-limit list
+    KEY_MODEL_CONFIGS = auto()  # which model configs each virtual key has
 
 
 def makes_stale(stale: Stale, *, written: Written) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
@@ -101,6 +102,8 @@ def forget_stale(loaders: Loaders, payload: object, stale: Stale, *, written: Wr
         loaders.forget_budgets()
     if Stale.RATE_LIMITS in stale:
         loaders.forget_rate_limits()
+    if Stale.KEY_MODEL_CONFIGS in stale:
+        loaders.key_model_configs.clear_all()
     for entity in entities:
         _prime(loaders, written, entity.id, entity)
     if deleted_id is not None:
@@ -119,6 +122,10 @@ def _prime(loaders: Loaders, written: Written, entity_id: str, entity: Any) -> N
             loaders.virtual_keys_by_team.prime(entity_id, [], force=True)  # its keys are detached
     elif written == "virtual_key":
         loaders.virtual_key.prime(entity_id, entity, force=True)
+    elif written == "budget":
+        loaders.budget.prime(entity_id, entity, force=True)
+    elif written == "model_config":
+        pass  # no loader holds model configs by id
     elif entity is None or _in_full(entity):
         # The customer loader holds customers in full only (teams and keys embedded).
         loaders.customer.prime(entity_id, entity, force=True)

@@ -14,6 +14,7 @@ from app.schema.errors import UserError, UserErrorCode
 from app.schema.model_configs.bodies import create_model_config_body, update_model_config_body
 from app.schema.model_configs.inputs import CreateModelConfigInput, UpdateModelConfigInput
 from app.schema.model_configs.types import ModelConfig
+from app.schema.stale import Stale, makes_stale
 
 __all__ = ["DeleteModelConfigPayload", "ModelConfigMutations", "ModelConfigPayload"]
 
@@ -48,11 +49,6 @@ def _user_error(error: BifrostHTTPError) -> UserError:
     return user_error
 
 
-def _forget(info: Info) -> None:
-    # A key's configs hang off the key: whatever this request read of them is stale now.
-    info.context.loaders.key_model_configs.clear_all()
-
-
 @strawberry.type
 class ModelConfigMutations:
     @strawberry.mutation(
@@ -60,6 +56,7 @@ class ModelConfigMutations:
         f"most one config per provider and scope (else NAME_TAKEN on modelName). {_UNSUPPORTED}"
     )
     @staticmethod
+    @makes_stale(Stale.KEY_MODEL_CONFIGS, written="model_config")
     async def create_model_config(info: Info, input: CreateModelConfigInput) -> ModelConfigPayload:
         errors = input.check()
         if errors:
@@ -71,7 +68,6 @@ class ModelConfigMutations:
             config = await create_model_config(bifrost, create_model_config_body(input))
         except BifrostHTTPError as error:
             return ModelConfigPayload(user_errors=[_user_error(error)])
-        _forget(info)
         return ModelConfigPayload(model_config=config)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -79,6 +75,7 @@ class ModelConfigMutations:
         f"cannot change. {_UNSUPPORTED}"
     )
     @staticmethod
+    @makes_stale(Stale.KEY_MODEL_CONFIGS, written="model_config")
     async def update_model_config(info: Info, id: strawberry.ID, input: UpdateModelConfigInput) -> ModelConfigPayload:
         errors = check_id(id, ["id"]) + input.check()
         if errors:
@@ -97,7 +94,6 @@ class ModelConfigMutations:
             return ModelConfigPayload(user_errors=[not_found(["id"], "model config")])
         except BifrostHTTPError as error:
             return ModelConfigPayload(user_errors=[_user_error(error)])
-        _forget(info)
         return ModelConfigPayload(model_config=config)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -105,6 +101,7 @@ class ModelConfigMutations:
         f"{{id}}`). {_UNSUPPORTED}"
     )
     @staticmethod
+    @makes_stale(Stale.KEY_MODEL_CONFIGS, written="model_config")
     async def delete_model_config(info: Info, id: strawberry.ID) -> DeleteModelConfigPayload:
         errors = check_id(id, ["id"])
         if errors:
@@ -120,5 +117,4 @@ class ModelConfigMutations:
                 return DeleteModelConfigPayload(user_errors=[not_found(["id"], "model config")])
         except BifrostHTTPError as error:
             return DeleteModelConfigPayload(user_errors=[user_error_or_raise(error)])
-        _forget(info)
         return DeleteModelConfigPayload(deleted_id=id)

@@ -16,6 +16,7 @@ from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
 from app.schema.overrides.bodies import budget_override_body
 from app.schema.overrides.inputs import BudgetOverrideInput
+from app.schema.stale import Stale, makes_stale
 
 __all__ = ["BudgetOverridePayload", "OverrideMutations"]
 
@@ -27,6 +28,10 @@ class BudgetOverridePayload:
         default=None, description="The limit enforced now: `maxLimit`, plus the override's amount while it is active."
     )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# Keys embed their budgets, and the request's budget list holds the one written.
+_OVERRIDDEN = Stale.VIRTUAL_KEYS | Stale.BUDGETS
 
 
 def _check_ids(virtual_key_id: str, budget_id: str) -> list[UserError]:
@@ -53,10 +58,6 @@ async def _send(
         return BudgetOverridePayload(
             user_errors=[UserError(field=["input"], message=user_error.message, code=user_error.code)]
         )
-    loaders = context.loaders
-    # The key embeds its budgets, and the budget list holds this one: both are stale now.
-    loaders.virtual_key.clear(virtual_key_id)
-    loaders.forget_budgets()
     return BudgetOverridePayload(budget=result.budget, effective_max_limit=result.effective_max_limit)  # type: ignore[arg-type]
 
 
@@ -68,6 +69,7 @@ class OverrideMutations:
         "versions: UNSUPPORTED_BY_UPSTREAM, nothing sent."
     )
     @staticmethod
+    @makes_stale(_OVERRIDDEN, written="budget")
     async def set_budget_override(
         info: Info, virtual_key_id: strawberry.ID, budget_id: strawberry.ID, input: BudgetOverrideInput
     ) -> BudgetOverridePayload:
@@ -87,6 +89,7 @@ class OverrideMutations:
         "Bifrost v2). Older Bifrost versions: UNSUPPORTED_BY_UPSTREAM, nothing sent."
     )
     @staticmethod
+    @makes_stale(_OVERRIDDEN, written="budget")
     async def clear_budget_override(
         info: Info, virtual_key_id: strawberry.ID, budget_id: strawberry.ID
     ) -> BudgetOverridePayload:

@@ -13,7 +13,7 @@ import logging
 
 import strawberry
 
-from app.bifrost import BifrostHTTPError, BifrostNotFound, models
+from app.bifrost import BifrostHTTPError, BifrostNotFound
 from app.bifrost.rotation import NOT_FOUND_TEXT, rotate_virtual_key, rotate_virtual_keys
 from app.generations import Feature
 from app.redaction import redacted
@@ -21,8 +21,8 @@ from app.schema.capabilities import lacks, unsupported_feature
 from app.schema.checks import check_id, not_found, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
-from app.schema.loaders import Loaders
 from app.schema.rotation.inputs import MAX_ROTATE_IDS, check_rotate_ids
+from app.schema.stale import Stale, makes_stale
 from app.schema.virtual_keys.types import VirtualKey
 
 __all__ = ["RotateVirtualKeyPayload", "RotateVirtualKeysPayload", "RotationMutations"]
@@ -42,12 +42,8 @@ class RotateVirtualKeysPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _remember_rotated(loaders: Loaders, keys: list[models.VirtualKey]) -> None:
-    for key in keys:
-        loaders.virtual_key.prime(key.id, key, force=True)
-    # Customers embed their keys, values included: those copies are stale now.
-    loaders.customer.clear_all()
-    loaders.forget_team_keys()
+# Customers and team key lists embed keys, values included: those copies are stale after a rotation.
+_ROTATED = Stale.CUSTOMERS | Stale.TEAM_KEYS
 
 
 def _failure(index: int, key_id: str, text: str, request_id: str | None) -> UserError:
@@ -70,6 +66,7 @@ class RotationMutations:
         "(`previousValueExpiresAt`). Older Bifrost versions: UNSUPPORTED_BY_UPSTREAM, nothing sent."
     )
     @staticmethod
+    @makes_stale(_ROTATED, written="virtual_key")
     async def rotate_virtual_key(info: Info, id: strawberry.ID) -> RotateVirtualKeyPayload:
         errors = check_id(id, ["id"])
         if errors:
@@ -85,7 +82,6 @@ class RotationMutations:
             user_error = user_error_or_raise(error)
             user_error.field = ["id"] if user_error.field is not None else None
             return RotateVirtualKeyPayload(user_errors=[user_error])
-        _remember_rotated(context.loaders, [key])
         return RotateVirtualKeyPayload(virtual_key=key)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -95,6 +91,7 @@ class RotationMutations:
         "UNSUPPORTED_BY_UPSTREAM, nothing sent."
     )
     @staticmethod
+    @makes_stale(_ROTATED, written="virtual_key")
     async def rotate_virtual_keys(info: Info, ids: list[strawberry.ID]) -> RotateVirtualKeysPayload:
         errors = check_rotate_ids(ids)
         if errors:
@@ -111,7 +108,6 @@ class RotationMutations:
             for index, key_id in enumerate(ids)
             if key_id in answer.errors
         ]
-        _remember_rotated(context.loaders, answer.virtual_keys)
         return RotateVirtualKeysPayload(
             virtual_keys=answer.virtual_keys,  # type: ignore[arg-type]
             user_errors=failures,
