@@ -57,6 +57,7 @@ class Feature(Enum):
     DEPRECATED_ALIASES = "deprecated_aliases"  # /api/teams... answer as /api/governance/teams..., with Deprecation
     BUDGET_OWNER_IDS = "budget_owner_ids"  # budgets answer their owner's id (``team_id``, ``virtual_key_id``...)
     MCP_CLIENT_IDS = "mcp_client_ids"  # MCP configs answer ``mcp_client_id`` and an ``mcp_client`` object
+    UNPAGED_LIST_TOTALS = "unpaged_list_totals"  # unpaged team, customer and key lists answer total_count...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,8 @@ class Generation:
         features: What this generation has beyond the seed.
         provider_weight_default: The ``weight`` stored for a provider config sent without one.
         rate_limit_problem_prefix: What the message of a refused rate limit starts with.
+        bad_duration_wording: How a refused reset duration is described (``invalid reset duration <this>: X``).
+        owner_rate_limit_update_status: The status of an invalid rate limit in a team or customer update.
     """
 
     name: str
@@ -120,6 +123,8 @@ class Generation:
     features: frozenset[Feature]
     provider_weight_default: float | None  # seed stores 0.0, later generations leave it null
     rate_limit_problem_prefix: str  # "" (seed) or "Invalid rate limit: "
+    bad_duration_wording: str  # "format" until v2, then "(must be a positive duration)"
+    owner_rate_limit_update_status: int  # 400 checked up front; v2 checks inside its transaction: 500
 
     def has(self, feature: Feature) -> bool:
         """Whether this generation has ``feature``."""
@@ -147,6 +152,8 @@ SEED = Generation(
     features=frozenset(),
     provider_weight_default=0.0,
     rate_limit_problem_prefix="",
+    bad_duration_wording="format",
+    owner_rate_limit_update_status=400,
 )
 
 V1_5 = Generation(
@@ -169,6 +176,8 @@ V1_5 = Generation(
     ),
     provider_weight_default=None,
     rate_limit_problem_prefix="Invalid rate limit: ",
+    bad_duration_wording="format",
+    owner_rate_limit_update_status=400,
 )
 
 V2 = Generation(
@@ -203,9 +212,12 @@ V2 = Generation(
         Feature.PROVIDER_GOVERNANCE,
         Feature.KEY_QUOTA,
         Feature.DEPRECATED_ALIASES,
+        Feature.UNPAGED_LIST_TOTALS,
     },
     provider_weight_default=None,
     rate_limit_problem_prefix="Invalid rate limit: ",
+    bad_duration_wording="(must be a positive duration)",
+    owner_rate_limit_update_status=500,
 )
 
 GENERATIONS: tuple[Generation, ...] = (SEED, V1_5, V2)  # oldest first

@@ -8,9 +8,10 @@ rejected.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-__all__ = ["parse_duration"]
+__all__ = ["calendar_period_start", "parse_duration"]
 
 _DAY = 86_400.0
 _CALENDAR_UNITS = {"d": _DAY, "w": 7 * _DAY, "M": 30 * _DAY, "Y": 365 * _DAY}
@@ -54,6 +55,37 @@ def parse_duration(text: str) -> float | None:
             return None
         seconds = parsed
     return seconds if seconds > 0 else None
+
+
+def calendar_period_start(duration: str, at: dt.datetime | None = None) -> str | None:
+    """The start of the calendar period containing ``at`` (default now) for a duration with a calendar unit.
+
+    Days start at midnight UTC, weeks on Monday, months on the 1st, years on January 1st, whatever the count
+    in front of the unit (Bifrost v2 snaps ``2d`` like ``1d``). Durations without a calendar unit (``1h``,
+    ``30m``) have no calendar boundary.
+
+    Returns:
+        The boundary in the store's timestamp format, or ``None`` when the duration has no calendar unit.
+
+    Example:
+        >>> calendar_period_start("1M", dt.datetime(2026, 11, 29, 21, 5, tzinfo=dt.UTC))
+        '2026-11-01T00:00:00.000000000Z'
+        >>> calendar_period_start("1w", dt.datetime(2026, 11, 29, 21, 5, tzinfo=dt.UTC))
+        '2026-11-23T00:00:00.000000000Z'
+        >>> calendar_period_start("1h") is None
+        True
+    """
+    unit = duration[-1:]
+    if unit not in _CALENDAR_UNITS:
+        return None
+    day = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
+    if unit == "w":
+        day -= dt.timedelta(days=day.weekday())
+    elif unit == "M":
+        day = day.replace(day=1)
+    elif unit == "Y":
+        day = day.replace(month=1, day=1)
+    return f"{day.isoformat()}T00:00:00.000000000Z"
 
 
 def _parse_go_duration(text: str) -> float | None:

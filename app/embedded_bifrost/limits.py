@@ -12,7 +12,7 @@ from typing import Any
 
 from .db import new_id, now
 from .decode import BOOL, INT, NUM, STR
-from .durations import parse_duration
+from .durations import calendar_period_start, parse_duration
 from .errors import ApiError
 
 __all__ = [
@@ -29,7 +29,9 @@ __all__ = [
     "patch_rate_limit",
     "rate_limit_problem",
     "reconcile_budgets",
+    "reconcile_budgets_by_id",
     "replace_rate_limit",
+    "snap_to_calendar",
 ]
 
 BUDGET = {"max_limit": NUM, "reset_duration": STR, "calendar_aligned": BOOL}
@@ -42,9 +44,10 @@ RATE_LIMIT = {
 }
 _RATE_LIMIT_FIELDS = ("token_max_limit", "token_reset_duration", "request_max_limit", "request_reset_duration")
 
+_OWNERS = ("team_id", "virtual_key_id", "provider_config_id", "customer_id", "model_config_id")
 _INSERT_BUDGET = (
-    "INSERT INTO budgets (id, max_limit, reset_duration, last_reset, calendar_aligned, team_id, virtual_key_id,"
-    " provider_config_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO budgets (id, max_limit, reset_duration, last_reset, current_usage, calendar_aligned,"
+    f" {', '.join(_OWNERS)}, created_at, updated_at) VALUES ({', '.join('?' * (8 + len(_OWNERS)))})"
 )
 _INSERT_RATE_LIMIT = (
     "INSERT INTO rate_limits (id, token_max_limit, token_reset_duration, token_last_reset, request_max_limit,"
@@ -57,26 +60,30 @@ def is_unique_violation(error: sqlite3.IntegrityError) -> bool:
     return str(error).startswith("UNIQUE")
 
 
-def budget_problem(budget: dict[str, Any], prefix: str = "") -> str | None:
-    """The first validation problem of one budget request, in Bifrost's words, or None."""
+def budget_problem(budget: dict[str, Any], prefix: str = "", wording: str = "format") -> str | None:
+    """The first validation problem of one budget request, in Bifrost's words, or None.
+
+    ``wording`` is the generation's ``bad_duration_wording``: ``invalid reset duration format: 2x`` until v2,
+    ``invalid reset duration (must be a positive duration): 2x`` from v2 on.
+    """
     max_limit = budget.get("max_limit", 0.0)
     if max_limit < 0:
         return f"{prefix}budget max_limit cannot be negative: {max_limit:.2f}"
     duration = budget.get("reset_duration", "")
     if parse_duration(duration) is None:
-        return f"invalid {prefix}{'budget ' if prefix else ''}reset duration format: {duration}"
+        return f"invalid {prefix}{'budget ' if prefix else ''}reset duration {wording}: {duration}"
     return None
 
 
-def check_budgets(budgets: list[dict[str, Any]]) -> None:
-    """Validate a ``budgets`` array (current generation).
+def check_budgets(budgets: list[dict[str, Any]], wording: str = "format") -> None:
+    """Validate a ``budgets`` array (``wording`` as :func:`budget_problem` takes it).
 
     Raises:
         ApiError: 400 for a negative limit, an unparsable duration, or a duration given twice.
     """
     seen: set[str] = set()
     for budget in budgets:
-        problem = budget_problem(budget)
+        problem = budget_problem(budget, wording=wording)
         if problem:
             raise ApiError(400, problem)
         duration = budget.get("reset_duration", "")
@@ -85,8 +92,11 @@ def check_budgets(budgets: list[dict[str, Any]]) -> None:
         seen.add(duration)
 
 
-def rate_limit_problem(rate_limit: dict[str, Any]) -> str | None:
-    """The first validation problem of a rate limit request (without the ``Invalid rate limit: `` prefix)."""
+def rate_limit_problem(rate_limit: dict[str, Any], wording: str = "format") -> str | None:
+    """The first validation problem of a rate limit request (without the ``Invalid rate limit: `` prefix).
+
+    ``wording`` is the generation's ``bad_duration_wording``, as :func:`budget_problem` takes it.
+    """
     for kind in ("token", "request"):
         max_limit = rate_limit.get(f"{kind}_max_limit")
         if max_limit is None:
@@ -97,15 +107,30 @@ def rate_limit_problem(rate_limit: dict[str, Any]) -> str | None:
         if duration is None:
             return f"rate limit {kind} reset duration is required"
         if parse_duration(duration) is None:
-            return f"invalid rate limit {kind} reset duration format: {duration}"
+            return f"invalid rate limit {kind} reset duration {wording}: {duration}"
     return None
 
 
-def insert_budget(db: sqlite3.Connection, budget: dict[str, Any], owner: str = "", owner_id: Any = None) -> str:
-    """Insert a budget, optionally owned (``team_id``, ``virtual_key_id`` or ``provider_config_id``)."""
+def insert_budget(
+    db: sqlite3.Connection,
+    budget: dict[str, Any],
+    owner: str = "",
+    owner_id: Any = None,
+    *,
+    calendar_aligned: bool = False,
+    current_usage: float = 0.0,
+) -> str:
+    """Insert a budget, optionally owned (``team_id``, ``virtual_key_id``, ``provider_config_id``, ``customer_id``
+    or ``model_config_id``).
+
+    A budget of a calendar-aligned owner starts its window at the start of the current calendar period (the
+    day, the Monday, the 1st of the month, January 1st), as Bifrost v2 does; otherwise now.
+    """
     budget_id = new_id()
     stamp = now()
-    owners = {"team_id": None, "virtual_key_id": None, "provider_config_id": None}
+    duration = budget.get("reset_duration", "")
+    last_reset = (calendar_period_start(duration) if calendar_aligned else None) or stamp
+    owners = dict.fromkeys(_OWNERS)
     if owner:
         owners[owner] = owner_id
     db.execute(
@@ -113,12 +138,11 @@ def insert_budget(db: sqlite3.Connection, budget: dict[str, Any], owner: str = "
         (
             budget_id,
             budget.get("max_limit", 0.0),
-            budget.get("reset_duration", ""),
-            stamp,
+            duration,
+            last_reset,
+            current_usage,
             int(budget.get("calendar_aligned", False)),
-            owners["team_id"],
-            owners["virtual_key_id"],
-            owners["provider_config_id"],
+            *owners.values(),
             stamp,
             stamp,
         ),
@@ -135,10 +159,13 @@ def patch_budget(db: sqlite3.Connection, budget_id: str, budget: dict[str, Any])
     db.execute(f"UPDATE budgets SET {', '.join(sets)}, updated_at = ? WHERE id = ?", (*args, now(), budget_id))
 
 
-def reconcile_budgets(db: sqlite3.Connection, owner: str, owner_id: Any, wanted: list[dict[str, Any]]) -> None:
+def reconcile_budgets(
+    db: sqlite3.Connection, owner: str, owner_id: Any, wanted: list[dict[str, Any]], *, calendar_aligned: bool = False
+) -> None:
     """Make an owner's budgets match the desired set, matching by ``reset_duration``.
 
-    Same duration: update ``max_limit`` (usage is kept); new duration: create; missing: delete.
+    Same duration: update ``max_limit`` (usage is kept); new duration: create (``calendar_aligned`` as
+    :func:`insert_budget` takes it); missing: delete.
     """
     existing = {
         row["reset_duration"]: row["id"]
@@ -147,11 +174,101 @@ def reconcile_budgets(db: sqlite3.Connection, owner: str, owner_id: Any, wanted:
     for budget in wanted:
         budget_id = existing.pop(budget.get("reset_duration", ""), None)
         if budget_id is None:
-            insert_budget(db, budget, owner, owner_id)
+            insert_budget(db, budget, owner, owner_id, calendar_aligned=calendar_aligned)
         else:
             patch_budget(db, budget_id, {k: v for k, v in budget.items() if k != "reset_duration"})
     for budget_id in existing.values():
         db.execute("DELETE FROM budgets WHERE id = ?", (budget_id,))
+
+
+def reconcile_budgets_by_id(
+    db: sqlite3.Connection,
+    owner: str,
+    owner_id: Any,
+    wanted: list[dict[str, Any]],
+    *,
+    calendar_aligned: bool = False,
+) -> None:
+    """Make an owner's budgets match the desired set as Bifrost v2 does for customers (and keys, model configs).
+
+    An entry with an ``id`` updates that budget (its ``max_limit`` and ``reset_duration``; usage is kept); one
+    without updates the budget of the same ``reset_duration`` not claimed by an ``id``; any other creates a
+    budget, which inherits the ``current_usage`` of the owner's closest shorter budget (so adding a monthly
+    budget beside a weekly one does not forget the week's spend). Budgets left unmatched are deleted. The
+    entries must have passed :func:`check_budgets`.
+
+    Raises:
+        ApiError: 400 ``budget X does not belong to this entity`` for an ``id`` the owner does not have.
+        sqlite3.IntegrityError: A ``max_limit`` of 0 (the CHECK constraint): Bifrost answers it with a 500.
+    """
+    rows = db.execute(f"SELECT * FROM budgets WHERE {owner} = ? ORDER BY created_at, id", (owner_id,)).fetchall()
+    by_id = {row["id"]: row for row in rows}
+    claimed = {budget["id"] for budget in wanted if budget.get("id")}
+    by_duration = {row["reset_duration"]: row for row in rows if row["id"] not in claimed}
+    kept: set[str] = set()
+    for budget in wanted:
+        budget_id = budget.get("id", "")
+        if budget_id:
+            row = by_id.pop(budget_id, None)
+            if row is None:
+                raise ApiError(400, f"budget {budget_id} does not belong to this entity")
+        else:
+            row = by_duration.get(budget.get("reset_duration", ""))
+            if row is not None:
+                by_id.pop(row["id"], None)
+        if row is not None:
+            by_duration.pop(row["reset_duration"], None)
+            kept.add(row["id"])
+            db.execute(
+                "UPDATE budgets SET max_limit = ?, reset_duration = ?, updated_at = ? WHERE id = ?",
+                (budget.get("max_limit", 0.0), budget.get("reset_duration", ""), now(), row["id"]),
+            )
+            continue
+        usage = _closest_shorter_usage(rows, budget.get("reset_duration", ""))
+        kept.add(insert_budget(db, budget, owner, owner_id, calendar_aligned=calendar_aligned, current_usage=usage))
+    for row in rows:
+        if row["id"] not in kept:
+            db.execute("DELETE FROM budgets WHERE id = ?", (row["id"],))
+
+
+def _closest_shorter_usage(rows: list[sqlite3.Row], duration: str) -> float:
+    """The ``current_usage`` of the budget whose window is the longest one shorter than ``duration`` (else 0)."""
+    length = parse_duration(duration)
+    best: tuple[float, float] | None = None
+    for row in rows:
+        other = parse_duration(row["reset_duration"])
+        if length is None or other is None or other >= length:
+            continue
+        if best is None or other > best[0]:
+            best = (other, row["current_usage"])
+    return best[1] if best is not None else 0.0
+
+
+def snap_to_calendar(db: sqlite3.Connection, owner: str, owner_id: Any, rate_limit_id: str | None) -> None:
+    """Start an owner's windows afresh at the current calendar period, as when ``calendar_aligned`` turns on.
+
+    Budgets and rate-limit counters whose duration has a calendar boundary (days, weeks, months, years) get
+    that boundary as their last reset and zero usage; shorter windows are left alone.
+    """
+    stamp = now()
+    for row in db.execute(f"SELECT id, reset_duration FROM budgets WHERE {owner} = ?", (owner_id,)).fetchall():
+        start = calendar_period_start(row["reset_duration"])
+        if start is not None:
+            db.execute(
+                "UPDATE budgets SET last_reset = ?, current_usage = 0, updated_at = ? WHERE id = ?",
+                (start, stamp, row["id"]),
+            )
+    if rate_limit_id is None:
+        return
+    row = db.execute("SELECT * FROM rate_limits WHERE id = ?", (rate_limit_id,)).fetchone()
+    for kind in ("token", "request"):
+        duration = row[f"{kind}_reset_duration"]
+        start = calendar_period_start(duration) if duration is not None else None
+        if start is not None:
+            db.execute(
+                f"UPDATE rate_limits SET {kind}_last_reset = ?, {kind}_current_usage = 0, updated_at = ? WHERE id = ?",
+                (start, stamp, rate_limit_id),
+            )
 
 
 def delete_budgets_of(db: sqlite3.Connection, owner: str, owner_id: Any) -> None:

@@ -23,6 +23,8 @@ _CHILDREN = {
     ("budgets", "team_id"): "created_at, id",
     ("budgets", "virtual_key_id"): "created_at, id",
     ("budgets", "provider_config_id"): "created_at, id",
+    ("budgets", "customer_id"): "created_at, id",
+    ("budgets", "model_config_id"): "created_at, id",
     ("teams", "customer_id"): "created_at, id",
     ("virtual_keys", "customer_id"): "created_at, id",
     ("provider_configs", "virtual_key_id"): "id",

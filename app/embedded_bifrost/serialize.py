@@ -30,18 +30,34 @@ Row = sqlite3.Row
 JSON = dict[str, Any]
 
 
+_BUDGET_OWNERS = ("team_id", "virtual_key_id", "provider_config_id", "model_config_id", "customer_id")
+# The override fields are ``omitempty`` values in Bifrost's budget struct: absent while zero or empty.
+_OVERRIDE_FIELDS = (
+    "override_amount",
+    "override_mode",
+    "override_cycles_remaining",
+    "override_cycles_total",
+    "override_anchor_reset",
+)
+
+
 def budget_json(row: Row, generation: Generation) -> JSON:
-    """A Budget."""
+    """A Budget: ``calendar_aligned`` until v2 moved it to the owners; ``override_*`` from v2 on, when set."""
     out: JSON = {
         "id": row["id"],
         "max_limit": row["max_limit"],
         "reset_duration": row["reset_duration"],
         "last_reset": row["last_reset"],
         "current_usage": row["current_usage"],
-        "calendar_aligned": bool(row["calendar_aligned"]),
     }
+    if generation.has(Feature.BUDGET_OVERRIDES):
+        for field in _OVERRIDE_FIELDS:
+            if row[field]:
+                out[field] = row[field]
+    if not generation.has(Feature.CALENDAR_ALIGNED):  # since v2 the owner holds it, and budgets omit it
+        out["calendar_aligned"] = bool(row["calendar_aligned"])
     if generation.has(Feature.BUDGET_OWNER_IDS):
-        for owner in ("team_id", "virtual_key_id", "provider_config_id"):
+        for owner in _BUDGET_OWNERS:
             if row[owner] is not None:
                 out[owner] = row[owner]
     out["config_hash"] = row["config_hash"]
@@ -51,8 +67,10 @@ def budget_json(row: Row, generation: Generation) -> JSON:
 
 
 def rate_limit_json(row: Row) -> JSON:
-    """A RateLimit."""
+    """A RateLimit, with the ``metric`` of a model-config rule (only those have one, from v2 on)."""
     out: JSON = {"id": row["id"]}
+    if row["metric"]:
+        out["metric"] = row["metric"]
     if row["token_max_limit"] is not None:
         out["token_max_limit"] = row["token_max_limit"]
     if row["token_reset_duration"] is not None:

@@ -2,8 +2,10 @@
 
 * Team: ``customer`` (without its teams/virtual_keys), budget(s), ``rate_limit`` (where owners have rate
   limits), and ``virtual_key_count`` (where teams count their keys); never ``virtual_keys``.
-* Customer: ``budget``, ``rate_limit``, ``teams`` (with their budgets) and ``virtual_keys`` (customer-scoped
-  keys only); when embedded elsewhere, ``teams`` and ``virtual_keys`` are ``null`` (not loaded).
+* Customer: ``budget`` (``budgets`` from v2 on), ``rate_limit``, ``teams`` (with their budgets) and
+  ``virtual_keys`` (customer-scoped keys only); when embedded elsewhere, ``teams`` and ``virtual_keys`` are
+  ``null`` (not loaded). From v2 on, ``virtual_key_count`` (0 where embedded: Bifrost only counts on its
+  customer reads) and ``calendar_aligned``.
 * VirtualKey: ``team``, ``customer``, budget(s), ``rate_limit``, ``provider_configs`` (with ``keys``,
   budget(s) and ``rate_limit``) and ``mcp_configs``.
 
@@ -53,6 +55,9 @@ class Views:
         self.budget_arrays = generation.owner_budgets == "array"
         self.owner_rate_limits = generation.has(Feature.OWNER_RATE_LIMITS)
         self.team_key_counts = generation.has(Feature.TEAM_VIRTUAL_KEY_COUNT)
+        self.customer_budget_arrays = generation.customer_budgets == "array"
+        self.customer_key_counts = generation.has(Feature.CUSTOMER_VIRTUAL_KEY_COUNT)
+        self.calendar_aligned = generation.has(Feature.CALENDAR_ALIGNED)
 
     # Budgets and rate limits
 
@@ -128,6 +133,8 @@ class Views:
         out["profile"] = _json_or_none(row["profile"])
         out["config"] = _json_or_none(row["config"])
         out["claims"] = _json_or_none(row["claims"])
+        if self.calendar_aligned:
+            out["calendar_aligned"] = bool(row["calendar_aligned"])
         out["config_hash"] = row["config_hash"]
         out["created_at"] = row["created_at"]
         out["updated_at"] = row["updated_at"]
@@ -147,6 +154,7 @@ class Views:
         db = self.db
         ids = [row["id"] for row in rows]
         budgets = by_id(db, "budgets", rows, "budget_id")
+        owned_budgets = children_of(db, "budgets", "customer_id", ids) if self.customer_budget_arrays else {}
         rate_limits = by_id(db, "rate_limits", rows, "rate_limit_id")
         teams = children_of(db, "teams", "customer_id", ids)
         team_rows = [team for group in teams.values() for team in group]
@@ -164,10 +172,14 @@ class Views:
             budget = budgets.get(row["budget_id"])
             if budget is not None:
                 out["budget"] = budget_json(budget, self.generation)
+            own = owned_budgets.get(row["id"])
+            if own:
+                out["budgets"] = [budget_json(budget, self.generation) for budget in own]
             self._rate_limit(out, row["rate_limit_id"], rate_limits)
             out["teams"] = [self._customer_team(team, team_budgets, counts) for team in teams.get(row["id"], [])]
-            out["virtual_keys"] = [key_json[key["id"]] for key in keys.get(row["id"], [])]
-            self._customer_tail(out, row)
+            customer_keys = keys.get(row["id"], [])
+            out["virtual_keys"] = [key_json[key["id"]] for key in customer_keys]
+            self._customer_tail(out, row, len(customer_keys))
             customers.append(out)
         return customers
 
@@ -186,12 +198,15 @@ class Views:
             out = customer_base(row)
             out["teams"] = None
             out["virtual_keys"] = None
-            self._customer_tail(out, row)
+            self._customer_tail(out, row, 0)
             customers[customer_id] = out
         return customers
 
-    @staticmethod
-    def _customer_tail(out: JSON, row: Row) -> None:
+    def _customer_tail(self, out: JSON, row: Row, key_count: int) -> None:
+        if self.customer_key_counts:
+            out["virtual_key_count"] = key_count
+        if self.calendar_aligned:
+            out["calendar_aligned"] = bool(row["calendar_aligned"])
         out["config_hash"] = row["config_hash"]
         out["created_at"] = row["created_at"]
         out["updated_at"] = row["updated_at"]

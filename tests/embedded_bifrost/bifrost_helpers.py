@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Any
 
 import httpx
+
+from app.embedded_bifrost.catalog import SEEDED_KEYS
 
 BASE_URL = "http://bifrost"
 
@@ -31,3 +34,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
+_CATALOG_IDS = {key[2].encode() for key in SEEDED_KEYS}
+
+
+def normalise_answers(bodies: list[bytes]) -> bytes:
+    """Answers joined by lines, generated ids and timestamps replaced by ``<id N>``/``<time N>`` in order of first
+    appearance (which keeps which values are equal to which); the catalog's fixed key ids stay."""
+    seen: dict[bytes, bytes] = {}
+
+    def token(kind: str) -> Any:
+        def replace(match: re.Match[bytes]) -> bytes:
+            value = match.group(0)
+            if value in _CATALOG_IDS:
+                return value
+            return seen.setdefault(value, f"<{kind} {len(seen)}>".encode())
+
+        return replace
+
+    return b"\n".join(_TIME.sub(token("time"), _UUID.sub(token("id"), body)) for body in bodies) + b"\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -41,3 +42,19 @@ def budget_body() -> Callable[[str, dict[str, Any]], dict[str, Any]]:
         return {"budget": budget} if generation == "seed" else {"budgets": [budget]}
 
     return wrap
+
+
+@pytest.fixture
+async def v2() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a fresh server speaking Bifrost v2."""
+    async with client_for(create_app(generation="v2")) as client:
+        yield client
+
+
+@pytest.fixture
+async def v2_app_db(v2: httpx.AsyncClient) -> sqlite3.Connection:
+    """The database behind the ``v2`` client (to set usage, which only inference changes in Bifrost)."""
+    transport = v2._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    db: sqlite3.Connection = transport.app.state.store.db  # type: ignore[attr-defined]
+    return db

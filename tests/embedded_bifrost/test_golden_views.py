@@ -9,13 +9,12 @@ Regenerate the pinned files (after a deliberate change of shape) with ``BIFROST_
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from bifrost_helpers import client_for
+from bifrost_helpers import client_for, normalise_answers
 
 from app.embedded_bifrost import create_app
 from app.embedded_bifrost.catalog import SEEDED_KEYS
@@ -23,24 +22,6 @@ from app.generations import SEED, V1_5, Feature, Generation
 
 GOVERNANCE = "/api/governance"
 DATA = Path(__file__).parent / "data"
-_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-_TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
-_CATALOG_IDS = {key[2].encode() for key in SEEDED_KEYS}
-
-
-def _normalise(bodies: list[bytes]) -> bytes:
-    seen: dict[bytes, bytes] = {}
-
-    def token(kind: str) -> Any:
-        def replace(match: re.Match[bytes]) -> bytes:
-            value = match.group(0)
-            if value in _CATALOG_IDS:
-                return value
-            return seen.setdefault(value, f"<{kind} {len(seen)}>".encode())
-
-        return replace
-
-    return b"\n".join(_TIME.sub(token("time"), _UUID.sub(token("id"), body)) for body in bodies) + b"\n"
 
 
 async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +131,7 @@ async def test_get_answers_match_pinned_bytes(generation: Generation) -> None:
             response = await client.get(url)
             assert response.status_code == 200, (url, response.text)
             bodies.append(url.encode() + b" " + response.content)
-    answers = _normalise(bodies)
+    answers = normalise_answers(bodies)
     pinned = DATA / f"golden-views-{generation.name}.txt"
     if os.environ.get("BIFROST_GOLDEN_WRITE"):
         pinned.write_bytes(answers)

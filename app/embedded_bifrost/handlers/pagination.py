@@ -78,11 +78,13 @@ def list_page(
     order: str,
     page: Page | None,
     render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
+    unpaged_totals: bool = False,
 ) -> dict[str, Any]:
     """A list answer: the rows in ``order`` (one page, or all), rendered under ``key``, with the paging fields.
 
     ``clause`` is the ``WHERE`` part (or empty) with its ``args``; ``total_count``, ``limit`` and ``offset`` are
-    only present when the request asked for paging, as in Bifrost.
+    only present when the request asked for paging, as in Bifrost before v2, unless ``unpaged_totals`` (v2:
+    an unpaged list answers them too, ``limit`` being the number of rows and ``offset`` 0).
     """
     sql = f"SELECT * FROM {table}{clause} ORDER BY {order}"
     if page is not None:
@@ -95,4 +97,6 @@ def list_page(
         out["total_count"] = db.execute(f"SELECT count(*) FROM {table}{clause}", tuple(args)).fetchone()[0]
         out["limit"] = page.limit
         out["offset"] = page.offset
+    elif unpaged_totals:
+        out.update(total_count=len(items), limit=len(items), offset=0)
     return out

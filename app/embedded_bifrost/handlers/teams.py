@@ -1,11 +1,16 @@
-"""``/api/governance/teams``: list, create, get, update, delete."""
+"""``/api/governance/teams``: list, create, get, update, delete.
+
+From v2 on a team is ``calendar_aligned`` or not: its new budgets then start at the calendar period, and
+turning it on starts every window afresh there (usage zeroed). Team budgets are matched by ``reset_duration``
+only, in every generation.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
-from ...generations import Generation
+from ...generations import Feature, Generation
 from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import BOOL, STR, decode_body
@@ -24,6 +29,7 @@ from ..limits import (
     rate_limit_problem,
     reconcile_budgets,
     replace_rate_limit,
+    snap_to_calendar,
 )
 from .pagination import list_page, page_of
 
@@ -39,8 +45,12 @@ CREATE_CURRENT = {
 }
 UPDATE_SEED = {"name": STR, "customer_id": STR, "budget": BUDGET}
 UPDATE_CURRENT = {"name": STR, "customer_id": STR, "budgets": [BUDGET], "rate_limit": RATE_LIMIT}
+UPDATE_CALENDAR = {**UPDATE_CURRENT, "calendar_aligned": BOOL}
 
-_INSERT = "INSERT INTO teams (id, name, customer_id, rate_limit_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO teams (id, name, customer_id, rate_limit_id, calendar_aligned, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def list_teams(ctx: Context, request: Request) -> dict[str, Any]:
@@ -65,6 +75,7 @@ def list_teams(ctx: Context, request: Request) -> dict[str, Any]:
         order="created_at, id",
         page=page,
         render=ctx.views.teams,
+        unpaged_totals=ctx.generation.has(Feature.UNPAGED_LIST_TOTALS),
     )
 
 
@@ -81,9 +92,10 @@ def create_team(ctx: Context, request: Request) -> dict[str, Any]:
         raise ApiError(400, "Team name is required")
     if arrays:
         budgets = body.get("budgets", [])
-        check_budgets(budgets)
+        wording = ctx.generation.bad_duration_wording
+        check_budgets(budgets, wording)
         rate_limit = body.get("rate_limit")
-        if rate_limit is not None and (problem := rate_limit_problem(rate_limit)):
+        if rate_limit is not None and (problem := rate_limit_problem(rate_limit, wording)):
             raise ApiError(400, f"Invalid rate limit: {problem}")
     else:
         budgets = [body["budget"]] if "budget" in body else []
@@ -92,15 +104,19 @@ def create_team(ctx: Context, request: Request) -> dict[str, Any]:
                 raise ApiError(400, problem)
         rate_limit = None
     team_id = new_id()
-    if not budgets and rate_limit is None and "customer_id" not in body:
+    # Only a generation with team-wide calendar alignment stores it (v1.5 reads the field and drops it).
+    aligned = ctx.generation.has(Feature.CALENDAR_ALIGNED) and body.get("calendar_aligned", False)
+    if not budgets and rate_limit is None and "customer_id" not in body and not aligned:
         return _create_lone_team(ctx, team_id, body["name"])
     try:
         with ctx.store.transaction() as db:
             stamp = now()
             rate_limit_id = insert_rate_limit(db, rate_limit) if rate_limit is not None else None
-            db.execute(_INSERT, (team_id, body["name"], body.get("customer_id"), rate_limit_id, stamp, stamp))
+            db.execute(
+                _INSERT, (team_id, body["name"], body.get("customer_id"), rate_limit_id, int(aligned), stamp, stamp)
+            )
             for budget in budgets:
-                insert_budget(db, budget, "team_id", team_id)
+                insert_budget(db, budget, "team_id", team_id, calendar_aligned=aligned)
             team = ctx.views.team(_find(ctx, team_id))
     except sqlite3.IntegrityError as error:
         raise _create_failure(ctx.generation, error) from None
@@ -122,7 +138,7 @@ def _create_lone_team(ctx: Context, team_id: str, name: str) -> dict[str, Any]:
     """
     stamp = now()
     try:
-        ctx.store.db.execute(_INSERT, (team_id, name, None, None, stamp, stamp))
+        ctx.store.db.execute(_INSERT, (team_id, name, None, None, 0, stamp, stamp))
     except sqlite3.IntegrityError as error:
         raise _create_failure(ctx.generation, error) from None
     team = ctx.views.new_team(
@@ -134,6 +150,7 @@ def _create_lone_team(ctx: Context, team_id: str, name: str) -> dict[str, Any]:
             "profile": None,
             "config": None,
             "claims": None,
+            "calendar_aligned": 0,
             "config_hash": "",
             "created_at": stamp,
             "updated_at": stamp,
@@ -144,13 +161,19 @@ def _create_lone_team(ctx: Context, team_id: str, name: str) -> dict[str, Any]:
 
 def update_team(ctx: Context, request: Request) -> dict[str, Any]:
     """PUT /api/governance/teams/{team_id}: partial update; ``budgets`` is the full desired set."""
-    arrays = ctx.generation.owner_budgets == "array"
-    body = decode_body(request.body, UPDATE_CURRENT if arrays else UPDATE_SEED)
+    generation = ctx.generation
+    arrays = generation.owner_budgets == "array"
+    spec = UPDATE_CALENDAR if generation.has(Feature.CALENDAR_ALIGNED) else UPDATE_CURRENT if arrays else UPDATE_SEED
+    body = decode_body(request.body, spec)
     row = _find(ctx, request.param)
     if arrays:
+        wording = generation.bad_duration_wording
         if "budgets" in body:
-            check_budgets(body["budgets"])
-        if "rate_limit" in body and (problem := rate_limit_problem(body["rate_limit"])):
+            check_budgets(body["budgets"], wording)
+        if "rate_limit" in body and (problem := rate_limit_problem(body["rate_limit"], wording)):
+            # v2 finds it inside its transaction, where any failure is the update's generic 500
+            if generation.owner_rate_limit_update_status != 400:
+                raise ApiError(generation.owner_rate_limit_update_status, "Failed to update team")
             raise ApiError(400, f"Invalid rate limit: {problem}")
     try:
         with ctx.store.transaction() as db:
@@ -168,16 +191,21 @@ def _apply_update(ctx: Context, db: sqlite3.Connection, row: sqlite3.Row, body: 
     if "customer_id" in body:
         customer_id = body["customer_id"] or None  # "" detaches the team from its customer
     rate_limit_id = row["rate_limit_id"]
+    was_aligned = bool(row["calendar_aligned"])
+    aligned = body.get("calendar_aligned", was_aligned)
     if ctx.generation.owner_budgets == "array":
         if "budgets" in body:
-            reconcile_budgets(db, "team_id", team_id, body["budgets"])
+            reconcile_budgets(db, "team_id", team_id, body["budgets"], calendar_aligned=aligned)
         if "rate_limit" in body:
             rate_limit_id = replace_rate_limit(db, rate_limit_id, body["rate_limit"])
     elif "budget" in body:
         _update_seed_budget(db, team_id, body["budget"])
+    if aligned and not was_aligned:  # after the budgets and rate limit, so the ones just written snap too
+        snap_to_calendar(db, "team_id", team_id, rate_limit_id)
     db.execute(
-        "UPDATE teams SET name = ?, customer_id = ?, rate_limit_id = ?, updated_at = ? WHERE id = ?",
-        (name, customer_id, rate_limit_id, now(), team_id),
+        "UPDATE teams SET name = ?, customer_id = ?, rate_limit_id = ?, calendar_aligned = ?, updated_at = ?"
+        " WHERE id = ?",
+        (name, customer_id, rate_limit_id, int(aligned), now(), team_id),
     )
 
 

@@ -10,6 +10,7 @@ import sqlite3
 import uuid
 from typing import Any
 
+from ...generations import Feature
 from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import BOOL, STR, decode_body
@@ -89,6 +90,7 @@ def list_virtual_keys(ctx: Context, request: Request) -> dict[str, Any]:
         order=f"{column} {direction}, created_at {direction}, id {direction}",
         page=page,
         render=ctx.views.virtual_keys,
+        unpaged_totals=ctx.generation.has(Feature.UNPAGED_LIST_TOTALS),
     )
 
 
