@@ -26,7 +26,7 @@ def main() -> None:
     configure_logging(settings.log_level)
     check_trusted_documents(settings)
     if settings.uses_embedded_bifrost:
-        upstream = f"the embedded Bifrost-compatible server ({settings.embedded_bifrost_generation} API)"
+        upstream = f"the embedded Bifrost-compatible server ({settings.embedded_generation} API)"
         if settings.is_production:
             print(
                 "warning: GATEWAY_ENV=production serves the embedded Bifrost-compatible server "

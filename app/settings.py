@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # Embedded Bifrost-compatible server (used when BIFROST_URL is unset; production must ask for it)
     embedded_bifrost: bool = False
     embedded_bifrost_database: str = ":memory:"
-    embedded_bifrost_generation: Literal["seed", "current"] = "current"
+    embedded_bifrost_generation: str = "v2"  # a generation's name or alias (app.generations)
     embedded_bifrost_demo: bool = True
 
     # HTTP edge
@@ -145,6 +145,16 @@ class Settings(BaseSettings):
             generation_named(value)
         except ValueError:
             raise ValueError(f"must be 'auto' or one of {_GENERATION_NAMES}, not {value[:40]!r}") from None
+        return value
+
+    @field_validator("embedded_bifrost_generation")
+    @classmethod
+    def _known_embedded_generation(cls, value: str) -> str:
+        value = value.strip().lower()
+        try:
+            generation_named(value)
+        except ValueError:
+            raise ValueError(f"must be one of {_GENERATION_NAMES}, not {value[:40]!r}") from None
         return value
 
     @field_validator("gateway_api_keys", mode="before")
@@ -246,6 +256,11 @@ class Settings(BaseSettings):
                 "TRUSTED_DOCUMENTS must be an https:// URL (or a file path) when GATEWAY_ENV=production; "
                 "plain http only from 127.0.0.1 or localhost"
             )
+
+    @property
+    def embedded_generation(self) -> Generation:
+        """The generation ``EMBEDDED_BIFROST_GENERATION`` names (the embedded server speaks it)."""
+        return generation_named(self.embedded_bifrost_generation)
 
     @property
     def fixed_api_generation(self) -> Generation | None:

@@ -246,3 +246,30 @@ def test_the_start_line_names_what_is_served(environment: str, first_words: str)
         stop(process)
     assert line.startswith(first_words + f"http://127.0.0.1:{port}/graphql"), line
     assert ("text/html" in graphiql.headers.get("content-type", "")) == (environment == "development")
+
+
+def test_with_no_bifrost_url_the_gateway_serves_a_v2_upstream_and_graphiql() -> None:
+    port = free_port()
+    unset = ("BIFROST_URL", "PROMETHEUS_MULTIPROC_DIR", "EMBEDDED_BIFROST_GENERATION", "BIFROST_API_GENERATION")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in unset},
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        wait_for_health(process, port)
+        graphiql = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}, timeout=10)
+        query = "{ teams(first: 10) { totalCount nodes { name } } }"
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10)
+    finally:
+        stop(process)
+    assert "(upstream: the embedded Bifrost-compatible server (v2 API))" in line, line
+    assert graphiql.status_code == 200 and "text/html" in graphiql.headers["content-type"]
+    teams = answer.json()["data"]["teams"]
+    assert teams["totalCount"] == 5 and {"Platform", "Growth"} <= {team["name"] for team in teams["nodes"]}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.generations import SEED, V1_5, V2
 from app.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,22 @@ def test_defaults_use_embedded_bifrost(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.uses_embedded_bifrost
     assert (settings.gateway_host, settings.gateway_port) == ("127.0.0.1", 8000)
+
+
+def test_the_embedded_server_speaks_v2_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BIFROST_URL", raising=False)
+    monkeypatch.delenv("EMBEDDED_BIFROST_GENERATION", raising=False)
+    assert load_settings().embedded_generation is V2
+    for name, generation in (("seed", SEED), (" V1.5 ", V1_5), ("current", V1_5), ("v2", V2)):
+        monkeypatch.setenv("EMBEDDED_BIFROST_GENERATION", name)
+        assert load_settings().embedded_generation is generation
+
+
+def test_an_unknown_embedded_generation_lists_the_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDED_BIFROST_GENERATION", "v3")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert all(name in str(error.value) for name in ("'seed'", "'v1.5'", "'current'", "'v2'"))
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,6 +52,9 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BIFROST_URL", "not a url"),
         ("UPSTREAM_READ_TIMEOUT", "-1"),
         ("BIFROST_API_GENERATION", "v9"),
+        ("EMBEDDED_BIFROST_GENERATION", "v9"),
+        ("EMBEDDED_BIFROST_GENERATION", "auto"),
+        ("EMBEDDED_BIFROST_GENERATION", ""),
         ("MAX_QUERY_COST", "0"),
         ("MAX_QUERY_COST", "lots"),
         ("MAX_UPSTREAM_CALLS_PER_REQUEST", "0"),

@@ -5,7 +5,7 @@ work, and the upstream of integration tests and benchmarks. It depends on nothin
 
 Example:
     >>> from app.embedded_bifrost import create_app
-    >>> app = create_app(database=":memory:", generation="current")
+    >>> app = create_app(database=":memory:", generation="v2")
 """
 
 from .app import BifrostApp, RequestRecord, create_app

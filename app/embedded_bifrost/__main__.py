@@ -2,7 +2,7 @@
 
 Example::
 
-    python -m app.embedded_bifrost --host 127.0.0.1 --port 8080 --database :memory: --generation current --demo
+    python -m app.embedded_bifrost --host 127.0.0.1 --port 8080 --database :memory: --generation v2 --demo
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--database", default=":memory:", help="':memory:' or a file path")
     names = [name for generation in GENERATIONS for name in (generation.name, *generation.aliases)]
-    parser.add_argument("--generation", choices=names, default="current", help="the API generation served")
+    parser.add_argument("--generation", choices=names, default="v2", help="the API generation served")
     parser.add_argument("--version", dest="server_version", default=None, help="answer of GET /api/version")
     parser.add_argument("--hide-version", action="store_true", help="GET /api/version answers 404")
     parser.add_argument("--demo", action="store_true", help="seed the demo data set")

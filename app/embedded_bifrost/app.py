@@ -174,7 +174,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
 
 def create_app(
     database: str = ":memory:",
-    generation: Generation | str = "current",
+    generation: Generation | str = "v2",
     auth: tuple[str, str] | None = None,
     version: str | None = None,
     expose_version: bool = True,

@@ -1,7 +1,10 @@
 """The small demo data set: three customers, five teams, six virtual keys.
 
 It goes through the same HTTP handlers as clients do, so the demo data always has the shapes and invariants
-of the API generation being served. Seeding is skipped when the database already has customers.
+of the API generation being served. Where a generation denies by default (v2: a provider config without
+``allowed_models`` allows no model, a key without provider configs reaches no provider), the demo's keys say
+``["*"]`` and get a provider, so every active key can be used as it could on older generations. Seeding is
+skipped when the database already has customers.
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ def seed_demo(store: Store) -> None:
     generation = store.generation
     ctx = Context(store=store, views=Views(store.db, generation), generation=generation, auth=None, version="")
     arrays = generation.owner_budgets == "array"
+    all_models = {"allowed_models": ["*"]} if generation.empty_allowed_models == "none" else {}
 
     def budget(max_limit: float, duration: str) -> dict[str, Any]:
         entry = {"max_limit": max_limit, "reset_duration": duration}
         return {"budgets": [entry]} if arrays else {"budget": entry}
 
+    acme_budgets: dict[str, Any] = {"budget": {"max_limit": 5000.0, "reset_duration": "1M"}}
+    if generation.customer_budgets == "array":
+        acme_budgets = {"budgets": [{"max_limit": 1000.0, "reset_duration": "1w"}, acme_budgets["budget"]]}
     acme = _post(ctx, customers.create_customer, {
-        "name": "Acme Corp",
-        "budget": {"max_limit": 5000.0, "reset_duration": "1M"},
+        "name": "Acme Corp", **acme_budgets,
         "rate_limit": {"request_max_limit": 10000, "request_reset_duration": "1h"},
     })["customer"]["id"]  # fmt: skip
     globex = _post(ctx, customers.create_customer, {"name": "Globex"})["customer"]["id"]
@@ -48,7 +54,7 @@ def seed_demo(store: Store) -> None:
     })["team"]["id"]  # fmt: skip
     research = _post(ctx, teams.create_team, {"name": "Research", "customer_id": acme, **budget(250.0, "1w")})
     _post(ctx, teams.create_team, {"name": "Support", "customer_id": globex})
-    _post(ctx, teams.create_team, {"name": "Growth", **budget(100.0, "1d")})
+    _post(ctx, teams.create_team, {"name": "Growth", "calendar_aligned": True, **budget(100.0, "1d")})
     _post(ctx, teams.create_team, {"name": "Data Science"})
 
     _post(ctx, virtual_keys.create_virtual_key, {
@@ -64,18 +70,26 @@ def seed_demo(store: Store) -> None:
     })  # fmt: skip
     _post(ctx, virtual_keys.create_virtual_key, {
         "name": "research-sandbox", "team_id": research["team"]["id"],
-        "provider_configs": [{"provider": "azure", "weight": 1.0, "key_ids": [_AZURE_KEY]}],
+        "provider_configs": [{"provider": "azure", "weight": 1.0, "key_ids": [_AZURE_KEY], **all_models}],
     })  # fmt: skip
     _post(ctx, virtual_keys.create_virtual_key, {
         "name": "acme-shared", "customer_id": acme,
         "provider_configs": [{"provider": "openai", "allowed_models": ["gpt-4o-mini"], "key_ids": ["*"]}],
         "mcp_configs": [{"mcp_client_name": "web-search", "tools_to_execute": ["*"]}],
     })  # fmt: skip
-    _post(ctx, virtual_keys.create_virtual_key, {"name": "globex-batch", "customer_id": globex, **budget(50.0, "1d")})
+    reach: dict[str, Any] = {}
+    if generation.no_provider_configs == "none":
+        reach = {"provider_configs": [{"provider": "openai", "key_ids": ["*"], **all_models}]}
+    _post(ctx, virtual_keys.create_virtual_key, {
+        "name": "globex-batch", "customer_id": globex, **budget(50.0, "1d"), **reach,
+    })  # fmt: skip
     _post(ctx, virtual_keys.create_virtual_key, {"name": "ci-smoke-tests", "is_active": False})
     _post(ctx, virtual_keys.create_virtual_key, {
         "name": "local-dev", "description": "Unattached key for local development",
-        "provider_configs": [{"provider": "openai", "key_ids": ["*"]}, {"provider": "anthropic", "key_ids": ["*"]}],
+        "provider_configs": [
+            {"provider": "openai", "key_ids": ["*"], **all_models},
+            {"provider": "anthropic", "key_ids": ["*"], **all_models},
+        ],
     })  # fmt: skip
 
 

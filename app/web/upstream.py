@@ -56,7 +56,7 @@ def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wir
 
         embedded = create_embedded_bifrost(
             database=settings.embedded_bifrost_database,
-            generation=settings.embedded_bifrost_generation,
+            generation=settings.embedded_generation,
             demo=settings.embedded_bifrost_demo,
         )
         transport = httpx.ASGITransport(app=embedded)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ def test_create_app_signature() -> None:
     parameters = inspect.signature(create_app).parameters
     assert {name: p.default for name, p in parameters.items()} == {
         "database": ":memory:",
-        "generation": "current",
+        "generation": "v2",
         "auth": None,
         "version": None,
         "expose_version": True,

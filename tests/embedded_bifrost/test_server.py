@@ -118,7 +118,7 @@ async def test_file_database_survives_restart(tmp_path: Path) -> None:
     second.close()
 
 
-@pytest.mark.parametrize("generation", ["seed", "current"])
+@pytest.mark.parametrize("generation", ["seed", "current", "v2"])
 async def test_demo_data_seeded_once(tmp_path: Path, generation: str) -> None:
     database = str(tmp_path / "demo.db")
     for _ in range(2):
@@ -131,3 +131,28 @@ async def test_demo_data_seeded_once(tmp_path: Path, generation: str) -> None:
             assert any(k.get("team_id") for k in keys) and any(k.get("customer_id") for k in keys)
             assert any(k["mcp_configs"] for k in keys)
         app.close()
+
+
+async def test_v2_demo_keys_reach_models_under_deny_by_default() -> None:
+    async with client_for(create_app(generation="v2", demo=True)) as client:
+        keys = (await client.get("/api/governance/virtual-keys")).json()["virtual_keys"]
+        for key in keys:
+            if key["is_active"]:
+                assert key["provider_configs"], key["name"]
+            for config in key["provider_configs"]:
+                assert config["allowed_models"], (key["name"], config["provider"])
+        customers = (await client.get("/api/governance/customers")).json()["customers"]
+        acme = next(customer for customer in customers if customer["name"] == "Acme Corp")
+        assert [budget["reset_duration"] for budget in acme["budgets"]] == ["1w", "1M"] and "budget" not in acme
+        teams = (await client.get("/api/governance/teams")).json()["teams"]
+        assert [team["name"] for team in teams if team["calendar_aligned"]] == ["Growth"]
+
+
+@pytest.mark.parametrize("generation", ["seed", "current"])
+async def test_older_demo_data_keeps_its_shape(generation: str) -> None:
+    async with client_for(create_app(generation=generation, demo=True)) as client:
+        keys = {key["name"]: key for key in (await client.get("/api/governance/virtual-keys")).json()["virtual_keys"]}
+        assert keys["globex-batch"]["provider_configs"] == []
+        assert [config["allowed_models"] for config in keys["local-dev"]["provider_configs"]] == [[], []]
+        customers = (await client.get("/api/governance/customers")).json()["customers"]
+        assert next(c for c in customers if c["name"] == "Acme Corp")["budget"]["max_limit"] == 5000.0
