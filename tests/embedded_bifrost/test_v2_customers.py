@@ -286,3 +286,12 @@ async def test_a_retried_create_is_refused_and_stores_one_customer() -> None:
         answers = [await client.post(CUSTOMERS, json=body) for _ in range(3)]
         assert [answer.status_code for answer in answers] == [200, 409, 409]
         assert (await client.get("/api/governance/budgets")).json()["count"] == 1
+
+
+async def test_a_rename_to_a_taken_name_with_bad_budgets_reports_the_budgets(v2: httpx.AsyncClient) -> None:
+    await _create(v2, {"name": "acme"})
+    globex = await _create(v2, {"name": "globex"})
+    body = {"name": "acme", "budgets": [{"max_limit": 1, "reset_duration": "soon"}]}
+    response = await v2.put(f"{CUSTOMERS}/{globex['id']}", json=body)
+    assert response.status_code == 400
+    assert message_of(response) == "invalid reset duration (must be a positive duration): soon"

@@ -226,8 +226,6 @@ def _update_with_budgets(ctx: Context, customer_id: str, body: dict[str, Any]) -
     try:
         with ctx.store.transaction() as db:
             name = body.get("name", row["name"])
-            if _name_taken(db, name, row["id"]):
-                raise _UpdateFailure
             was_aligned = bool(row["calendar_aligned"])
             aligned = body.get("calendar_aligned", was_aligned)
             budgets = body.get("budgets")
@@ -243,6 +241,8 @@ def _update_with_budgets(ctx: Context, customer_id: str, body: dict[str, Any]) -
                 rate_limit_id = replace_rate_limit(db, rate_limit_id, body["rate_limit"])
             if aligned and not was_aligned:
                 snap_to_calendar(db, "customer_id", row["id"], rate_limit_id)
+            if _name_taken(db, name, row["id"]):  # found by the final save, after the budgets' own checks
+                raise _UpdateFailure
             db.execute(
                 "UPDATE customers SET name = ?, rate_limit_id = ?, calendar_aligned = ?, updated_at = ? WHERE id = ?",
                 (name, rate_limit_id, int(aligned), now(), row["id"]),
