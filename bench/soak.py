@@ -284,9 +284,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     run = Run(options={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
     try:
-        upstream = start(
-            [PYTHON, "-m", "app.embedded_bifrost", "--host", "127.0.0.1", "--port", str(upstream_port)], env
-        )
+        # v1.5 pinned: the recorded numbers were measured on it, and the embedded server's default is now v2
+        upstream_command = [PYTHON, "-m", "app.embedded_bifrost", "--host", "127.0.0.1", "--port", str(upstream_port)]
+        upstream = start([*upstream_command, "--generation", "current"], env)
         processes.append(upstream)
         wait_http(f"http://127.0.0.1:{upstream_port}/health")
         gateway = start([PYTHON, "-m", "app"], gateway_env)
