@@ -1,7 +1,8 @@
 """An embedded, SQLite-backed implementation of Bifrost's governance REST API.
 
 It is the gateway's default upstream when no real Bifrost is configured, the offline backend for frontend
-work, and the upstream of integration tests and benchmarks. It depends on nothing else in ``app``.
+work, and the upstream of integration tests and benchmarks. It depends on nothing else in ``app`` but
+:mod:`app.generations`, the capabilities of each generation it speaks.
 
 Example:
     >>> from app.embedded_bifrost import create_app

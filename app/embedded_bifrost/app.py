@@ -188,7 +188,7 @@ def create_app(
     Args:
         database: ``":memory:"`` or a file path (data survives a restart).
         generation: A :class:`~app.generations.Generation` or its name or alias (``"seed"``, ``"v1.5"``,
-            ``"current"``, ``"v2"``).
+            ``"current"``, ``"v2"``); by default v2, the Bifrost people run today.
         auth: ``(username, password)`` to turn Bifrost auth on.
         version: The string ``GET /api/version`` answers; defaults to the generation's ``version``.
         expose_version: False makes ``GET /api/version`` answer 404.
