@@ -112,7 +112,13 @@ ROTATE_KEY = SavedOperation(
 # gateway key allowed to reveal.
 mutation RotateKey($id: ID!) {
   rotateVirtualKey(id: $id) {
-    virtualKey { id name value updatedAt }
+    virtualKey {
+      id
+      name
+      value
+      rotatedAt
+      previousValueExpiresAt
+    }
     userErrors { field message code }
   }
 }
@@ -138,8 +144,13 @@ mutation SetBudgetOverride(
     budgetId: $budgetId
     input: $input
   ) {
-    budget { id maxLimit currentUsage }
-    effectiveMaxLimit
+    budget {
+      id
+      maxLimit
+      currentUsage
+      override { amount mode cyclesRemaining }
+      effectiveMaxLimit
+    }
     userErrors { field message code }
   }
 }

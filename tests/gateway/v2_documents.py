@@ -23,8 +23,7 @@ mutation RotateMany($ids: [ID!]!) {{
 SET_OVERRIDE = """
 mutation SetOverride($key: ID!, $budget: ID!, $input: BudgetOverrideInput!) {
   setBudgetOverride(virtualKeyId: $key, budgetId: $budget, input: $input) {
-    budget { id maxLimit currentUsage }
-    effectiveMaxLimit
+    budget { id maxLimit currentUsage effectiveMaxLimit override { amount mode cyclesRemaining cyclesTotal } }
     userErrors { field message code }
   }
 }
@@ -33,8 +32,7 @@ mutation SetOverride($key: ID!, $budget: ID!, $input: BudgetOverrideInput!) {
 CLEAR_OVERRIDE = """
 mutation ClearOverride($key: ID!, $budget: ID!) {
   clearBudgetOverride(virtualKeyId: $key, budgetId: $budget) {
-    budget { id maxLimit }
-    effectiveMaxLimit
+    budget { id maxLimit effectiveMaxLimit override { amount mode } }
     userErrors { field message code }
   }
 }
