@@ -149,8 +149,8 @@ mutation SetBudgetOverride(
       maxLimit
       currentUsage
       override { amount mode cyclesRemaining }
-      effectiveMaxLimit
     }
+    effectiveMaxLimit
     userErrors { field message code }
   }
 }

@@ -23,7 +23,8 @@ mutation RotateMany($ids: [ID!]!) {{
 SET_OVERRIDE = """
 mutation SetOverride($key: ID!, $budget: ID!, $input: BudgetOverrideInput!) {
   setBudgetOverride(virtualKeyId: $key, budgetId: $budget, input: $input) {
-    budget { id maxLimit currentUsage effectiveMaxLimit override { amount mode cyclesRemaining cyclesTotal } }
+    budget { id maxLimit currentUsage }
+    effectiveMaxLimit
     userErrors { field message code }
   }
 }
@@ -32,7 +33,8 @@ mutation SetOverride($key: ID!, $budget: ID!, $input: BudgetOverrideInput!) {
 CLEAR_OVERRIDE = """
 mutation ClearOverride($key: ID!, $budget: ID!) {
   clearBudgetOverride(virtualKeyId: $key, budgetId: $budget) {
-    budget { id maxLimit effectiveMaxLimit override { amount mode } }
+    budget { id maxLimit }
+    effectiveMaxLimit
     userErrors { field message code }
   }
 }

@@ -21,11 +21,14 @@ from app.schema.stale import Stale, makes_stale
 __all__ = ["BudgetOverridePayload", "OverrideMutations"]
 
 
-@strawberry.type(
-    description="The budget as it is now (its `override` and `effectiveMaxLimit`), or the reasons nothing changed."
-)
+@strawberry.type(description="The budget with its override as it is now, or the reasons nothing changed.")
 class BudgetOverridePayload:
     budget: Budget | None = None
+    effective_max_limit: float | None = strawberry.field(
+        default=None,
+        description="The limit Bifrost enforces now, as its answer to this write says: `maxLimit`, plus the "
+        "override's amount while the override is active.",
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -57,7 +60,10 @@ async def _send(
         return BudgetOverridePayload(
             user_errors=[UserError(field=["input"], message=user_error.message, code=user_error.code)]
         )
-    return BudgetOverridePayload(budget=result.budget)  # type: ignore[arg-type]
+    return BudgetOverridePayload(
+        budget=result.budget,  # type: ignore[arg-type]
+        effective_max_limit=result.effective_max_limit,
+    )
 
 
 @strawberry.type
