@@ -23,6 +23,7 @@ from ..generations import Feature, Generation
 from .context import Context, Request, Response
 from .errors import ApiError, error_body
 from .handlers import (
+    budget_overrides,
     customers,
     limits,
     model_configs,
@@ -83,7 +84,12 @@ WITH_ID: dict[str, dict[str, Handler]] = {
 }
 
 # Templates: each ``{name}`` segment binds one path parameter, in order, into ``Request.params``.
-PATTERNS: dict[str, dict[str, Handler]] = {}
+PATTERNS: dict[str, dict[str, Handler]] = {
+    f"{_GOVERNANCE}/virtual-keys/{{vk_id}}/budgets/{{budget_id}}/override": {
+        "PUT": budget_overrides.set_budget_override,
+        "DELETE": budget_overrides.clear_budget_override,
+    },
+}
 
 
 def deprecated_alias(methods: dict[str, Handler], successor: str) -> dict[str, Handler]:
@@ -125,6 +131,7 @@ REQUIRES: dict[str, Feature] = {
     f"{_GOVERNANCE}/model-configs/": Feature.MODEL_CONFIGS,
     f"{_GOVERNANCE}/providers": Feature.PROVIDER_GOVERNANCE,
     f"{_GOVERNANCE}/providers/": Feature.PROVIDER_GOVERNANCE,
+    f"{_GOVERNANCE}/virtual-keys/{{vk_id}}/budgets/{{budget_id}}/override": Feature.BUDGET_OVERRIDES,
     "/api/teams": Feature.DEPRECATED_ALIASES,
     "/api/teams/": Feature.DEPRECATED_ALIASES,
 }
