@@ -5,8 +5,9 @@ A model config owns budgets (``budgets.model_config_id``), single-metric rate-li
 fields) and, from older clients, one paired ``rate_limit``. Provider governance is a model config too: scope
 ``global``, ``model_name`` ``"*"`` and a provider (see :mod:`.handlers.provider_governance`).
 
-This module holds what the model-config and provider-governance handlers share: validation of budget items and
-rules, their reconciliation on update (by ``id``, else by reset duration or metric and duration), and the JSON.
+This module holds what the model-config and provider-governance handlers share: the checks of budget items
+(those of :mod:`.limits`, with the texts Bifrost uses here), the rules and their reconciliation on update (by
+``id``, else by metric and window), and the JSON. Budgets are written with :mod:`.limits` like any owner's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .db import new_id, now
 from .decode import INT, NUM, STR
 from .durations import parse_duration
 from .errors import ApiError
+from .limits import check_budgets
 from .relations import grouped
 from .serialize import budget_json, rate_limit_json
 
@@ -35,13 +37,12 @@ __all__ = [
     "delete_model_config",
     "find_model_config",
     "go_quote",
-    "insert_budget_item",
     "insert_rule",
     "model_configs_json",
     "provider_governance_json",
-    "reconcile_budget_items",
     "reconcile_rules",
     "rule_problem",
+    "zero_limit_failure",
 ]
 
 JSON = dict[str, Any]
@@ -93,91 +94,18 @@ def check_budget_items(items: list[JSON], *, capitalised: bool) -> None:
 
     Creation answers Bifrost's capitalised texts, updates the lower-case ones.
     """
-    seen: set[str] = set()
-    for item in items:
-        max_limit = item.get("max_limit", 0.0)
-        duration = item.get("reset_duration", "")
-        if max_limit < 0:
-            message = f"budget max_limit cannot be negative: {max_limit:.2f}"
-        elif parse_duration(duration) is None:
-            message = f"invalid reset duration (must be a positive duration): {duration}"
-        elif duration in seen:
-            message = f"duplicate reset_duration in budgets: {duration}"
-        else:
-            seen.add(duration)
-            continue
-        raise ApiError(400, message[0].upper() + message[1:] if capitalised else message)
+    try:
+        check_budgets(items, wording="(must be a positive duration)")
+    except ApiError as error:
+        if not capitalised:
+            raise
+        raise ApiError(400, error.message[0].upper() + error.message[1:]) from None
 
 
-def _check_budget_row(max_limit: float) -> None:
-    # Bifrost validates the stored row inside the transaction: a zero limit fails there, as a 500.
-    if max_limit <= 0:
-        raise StoreFailure(f"budget max limit cannot be negative or zero: {max_limit:.2f}")
-
-
-def insert_budget_item(db: sqlite3.Connection, model_config_id: str, item: JSON, usage: float = 0.0) -> None:
-    """Insert one budget of a model config."""
-    max_limit = item.get("max_limit", 0.0)
-    _check_budget_row(max_limit)
-    stamp = now()
-    db.execute(
-        "INSERT INTO budgets (id, max_limit, reset_duration, last_reset, current_usage, model_config_id,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (new_id(), max_limit, item.get("reset_duration", ""), stamp, usage, model_config_id, stamp, stamp),
-    )
-
-
-def reconcile_budget_items(db: sqlite3.Connection, model_config_id: str, items: list[JSON]) -> None:
-    """Make a model config's budgets the given set, keeping the usage of those that stay.
-
-    An item with an ``id`` updates that budget (a foreign id is a 400); one without matches the budget of the
-    same ``reset_duration``; the rest are created (taking the usage of the closest shorter existing budget)
-    and the unmatched existing budgets are deleted.
-    """
-    check_budget_items(items, capitalised=False)
-    existing = db.execute(
-        "SELECT * FROM budgets WHERE model_config_id = ? ORDER BY created_at, id", (model_config_id,)
-    ).fetchall()
-    claimed = {item["id"] for item in items if item.get("id")}
-    by_id = {row["id"]: row for row in existing}
-    by_duration = {row["reset_duration"]: row for row in existing if row["id"] not in claimed}
-    kept: set[str] = set()
-    for item in items:
-        duration = item.get("reset_duration", "")
-        if item.get("id"):
-            row = by_id.pop(item["id"], None)
-            if row is None:
-                raise ApiError(400, f"budget {item['id']} does not belong to this entity")
-            by_duration.pop(row["reset_duration"], None)
-        else:
-            row = by_duration.pop(duration, None)
-            if row is not None:
-                by_id.pop(row["id"], None)
-        if row is None:
-            insert_budget_item(db, model_config_id, item, _shorter_usage(existing, duration))
-            continue
-        _check_budget_row(item.get("max_limit", 0.0))
-        db.execute(
-            "UPDATE budgets SET max_limit = ?, reset_duration = ?, updated_at = ? WHERE id = ?",
-            (item.get("max_limit", 0.0), duration, now(), row["id"]),
-        )
-        kept.add(row["id"])
-    for row in existing:
-        if row["id"] not in kept:
-            db.execute("DELETE FROM budgets WHERE id = ?", (row["id"],))
-
-
-def _shorter_usage(existing: list[Row], duration: str) -> float:
-    """The usage of the existing budget with the longest window shorter than ``duration`` (0 when none)."""
-    target = parse_duration(duration)
-    best: tuple[float, float] | None = None
-    for row in existing:
-        length = parse_duration(row["reset_duration"])
-        if target is None or length is None or length >= target:
-            continue
-        if best is None or length > best[0]:
-            best = (length, row["current_usage"])
-    return best[1] if best is not None else 0.0
+def zero_limit_failure(items: list[JSON]) -> StoreFailure:
+    """What Bifrost's store says of a budget limit of 0, which passes the request checks but not the row's."""
+    max_limit = next((item.get("max_limit", 0.0) for item in items if item.get("max_limit", 0.0) <= 0), 0.0)
+    return StoreFailure(f"budget max limit cannot be negative or zero: {max_limit:.2f}")
 
 
 # Rate-limit rules
@@ -368,21 +296,12 @@ def model_configs_json(db: sqlite3.Connection, generation: Generation, rows: lis
             config["rate_limit"] = rate_limit_json(legacy)
         rules = relations.rules.get(row["id"])
         if rules:
-            config["rate_limits"] = [_rule_json(rule) for rule in rules]
+            config["rate_limits"] = [rate_limit_json(rule) for rule in rules]
         config["config_hash"] = row["config_hash"]
         config["created_at"] = row["created_at"]
         config["updated_at"] = row["updated_at"]
         out.append(config)
     return out
-
-
-def _rule_json(row: Row) -> JSON:
-    """A rule: a RateLimit with its ``metric`` right after the ``id``, as the Go struct orders them."""
-    out = rate_limit_json(row)
-    if "metric" in out:
-        return out
-    rule_id = out.pop("id")
-    return {"id": rule_id, "metric": row["metric"], **out}
 
 
 def provider_governance_json(db: sqlite3.Connection, generation: Generation, rows: list[Row]) -> list[JSON]:

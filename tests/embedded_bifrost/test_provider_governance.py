@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -205,3 +206,26 @@ async def test_older_generations_have_no_provider_governance(generation: str) ->
         for method, path in [("GET", PROVIDERS), ("PUT", f"{PROVIDERS}/openai"), ("DELETE", f"{PROVIDERS}/openai")]:
             response = await client.request(method, path, json={})
             assert await _error(response) == (404, "Not found")
+
+
+async def test_calendar_alignment_starts_windows_at_the_calendar_period() -> None:
+    app = create_app(generation="v2")
+    async with client_for(app) as v2:
+        entry = await _put(v2, "openai", {"budgets": [{"max_limit": 1, "reset_duration": "1M"}]})
+        budget_id = entry["budgets"][0]["id"]
+        with app.state.store.transaction() as db:
+            db.execute("UPDATE budgets SET current_usage = 0.75 WHERE id = ?", (budget_id,))
+        month_start = datetime.now(UTC).strftime("%Y-%m-01T00:00:00.000000000Z")
+        # Turning it on zeroes the usage and snaps the window to the 1st of the month.
+        entry = await _put(v2, "openai", {"calendar_aligned": True})
+        (budget,) = entry["budgets"]
+        assert (budget["id"], budget["current_usage"], budget["last_reset"]) == (budget_id, 0.0, month_start)
+        # A budget added while aligned starts at its period too; an hourly one has no calendar period.
+        entry = await _put(
+            v2,
+            "openai",
+            {"budgets": [{"max_limit": 1, "reset_duration": "1M"}, {"max_limit": 1, "reset_duration": "1h"}]},
+        )
+        monthly, hourly = entry["budgets"]
+        assert monthly["last_reset"] == month_start
+        assert hourly["last_reset"] != month_start

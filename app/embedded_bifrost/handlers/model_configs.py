@@ -10,7 +10,14 @@ from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import STR, decode_body
 from ..errors import ApiError
-from ..limits import RATE_LIMIT, insert_rate_limit, rate_limit_problem, replace_rate_limit
+from ..limits import (
+    RATE_LIMIT,
+    insert_budget,
+    insert_rate_limit,
+    rate_limit_problem,
+    reconcile_budgets_by_id,
+    replace_rate_limit,
+)
 from ..model_configs import (
     BUDGET_ITEM,
     RULE,
@@ -20,12 +27,11 @@ from ..model_configs import (
     delete_model_config,
     find_model_config,
     go_quote,
-    insert_budget_item,
     insert_rule,
     model_configs_json,
-    reconcile_budget_items,
     reconcile_rules,
     rule_problem,
+    zero_limit_failure,
 )
 
 __all__ = [
@@ -48,6 +54,7 @@ CREATE = {
 # Scope and scope id are the config's identity: an update ignores them, as Bifrost's request struct has neither.
 UPDATE = {"model_name": STR, "provider": STR, "budgets": [BUDGET_ITEM], "rate_limit": RATE_LIMIT, "rate_limits": [RULE]}
 
+_WORDING = "(must be a positive duration)"  # v2's words for a bad duration: model configs are v2's only
 _DEFAULT_LIMIT = 25
 _MAX_LIMIT = 100
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -155,6 +162,8 @@ def create_model_config(ctx: Context, request: Request) -> dict[str, Any]:
         with ctx.store.transaction() as db:
             config_id = _insert(db, body, model_name, provider, scope, scope_id, calendar_aligned)
             config = _json(ctx, _find(ctx, config_id))
+    except sqlite3.IntegrityError:  # the budgets' CHECK (max_limit > 0)
+        raise ApiError(500, f"Failed to create model config: {zero_limit_failure(body.get('budgets', []))}") from None
     except StoreFailure as failure:
         raise ApiError(500, f"Failed to create model config: {failure}") from None
     return {"message": "Model config created successfully", "model_config": config}
@@ -171,7 +180,7 @@ def _insert(
 ) -> str:
     rate_limit_id = None
     if "rate_limit" in body:
-        problem = rate_limit_problem(body["rate_limit"])
+        problem = rate_limit_problem(body["rate_limit"], _WORDING)
         if problem:
             raise StoreFailure(problem)
         rate_limit_id = insert_rate_limit(db, body["rate_limit"])
@@ -188,7 +197,7 @@ def _insert(
         (config_id, model_name, provider, scope, scope_id, int(calendar_aligned), rate_limit_id, stamp, stamp),
     )
     for item in body.get("budgets", []):
-        insert_budget_item(db, config_id, item)
+        insert_budget(db, item, "model_config_id", config_id, calendar_aligned=calendar_aligned)
     for rule in body.get("rate_limits", []):
         insert_rule(db, config_id, rule)
     return config_id
@@ -208,6 +217,8 @@ def update_model_config(ctx: Context, request: Request) -> dict[str, Any]:
         with ctx.store.transaction() as db:
             _update(db, config, body)
             answer = _json(ctx, _find(ctx, config["id"]))
+    except sqlite3.IntegrityError:  # the budgets' CHECK (max_limit > 0)
+        raise ApiError(500, f"Failed to update model config: {zero_limit_failure(body.get('budgets', []))}") from None
     except StoreFailure as failure:
         raise ApiError(500, f"Failed to update model config: {failure}") from None
     return {"message": "Model config updated successfully", "model_config": answer}
@@ -221,7 +232,9 @@ def _update(db: sqlite3.Connection, config: sqlite3.Row, body: dict[str, Any]) -
         if twin is not None:
             raise StoreFailure("already exists")  # the store's unique index on the config's identity
     if "budgets" in body:
-        reconcile_budget_items(db, config["id"], body["budgets"])
+        check_budget_items(body["budgets"], capitalised=False)
+        calendar_aligned = bool(config["calendar_aligned"])
+        reconcile_budgets_by_id(db, "model_config_id", config["id"], body["budgets"], calendar_aligned=calendar_aligned)
     rate_limit_id = config["rate_limit_id"]
     if "rate_limits" in body:
         reconcile_rules(db, config, body["rate_limits"])
@@ -231,7 +244,7 @@ def _update(db: sqlite3.Connection, config: sqlite3.Row, body: dict[str, Any]) -
     elif "rate_limit" in body:
         rate_limit = body["rate_limit"]
         if rate_limit.get("token_max_limit") is not None or rate_limit.get("request_max_limit") is not None:
-            problem = rate_limit_problem(rate_limit)
+            problem = rate_limit_problem(rate_limit, _WORDING)
             if problem:
                 raise StoreFailure(problem)
         rate_limit_id = replace_rate_limit(db, rate_limit_id, rate_limit)

@@ -14,15 +14,16 @@ from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import BOOL, NUM, STR, decode_body
 from ..errors import ApiError
-from ..limits import RATE_LIMIT, rate_limit_problem, replace_rate_limit
+from ..limits import RATE_LIMIT, rate_limit_problem, reconcile_budgets_by_id, replace_rate_limit, snap_to_calendar
 from ..model_configs import (
     ALL_MODELS,
     BUDGET_ITEM,
     StoreFailure,
+    check_budget_items,
     delete_model_config,
     find_model_config,
     provider_governance_json,
-    reconcile_budget_items,
+    zero_limit_failure,
 )
 
 __all__ = ["delete_provider_governance", "list_provider_governance", "update_provider_governance"]
@@ -66,6 +67,9 @@ def update_provider_governance(ctx: Context, request: Request) -> dict[str, Any]
             config_id = _apply(db, provider, body)
             rows = db.execute("SELECT * FROM model_configs WHERE id = ?", (config_id,)).fetchall()
             entries = provider_governance_json(db, ctx.generation, rows)
+    except sqlite3.IntegrityError:  # the budgets' CHECK (max_limit > 0)
+        failure = zero_limit_failure(body.get("budgets") or [body.get("budget", {})])
+        raise ApiError(500, f"Failed to update provider governance: {failure}") from None
     except StoreFailure as failure:
         raise ApiError(500, f"Failed to update provider governance: {failure}") from None
     entry = entries[0] if entries else {"provider": provider, "calendar_aligned": False}
@@ -88,7 +92,7 @@ def _apply(db: sqlite3.Connection, provider: str, body: dict[str, Any]) -> str |
     if "rate_limit" in body:
         rate_limit = body["rate_limit"]
         if any(rate_limit.get(field) is not None for field in _RATE_LIMIT_FIELDS):
-            problem = rate_limit_problem(rate_limit)
+            problem = rate_limit_problem(rate_limit, "(must be a positive duration)")
             if problem:
                 raise StoreFailure(problem)
             rate_limit_id = replace_rate_limit(db, rate_limit_id, rate_limit)
@@ -121,13 +125,13 @@ def _apply(db: sqlite3.Connection, provider: str, body: dict[str, Any]) -> str |
             (int(calendar_aligned), rate_limit_id, stamp, config_id),
         )
     if wanted is not None:
-        reconcile_budget_items(db, config_id, wanted)
+        check_budget_items(wanted, capitalised=False)
+        reconcile_budgets_by_id(db, "model_config_id", config_id, wanted, calendar_aligned=calendar_aligned)
     if calendar_aligned and not (config is not None and config["calendar_aligned"]):
-        # Turning calendar alignment on starts the current windows afresh.
-        db.execute(
-            "UPDATE budgets SET current_usage = 0, last_reset = ?, updated_at = ? WHERE model_config_id = ?",
-            (stamp, stamp, config_id),
-        )
+        # Turning calendar alignment on starts the current windows afresh, rules' too.
+        snap_to_calendar(db, "model_config_id", config_id, rate_limit_id)
+        for (rule_id,) in db.execute("SELECT id FROM rate_limits WHERE model_config_id = ?", (config_id,)).fetchall():
+            snap_to_calendar(db, "model_config_id", None, rule_id)
     return config_id
 
 
