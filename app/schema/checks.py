@@ -7,8 +7,9 @@ taken names with a bare 500: ``taken_name`` looks the name up exactly (``name_in
 
 Where the other kinds live: a name or free text, ``app.schema.names``; a field that cannot be cleared,
 ``app.schema.changes``; a budget or a rate limit, ``check_budgets`` and ``check_rate_limit`` beside their
-inputs; everything else one input alone decides, its ``check()``; Bifrost's texts behind a 500,
-``app.schema.upstream_errors``. Every INVALID_INPUT is made by ``invalid``.
+inputs; everything else one input alone decides, its ``check()``; what the upstream's generation lacks,
+``app.schema.capabilities``; Bifrost's texts behind a 500, ``app.schema.upstream_errors``. Every
+INVALID_INPUT is made by ``invalid``.
 """
 
 from __future__ import annotations

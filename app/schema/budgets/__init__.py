@@ -1,0 +1,1 @@
+"""Budgets: the Budget type, and the budget input every owner takes."""

@@ -1,0 +1,1 @@
+"""Customers: the Customer type, createCustomer, updateCustomer and deleteCustomer."""

@@ -1,0 +1,1 @@
+"""Teams: the Team type, createTeam, updateTeam and deleteTeam."""
