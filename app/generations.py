@@ -58,6 +58,7 @@ class Feature(Enum):
     BUDGET_OWNER_IDS = "budget_owner_ids"  # budgets answer their owner's id (``team_id``, ``virtual_key_id``...)
     MCP_CLIENT_IDS = "mcp_client_ids"  # MCP configs answer ``mcp_client_id`` and an ``mcp_client`` object
     UNPAGED_LIST_TOTALS = "unpaged_list_totals"  # unpaged team, customer and key lists answer total_count...
+    BUDGET_IDS = "budget_ids"  # key, provider-config and customer budgets matched by ``id`` (teams': by duration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,7 @@ V2 = Generation(
         Feature.KEY_QUOTA,
         Feature.DEPRECATED_ALIASES,
         Feature.UNPAGED_LIST_TOTALS,
+        Feature.BUDGET_IDS,
     },
     provider_weight_default=None,
     rate_limit_problem_prefix="Invalid rate limit: ",

@@ -2,16 +2,33 @@
 
 A mutation that needs a capability the upstream lacks answers ``UNSUPPORTED_BY_UPSTREAM`` with nothing sent;
 a query field answers null or an empty list. While the generation cannot be told (detection found neither a
-version nor a team to look at), the call goes out and Bifrost answers for itself.
+version nor a team to look at), a v2-only mutation goes out and Bifrost answers for itself (an older one has
+no such route and says so). A v2-only *input* of a shared mutation is refused then instead (``requires``):
+an older Bifrost ignores unknown fields without a word, and a key meant to expire would never expire.
 """
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from strawberry import Maybe, Some
+
 from app.bifrost import BifrostSession
 from app.generations import Feature, Generation
+from app.schema.checks import unsupported
 from app.schema.errors import UserError, UserErrorCode
 
-__all__ = ["lacks", "unsupported_feature", "upstream_generation"]
+__all__ = [
+    "calendar_aligned",
+    "feature_field",
+    "lacks",
+    "requires",
+    "some",
+    "unsupported_feature",
+    "upstream_generation",
+]
+
+T = TypeVar("T")
 
 _MESSAGES = {
     Feature.KEY_ROTATION: "this Bifrost version cannot rotate virtual keys (Bifrost v2+)",
@@ -41,3 +58,67 @@ def unsupported_feature(feature: Feature, path: list[str] | None = None) -> User
     """
     message = _MESSAGES.get(feature, f"this Bifrost version lacks {feature.value}")
     return UserError(field=path, message=message, code=UserErrorCode.UNSUPPORTED_BY_UPSTREAM)
+
+
+def requires(generation: Generation | None, feature: Feature, path: list[str], what: str) -> list[UserError]:
+    """UNSUPPORTED_BY_UPSTREAM for an input only a generation with ``feature`` takes.
+
+    Example:
+        >>> from app.generations import V1_5
+        >>> [e.message for e in requires(V1_5, Feature.KEY_EXPIRY, ["input", "expiresAt"], "key expiry")]
+        ['this Bifrost version has no key expiry (Bifrost v2+)']
+    """
+    if generation is None:
+        return [unsupported(path, f"{what} needs Bifrost v2+, and the upstream's version is not known yet")]
+    if not generation.has(feature):
+        return [unsupported(path, f"this Bifrost version has no {what} (Bifrost v2+)")]
+    return []
+
+
+def some(value: T | None) -> Maybe[T | None]:
+    """A create input's optional value as a change: absent when not given."""
+    return Some(value) if value is not None else None
+
+
+def feature_field(
+    change: Maybe[Any],
+    generation: Generation | None,
+    feature: Feature,
+    *,
+    field: str,
+    path: list[str],
+    what: str,
+    body: dict[str, Any],
+) -> list[UserError]:
+    """Put ``field`` in ``body`` when the input gives it and the generation has ``feature``, else the userError.
+
+    Example:
+        >>> from app.generations import V2
+        >>> body = {}
+        >>> feature_field(Some(True), V2, Feature.CALENDAR_ALIGNED, field="calendar_aligned",
+        ...               path=["input", "calendarAligned"], what="calendar alignment", body=body), body
+        ([], {'calendar_aligned': True})
+    """
+    if change is None:
+        return []
+    errors = requires(generation, feature, path, what)
+    if not errors:
+        body[field] = change.value
+    return errors
+
+
+def calendar_aligned(
+    change: Maybe[bool | None], generation: Generation | None, body: dict[str, Any]
+) -> list[UserError]:
+    """An owner's ``calendarAligned`` (teams, customers, keys: Bifrost v2) into ``body``, or its userError."""
+    if change is not None and change.value is None:
+        return []  # null is refused by the input's own check
+    return feature_field(
+        change,
+        generation,
+        Feature.CALENDAR_ALIGNED,
+        field="calendar_aligned",
+        path=["input", "calendarAligned"],
+        what="calendar-aligned owners",
+        body=body,
+    )

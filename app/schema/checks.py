@@ -20,10 +20,10 @@ from typing import Literal
 import strawberry
 
 from app.bifrost import BifrostHTTPError, BifrostNotFound, BifrostSession, is_valid_id
-from app.bifrost.models import Team, VirtualKey
+from app.bifrost.models import Customer, Team, VirtualKey
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
-from app.schema.exact_names import teams_named, virtual_keys_named
+from app.schema.exact_names import customers_named, teams_named, virtual_keys_named
 from app.schema.upstream_errors import user_error_from_upstream
 
 __all__ = [
@@ -75,12 +75,21 @@ def name_taken(what: str) -> UserError:
 
 
 async def name_in_use(
-    bifrost: BifrostSession, kind: Literal["team", "virtual key"], name: str, *, other_than: str | None = None
+    bifrost: BifrostSession,
+    kind: Literal["team", "customer", "virtual key"],
+    name: str,
+    *,
+    other_than: str | None = None,
 ) -> bool:
-    """Whether a team (or virtual key) other than ``other_than`` is named exactly ``name``, whatever the page of
-    Bifrost's name search it is on (``app.schema.exact_names``)."""
-    named: Sequence[Team | VirtualKey]
-    named = await teams_named(bifrost, name) if kind == "team" else await virtual_keys_named(bifrost, name)
+    """Whether a team (customer, virtual key) other than ``other_than`` is named exactly ``name``, whatever the
+    page of Bifrost's name search it is on (``app.schema.exact_names``)."""
+    named: Sequence[Team | Customer | VirtualKey]
+    if kind == "team":
+        named = await teams_named(bifrost, name)
+    elif kind == "customer":
+        named = await customers_named(bifrost, name)
+    else:
+        named = await virtual_keys_named(bifrost, name)
     return any(item.id != other_than for item in named)
 
 

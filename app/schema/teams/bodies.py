@@ -6,6 +6,7 @@ from typing import Any
 
 from app.generations import Generation
 from app.schema.budgets.bodies import budgets_body
+from app.schema.capabilities import calendar_aligned, some
 from app.schema.changes import list_change
 from app.schema.errors import UserError
 from app.schema.rate_limits.bodies import given, rate_limit_body
@@ -20,8 +21,9 @@ def create_team_body(data: CreateTeamInput, generation: Generation | None) -> tu
     if data.customer_id is not None:
         body["customer_id"] = data.customer_id
     budgets, errors = budgets_body(
-        [budget for _, budget in data.all_budgets()], generation, owner="team", path=["input", "budgets"]
+        [budget for _, budget in data.all_budgets()], generation, owner="team", path=["input", "budgets"], by_id=False
     )
+    errors += calendar_aligned(some(data.calendar_aligned), generation, body)
     limit, limit_errors = rate_limit_body(given(data.rate_limit), generation, owner="team", path=["input", "rateLimit"])
     return {**body, **budgets, **limit}, errors + limit_errors
 
@@ -39,6 +41,8 @@ def update_team_body(data: UpdateTeamInput, generation: Generation | None) -> tu
         owner="team",
         path=["input", "budgets"],
         replace=True,
+        by_id=False,  # Bifrost v2 matches a team's budgets by reset duration only
     )
+    errors += calendar_aligned(data.calendar_aligned, generation, body)
     limit, limit_errors = rate_limit_body(data.rate_limit, generation, owner="team", path=["input", "rateLimit"])
     return {**body, **budgets, **limit}, errors + limit_errors

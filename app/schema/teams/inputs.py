@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.schema.budgets.inputs import BudgetInput, check_budgets
+from app.schema.budgets.inputs import CALENDAR_ALIGNED, BudgetInput, check_budgets
 from app.schema.changes import check_not_null, list_change
 from app.schema.checks import check_id, invalid
 from app.schema.errors import UserError
@@ -28,6 +28,7 @@ class CreateTeamInput:
     budget: BudgetInput | None = None
     budgets: list[BudgetInput] | None = None
     rate_limit: RateLimitInput | None = strawberry.field(default=None, description="Bifrost v1.5+ only.")
+    calendar_aligned: bool | None = strawberry.field(default=None, description=CALENDAR_ALIGNED)
 
     def all_budgets(self) -> list[tuple[list[str], BudgetInput]]:
         """Every budget given, with its input path."""
@@ -62,11 +63,13 @@ class UpdateTeamInput:
     rate_limit: strawberry.Maybe[RateLimitInput | None] = strawberry.field(
         description="Replaces the rate limit; null removes it (Bifrost v1.5+ only)."
     )
+    calendar_aligned: strawberry.Maybe[bool | None] = strawberry.field(description=CALENDAR_ALIGNED)
 
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_id(self.id, ["input", "id"])
         errors += check_not_null(self.name, ["input", "name"])
+        errors += check_not_null(self.calendar_aligned, ["input", "calendarAligned"])
         if self.name is not None and self.name.value is not None:
             errors += check_name(self.name.value, ["input", "name"])
         if self.customer_id is not None and self.customer_id.value is not None:

@@ -11,13 +11,15 @@ OpenAPI types both fields as strings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from strawberry import Maybe
+from strawberry import Maybe, Some
 
 from app.bifrost import models
-from app.generations import Generation
+from app.generations import Feature, Generation
 from app.schema.budgets.bodies import budgets_body
+from app.schema.capabilities import calendar_aligned, feature_field, some
 from app.schema.changes import list_change
 from app.schema.errors import UserError
 from app.schema.rate_limits.bodies import given, rate_limit_body
@@ -28,6 +30,7 @@ from app.schema.virtual_keys.inputs import (
     UpdateVirtualKeyInput,
 )
 from app.schema.virtual_keys.merge import kept_fields, match_configs
+from app.schema.virtual_keys.model_lists import model_fields
 
 __all__ = [
     "create_virtual_key_body",
@@ -99,11 +102,11 @@ def _provider_config(
         body.update(kept_fields(config, existing))
     if config.weight is not None and config.weight.value is not None:
         body["weight"] = config.weight.value
-    if config.allowed_models is not None:
-        body["allowed_models"] = config.allowed_models
+    models_given, errors = model_fields(config, generation, path)
+    body.update(models_given)
     if config.key_ids is not None:
         body["key_ids"] = config.key_ids
-    budgets, errors = budgets_body(
+    budgets, budget_errors = budgets_body(
         config.budgets,
         generation,
         owner="provider config",
@@ -113,7 +116,7 @@ def _provider_config(
     limit, limit_errors = rate_limit_body(
         given(config.rate_limit), generation, owner="provider config", path=[*path, "rateLimit"], on_seed=True
     )
-    return {**body, **budgets, **limit}, errors + limit_errors
+    return {**body, **budgets, **limit}, errors + budget_errors + limit_errors
 
 
 def _mcp_config(config: MCPConfigInput) -> Body:
@@ -163,7 +166,10 @@ def create_virtual_key_body(data: CreateVirtualKeyInput, generation: Generation 
     ):
         if value is not None:
             body[field] = value
-    shared, errors = _shared(
+    errors = _key_fields(
+        some(data.expires_at), some(data.allow_all_providers), None, some(data.calendar_aligned), generation, body
+    )
+    shared, shared_errors = _shared(
         data.budgets,
         given(data.rate_limit),
         data.provider_configs,
@@ -171,7 +177,7 @@ def create_virtual_key_body(data: CreateVirtualKeyInput, generation: Generation 
         generation,
         replace=False,
     )
-    return {**body, **shared}, errors
+    return {**body, **shared}, errors + shared_errors
 
 
 def update_virtual_key_body(
@@ -189,7 +195,10 @@ def update_virtual_key_body(
         body["description"] = data.description.value or ""
     if data.is_active is not None:
         body["is_active"] = data.is_active.value
-    shared, errors = _shared(
+    errors = _key_fields(
+        data.expires_at, data.allow_all_providers, data.reset_budget_usage, data.calendar_aligned, generation, body
+    )
+    shared, shared_errors = _shared(
         list_change(data.budgets),
         data.rate_limit,
         list_change(data.provider_configs),
@@ -198,4 +207,48 @@ def update_virtual_key_body(
         replace=True,
         current=current.provider_configs if current is not None else (),
     )
-    return {**body, **shared}, errors
+    return {**body, **shared}, errors + shared_errors
+
+
+def _key_fields(
+    expires_at: Maybe[datetime | None],
+    allow_all_providers: Maybe[bool | None],
+    reset_budget_usage: Maybe[bool | None],
+    calendar_aligned_change: Maybe[bool | None],
+    generation: Generation | None,
+    body: Body,
+) -> list[UserError]:
+    """The key's own v2 fields (expiry, every provider, usage reset, calendar alignment), where the upstream
+    takes them; the userError of each it does not. ``null`` expiry clears it: v2 reads ``""`` so."""
+    expiry: Maybe[str] = None
+    if expires_at is not None:
+        # RFC 3339 as Go parses it; the input was checked to carry an offset.
+        expiry = Some(expires_at.value.isoformat() if expires_at.value is not None else "")
+    errors = feature_field(
+        expiry,
+        generation,
+        Feature.KEY_EXPIRY,
+        field="expires_at",
+        path=["input", "expiresAt"],
+        what="key expiry",
+        body=body,
+    )
+    errors += feature_field(
+        allow_all_providers,
+        generation,
+        Feature.ALLOW_ALL_PROVIDERS,
+        field="allow_all_providers",
+        path=["input", "allowAllProviders"],
+        what="allowAllProviders",
+        body=body,
+    )
+    errors += feature_field(
+        reset_budget_usage,
+        generation,
+        Feature.RESET_BUDGET_USAGE,
+        field="reset_budget_usage",
+        path=["input", "resetBudgetUsage"],
+        what="budget usage resets",
+        body=body,
+    )
+    return errors + calendar_aligned(calendar_aligned_change, generation, body)

@@ -9,10 +9,11 @@ entry leaves out keep their values (``app.schema.virtual_keys.merge``).
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import strawberry
 
-from app.schema.budgets.inputs import BudgetInput, check_budgets
+from app.schema.budgets.inputs import CALENDAR_ALIGNED, BudgetInput, check_budgets
 from app.schema.changes import check_not_null, list_change
 from app.schema.checks import check_id, invalid
 from app.schema.errors import UserError
@@ -25,8 +26,37 @@ __all__ = [
     "MCPConfigInput",
     "ProviderConfigInput",
     "UpdateVirtualKeyInput",
+    "check_expiry",
     "check_owner",
 ]
+
+MAX_MODELS = 1000  # entries of allowedModels or blacklistedModels in one provider config
+
+_ALLOWED_MODELS = (
+    'Models the config allows; `["*"]` = all. An empty list allows every model before Bifrost v2 but **no model** '
+    "from v2 on (deny by default): there the gateway refuses `[]` unless `denyAllModels: true` says it is meant. "
+    f"At most {MAX_MODELS}."
+)
+_BLACKLISTED_MODELS = (
+    'Models the config never allows, whatever allowedModels says; `["*"]` blocks all, `[]` none. Bifrost v2 only: '
+    f"older versions answer UNSUPPORTED_BY_UPSTREAM. At most {MAX_MODELS}."
+)
+_DENY_ALL_MODELS = (
+    "True to deny every model of this provider on purpose (sent as an empty allowedModels, Bifrost v2 only); "
+    "allowedModels must then be `[]` or left out."
+)
+_PROVIDER_CONFIGS = (
+    "Which providers the key may use. On Bifrost v2 a key with no provider configs can reach **no provider** "
+    "(deny by default; older versions: every provider), unless allowAllProviders is true."
+)
+_EXPIRES_AT = (
+    "When the key stops authenticating: an RFC 3339 time with an offset (`2027-01-31T00:00:00Z`), in the future. "
+    "Bifrost v2 only: older versions answer UNSUPPORTED_BY_UPSTREAM."
+)
+_ALLOW_ALL_PROVIDERS = (
+    "True lets the key use every configured provider; a provider config still narrows its provider's models "
+    "(Bifrost v2 only: older versions answer UNSUPPORTED_BY_UPSTREAM)."
+)
 
 
 @strawberry.input(
@@ -42,7 +72,9 @@ class ProviderConfigInput:
     weight: strawberry.Maybe[float | None] = strawberry.field(
         description="Load-balancing weight, >= 0; null: none (the config takes no part in weighted routing)."
     )
-    allowed_models: list[str] | None = strawberry.field(default=None, description='Allowed models; `"*"` = all.')
+    allowed_models: list[str] | None = strawberry.field(default=None, description=_ALLOWED_MODELS)
+    blacklisted_models: list[str] | None = strawberry.field(default=None, description=_BLACKLISTED_MODELS)
+    deny_all_models: bool | None = strawberry.field(default=None, description=_DENY_ALL_MODELS)
     budgets: list[BudgetInput] | None = strawberry.field(
         default=None, description="The config's budgets (one on seed-generation upstreams); `[]` removes them."
     )
@@ -60,9 +92,16 @@ class ProviderConfigInput:
         weight = self.weight.value if self.weight is not None else None
         if weight is not None and (not math.isfinite(weight) or weight < 0):
             errors.append(invalid([*path, "weight"], "weight must be a finite number >= 0"))
-        for field, values in (("allowedModels", self.allowed_models), ("keyIds", self.key_ids)):
+        for field, values in (("allowedModels", self.allowed_models), ("blacklistedModels", self.blacklisted_models)):
+            if values is not None and len(values) > MAX_MODELS:
+                errors.append(invalid([*path, field], f"{field} must have at most {MAX_MODELS} entries"))
+                continue
             for i, value in enumerate(values or []):
                 errors += check_name(value, [*path, field, str(i)], label=f"{field} entries")
+        for i, value in enumerate(self.key_ids or []):
+            errors += check_name(value, [*path, "keyIds", str(i)], label="keyIds entries")
+        if self.deny_all_models and self.allowed_models:
+            errors.append(invalid([*path, "denyAllModels"], "denyAllModels goes with an empty allowedModels"))
         errors += check_budgets([([*path, "budgets", str(i)], b) for i, b in enumerate(self.budgets or [])])
         if self.rate_limit is not None:
             errors += check_rate_limit(self.rate_limit, [*path, "rateLimit"])
@@ -95,6 +134,22 @@ def check_configs(
     return errors
 
 
+def check_expiry(expires_at: datetime, path: list[str]) -> list[UserError]:
+    """An expiry must carry its offset (a time without one is read differently by every server) and lie ahead.
+
+    Example:
+        >>> [e.message for e in check_expiry(datetime(2001, 1, 1, tzinfo=UTC), ["input", "expiresAt"])]
+        ['expiresAt must be in the future']
+    """
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        return [invalid(path, "expiresAt must be an RFC 3339 time with an offset, e.g. 2027-01-31T00:00:00Z")]
+    try:
+        ahead = expires_at > datetime.now(UTC)
+    except OverflowError:  # an offset pushing year 1 or 9999 out of range
+        return [invalid(path, "expiresAt is out of range")]
+    return [] if ahead else [invalid(path, "expiresAt must be in the future")]
+
+
 def check_owner(team_id: str | None, customer_id: str | None) -> list[UserError]:
     """Valid ids, and not both a team and a customer (Bifrost refuses keys with both)."""
     errors: list[UserError] = []
@@ -122,14 +177,19 @@ class CreateVirtualKeyInput:
     )
     rate_limit: RateLimitInput | None = None
     is_active: bool | None = strawberry.field(default=None, description="Defaults to true.")
-    provider_configs: list[ProviderConfigInput] | None = None
+    provider_configs: list[ProviderConfigInput] | None = strawberry.field(default=None, description=_PROVIDER_CONFIGS)
     mcp_configs: list[MCPConfigInput] | None = None
+    expires_at: datetime | None = strawberry.field(default=None, description=_EXPIRES_AT)
+    allow_all_providers: bool | None = strawberry.field(default=None, description=_ALLOW_ALL_PROVIDERS)
+    calendar_aligned: bool | None = strawberry.field(default=None, description=CALENDAR_ALIGNED)
 
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_name(self.name, ["input", "name"])
         if self.description is not None:
             errors += check_text(self.description, ["input", "description"])
+        if self.expires_at is not None:
+            errors += check_expiry(self.expires_at, ["input", "expiresAt"])
         errors += check_owner(self.team_id, self.customer_id)
         errors += check_budgets([(["input", "budgets", str(i)], b) for i, b in enumerate(self.budgets or [])])
         if self.rate_limit is not None:
@@ -163,16 +223,36 @@ class UpdateVirtualKeyInput:
     provider_configs: strawberry.Maybe[list[ProviderConfigInput] | None] = strawberry.field(
         description="The full desired set: an entry changes the config with its id, else the config of its "
         "provider (fields left out keep their values), or creates one; configs no entry names are deleted; "
-        "`[]` or null removes every config."
+        "`[]` or null removes every config (on Bifrost v2 the key then reaches no provider, unless "
+        "allowAllProviders is true)."
     )
     mcp_configs: strawberry.Maybe[list[MCPConfigInput] | None] = strawberry.field(
         description="The full desired set, like providerConfigs; `[]` or null removes every MCP config."
     )
+    expires_at: strawberry.Maybe[datetime | None] = strawberry.field(
+        description=_EXPIRES_AT + " Null removes the expiry."
+    )
+    allow_all_providers: strawberry.Maybe[bool | None] = strawberry.field(
+        description=_ALLOW_ALL_PROVIDERS + " Null is refused."
+    )
+    reset_budget_usage: strawberry.Maybe[bool | None] = strawberry.field(
+        description="True zeroes the current usage of the key's budgets with this update (Bifrost v2 only: older "
+        "versions answer UNSUPPORTED_BY_UPSTREAM). Null is refused."
+    )
+    calendar_aligned: strawberry.Maybe[bool | None] = strawberry.field(description=CALENDAR_ALIGNED)
 
     def check(self) -> list[UserError]:
         """Every problem that can be found without asking Bifrost."""
         errors = check_id(self.id, ["input", "id"])
         errors += check_not_null(self.name, ["input", "name"])
+        for field, change in (
+            ("allowAllProviders", self.allow_all_providers),
+            ("resetBudgetUsage", self.reset_budget_usage),
+            ("calendarAligned", self.calendar_aligned),
+        ):
+            errors += check_not_null(change, ["input", field])
+        if self.expires_at is not None and self.expires_at.value is not None:
+            errors += check_expiry(self.expires_at.value, ["input", "expiresAt"])
         if self.name is not None and self.name.value is not None:
             errors += check_name(self.name.value, ["input", "name"])
         if self.description is not None and self.description.value is not None:
