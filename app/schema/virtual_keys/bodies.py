@@ -1,11 +1,12 @@
 """The upstream bodies of the virtual-key writes, and who owns a key after an update.
 
-Bifrost v1.5 detaches a key from both its team and its customer when an update names neither (later
-versions keep them). An update must therefore always say who owns the key: what the input asks for, else
-the owner the key has now, read just before the write. Detaching is that same form, a PUT naming neither
-owner, as CONTRACT.md documents for the seed and v1.5 generations; Bifrost v2 (known from ``/api/version``)
-reads owners by presence and is sent ``"team_id": ""`` (CONTRACT-v2.md). ``null`` is never sent: Bifrost's
-OpenAPI types both fields as strings.
+Bifrost v1.5 (and the seed) detaches a key from both its team and its customer when an update names neither.
+An update there must therefore always say who owns the key: what the input asks for, else the owner the key
+has now, read just before the write. Detaching is that same form, a PUT naming neither owner, as CONTRACT.md
+documents. Bifrost v2 reads owners by presence (``generation.owners == "presence_aware"``, CONTRACT-v2.md):
+an update naming neither keeps them, so nothing is read or sent for them, and detaching is ``"team_id": ""``.
+While the generation is unknown, the v1.5 form is used (re-sending the owner keeps it on v2 too). ``null`` is
+never sent: Bifrost's OpenAPI types both fields as strings.
 """
 
 from __future__ import annotations
@@ -43,17 +44,20 @@ __all__ = [
 Body = dict[str, Any]
 
 
-def needs_current_owner(data: UpdateVirtualKeyInput) -> bool:
-    """Whether the update keeps (part of) the key's current ownership, which must then be read and re-sent."""
+def needs_current_owner(data: UpdateVirtualKeyInput, *, presence_aware: bool = False) -> bool:
+    """Whether the update keeps (part of) the key's current ownership, which must then be read and re-sent
+    (on a ``presence_aware`` upstream not when the input names neither owner: leaving both out keeps them)."""
     team, customer = data.team_id, data.customer_id
     if (team is not None and team.value is not None) or (customer is not None and customer.value is not None):
+        return False
+    if presence_aware and team is None and customer is None:
         return False
     return team is None or customer is None
 
 
-def needs_current_key(data: UpdateVirtualKeyInput) -> bool:
+def needs_current_key(data: UpdateVirtualKeyInput, *, presence_aware: bool = False) -> bool:
     """Whether the key must be read before the write: to keep its owner, or to complete its provider configs."""
-    return needs_current_owner(data) or bool(list_change(data.provider_configs))
+    return needs_current_owner(data, presence_aware=presence_aware) or bool(list_change(data.provider_configs))
 
 
 def owner_fields(
@@ -66,7 +70,7 @@ def owner_fields(
     reads owners by presence (``presence_aware``, Bifrost v2) is sent ``"team_id": ""`` instead.
 
     Example:
-        >>> # key in team t, input {name: "x"}        -> {"team_id": "t"}
+        >>> # key in team t, input {name: "x"}        -> {"team_id": "t"} (v2: {})
         >>> # key in team t, input {teamId: null}     -> {} (v2: {"team_id": ""})
         >>> # key of customer c, input {teamId: null} -> {"customer_id": "c"}
     """
@@ -78,6 +82,8 @@ def owner_fields(
     detach: Body = {"team_id": ""} if presence_aware else {}
     if team is not None and customer is not None:
         return detach  # both null
+    if presence_aware and team is None and customer is None:
+        return {}  # leaving both out keeps them
     assert current is not None  # needs_current_owner(data) is true here
     if team is None and current.team_id:
         return {"team_id": current.team_id}

@@ -152,16 +152,16 @@ class VirtualKeyMutations:
             return UpdateVirtualKeyPayload(user_errors=errors)
         context = info.context
         configs = list_change(input.provider_configs)
+        generation = await context.bifrost.api_generation()
+        presence_aware = generation is not None and generation.owners == "presence_aware"
         current = None
-        if needs_current_key(input):
+        if needs_current_key(input, presence_aware=presence_aware):
             current = await context.loaders.virtual_key.load(input.id)
             if current is None:
                 return UpdateVirtualKeyPayload(user_errors=[not_found(["input", "id"], "virtual key")])
             errors = check_config_ids(configs or [], current.provider_configs)
             if errors:
                 return UpdateVirtualKeyPayload(user_errors=errors)
-        generation = await context.bifrost.api_generation()
-        presence_aware = generation is not None and generation.owners == "presence_aware"
         owner = owner_fields(input, current, presence_aware=presence_aware)
         body, errors = update_virtual_key_body(input, generation, owner, current)
         if errors:
