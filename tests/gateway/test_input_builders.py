@@ -32,6 +32,7 @@ SCHEMA = build_schema()
 INSTALLED = install_input_builders(SCHEMA)
 SCALARS = {"String": "text", "ID": "5f0c6a58-6a43-4c1e-9d5b-0b7e1e2f3a4b", "Int": 7, "Float": 2.5, "Boolean": True}
 SCALARS["Int64"] = 2**40
+SCALARS["DateTime"] = "2099-01-31T10:00:00+00:00"
 
 
 def _sample(graphql_type: Any, variant: str, depth: int = 0) -> Any:
