@@ -94,9 +94,13 @@ async def name_in_use(
 
 
 async def taken_name(
-    bifrost: BifrostSession, kind: Literal["team", "virtual key"], name: str | None, *, other_than: str | None = None
+    bifrost: BifrostSession,
+    kind: Literal["team", "customer", "virtual key"],
+    name: str | None,
+    *,
+    other_than: str | None = None,
 ) -> UserError | None:
-    """NAME_TAKEN when a write that failed with a bare 500 gave a name another team (or key) has; else None.
+    """NAME_TAKEN when a write that failed with a bare 500 gave a name another team (customer, key) has; else None.
 
     Example:
         >>> # except BifrostServerError: error = await taken_name(bifrost, "team", name, other_than=team_id)

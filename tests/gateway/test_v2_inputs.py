@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
@@ -482,3 +483,45 @@ async def test_a_v2_409_at_create_is_name_taken(document: str, path: str, messag
         ]
     finally:
         await gw.http.aclose()
+
+
+async def test_a_v2_config_entry_leaving_blacklisted_models_out_keeps_them() -> None:
+    key_id = "7d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a"
+    stored = {
+        "id": key_id,
+        "name": "k",
+        "value": "sk-bf-7d3c2b1a",
+        "provider_configs": [
+            {"id": 1, "provider": "openai", "weight": 1.0, "allowed_models": ["*"], "blacklisted_models": ["o1"]}
+        ],
+        "created_at": "2026-09-01T00:00:00Z",
+        "updated_at": "2026-09-01T00:00:00Z",
+    }
+    puts: list[Any] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/version":
+            return httpx.Response(200, json="v2.2.5")
+        if request.method == "GET" and request.url.path.endswith(key_id):
+            return httpx.Response(200, json={"virtual_key": stored})
+        if request.method == "PUT":
+            puts.append(orjson.loads(request.content))
+            return httpx.Response(200, json={"message": "Virtual key updated successfully", "virtual_key": stored})
+        return upstream_error(404, "Not found")
+
+    app = create_app(Settings(bifrost_url="http://bifrost.internal"), transport=httpx.MockTransport(upstream))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+        given = {"id": key_id, "providerConfigs": [{"provider": "openai", "weight": 0.5}]}
+        response = await http.post("/graphql", json={"query": UPDATE_KEY, "variables": {"input": given}})
+    assert response.json()["data"]["updateVirtualKey"]["userErrors"] == []
+    [body] = puts
+    assert body["provider_configs"] == [
+        {
+            "provider": "openai",
+            "id": 1,
+            "weight": 0.5,
+            "allowed_models": ["*"],
+            "blacklisted_models": ["o1"],
+            "key_ids": [],
+        }
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.bifrost import BifrostHTTPError, BifrostServerError
-from app.schema.checks import delete_entity, name_in_use, name_taken, user_error_or_raise
+from app.schema.checks import delete_entity, taken_name, user_error_or_raise
 from app.schema.context import Info
 from app.schema.customers.bodies import create_customer_body, update_customer_body
 from app.schema.customers.inputs import CreateCustomerInput, DeleteCustomerInput, UpdateCustomerInput
@@ -86,11 +86,12 @@ class CustomerMutations:
         except BifrostServerError:
             # Bifrost v2 answers a rename to a taken name with a bare 500 ("Failed to update customer"); a read tells
             # the two apart (before v2 customer names need not be unique).
-            name = input.name.value if input.name is not None else None
-            taken = generation is not None and generation.duplicate_names.customer_update is not None
-            if name is not None and taken and await name_in_use(context.bifrost, "customer", name, other_than=input.id):
-                return UpdateCustomerPayload(user_errors=[name_taken("customer")])
-            raise
+            unique = generation is not None and generation.duplicate_names.customer_update is not None
+            name = input.name.value if input.name is not None and unique else None
+            taken = await taken_name(context.bifrost, "customer", name, other_than=input.id)
+            if taken is None:
+                raise
+            return UpdateCustomerPayload(user_errors=[taken])
         except BifrostHTTPError as error:
             return UpdateCustomerPayload(user_errors=[user_error_or_raise(error)])
         return UpdateCustomerPayload(customer=customer)  # type: ignore[arg-type]

@@ -1,11 +1,11 @@
 """updateVirtualKey's provider configs: each entry completed from the key's current config.
 
-Bifrost's PUT overwrites an existing config's weight, allowed models and keys with what the entry carries, so
-an entry that leaves them out would wipe them (weight to null, allowed models to ``[]``, which denies every
-model, keys to none); budgets and the rate limit left out are kept. Each entry is therefore matched to the
-key's current config (by ``id``, else by provider), and the PUT carries that config's values for the fields
-the entry leaves out: fields left out are unchanged, as the schema says. The key is read once for this (the
-same read that finds its owner), then written once.
+Bifrost's PUT overwrites an existing config's weight, allowed and blacklisted models and keys with what the
+entry carries, so an entry that leaves them out would wipe them (weight to null, allowed models to ``[]``,
+which on v2 denies every model, the blacklist to none, keys to none); budgets and the rate limit left out are
+kept. Each entry is therefore matched to the key's current config (by ``id``, else by provider), and the PUT
+carries that config's values for the fields the entry leaves out: fields left out are unchanged, as the schema
+says. The key is read once for this (the same read that finds its owner), then written once.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def kept_fields(entry: ProviderConfigInput, config: models.ProviderConfig) -> di
         fields["weight"] = config.weight
     if entry.allowed_models is None:
         fields["allowed_models"] = list(config.allowed_models)
+    if entry.blacklisted_models is None and config.blacklisted_models:  # v2 (None before)
+        fields["blacklisted_models"] = list(config.blacklisted_models)
     if entry.key_ids is None:
         fields["key_ids"] = ["*"] if config.allow_all_keys else [key.key_id for key in config.keys]
     return fields
