@@ -121,8 +121,10 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("ProviderConfig", "budgets"): 3,
     ("ProviderConfig", "keys"): 3,
     ("Customer", "budgets"): 3,
-    ("ProviderConfig", "modelBudgets"): 3,
-    ("ModelBudget", "budgets"): 3,
+    # Per-model budgets under a provider config are the exception (most configs have none): one model with a
+    # couple of budgets keeps a dashboard that asks for them under the default cost limit.
+    ("ProviderConfig", "modelBudgets"): 1,
+    ("ModelBudget", "budgets"): 2,
     ("VirtualKey", "modelConfigs"): 5,
     ("ModelConfig", "budgets"): 3,
     ("ModelConfig", "rateLimits"): 3,

@@ -332,7 +332,7 @@ def test_the_new_list_fields_are_priced() -> None:
     # The count shares that GET with the budgets: no second call priced.
     assert price("{ customers(first: 10) { nodes { virtualKeyCount budgets { id } } } }") == 10 + 1 + 10 * 14
     # Per-model budgets arrive embedded in the key: objects only, no call.
-    per_config = 1 + 3 * (1 + 3 * 1 + 1)  # the config, ~3 models, each ~3 budgets and a rate limit
+    per_config = 1 + 1 * (1 + 2 * 1 + 1)  # the config, ~1 model with ~2 budgets and a rate limit
     document = (
         "{ virtualKeys(first: 10) { nodes { providerConfigs { modelBudgets { budgets { id } rateLimit { id } } } } } }"
     )
@@ -359,3 +359,29 @@ async def test_rate_limit_metric_is_set_for_model_config_rules_only() -> None:
         {"id": "empty", "metric": None},
     ]
     assert upstream.governance_calls() == ["GET /api/governance/rate-limits"]
+
+
+# Over the embedded v2 server ------------------------------------------------------------------------------------
+
+
+async def test_a_page_of_100_v2_customers_with_budgets_and_key_counts_is_one_upstream_call() -> None:
+    gw = await make_gateway("v2")
+    async with upstream_http(gw) as up:
+        for n in range(100):
+            budgets = [{"max_limit": 10 + n, "reset_duration": "1d"}, {"max_limit": 300, "reset_duration": "1M"}]
+            created = await up.post("/api/governance/customers", json={"name": f"customer-{n:03d}", "budgets": budgets})
+            assert created.status_code == 200, created.text
+            for k in range(n % 3):
+                key = {"name": f"key-{n}-{k}", "customer_id": created.json()["customer"]["id"]}
+                assert (await up.post("/api/governance/virtual-keys", json=key)).status_code == 200
+    gw.upstream.state.request_log.clear()
+    body = await gw.graphql(CUSTOMER_PAGE)
+    await gw.http.aclose()
+    assert "errors" not in body, body
+    nodes = body["data"]["customers"]["nodes"]
+    assert len(nodes) == 100
+    for n, node in enumerate(sorted(nodes, key=lambda node: node["name"])):
+        assert node["virtualKeyCount"] == n % 3
+        assert sorted(b["maxLimit"] for b in node["budgets"]) == [10 + n, 300]
+        assert node["budget"]["id"] == node["budgetId"] == node["budgets"][0]["id"]
+    assert [(call.method, call.path) for call in gw.upstream_calls()] == [("GET", "/api/governance/customers")]
