@@ -47,7 +47,7 @@ from tests.gateway.arrange import FailingTransport, Failure, upstream_error
 from tests.reliability.inprocess import demo_ids
 
 SCHEMA = build_schema()
-GENERATIONS = ("seed", "current")
+GENERATIONS = ("seed", "current", "v2")
 MALFORMED_ID = "../teams?x=1"
 MISSING_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
 OWN_CREDENTIALS = Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True)
