@@ -59,6 +59,8 @@ class Feature(Enum):
     MCP_CLIENT_IDS = "mcp_client_ids"  # MCP configs answer ``mcp_client_id`` and an ``mcp_client`` object
     UNPAGED_LIST_TOTALS = "unpaged_list_totals"  # unpaged team, customer and key lists answer total_count...
     BUDGET_IDS = "budget_ids"  # key, provider-config and customer budgets matched by ``id`` (teams': by duration)
+    KEY_LIST_PAGING = "key_list_paging"  # the key list always answers paging fields; filters turn paging on
+    KEY_VALUE_LAST = "key_value_last"  # keys write ``value`` last and answer ``assigned_user`` (null without users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,8 @@ V2 = Generation(
         Feature.DEPRECATED_ALIASES,
         Feature.UNPAGED_LIST_TOTALS,
         Feature.BUDGET_IDS,
+        Feature.KEY_LIST_PAGING,
+        Feature.KEY_VALUE_LAST,
     },
     provider_weight_default=None,
     rate_limit_problem_prefix="Invalid rate limit: ",

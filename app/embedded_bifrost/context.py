@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -22,6 +24,7 @@ class Context:
         generation: The API generation served: every difference between generations asks it.
         auth: ``(username, password)`` when Bifrost auth is on, else None.
         version: The string answered by ``GET /api/version``.
+        clock: The current time in nanoseconds since the epoch, for expiry and grace periods (tests set it).
     """
 
     store: Store
@@ -29,6 +32,7 @@ class Context:
     generation: Generation
     auth: tuple[str, str] | None
     version: str
+    clock: Callable[[], int] = time.time_ns
 
 
 @dataclass(slots=True)

@@ -95,6 +95,12 @@ CREATE TABLE IF NOT EXISTS virtual_keys (
     team_id TEXT,
     customer_id TEXT,
     rate_limit_id TEXT,
+    expires_at INTEGER,
+    calendar_aligned INTEGER NOT NULL DEFAULT 0,
+    allow_all_providers INTEGER NOT NULL DEFAULT 0,
+    previous_value TEXT,
+    previous_value_expires_at INTEGER,
+    rotated_at INTEGER,
     config_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -108,6 +114,8 @@ CREATE TABLE IF NOT EXISTS provider_configs (
     provider TEXT NOT NULL,
     weight REAL,
     allowed_models TEXT NOT NULL DEFAULT '[]',
+    blacklisted_models TEXT NOT NULL DEFAULT '[]',
+    allow_all_keys INTEGER NOT NULL DEFAULT 0,
     rate_limit_id TEXT
 );
 CREATE INDEX IF NOT EXISTS pcs_vk ON provider_configs (virtual_key_id);
@@ -174,6 +182,15 @@ _ADDED_COLUMNS = (
     ("customers", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
     ("teams", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
     ("rate_limits", "model_config_id", "TEXT"),
+    # Key expiry and rotation: times in integer nanoseconds since the epoch (see timestamps.py).
+    ("virtual_keys", "expires_at", "INTEGER"),
+    ("virtual_keys", "calendar_aligned", "INTEGER NOT NULL DEFAULT 0"),
+    ("virtual_keys", "allow_all_providers", "INTEGER NOT NULL DEFAULT 0"),
+    ("virtual_keys", "previous_value", "TEXT"),
+    ("virtual_keys", "previous_value_expires_at", "INTEGER"),
+    ("virtual_keys", "rotated_at", "INTEGER"),
+    ("provider_configs", "blacklisted_models", "TEXT NOT NULL DEFAULT '[]'"),
+    ("provider_configs", "allow_all_keys", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -252,6 +269,8 @@ class Store:
         self.db.execute("CREATE INDEX IF NOT EXISTS budgets_customer ON budgets (customer_id)")
         self.db.execute("CREATE INDEX IF NOT EXISTS budgets_mc ON budgets (model_config_id)")
         self.db.execute("CREATE INDEX IF NOT EXISTS rate_limits_mc ON rate_limits (model_config_id)")
+        # A rotated-out value is looked up while its grace period runs (the quota endpoint).
+        self.db.execute("CREATE INDEX IF NOT EXISTS vks_previous_value ON virtual_keys (previous_value)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

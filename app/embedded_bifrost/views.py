@@ -33,6 +33,7 @@ from .serialize import (
     team_base,
     virtual_key_base,
 )
+from .timestamps import format_rfc3339
 
 __all__ = ["Views"]
 
@@ -58,6 +59,19 @@ class Views:
         self.customer_budget_arrays = generation.customer_budgets == "array"
         self.customer_key_counts = generation.has(Feature.CUSTOMER_VIRTUAL_KEY_COUNT)
         self.calendar_aligned = generation.has(Feature.CALENDAR_ALIGNED)
+        self.key_value_last = generation.has(Feature.KEY_VALUE_LAST)
+        self.key_expiry = generation.has(Feature.KEY_EXPIRY)
+        self.key_rotation = generation.has(Feature.KEY_ROTATION)
+        self.key_flags = [
+            flag
+            for flag, feature in (
+                ("calendar_aligned", Feature.CALENDAR_ALIGNED),
+                ("allow_all_providers", Feature.ALLOW_ALL_PROVIDERS),
+            )
+            if generation.has(feature)
+        ]
+        self.allow_all_keys = generation.has(Feature.ALLOW_ALL_KEYS)
+        self.blacklisted_models = generation.has(Feature.BLACKLISTED_MODELS)
 
     # Budgets and rate limits
 
@@ -236,6 +250,10 @@ class Views:
         for row in rows:
             vk_id = row["id"]
             out = virtual_key_base(row)
+            # v2's MarshalJSON writes the value after every other field.
+            value = out.pop("value") if self.key_value_last else None
+            if self.key_expiry and row["expires_at"] is not None:
+                out["expires_at"] = format_rfc3339(row["expires_at"])
             out["provider_configs"] = configs.get(vk_id, [])
             out["mcp_configs"] = [mcp_config_json(mcp, self.generation) for mcp in mcp_configs.get(vk_id, [])]
             if row["team_id"] is not None:
@@ -243,9 +261,14 @@ class Views:
             if row["customer_id"] is not None:
                 out["customer_id"] = row["customer_id"]
             relations: JSON = {}
+            if self.key_value_last:  # the v2 struct declares the rate limit before the budgets
+                self._rate_limit(relations, row["rate_limit_id"], rate_limits)
             self._budgets(relations, budgets.get(vk_id, []))
-            self._rate_limit(relations, row["rate_limit_id"], rate_limits)
+            if not self.key_value_last:
+                self._rate_limit(relations, row["rate_limit_id"], rate_limits)
             _hoist_ids(out, relations)
+            for flag in self.key_flags:
+                out[flag] = bool(row[flag])
             team = teams.get(row["team_id"])
             if team is not None:
                 out["team"] = team
@@ -253,9 +276,17 @@ class Views:
             if customer is not None:
                 out["customer"] = customer
             out.update(relations)
+            if self.key_value_last:
+                out["assigned_user"] = None  # no users here: "assigned to nobody", as OSS Bifrost answers
             out["config_hash"] = row["config_hash"]
+            if self.key_rotation:
+                for field in ("previous_value_expires_at", "rotated_at"):
+                    if row[field] is not None:
+                        out[field] = format_rfc3339(row[field])
             out["created_at"] = row["created_at"]
             out["updated_at"] = row["updated_at"]
+            if self.key_value_last:
+                out["value"] = value
             keys.append(out)
         return keys
 
@@ -284,14 +315,25 @@ class Views:
                 "virtual_key_id": row["virtual_key_id"],
                 "provider": row["provider"],
                 "weight": row["weight"],
-                "allowed_models": orjson.loads(row["allowed_models"]),
             }
+            allowed_models = orjson.loads(row["allowed_models"])
+            if not self.blacklisted_models:
+                out["allowed_models"] = allowed_models
+            if self.allow_all_keys:
+                out["allow_all_keys"] = bool(row["allow_all_keys"])
             relations: JSON = {}
+            if self.key_value_last:  # the v2 struct declares the rate limit before the budgets
+                self._rate_limit(relations, row["rate_limit_id"], rate_limits)
             self._budgets(relations, budgets.get(row["id"], []))
-            self._rate_limit(relations, row["rate_limit_id"], rate_limits)
+            if not self.key_value_last:
+                self._rate_limit(relations, row["rate_limit_id"], rate_limits)
             _hoist_ids(out, relations)
             out.update(relations)
             out["keys"] = [key_json_of[key["id"]] for key in keys.get(row["id"], [])]
+            if self.blacklisted_models:
+                # v2's MarshalJSON re-declares both lists (never null) after the struct's own fields.
+                out["allowed_models"] = allowed_models
+                out["blacklisted_models"] = orjson.loads(row["blacklisted_models"])
             configs.setdefault(row["virtual_key_id"], []).append(out)
         return configs
 

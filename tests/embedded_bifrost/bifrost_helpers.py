@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -56,3 +57,25 @@ def normalise_answers(bodies: list[bytes]) -> bytes:
         return replace
 
     return b"\n".join(_TIME.sub(token("time"), _UUID.sub(token("id"), body)) for body in bodies) + b"\n"
+
+
+class FakeClock:
+    """A settable clock for the embedded server (``app.state.context.clock``): time moves only when told.
+
+    Example:
+        >>> clock = FakeClock()
+        >>> before = clock()
+        >>> clock.advance(90)
+        >>> clock() - before
+        90000000000
+    """
+
+    def __init__(self) -> None:
+        self.now_ns = time.time_ns()
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now_ns += int(seconds * 10**9)

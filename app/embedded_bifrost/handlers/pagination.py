@@ -61,7 +61,8 @@ def _number(raw: str, name: str, strict: bool) -> int:
     if not raw:
         return 0
     # Go's strconv.Atoi: an optional sign and ASCII digits, nothing else (no spaces, no underscores).
-    if _INTEGER.fullmatch(raw):
+    # Beyond 20 characters it overflows Go's int anyway (and Python will not read thousands of digits).
+    if _INTEGER.fullmatch(raw) and len(raw) <= 20:
         return int(raw)
     if strict:
         raise ApiError(400, f"Invalid {name} parameter: must be a number")

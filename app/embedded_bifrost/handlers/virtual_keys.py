@@ -2,6 +2,9 @@
 
 The PUT trap, as in Bifrost v1.5: when a request sends neither ``team_id`` nor ``customer_id``, the key is
 detached from both. Sending both is rejected.
+
+Generations that match budgets by id (v2) list, create and update keys as :mod:`.key_list` and
+:mod:`.key_writes` describe; reading and deleting are the same for all.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ..limits import (
     reconcile_budgets,
     replace_rate_limit,
 )
+from .key_list import list_keys
+from .key_writes import create_key, update_key
 from .pagination import list_page, page_of
 from .vk_configs import (
     MCP_CONFIG,
@@ -67,6 +72,8 @@ _DUPLICATE_NAME = "UNIQUE constraint failed: governance_virtual_keys.name"
 
 def list_virtual_keys(ctx: Context, request: Request) -> dict[str, Any]:
     """GET /api/governance/virtual-keys: filters, sorting and pagination."""
+    if ctx.generation.has(Feature.KEY_LIST_PAGING):
+        return list_keys(ctx, request)
     query = request.query
     page = page_of(query, strict=True)
     where: list[str] = []
@@ -101,6 +108,8 @@ def get_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
 
 def create_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
     """POST /api/governance/virtual-keys: the value ``sk-bf-<uuid>`` is generated here."""
+    if ctx.generation.has(Feature.BUDGET_IDS):
+        return create_key(ctx, request)
     body = decode_body(request.body, _body_spec(ctx))
     if not body.get("name"):
         raise ApiError(400, "Virtual key name is required")
@@ -141,6 +150,8 @@ def create_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
 
 def update_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
     """PUT /api/governance/virtual-keys/{vk_id}: partial update with Bifrost's team/customer trap."""
+    if ctx.generation.has(Feature.BUDGET_IDS):
+        return update_key(ctx, request)
     body = decode_body(request.body, _body_spec(ctx))
     if "team_id" in body and "customer_id" in body:
         raise ApiError(400, "VirtualKey cannot be attached to both Team and Customer")
