@@ -32,6 +32,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--auth-user", default=None)
     parser.add_argument("--auth-password", default=None)
     parser.add_argument(
+        "--vk-rotation-cooldown",
+        default=None,
+        metavar="DURATION",
+        help="how long a rotated-out virtual key value keeps working, a Go duration such as 5m (0s: none; v2)",
+    )
+    parser.add_argument(
         "--server",
         choices=("lean", "uvicorn"),
         default="lean",
@@ -40,14 +46,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if (args.auth_user is None) != (args.auth_password is None):
         parser.error("--auth-user and --auth-password go together")
-    app = create_app(
-        database=args.database,
-        generation=args.generation,
-        auth=(args.auth_user, args.auth_password) if args.auth_user is not None else None,
-        version=args.server_version,
-        expose_version=not args.hide_version,
-        demo=args.demo,
-    )
+    try:
+        app = create_app(
+            database=args.database,
+            generation=args.generation,
+            auth=(args.auth_user, args.auth_password) if args.auth_user is not None else None,
+            version=args.server_version,
+            expose_version=not args.hide_version,
+            demo=args.demo,
+            vk_rotation_cooldown=args.vk_rotation_cooldown,
+        )
+    except ValueError as error:
+        parser.error(str(error))
     if args.server == "lean":
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
         serve(app, args.host, args.port)

@@ -14,14 +14,16 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.datastructures import State
 
-from ..generations import Generation, generation_named
-from .auth import OPEN_PATHS, is_authorised
+from ..generations import Feature, Generation, generation_named
+from .auth import KEY_CREDENTIAL_PATHS, OPEN_PATHS, is_authorised
 from .cache import AnswerCache
 from .catalog import seed_catalog
 from .context import Context, Request, Response
 from .db import Store
+from .durations import parse_go_duration_ns
 from .errors import ApiError, error_body
-from .routes import Handler, Router
+from .rotation import MAX_COOLDOWN_NS, set_rotation_cooldown
+from .routes import PER_CALLER, Handler, Router
 from .views import Views
 
 __all__ = ["BifrostApp", "RequestRecord", "create_app"]
@@ -64,6 +66,9 @@ class BifrostApp:
         self.state.context = context
         self.answers = AnswerCache(context.store.db)
         self.router = Router(context.generation)
+        # The quota endpoint's credential is the virtual key itself: dashboard auth does not apply to it.
+        generation = context.generation
+        self.open_paths = OPEN_PATHS | (KEY_CREDENTIAL_PATHS if generation.has(Feature.KEY_QUOTA) else frozenset())
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -125,7 +130,7 @@ class BifrostApp:
         ctx = self.context
         try:
             request = Request(method, "", query_string, body, dict(raw_headers))
-            if ctx.auth is not None and path.startswith("/api/") and path not in OPEN_PATHS:
+            if ctx.auth is not None and path.startswith("/api/") and path not in self.open_paths:
                 if not is_authorised(ctx, request):
                     raise ApiError(401, "Unauthorized")
             if path == "/api/version" and not self.expose_version:
@@ -134,7 +139,7 @@ class BifrostApp:
             if params:
                 request.params = params
                 request.param = params[0]
-            if method == "GET" and path.startswith(_GOVERNANCE):
+            if method == "GET" and path.startswith(_GOVERNANCE) and handler not in PER_CALLER:
                 return 200, self._governance_get(handler, request, path, query_string), _JSON_HEADERS
             result = handler(ctx, request)
             if isinstance(result, Response):
@@ -179,6 +184,7 @@ def create_app(
     version: str | None = None,
     expose_version: bool = True,
     demo: bool = False,
+    vk_rotation_cooldown: str | None = None,
 ) -> BifrostApp:
     """Create the embedded Bifrost-compatible governance server.
 
@@ -193,12 +199,15 @@ def create_app(
         version: The string ``GET /api/version`` answers; defaults to the generation's ``version``.
         expose_version: False makes ``GET /api/version`` answer 404.
         demo: Seed the small demo data set (idempotent).
+        vk_rotation_cooldown: The grace period of a rotated-out key value, a Go duration (``"5m"``; ``"0s"``
+            none), stored as ``PUT /api/config`` would; None keeps what the database holds.
 
     Returns:
         The ASGI application.
 
     Raises:
-        ValueError: ``generation`` names no generation (the message lists the names there are).
+        ValueError: ``generation`` names no generation (the message lists the names there are), or
+            ``vk_rotation_cooldown`` is not a duration within 0 and 30 days or the generation has no rotation.
 
     Example:
         >>> app = create_app(generation="seed", demo=True)
@@ -206,9 +215,12 @@ def create_app(
         0
     """
     served = generation if isinstance(generation, Generation) else generation_named(generation)
+    cooldown = None if vk_rotation_cooldown is None else _cooldown(served, vk_rotation_cooldown)
     store = Store(database, served)
     with store.transaction() as db:
         seed_catalog(db)
+        if cooldown is not None:
+            set_rotation_cooldown(db, cooldown)
     if demo:
         from .demo import seed_demo
 
@@ -221,3 +233,13 @@ def create_app(
         version=version if version is not None else served.version,
     )
     return BifrostApp(context, expose_version)
+
+
+def _cooldown(generation: Generation, text: str) -> int:
+    """A rotation cooldown given at start-up, in nanoseconds."""
+    if not generation.has(Feature.KEY_ROTATION):
+        raise ValueError(f"the {generation} generation has no key rotation, so no vk_rotation_cooldown")
+    cooldown = parse_go_duration_ns(text) if text.strip() else 0
+    if cooldown is None or not 0 <= cooldown <= MAX_COOLDOWN_NS:
+        raise ValueError(f"vk_rotation_cooldown must be a duration from 0s to 720h (30 days), not {text!r}")
+    return cooldown

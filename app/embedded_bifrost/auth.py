@@ -16,10 +16,20 @@ from http.cookies import CookieError, SimpleCookie
 from .context import Context, Request
 from .db import new_id
 
-__all__ = ["OPEN_PATHS", "SESSION_SECONDS", "end_session", "is_authorised", "presented_token", "start_session"]
+__all__ = [
+    "KEY_CREDENTIAL_PATHS",
+    "OPEN_PATHS",
+    "SESSION_SECONDS",
+    "end_session",
+    "is_authorised",
+    "presented_token",
+    "start_session",
+]
 
 SESSION_SECONDS = 30 * 24 * 3600
 OPEN_PATHS = frozenset({"/api/version", "/api/session/login", "/api/session/is-auth-enabled"})
+# Paths whose credential is a virtual key (checked by the handler), open where the generation serves them.
+KEY_CREDENTIAL_PATHS = frozenset({"/api/governance/virtual-keys/quota"})
 
 
 def presented_token(request: Request) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["calendar_period_start", "parse_duration"]
+__all__ = ["calendar_period_start", "format_go_duration", "parse_duration", "parse_go_duration_ns"]
 
 _DAY = 86_400.0
 _CALENDAR_UNITS = {"d": _DAY, "w": 7 * _DAY, "M": 30 * _DAY, "Y": 365 * _DAY}
@@ -108,3 +108,84 @@ def _parse_go_duration(text: str) -> float | None:
         total += float(match.group(1)) * _GO_UNITS[match.group(2)]
         position = match.end()
     return sign * total
+
+
+_GO_UNIT_NANOS = {
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,
+    "\u03bcs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
+_GO_COMPONENT_PARTS = re.compile(r"([0-9]*)(?:\.([0-9]*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_INT64_MAX = 2**63 - 1
+
+
+def parse_go_duration_ns(text: str) -> int | None:
+    """Parse Go's ``time.ParseDuration`` syntax exactly, in integer nanoseconds (zero and negatives allowed).
+
+    Example:
+        >>> parse_go_duration_ns("1m30s"), parse_go_duration_ns("-1.5s"), parse_go_duration_ns("1d")
+        (90000000000, -1500000000, None)
+    """
+    sign = 1
+    rest = text
+    if rest[:1] in ("+", "-"):
+        sign = -1 if rest[0] == "-" else 1
+        rest = rest[1:]
+    if rest == "0":
+        return 0
+    if not rest:
+        return None
+    total = 0
+    position = 0
+    while position < len(rest):
+        match = _GO_COMPONENT_PARTS.match(rest, position)
+        if match is None or not (match.group(1) or match.group(2)):
+            return None
+        unit = _GO_UNIT_NANOS[match.group(3)]
+        whole = int(match.group(1) or 0)
+        digits = match.group(2) or ""
+        total += whole * unit + (int(digits) * unit // 10 ** len(digits) if digits else 0)
+        if total > _INT64_MAX:
+            return None
+        position = match.end()
+    return sign * total
+
+
+def _fraction(value: int, scale: int) -> str:
+    """``value / scale`` written as Go does: the integer part, then the fraction without trailing zeros."""
+    whole, fraction = divmod(value, scale)
+    if not fraction:
+        return str(whole)
+    return f"{whole}." + str(fraction).rjust(len(str(scale)) - 1, "0").rstrip("0")
+
+
+def format_go_duration(nanos: int) -> str:
+    """Write a duration as Go's ``time.Duration.String`` does (``"5m0s"``, ``"1.5s"``, ``"250ms"``, ``"0s"``).
+
+    Example:
+        >>> [format_go_duration(n) for n in (0, 300 * 10**9, 1_500_000_000, 250_000_000, 3_600 * 10**9)]
+        ['0s', '5m0s', '1.5s', '250ms', '1h0m0s']
+    """
+    if nanos == 0:
+        return "0s"
+    sign = "-" if nanos < 0 else ""
+    nanos = abs(nanos)
+    if nanos < 1_000:
+        return f"{sign}{nanos}ns"
+    if nanos < 1_000_000:
+        return f"{sign}{_fraction(nanos, 1_000)}\u00b5s"
+    if nanos < 10**9:
+        return f"{sign}{_fraction(nanos, 1_000_000)}ms"
+    hours, rest = divmod(nanos, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    text = f"{_fraction(rest, 10**9)}s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    if hours:
+        text = f"{hours}h{text}"
+    return sign + text

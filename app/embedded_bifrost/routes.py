@@ -24,16 +24,19 @@ from .context import Context, Request, Response
 from .errors import ApiError, error_body
 from .handlers import (
     budget_overrides,
+    config,
     customers,
+    key_rotation,
     limits,
     model_configs,
     provider_governance,
+    quota,
     system,
     teams,
     virtual_keys,
 )
 
-__all__ = ["EXACT", "PATTERNS", "REQUIRES", "WITH_ID", "Handler", "Router", "deprecated_alias"]
+__all__ = ["EXACT", "PATTERNS", "PER_CALLER", "REQUIRES", "WITH_ID", "Handler", "Router", "deprecated_alias"]
 
 Handler = Callable[[Context, Request], Any]
 
@@ -58,6 +61,9 @@ EXACT: dict[str, dict[str, Handler]] = {
         "POST": model_configs.create_model_config,
     },
     f"{_GOVERNANCE}/providers": {"GET": provider_governance.list_provider_governance},
+    f"{_GOVERNANCE}/virtual-keys/rotate": {"POST": key_rotation.rotate_virtual_keys},
+    f"{_GOVERNANCE}/virtual-keys/quota": {"GET": quota.virtual_key_quota},
+    "/api/config": {"GET": config.get_config, "PUT": config.update_config},
 }
 
 WITH_ID: dict[str, dict[str, Handler]] = {
@@ -89,7 +95,11 @@ PATTERNS: dict[str, dict[str, Handler]] = {
         "PUT": budget_overrides.set_budget_override,
         "DELETE": budget_overrides.clear_budget_override,
     },
+    f"{_GOVERNANCE}/virtual-keys/{{vk_id}}/rotate": {"POST": key_rotation.rotate_virtual_key},
 }
+
+# GET handlers whose answer depends on who asks or when, not only on the database: never cached.
+PER_CALLER: frozenset[Handler] = frozenset({quota.virtual_key_quota})
 
 
 def deprecated_alias(methods: dict[str, Handler], successor: str) -> dict[str, Handler]:
@@ -132,6 +142,10 @@ REQUIRES: dict[str, Feature] = {
     f"{_GOVERNANCE}/providers": Feature.PROVIDER_GOVERNANCE,
     f"{_GOVERNANCE}/providers/": Feature.PROVIDER_GOVERNANCE,
     f"{_GOVERNANCE}/virtual-keys/{{vk_id}}/budgets/{{budget_id}}/override": Feature.BUDGET_OVERRIDES,
+    f"{_GOVERNANCE}/virtual-keys/rotate": Feature.KEY_ROTATION,
+    f"{_GOVERNANCE}/virtual-keys/{{vk_id}}/rotate": Feature.KEY_ROTATION,
+    "/api/config": Feature.KEY_ROTATION,  # served for its one governance setting, vk_rotation_cooldown
+    f"{_GOVERNANCE}/virtual-keys/quota": Feature.KEY_QUOTA,
     "/api/teams": Feature.DEPRECATED_ALIASES,
     "/api/teams/": Feature.DEPRECATED_ALIASES,
 }

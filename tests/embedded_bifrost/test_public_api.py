@@ -33,6 +33,7 @@ def test_create_app_signature() -> None:
         "version": None,
         "expose_version": True,
         "demo": False,
+        "vk_rotation_cooldown": None,
     }
 
 
@@ -78,7 +79,17 @@ def test_cli_help_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
-    options = ("--host", "--port", "--database", "--generation", "--demo", "--auth-user", "--auth-password", "--server")
+    options = (
+        "--host",
+        "--port",
+        "--database",
+        "--generation",
+        "--demo",
+        "--auth-user",
+        "--auth-password",
+        "--server",
+        "--vk-rotation-cooldown",
+    )
     for option in options:
         assert option in help_text
 
