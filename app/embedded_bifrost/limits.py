@@ -31,6 +31,7 @@ __all__ = [
     "reconcile_budgets",
     "reconcile_budgets_by_id",
     "replace_rate_limit",
+    "reset_budget_usage",
     "snap_to_calendar",
 ]
 
@@ -188,6 +189,7 @@ def reconcile_budgets_by_id(
     wanted: list[dict[str, Any]],
     *,
     calendar_aligned: bool = False,
+    reset_usage: bool = False,
 ) -> None:
     """Make an owner's budgets match the desired set as Bifrost v2 does for customers (and keys, model configs).
 
@@ -195,7 +197,8 @@ def reconcile_budgets_by_id(
     without updates the budget of the same ``reset_duration`` not claimed by an ``id``; any other creates a
     budget, which inherits the ``current_usage`` of the owner's closest shorter budget (so adding a monthly
     budget beside a weekly one does not forget the week's spend). Budgets left unmatched are deleted. The
-    entries must have passed :func:`check_budgets`.
+    entries must have passed :func:`check_budgets`. ``reset_usage`` (a key update's ``reset_budget_usage``)
+    zeroes the matched budgets' usage and lets new ones start from zero.
 
     Raises:
         ApiError: 400 ``budget X does not belong to this entity`` for an ``id`` the owner does not have.
@@ -223,12 +226,23 @@ def reconcile_budgets_by_id(
                 "UPDATE budgets SET max_limit = ?, reset_duration = ?, updated_at = ? WHERE id = ?",
                 (budget.get("max_limit", 0.0), budget.get("reset_duration", ""), now(), row["id"]),
             )
+            if reset_usage:
+                reset_budget_usage(db, [row["id"]])
             continue
-        usage = _closest_shorter_usage(rows, budget.get("reset_duration", ""))
+        usage = 0.0 if reset_usage else _closest_shorter_usage(rows, budget.get("reset_duration", ""))
         kept.add(insert_budget(db, budget, owner, owner_id, calendar_aligned=calendar_aligned, current_usage=usage))
     for row in rows:
         if row["id"] not in kept:
             db.execute("DELETE FROM budgets WHERE id = ?", (row["id"],))
+
+
+def reset_budget_usage(db: sqlite3.Connection, budget_ids: list[str]) -> None:
+    """Zero the usage of budgets and open their window now."""
+    stamp = now()
+    db.executemany(
+        "UPDATE budgets SET current_usage = 0, last_reset = ?, updated_at = ? WHERE id = ?",
+        [(stamp, stamp, budget_id) for budget_id in budget_ids],
+    )
 
 
 def _closest_shorter_usage(rows: list[sqlite3.Row], duration: str) -> float:

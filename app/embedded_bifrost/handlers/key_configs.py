@@ -19,11 +19,17 @@ from typing import Any
 
 import orjson
 
-from ..budget_sets import budget_set_problem, reconcile_budget_set
 from ..catalog import PROVIDERS
 from ..decode import INT, NUM, STR
 from ..errors import ApiError
-from ..limits import RATE_LIMIT, insert_rate_limit, rate_limit_problem, replace_rate_limit
+from ..limits import (
+    RATE_LIMIT,
+    check_budgets,
+    insert_rate_limit,
+    rate_limit_problem,
+    reconcile_budgets_by_id,
+    replace_rate_limit,
+)
 from .vk_configs import delete_provider_configs
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "MCP_CONFIG",
     "PROVIDER_CONFIG",
     "check_rate_limit",
+    "reconcile_key_budgets",
     "write_mcp_configs",
     "write_provider_configs",
 ]
@@ -47,6 +54,30 @@ PROVIDER_CONFIG = {
     "key_ids": [STR],
 }
 MCP_CONFIG = {"id": INT, "mcp_client_name": STR, "tools_to_execute": [STR]}
+
+
+def reconcile_key_budgets(
+    db: sqlite3.Connection,
+    owner: str,
+    owner_id: Any,
+    wanted: Sequence[dict[str, Any]],
+    *,
+    calendar_aligned: bool = False,
+    reset_usage: bool = False,
+) -> None:
+    """A key's (or its provider config's) budgets made the wanted set, checked already by ``check_budgets``.
+
+    Raises:
+        ApiError: 400 for an id the owner lacks; 500 ``budget max limit cannot be negative or zero: N`` for a
+            zero limit, which Bifrost finds only when it saves the row.
+    """
+    try:
+        reconcile_budgets_by_id(
+            db, owner, owner_id, list(wanted), calendar_aligned=calendar_aligned, reset_usage=reset_usage
+        )
+    except sqlite3.IntegrityError:
+        zero = next(budget.get("max_limit", 0.0) for budget in wanted if budget.get("max_limit", 0.0) <= 0)
+        raise ApiError(500, f"budget max limit cannot be negative or zero: {zero:.2f}") from None
 
 
 def check_rate_limit(rate_limit: dict[str, Any]) -> None:
@@ -96,8 +127,18 @@ def _keys(db: sqlite3.Connection, config: dict[str, Any]) -> tuple[bool, list[in
     return False, rows
 
 
-def write_provider_configs(db: sqlite3.Connection, vk_id: str, configs: Sequence[dict[str, Any]]) -> None:
-    """Make a key's provider configs the given set (a new key: every entry is created)."""
+def write_provider_configs(
+    db: sqlite3.Connection,
+    vk_id: str,
+    configs: Sequence[dict[str, Any]],
+    *,
+    wording: str,
+    calendar_aligned: bool = False,
+) -> None:
+    """Make a key's provider configs the given set (a new key: every entry is created).
+
+    ``wording`` is the generation's ``bad_duration_wording``; ``calendar_aligned`` the key's.
+    """
     existing = {
         row["id"]: row for row in db.execute("SELECT * FROM provider_configs WHERE virtual_key_id = ?", (vk_id,))
     }
@@ -146,9 +187,8 @@ def write_provider_configs(db: sqlite3.Connection, vk_id: str, configs: Sequence
         )
         if budgets_sent:
             budgets = config.get("budgets", [])
-            if problem := budget_set_problem(budgets):
-                raise ApiError(400, problem)
-            reconcile_budget_set(db, "provider_config_id", config_id, budgets)
+            check_budgets(budgets, wording)
+            reconcile_key_budgets(db, "provider_config_id", config_id, budgets, calendar_aligned=calendar_aligned)
     delete_provider_configs(db, [row for config_id, row in existing.items() if config_id not in kept])
 
 

@@ -8,7 +8,8 @@ What differs from v1.5 (:mod:`.virtual_keys`):
   sets it and clears the other, ``null`` or ``""`` on either clears both;
 * ``expires_at`` (RFC 3339, in the future; ``""`` clears it on update), ``calendar_aligned``,
   ``allow_all_providers`` and, on update, ``reset_budget_usage``;
-* budgets are matched by id, then by duration (:mod:`..budget_sets`); provider configs as in :mod:`.key_configs`.
+* budgets are matched by id, then by duration (``limits.reconcile_budgets_by_id``); provider configs as in
+  :mod:`.key_configs`.
 """
 
 from __future__ import annotations
@@ -20,15 +21,21 @@ from typing import Any
 
 import orjson
 
-from ..budget_sets import budget_set_problem, reconcile_budget_set, reset_budget_usage
 from ..context import Context, Request
 from ..db import new_id, now
 from ..decode import BOOL, STR, decode_body
 from ..errors import ApiError
-from ..limits import RATE_LIMIT, insert_rate_limit, is_unique_violation, replace_rate_limit
+from ..limits import (
+    RATE_LIMIT,
+    check_budgets,
+    insert_rate_limit,
+    is_unique_violation,
+    replace_rate_limit,
+    reset_budget_usage,
+)
 from ..rotation import new_value
 from ..timestamps import parse_rfc3339
-from .key_configs import BUDGET_ITEM, MCP_CONFIG, PROVIDER_CONFIG, check_rate_limit
+from .key_configs import BUDGET_ITEM, MCP_CONFIG, PROVIDER_CONFIG, check_rate_limit, reconcile_key_budgets
 from .key_configs import write_mcp_configs as write_mcp
 from .key_configs import write_provider_configs as write_providers
 
@@ -74,8 +81,11 @@ def create_key(ctx: Context, request: Request) -> dict[str, Any]:
         raise ApiError(400, "Virtual key name is required")
     if "team_id" in body and "customer_id" in body:
         raise ApiError(400, _BOTH_OWNERS)
-    if problem := budget_set_problem(body.get("budgets", []), capitalised=True):
-        raise ApiError(400, problem)
+    wording = ctx.generation.bad_duration_wording
+    try:
+        check_budgets(body.get("budgets", []), wording)
+    except ApiError as refused:  # the create handler checks the key's own budgets up front, capitalised
+        raise ApiError(400, refused.message[:1].upper() + refused.message[1:]) from None
     if expires_at is not None and expires_at <= ctx.clock():
         raise ApiError(400, _FUTURE)
     vk_id = new_id()
@@ -101,8 +111,9 @@ def create_key(ctx: Context, request: Request) -> dict[str, Any]:
                     stamp,
                 ),
             )
-            write_providers(db, vk_id, body.get("provider_configs", []))
-            reconcile_budget_set(db, "virtual_key_id", vk_id, body.get("budgets", []))
+            aligned = body.get("calendar_aligned", False)
+            write_providers(db, vk_id, body.get("provider_configs", []), wording=wording, calendar_aligned=aligned)
+            reconcile_key_budgets(db, "virtual_key_id", vk_id, body.get("budgets", []), calendar_aligned=aligned)
             if "rate_limit" in body:
                 check_rate_limit(body["rate_limit"])
                 rate_limit_id = insert_rate_limit(db, body["rate_limit"])
@@ -147,13 +158,16 @@ def update_key(ctx: Context, request: Request) -> dict[str, Any]:
                 vk_id,
             ),
         )
+        wording = ctx.generation.bad_duration_wording
+        aligned = body.get("calendar_aligned", bool(row["calendar_aligned"]))
         if "provider_configs" in body:
-            write_providers(db, vk_id, body["provider_configs"])
+            write_providers(db, vk_id, body["provider_configs"], wording=wording, calendar_aligned=aligned)
         reset = body.get("reset_budget_usage", False)
         if "budgets" in body:
-            if problem := budget_set_problem(body["budgets"]):
-                raise ApiError(400, problem)
-            reconcile_budget_set(db, "virtual_key_id", vk_id, body["budgets"], reset_usage=reset)
+            check_budgets(body["budgets"], wording)
+            reconcile_key_budgets(
+                db, "virtual_key_id", vk_id, body["budgets"], calendar_aligned=aligned, reset_usage=reset
+            )
         elif reset:
             ids = [budget[0] for budget in db.execute("SELECT id FROM budgets WHERE virtual_key_id = ?", (vk_id,))]
             reset_budget_usage(db, ids)
