@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from ..generations import Feature, Generation
+from .key_models import key_model_configs
 from .relations import by_id, children_of, keys_of, mcp_configs_of, virtual_key_counts
 from .serialize import (
     budget_json,
@@ -72,6 +73,7 @@ class Views:
         ]
         self.allow_all_keys = generation.has(Feature.ALLOW_ALL_KEYS)
         self.blacklisted_models = generation.has(Feature.BLACKLISTED_MODELS)
+        self.model_budgets = generation.has(Feature.MODEL_BUDGETS)
 
     # Budgets and rate limits
 
@@ -308,6 +310,7 @@ class Views:
             for key in group:
                 if key["id"] not in key_json_of:
                     key_json_of[key["id"]] = key_json(key)
+        per_model = key_model_configs(db, self.generation, vk_ids) if self.model_budgets else {}
         configs: dict[str, list[JSON]] = {}
         for row in rows:
             out: JSON = {
@@ -330,6 +333,13 @@ class Views:
             _hoist_ids(out, relations)
             out.update(relations)
             out["keys"] = [key_json_of[key["id"]] for key in keys.get(row["id"], [])]
+            model_budgets = [
+                {name: value for name, value in entry.items() if name != "provider"}
+                for entry in per_model.get(row["virtual_key_id"], [])
+                if entry.get("provider") == row["provider"]
+            ]
+            if model_budgets:
+                out["model_budgets"] = model_budgets
             if self.blacklisted_models:
                 # v2's MarshalJSON re-declares both lists (never null) after the struct's own fields.
                 out["allowed_models"] = allowed_models

@@ -496,3 +496,44 @@ async def test_delete_removes_everything(v2: httpx.AsyncClient) -> None:
     assert response.json() == {"message": "Virtual key deleted successfully"}
     assert (await v2.get(BUDGETS)).json()["count"] == 0
     assert (await v2.get("/api/governance/rate-limits")).json()["count"] == 0
+
+
+# Per-model governance: the key's model configs naming a model
+
+
+async def test_key_model_configs_answer_as_model_budgets_and_in_the_quota(v2: httpx.AsyncClient) -> None:
+    key = await _create(v2, {"name": "k", "provider_configs": [{"provider": "openai"}, {"provider": "anthropic"}]})
+    configs = "/api/governance/model-configs"
+    budgets = [{"max_limit": 3, "reset_duration": "1d"}]
+    scoped = {"scope": "virtual_key", "scope_id": key["id"]}
+    for body in (
+        {"model_name": "gpt-4o", "provider": "openai", "budgets": budgets, **scoped},
+        {"model_name": "o3", "budgets": budgets, **scoped},  # no provider: every provider's o3
+        {"model_name": "*", "provider": "anthropic", "budgets": budgets, **scoped},  # the provider's own budgets
+        {"model_name": "gpt-4o", "provider": "openai", "budgets": budgets},  # global: not the key's
+    ):
+        assert (await v2.post(configs, json=body)).status_code == 200
+    answer = (await v2.get(f"{VKS}/{key['id']}")).json()["virtual_key"]
+    openai, anthropic = answer["provider_configs"]
+    assert list(openai) == ["id", "virtual_key_id", "provider", "weight", "allow_all_keys", "keys", "model_budgets",
+                            "allowed_models", "blacklisted_models"]  # fmt: skip
+    (entry,) = openai["model_budgets"]
+    assert list(entry) == ["model_name", "budgets"] and entry["model_name"] == "gpt-4o"
+    assert [b["max_limit"] for b in entry["budgets"]] == [3]
+    assert "model_budgets" not in anthropic
+    quota = (await v2.get(f"{VKS}/quota", headers={"x-bf-vk": key["value"]})).json()
+    assert [(m["model_name"], m.get("provider")) for m in quota["model_configs"]] == [
+        ("gpt-4o", "openai"),
+        ("o3", None),
+    ]
+    assert quota["model_configs"][0]["budgets"] == entry["budgets"]
+
+
+async def test_deleting_a_key_deletes_its_model_configs(v2: httpx.AsyncClient) -> None:
+    key = await _create(v2, {"name": "k"})
+    body = {"model_name": "gpt-4o", "scope": "virtual_key", "scope_id": key["id"],
+            "budgets": [{"max_limit": 3, "reset_duration": "1d"}]}  # fmt: skip
+    assert (await v2.post("/api/governance/model-configs", json=body)).status_code == 200
+    await v2.delete(f"{VKS}/{key['id']}")
+    assert (await v2.get("/api/governance/model-configs")).json()["model_configs"] == []
+    assert (await v2.get(BUDGETS)).json()["count"] == 0

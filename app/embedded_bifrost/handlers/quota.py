@@ -16,6 +16,7 @@ from typing import Any
 
 from ..context import Context, Request
 from ..errors import ApiError
+from ..key_models import key_model_configs
 from ..rotation import VALUE_PREFIX, key_by_value
 
 __all__ = ["credential", "per_model_usage", "virtual_key_quota"]
@@ -70,7 +71,7 @@ def virtual_key_quota(ctx: Context, request: Request) -> dict[str, Any]:
     return {
         "budgets": budgets,
         "is_active": key["is_active"],
-        "model_configs": [],
+        "model_configs": key_model_configs(db, ctx.generation, [row["id"]]).get(row["id"], []),
         "provider_configs": key["provider_configs"],
         "rate_limit": key.get("rate_limit"),
         "virtual_key_name": row["name"],

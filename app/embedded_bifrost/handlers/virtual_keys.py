@@ -33,6 +33,7 @@ from ..limits import (
     reconcile_budgets,
     replace_rate_limit,
 )
+from ..model_configs import delete_model_config
 from .key_list import list_keys
 from .key_writes import create_key, update_key
 from .pagination import list_page, page_of
@@ -205,6 +206,10 @@ def delete_virtual_key(ctx: Context, request: Request) -> dict[str, Any]:
         db.execute("DELETE FROM mcp_configs WHERE virtual_key_id = ?", (row["id"],))
         delete_budgets_of(db, "virtual_key_id", row["id"])
         delete_rate_limit(db, row["rate_limit_id"])
+        # The key's model configs go with it (v2 keeps per-model limits there; older stores have none).
+        scoped = "SELECT * FROM model_configs WHERE scope = 'virtual_key' AND scope_id = ?"
+        for config in db.execute(scoped, (row["id"],)).fetchall():
+            delete_model_config(db, config)
         db.execute("DELETE FROM virtual_keys WHERE id = ?", (row["id"],))
     return {"message": "Virtual key deleted successfully"}
 
