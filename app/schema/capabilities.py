@@ -2,9 +2,10 @@
 
 A mutation that needs a capability the upstream lacks answers ``UNSUPPORTED_BY_UPSTREAM`` with nothing sent;
 a query field answers null or an empty list. While the generation cannot be told (detection found neither a
-version nor a team to look at), a v2-only mutation goes out and Bifrost answers for itself (an older one has
-no such route and says so). A v2-only *input* of a shared mutation is refused then instead (``requires``):
-an older Bifrost ignores unknown fields without a word, and a key meant to expire would never expire.
+version, nor a v2-only route, nor a team to look at), the same holds, with a message saying so: a v2-only
+mutation sent to an older Bifrost would meet a bare 404 that reads as "not found", and a v2-only *input* of a
+shared mutation (``requires``) would be ignored without a word (a key meant to expire would never expire).
+Detection is tried again on the next request.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "calendar_aligned",
     "feature_field",
     "lacks",
+    "missing_feature",
     "requires",
     "some",
     "unsupported_feature",
@@ -36,6 +38,12 @@ _MESSAGES = {
     Feature.MODEL_CONFIGS: "this Bifrost version has no model configs (Bifrost v2+)",
     Feature.PROVIDER_GOVERNANCE: "this Bifrost version has no provider governance (Bifrost v2+)",
 }
+_NAMES = {
+    Feature.KEY_ROTATION: "key rotation",
+    Feature.BUDGET_OVERRIDES: "budget overrides",
+    Feature.MODEL_CONFIGS: "model configs",
+    Feature.PROVIDER_GOVERNANCE: "provider governance",
+}
 
 
 async def upstream_generation(bifrost: BifrostSession) -> Generation | None:
@@ -44,9 +52,21 @@ async def upstream_generation(bifrost: BifrostSession) -> Generation | None:
 
 
 async def lacks(bifrost: BifrostSession, feature: Feature) -> bool:
-    """True when the upstream is known to lack ``feature`` (an unknown generation is given the benefit)."""
+    """True unless the upstream is known to have ``feature`` (a query then answers empty, asking nothing)."""
     generation = await upstream_generation(bifrost)
-    return generation is not None and not generation.has(feature)
+    return generation is None or not generation.has(feature)
+
+
+async def missing_feature(bifrost: BifrostSession, feature: Feature, path: list[str] | None = None) -> UserError | None:
+    """The ``UNSUPPORTED_BY_UPSTREAM`` userError of a mutation that needs ``feature``, None when it may go out."""
+    generation = await upstream_generation(bifrost)
+    if generation is None:
+        what = _NAMES.get(feature, feature.value)
+        message = f"{what} needs Bifrost v2+, and the upstream's version is not known yet"
+        return UserError(field=path, message=message, code=UserErrorCode.UNSUPPORTED_BY_UPSTREAM)
+    if not generation.has(feature):
+        return unsupported_feature(feature, path)
+    return None
 
 
 def unsupported_feature(feature: Feature, path: list[str] | None = None) -> UserError:

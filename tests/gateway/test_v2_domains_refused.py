@@ -7,8 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
+from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.settings import Settings
+from app.web import create_app
 from tests.gateway.arrange import MISSING_ID, codes, result_of, upstream_post, writes
 from tests.gateway.conftest import REVEALING, Gateway, make_gateway
 from tests.gateway.v2_documents import (
@@ -21,6 +25,7 @@ from tests.gateway.v2_documents import (
     MODEL_CONFIGS,
     PROVIDER_GOVERNANCE,
     ROTATE_KEY,
+    ROTATE_KEY_MASKED,
     ROTATE_KEYS,
     SET_OVERRIDE,
     SET_PROVIDER_GOVERNANCE,
@@ -105,3 +110,21 @@ async def test_a_keys_model_configs_are_null_before_v2(older: Gateway) -> None:
     nodes = body["data"]["virtualKeys"]["nodes"]
     assert len(nodes) == 3 and all(node["modelConfigs"] is None for node in nodes)
     assert v2_calls(older) == []
+
+
+async def test_an_upstream_of_unknown_version_is_sent_no_v2_call() -> None:
+    # No version route and nothing stored to look at: detection cannot tell, and tries again next time.
+    upstream = create_embedded_bifrost(database=":memory:", generation="seed", expose_version=False)
+    app = create_app(Settings(bifrost_url="http://bifrost.internal:8080"), transport=httpx.ASGITransport(app=upstream))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
+        for document, mutation, variables in [(ROTATE_KEY_MASKED, "rotateVirtualKey", {"id": MISSING_ID})] + [
+            (param.values[0], param.values[1], param.values[2]) for param in MUTATIONS[1:]
+        ]:
+            response = await http.post("/graphql", json={"query": document, "variables": variables})
+            payload = result_of(response.json(), mutation)
+            assert [code for _, code in codes(payload)] == ["UNSUPPORTED_BY_UPSTREAM"], payload
+            assert "not known yet" in payload["userErrors"][0]["message"]
+        listed = (await http.post("/graphql", json={"query": MODEL_CONFIGS, "variables": {}})).json()
+        assert listed["data"]["modelConfigs"]["nodes"] == []
+    sent = [r for r in upstream.state.request_log if r.method != "GET" or any(route in r.path for route in V2_ROUTES)]
+    assert sent == []

@@ -7,7 +7,7 @@ import strawberry
 from app.bifrost import BifrostBadRequest, BifrostConflict, BifrostHTTPError, BifrostNotFound
 from app.bifrost.model_configs import create_model_config, delete_model_config, get_model_config, update_model_config
 from app.generations import Feature
-from app.schema.capabilities import lacks, unsupported_feature
+from app.schema.capabilities import missing_feature
 from app.schema.checks import check_id, not_found, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
@@ -62,8 +62,8 @@ class ModelConfigMutations:
         if errors:
             return ModelConfigPayload(user_errors=errors)
         bifrost = info.context.bifrost
-        if await lacks(bifrost, Feature.MODEL_CONFIGS):
-            return ModelConfigPayload(user_errors=[unsupported_feature(Feature.MODEL_CONFIGS)])
+        if (refusal := await missing_feature(bifrost, Feature.MODEL_CONFIGS)) is not None:
+            return ModelConfigPayload(user_errors=[refusal])
         try:
             config = await create_model_config(bifrost, create_model_config_body(input))
         except BifrostHTTPError as error:
@@ -81,8 +81,8 @@ class ModelConfigMutations:
         if errors:
             return ModelConfigPayload(user_errors=errors)
         bifrost = info.context.bifrost
-        if await lacks(bifrost, Feature.MODEL_CONFIGS):
-            return ModelConfigPayload(user_errors=[unsupported_feature(Feature.MODEL_CONFIGS)])
+        if (refusal := await missing_feature(bifrost, Feature.MODEL_CONFIGS)) is not None:
+            return ModelConfigPayload(user_errors=[refusal])
         try:
             if input.names_scope():
                 current = await get_model_config(bifrost, id)
@@ -107,8 +107,8 @@ class ModelConfigMutations:
         if errors:
             return DeleteModelConfigPayload(user_errors=errors)
         context = info.context
-        if await lacks(context.bifrost, Feature.MODEL_CONFIGS):
-            return DeleteModelConfigPayload(user_errors=[unsupported_feature(Feature.MODEL_CONFIGS)])
+        if (refusal := await missing_feature(context.bifrost, Feature.MODEL_CONFIGS)) is not None:
+            return DeleteModelConfigPayload(user_errors=[refusal])
         try:
             await delete_model_config(context.bifrost, id)
         except BifrostNotFound:

@@ -10,7 +10,7 @@ from app.bifrost import BifrostHTTPError, BifrostNotFound, BifrostSession
 from app.bifrost.overrides import BudgetOverrideResult, clear_budget_override, set_budget_override
 from app.generations import Feature
 from app.schema.budgets.types import Budget
-from app.schema.capabilities import lacks, unsupported_feature
+from app.schema.capabilities import missing_feature
 from app.schema.checks import check_id, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
@@ -47,8 +47,8 @@ async def _send(
     write: Callable[[BifrostSession], Awaitable[BudgetOverrideResult]],
 ) -> BudgetOverridePayload:
     context = info.context
-    if await lacks(context.bifrost, Feature.BUDGET_OVERRIDES):
-        return BudgetOverridePayload(user_errors=[unsupported_feature(Feature.BUDGET_OVERRIDES)])
+    if (refusal := await missing_feature(context.bifrost, Feature.BUDGET_OVERRIDES)) is not None:
+        return BudgetOverridePayload(user_errors=[refusal])
     try:
         result = await write(context.bifrost)
     except BifrostNotFound:

@@ -7,7 +7,7 @@ import strawberry
 from app.bifrost import BifrostHTTPError, BifrostNotFound, is_valid_id
 from app.bifrost.provider_governance import delete_provider_governance, set_provider_governance
 from app.generations import Feature
-from app.schema.capabilities import lacks, unsupported_feature
+from app.schema.capabilities import missing_feature
 from app.schema.checks import invalid, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
@@ -56,8 +56,8 @@ class ProviderGovernanceMutations:
         if errors:
             return ProviderGovernancePayload(user_errors=errors)
         bifrost = info.context.bifrost
-        if await lacks(bifrost, Feature.PROVIDER_GOVERNANCE):
-            return ProviderGovernancePayload(user_errors=[unsupported_feature(Feature.PROVIDER_GOVERNANCE)])
+        if (refusal := await missing_feature(bifrost, Feature.PROVIDER_GOVERNANCE)) is not None:
+            return ProviderGovernancePayload(user_errors=[refusal])
         try:
             governance = await set_provider_governance(bifrost, provider, provider_governance_body(input))
         except BifrostNotFound as error:
@@ -76,8 +76,8 @@ class ProviderGovernanceMutations:
         if errors:
             return DeleteProviderGovernancePayload(user_errors=errors)
         bifrost = info.context.bifrost
-        if await lacks(bifrost, Feature.PROVIDER_GOVERNANCE):
-            return DeleteProviderGovernancePayload(user_errors=[unsupported_feature(Feature.PROVIDER_GOVERNANCE)])
+        if (refusal := await missing_feature(bifrost, Feature.PROVIDER_GOVERNANCE)) is not None:
+            return DeleteProviderGovernancePayload(user_errors=[refusal])
         try:
             await delete_provider_governance(bifrost, provider)
         except BifrostNotFound as error:

@@ -17,7 +17,7 @@ from app.bifrost import BifrostHTTPError, BifrostNotFound
 from app.bifrost.rotation import NOT_FOUND_TEXT, rotate_virtual_key, rotate_virtual_keys
 from app.generations import Feature
 from app.redaction import redacted
-from app.schema.capabilities import lacks, unsupported_feature
+from app.schema.capabilities import missing_feature
 from app.schema.checks import check_id, not_found, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
@@ -72,8 +72,8 @@ class RotationMutations:
         if errors:
             return RotateVirtualKeyPayload(user_errors=errors)
         context = info.context
-        if await lacks(context.bifrost, Feature.KEY_ROTATION):
-            return RotateVirtualKeyPayload(user_errors=[unsupported_feature(Feature.KEY_ROTATION, ["id"])])
+        if (refusal := await missing_feature(context.bifrost, Feature.KEY_ROTATION, ["id"])) is not None:
+            return RotateVirtualKeyPayload(user_errors=[refusal])
         try:
             key = await rotate_virtual_key(context.bifrost, id)
         except BifrostNotFound:
@@ -97,8 +97,8 @@ class RotationMutations:
         if errors:
             return RotateVirtualKeysPayload(user_errors=errors)
         context = info.context
-        if await lacks(context.bifrost, Feature.KEY_ROTATION):
-            return RotateVirtualKeysPayload(user_errors=[unsupported_feature(Feature.KEY_ROTATION, ["ids"])])
+        if (refusal := await missing_feature(context.bifrost, Feature.KEY_ROTATION, ["ids"])) is not None:
+            return RotateVirtualKeysPayload(user_errors=[refusal])
         try:
             answer = await rotate_virtual_keys(context.bifrost, ids)
         except BifrostHTTPError as error:
