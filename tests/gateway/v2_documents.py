@@ -23,7 +23,7 @@ mutation RotateMany($ids: [ID!]!) {{
 SET_OVERRIDE = """
 mutation SetOverride($key: ID!, $budget: ID!, $input: BudgetOverrideInput!) {
   setBudgetOverride(virtualKeyId: $key, budgetId: $budget, input: $input) {
-    budget { id maxLimit currentUsage }
+    budget { id maxLimit currentUsage effectiveMaxLimit override { amount mode cyclesRemaining cyclesTotal } }
     effectiveMaxLimit
     userErrors { field message code }
   }
@@ -33,7 +33,7 @@ mutation SetOverride($key: ID!, $budget: ID!, $input: BudgetOverrideInput!) {
 CLEAR_OVERRIDE = """
 mutation ClearOverride($key: ID!, $budget: ID!) {
   clearBudgetOverride(virtualKeyId: $key, budgetId: $budget) {
-    budget { id maxLimit }
+    budget { id maxLimit effectiveMaxLimit override { amount } }
     effectiveMaxLimit
     userErrors { field message code }
   }
