@@ -5,15 +5,19 @@ The new value is read like any key's: ``value(reveal: true)`` needs the caller's
 gateway key allowed to reveal. Unlike a created key, a rotated key is not revealed to every caller that may
 rotate it: it already carries other callers' budgets and providers, and a gateway key without reveal must not
 turn "rotate" into "read a working secret".
+
+An idempotent retry after a lost answer (``UPSTREAM_OUTCOME_UNKNOWN``) first reads the key: one rotated since the
+first attempt (less ``CLOCK_ALLOWANCE`` for Bifrost's clock) is answered as it is, so a retry never rotates twice.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 
 import strawberry
 
-from app.bifrost import BifrostHTTPError, BifrostNotFound
+from app.bifrost import BifrostHTTPError, BifrostNotFound, BifrostSession, models
 from app.bifrost.rotation import NOT_FOUND_TEXT, rotate_virtual_key, rotate_virtual_keys
 from app.generations import Feature
 from app.redaction import redacted
@@ -21,6 +25,7 @@ from app.schema.capabilities import missing_feature
 from app.schema.checks import check_id, not_found, user_error_or_raise
 from app.schema.context import Info
 from app.schema.errors import UserError, UserErrorCode
+from app.schema.read_back import CLOCK_ALLOWANCE
 from app.schema.rotation.inputs import MAX_ROTATE_IDS, check_rotate_ids
 from app.schema.stale import Stale, makes_stale
 from app.schema.virtual_keys.types import VirtualKey
@@ -58,6 +63,16 @@ def _failure(index: int, key_id: str, text: str, request_id: str | None) -> User
     return UserError(field=at, message="Bifrost could not rotate this key", code=UserErrorCode.UPSTREAM_FAILED)
 
 
+async def _rotated_since(bifrost: BifrostSession, key_id: str, since: float) -> models.VirtualKey | None:
+    """The key when it was rotated since ``since`` (epoch seconds, less the allowance): the earlier attempt's work."""
+    key = await bifrost.get_virtual_key(key_id)
+    rotated = key.rotated_at
+    if rotated is None:
+        return None
+    moment = rotated if rotated.tzinfo is not None else rotated.replace(tzinfo=UTC)
+    return key if moment.timestamp() >= since - CLOCK_ALLOWANCE else None
+
+
 @strawberry.type
 class RotationMutations:
     @strawberry.mutation(
@@ -75,7 +90,9 @@ class RotationMutations:
         if (refusal := await missing_feature(context.bifrost, Feature.KEY_ROTATION, ["id"])) is not None:
             return RotateVirtualKeyPayload(user_errors=[refusal])
         try:
-            key = await rotate_virtual_key(context.bifrost, id)
+            since = context.earlier_attempt_at
+            key = await _rotated_since(context.bifrost, id, since) if since is not None else None
+            key = key or await rotate_virtual_key(context.bifrost, id)
         except BifrostNotFound:
             return RotateVirtualKeyPayload(user_errors=[not_found(["id"], "virtual key")])
         except BifrostHTTPError as error:
