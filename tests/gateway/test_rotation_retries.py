@@ -90,3 +90,30 @@ async def test_a_retry_after_a_rotation_that_never_left_rotates(lossy: tuple[Gat
     answer = retry["data"]["rotateVirtualKey"]
     assert answer["userErrors"] == [] and answer["virtualKey"]["value"] != key["value"], retry
     assert len(gw.upstream_calls("POST", rotate_path)) == 1  # the one that reached Bifrost
+
+
+ROTATE_MANY = """
+mutation RotateMany($ids: [ID!]!) {
+  rotateVirtualKeys(ids: $ids) { virtualKeys { id value(reveal: true) } userErrors { field code } }
+}
+"""
+
+
+async def test_a_retried_bulk_rotation_rotates_only_the_keys_the_lost_attempt_did_not(
+    lossy: tuple[Gateway, LossyUpstream],
+) -> None:
+    gw, wire = lossy
+    keys = [
+        (await post(gw, CREATE_KEY, {"input": {"name": name}}))["data"]["createVirtualKey"]["virtualKey"]
+        for name in ("a", "b")
+    ]
+    ids = [key["id"] for key in keys]
+    wire.match, wire.lose_after = "/api/governance/virtual-keys/rotate", 1
+    lost = await post(gw, ROTATE_MANY, {"ids": ids}, "bulk-1")
+    assert lost["errors"][0]["extensions"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN", lost
+
+    retry = await post(gw, ROTATE_MANY, {"ids": ids}, "bulk-1")
+    answer = retry["data"]["rotateVirtualKeys"]
+    assert answer["userErrors"] == [] and [k["id"] for k in answer["virtualKeys"]] == ids, retry
+    assert all(new["value"] != old["value"] for new, old in zip(answer["virtualKeys"], keys, strict=True))
+    assert len(gw.upstream_calls("POST", "/api/governance/virtual-keys/rotate")) == 1  # not rotated twice

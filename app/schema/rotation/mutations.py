@@ -18,7 +18,7 @@ from datetime import UTC
 import strawberry
 
 from app.bifrost import BifrostHTTPError, BifrostNotFound, BifrostSession, models
-from app.bifrost.rotation import NOT_FOUND_TEXT, rotate_virtual_key, rotate_virtual_keys
+from app.bifrost.rotation import NOT_FOUND_TEXT, RotatedKeys, rotate_virtual_key, rotate_virtual_keys
 from app.generations import Feature
 from app.redaction import redacted
 from app.schema.capabilities import missing_feature
@@ -73,6 +73,21 @@ async def _rotated_since(bifrost: BifrostSession, key_id: str, since: float) -> 
     return key if moment.timestamp() >= since - CLOCK_ALLOWANCE else None
 
 
+async def _rotated_already(
+    bifrost: BifrostSession, ids: list[strawberry.ID], since: float
+) -> dict[str, models.VirtualKey]:
+    """The keys among ``ids`` rotated since the earlier attempt; an unknown id is left to the rotation to report."""
+    done: dict[str, models.VirtualKey] = {}
+    for key_id in ids:
+        try:
+            key = await _rotated_since(bifrost, key_id, since)
+        except BifrostNotFound:
+            continue
+        if key is not None:
+            done[key_id] = key
+    return done
+
+
 @strawberry.type
 class RotationMutations:
     @strawberry.mutation(
@@ -116,8 +131,12 @@ class RotationMutations:
         context = info.context
         if (refusal := await missing_feature(context.bifrost, Feature.KEY_ROTATION, ["ids"])) is not None:
             return RotateVirtualKeysPayload(user_errors=[refusal])
+        done: dict[str, models.VirtualKey] = {}
         try:
-            answer = await rotate_virtual_keys(context.bifrost, ids)
+            if context.earlier_attempt_at is not None:
+                done = await _rotated_already(context.bifrost, ids, context.earlier_attempt_at)
+            rest = [key_id for key_id in ids if key_id not in done]
+            answer = await rotate_virtual_keys(context.bifrost, rest) if rest else RotatedKeys()
         except BifrostHTTPError as error:
             return RotateVirtualKeysPayload(user_errors=[user_error_or_raise(error)])
         failures = [
@@ -125,7 +144,8 @@ class RotationMutations:
             for index, key_id in enumerate(ids)
             if key_id in answer.errors
         ]
+        rotated = {key.id: key for key in answer.virtual_keys} | done
         return RotateVirtualKeysPayload(
-            virtual_keys=answer.virtual_keys,  # type: ignore[arg-type]
+            virtual_keys=[rotated[key_id] for key_id in ids if key_id in rotated],  # type: ignore[misc]
             user_errors=failures,
         )
