@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -568,3 +569,21 @@ async def test_older_generations_have_no_model_configs(generation: str) -> None:
         ]:
             response = await client.request(method, path, json={"model_name": "m"})
             assert await _error(response) == (404, "Not found")
+
+
+async def test_a_key_scoped_config_resets_as_its_calendar_aligned_key_does(v2: httpx.AsyncClient) -> None:
+    key = (await v2.post(KEYS, json={"name": "aligned", "calendar_aligned": True})).json()["virtual_key"]
+    config = await _create(
+        v2,
+        {
+            "model_name": "*",
+            "scope": "virtual_key",
+            "scope_id": key["id"],
+            "budgets": [{"max_limit": 1, "reset_duration": "1M"}],
+        },
+    )
+    assert config["calendar_aligned"] is True
+    month_start = datetime.now(UTC).strftime("%Y-%m-01T00:00:00.000000000Z")
+    assert config["budgets"][0]["last_reset"] == month_start
+    # A global config does not inherit anything.
+    assert (await _create(v2, {"model_name": "m"}))["calendar_aligned"] is False

@@ -146,7 +146,7 @@ def create_model_config(ctx: Context, request: Request) -> dict[str, Any]:
             if key is None:
                 raise ApiError(400, f"Virtual key '{scope_id}' not found")
             # A key-scoped config resets its budgets as the key does.
-            calendar_aligned = "calendar_aligned" in key.keys() and bool(key["calendar_aligned"])
+            calendar_aligned = bool(key["calendar_aligned"])
     provider = body.get("provider")
     if find_model_config(db, scope, scope_id, model_name, provider) is not None:
         where = "global" if scope == "global" else f"{scope} '{scope_id}'"
