@@ -38,11 +38,14 @@ class Endpoint:
         method: The HTTP method.
         template: The path with ``{name}`` placeholders, as the contract writes it.
         responses: The shape (a ``$defs`` name) of each status the contract names for it.
+        headers: Headers every answer carries, each with a regular expression its value must match (the
+            deprecation headers of a kept alias).
     """
 
     method: str
     template: str
     responses: dict[int, str]
+    headers: dict[str, str]
 
     @property
     def key(self) -> str:
@@ -58,7 +61,8 @@ def _endpoints() -> tuple[Endpoint, ...]:
     rows = []
     for key, row in SHAPES["endpoints"].items():
         method, template = key.split(" ", 1)
-        rows.append(Endpoint(method, template, {int(status): shape for status, shape in row["responses"].items()}))
+        responses = {int(status): shape for status, shape in row["responses"].items()}
+        rows.append(Endpoint(method, template, responses, row.get("headers", {})))
     # A literal segment wins over a placeholder (``/virtual-keys/quota`` is not ``/virtual-keys/{vk_id}``).
     return tuple(sorted(rows, key=lambda endpoint: endpoint.template.count("{")))
 
@@ -102,7 +106,7 @@ def _describe(error: ValidationError) -> str:
 
 
 def contract_problems(response: httpx.Response) -> list[str]:
-    """Every way one answer departs from the contract: endpoint, status, content type, body shape.
+    """Every way one answer departs from the contract: endpoint, status, headers, content type, body shape.
 
     Returns:
         Lines ``METHOD path -> status: problem``; empty when the answer is as the contract says.
@@ -117,7 +121,13 @@ def contract_problems(response: httpx.Response) -> list[str]:
     if shape is None:
         statuses = ", ".join(str(status) for status in endpoint.responses)
         return [f"{where}: the contract lists only {statuses} for {endpoint.key}"]
-    problems = []
+    problems = [
+        f"{where}: header {name} {response.headers.get(name)!r} does not match {pattern!r}"
+        for name, pattern in endpoint.headers.items()
+        if re.search(pattern, response.headers.get(name, "")) is None
+    ]
+    if not endpoint.headers and "deprecation" in response.headers:
+        problems.append(f"{where}: a canonical route answers Deprecation: {response.headers['deprecation']!r}")
     if response.headers.get("content-type", "").split(";")[0] != "application/json":
         problems.append(f"{where}: content-type {response.headers.get('content-type')!r}, not application/json")
     try:

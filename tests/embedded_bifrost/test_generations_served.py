@@ -20,7 +20,7 @@ import httpx
 import pytest
 from bifrost_helpers import free_port
 
-from app.generations import GENERATIONS, Generation
+from app.generations import GENERATIONS, Feature, Generation
 
 GOV = "/api/governance"
 _START_SECONDS = 30
@@ -90,6 +90,27 @@ def test_version_is_the_generations(served: tuple[Generation, httpx.Client]) -> 
     assert _ok(client.get("/api/version")) == generation.version
 
 
+def test_team_create_list_get_update_delete(served: tuple[Generation, httpx.Client]) -> None:
+    generation, client = served
+    name = _name("team")
+    created = _ok(client.post(f"{GOV}/teams", json={"name": name, **_budgets(generation, (5, "1d"))}))
+    assert created["message"] == "Team created successfully"
+    team = created["team"]
+    assert team["name"] == name and _budget_limits(generation, team) == [5]
+    listed = _ok(client.get(f"{GOV}/teams", params={"search": name}))
+    assert [t["id"] for t in listed["teams"]] == [team["id"]] and listed["total_count"] == 1
+    assert _ok(client.get(f"{GOV}/teams/{team['id']}"))["team"]["name"] == name
+    renamed = _ok(client.put(f"{GOV}/teams/{team['id']}", json={"name": name + "-2"}))
+    assert renamed["message"] == "Team updated successfully" and renamed["team"]["name"] == name + "-2"
+    assert _budget_limits(generation, renamed["team"]) == [5], "an update without budgets keeps them"
+    assert _ok(client.delete(f"{GOV}/teams/{team['id']}")) == {"message": "Team deleted successfully"}
+    missing = client.get(f"{GOV}/teams/{team['id']}")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "Team not found"
+    # The differences, by capability.
+    assert ("virtual_key_count" in team) is generation.has(Feature.TEAM_VIRTUAL_KEY_COUNT)
+    assert ("calendar_aligned" in team) is generation.has(Feature.CALENDAR_ALIGNED)
+
+
 def test_paging_is_shared(served: tuple[Generation, httpx.Client]) -> None:
     _, client = served
     prefix = _name("paged")
@@ -105,3 +126,58 @@ def test_paging_is_shared(served: tuple[Generation, httpx.Client]) -> None:
     refused = client.get(f"{GOV}/virtual-keys", params={"limit": "ten"})
     assert refused.status_code == 400
     assert refused.json()["error"]["message"] == "Invalid limit parameter: must be a number"
+
+
+def test_customer_budgets_take_the_generations_shape(served: tuple[Generation, httpx.Client]) -> None:
+    generation, client = served
+    if generation.customer_budgets == "array":
+        body: dict[str, Any] = {"budgets": [{"max_limit": 7, "reset_duration": "1M"}]}
+    else:
+        body = {"budget": {"max_limit": 7, "reset_duration": "1M"}}
+    customer = _ok(client.post(f"{GOV}/customers", json={"name": _name("customer"), **body}))["customer"]
+    if generation.customer_budgets == "array":
+        assert [b["max_limit"] for b in customer["budgets"]] == [7] and "budget" not in customer
+    else:
+        assert customer["budget"]["max_limit"] == 7 and "budgets" not in customer
+    assert ("virtual_key_count" in customer) is generation.has(Feature.CUSTOMER_VIRTUAL_KEY_COUNT)
+
+
+_SOMEONE = uuid.uuid4()
+
+
+@pytest.mark.parametrize(
+    ("feature", "method", "path", "content", "answer"),
+    [
+        pytest.param(feature, method, path, content, answer, id=feature.value)
+        for feature, method, path, content, answer in (
+            (Feature.MODEL_CONFIGS, "GET", f"{GOV}/model-configs", None, (200, None)),
+            (Feature.PROVIDER_GOVERNANCE, "GET", f"{GOV}/providers", None, (200, None)),
+            (
+                Feature.BUDGET_OVERRIDES,
+                "PUT",
+                f"{GOV}/virtual-keys/{_SOMEONE}/budgets/{_SOMEONE}/override",
+                b'{"amount": 1, "mode": "forever"}',
+                (404, "virtual key or budget not found"),
+            ),
+            (Feature.DEPRECATED_ALIASES, "GET", "/api/teams", None, (200, None)),
+        )
+    ],
+)
+def test_endpoints_exist_where_the_generation_has_them(
+    served: tuple[Generation, httpx.Client],
+    feature: Feature,
+    method: str,
+    path: str,
+    content: bytes | None,
+    answer: tuple[int, str | None],
+) -> None:
+    generation, client = served
+    response = client.request(method, path, content=content)
+    if generation.has(feature):
+        status, message = answer
+        assert response.status_code == status, response.text
+        assert message is None or response.json()["error"]["message"] == message
+    else:
+        # A route a generation lacks is 404, or 405 where its path is another route's (``virtual-keys/{vk_id}``
+        # takes GET, PUT and DELETE).
+        assert response.status_code in (404, 405), response.text

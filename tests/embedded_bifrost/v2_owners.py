@@ -12,6 +12,7 @@ from v2_session import (
     CUSTOMERS,
     FOREIGN_ID,
     KEYS,
+    LEGACY_TEAMS,
     REQUESTS_PER_MINUTE,
     TEAMS,
     TOKENS_PER_HOUR,
@@ -22,7 +23,7 @@ from v2_session import (
 
 from app.embedded_bifrost.catalog import SEEDED_KEYS
 
-__all__ = ["customers", "teams", "version", "virtual_keys"]
+__all__ = ["customers", "legacy_team_paths", "teams", "version", "virtual_keys"]
 
 
 async def version(s: Session) -> None:
@@ -193,6 +194,21 @@ async def teams(s: Session) -> None:
     )
     page = await s.call("GET", f"{TEAMS}?limit=x")
     s.check(page.get("limit") == 25, f"a bad limit on teams becomes 0, then 25: {page.get('limit')}")
+    await legacy_team_paths(s, everyone["count"])
+
+
+async def legacy_team_paths(s: Session, teams: int) -> None:
+    """``/api/teams``: kept one more release as an alias, every answer carrying the deprecation headers."""
+    listed = await s.call("GET", LEGACY_TEAMS)
+    s.check(listed["count"] == teams, "the alias lists the same teams")
+    await s.call("GET", f"{LEGACY_TEAMS}/{s.ids['platform']}")
+    await s.call("GET", f"{LEGACY_TEAMS}/{FOREIGN_ID}", status=404, message="Team not found")
+    team = (await s.call("POST", LEGACY_TEAMS, {"name": "via-alias"}))["team"]
+    await s.call(
+        "POST", LEGACY_TEAMS, {"name": "via-alias"}, status=409, message="A team with this name already exists"
+    )
+    await s.call("PUT", f"{LEGACY_TEAMS}/{team['id']}", {"name": "via-alias-2"})
+    await s.call("DELETE", f"{LEGACY_TEAMS}/{team['id']}")
 
 
 async def virtual_keys(s: Session) -> None:
@@ -301,6 +317,10 @@ async def virtual_keys(s: Session) -> None:
     s.check(customer_key.get("customer_id") == acme and not customer_key.get("team_id"), "a customer-scoped key")
     plain = (await s.call("POST", KEYS, {"name": "plain"}))["virtual_key"]
     s.ids["plain"] = plain["id"]
+    # Any future instant is valid, however far (Go's time.Time reaches the year 9999).
+    far = (await s.call("POST", KEYS, {"name": "far", "expires_at": "2999-12-31T23:59:59Z"}))["virtual_key"]
+    s.check(far.get("expires_at") == "2999-12-31T23:59:59Z", f"a far expiry is kept: {far.get('expires_at')}")
+    await s.call("DELETE", f"{KEYS}/{far['id']}")
 
     one = f"{KEYS}/{svc['id']}"
     kept = (await s.call("PUT", one, {"description": "renamed service"}))["virtual_key"]

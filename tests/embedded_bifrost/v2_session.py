@@ -20,6 +20,7 @@ __all__ = [
     "FOREIGN_ID",
     "GOV",
     "KEYS",
+    "LEGACY_TEAMS",
     "MISSING_VK",
     "MODEL_CONFIGS",
     "PROVIDERS",
@@ -35,6 +36,7 @@ __all__ = [
 
 GOV = "/api/governance"
 TEAMS = f"{GOV}/teams"
+LEGACY_TEAMS = "/api/teams"
 CUSTOMERS = f"{GOV}/customers"
 KEYS = f"{GOV}/virtual-keys"
 MODEL_CONFIGS = f"{GOV}/model-configs"
@@ -114,7 +116,11 @@ class Session:
             raise StepFailed(f"{step}: expected {status}, got {response.status_code} {response.text[:300]}")
         answer = response.json()
         if message is not None:
-            got = answer.get("error", {}).get("message") if isinstance(answer, dict) else None
+            # The error envelope's message, or the message of an answer that is not one (a bulk rotation
+            # where every id failed).
+            got = None
+            if isinstance(answer, dict):
+                got = answer["error"].get("message") if isinstance(answer.get("error"), dict) else answer.get("message")
             self.check(got == message, f"{step}: message {got!r}, the contract says {message!r}")
         return answer
 
