@@ -111,6 +111,45 @@ def test_team_create_list_get_update_delete(served: tuple[Generation, httpx.Clie
     assert ("calendar_aligned" in team) is generation.has(Feature.CALENDAR_ALIGNED)
 
 
+def test_key_create_get_delete(served: tuple[Generation, httpx.Client]) -> None:
+    generation, client = served
+    team = _ok(client.post(f"{GOV}/teams", json={"name": _name("owner")}))["team"]
+    body = {
+        "name": _name("key"),
+        "team_id": team["id"],
+        "provider_configs": [{"provider": "openai", "allowed_models": ["*"], "key_ids": ["*"]}],
+        **_budgets(generation, (2, "1w")),
+    }
+    created = _ok(client.post(f"{GOV}/virtual-keys", json=body))
+    assert created["message"] == "Virtual key created successfully"
+    key = created["virtual_key"]
+    assert key["value"].startswith("sk-bf-") and key["team_id"] == team["id"] and key["is_active"] is True
+    assert _budget_limits(generation, key) == [2]
+    got = _ok(client.get(f"{GOV}/virtual-keys/{key['id']}"))["virtual_key"]
+    assert got["value"] == key["value"] and [c["provider"] for c in got["provider_configs"]] == ["openai"]
+    # An update naming neither owner: v1.5 detaches the key, v2 keeps its team.
+    updated = _ok(client.put(f"{GOV}/virtual-keys/{key['id']}", json={"description": "d"}))["virtual_key"]
+    assert (updated.get("team_id") == team["id"]) is (generation.owners == "presence_aware")
+    config = got["provider_configs"][0]
+    assert ("blacklisted_models" in config) is generation.has(Feature.BLACKLISTED_MODELS)
+    assert ("allow_all_keys" in config) is generation.has(Feature.ALLOW_ALL_KEYS)
+    assert ("allow_all_providers" in got) is generation.has(Feature.ALLOW_ALL_PROVIDERS)
+    rotated = client.post(f"{GOV}/virtual-keys/{key['id']}/rotate")
+    assert rotated.status_code == (200 if generation.has(Feature.KEY_ROTATION) else 404), rotated.text
+    assert _ok(client.delete(f"{GOV}/virtual-keys/{key['id']}")) == {"message": "Virtual key deleted successfully"}
+    missing = client.get(f"{GOV}/virtual-keys/{key['id']}")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "Virtual key not found"
+
+
+def test_key_expiry_is_taken_where_the_generation_has_it(served: tuple[Generation, httpx.Client]) -> None:
+    generation, client = served
+    body = {"name": _name("expiring"), "expires_at": "2099-01-01T00:00:00Z"}
+    key = _ok(client.post(f"{GOV}/virtual-keys", json=body))["virtual_key"]
+    # An older generation ignores the unknown field, as Bifrost ignores every unknown field.
+    expected = "2099-01-01T00:00:00Z" if generation.has(Feature.KEY_EXPIRY) else None
+    assert key.get("expires_at") == expected
+
+
 def test_paging_is_shared(served: tuple[Generation, httpx.Client]) -> None:
     _, client = served
     prefix = _name("paged")
@@ -126,6 +165,19 @@ def test_paging_is_shared(served: tuple[Generation, httpx.Client]) -> None:
     refused = client.get(f"{GOV}/virtual-keys", params={"limit": "ten"})
     assert refused.status_code == 400
     assert refused.json()["error"]["message"] == "Invalid limit parameter: must be a number"
+
+
+def test_duplicate_names_answer_the_generations_status(served: tuple[Generation, httpx.Client]) -> None:
+    generation, client = served
+    duplicates = generation.duplicate_names
+    name = _name("taken")
+    _ok(client.post(f"{GOV}/teams", json={"name": name}))
+    assert client.post(f"{GOV}/teams", json={"name": name}).status_code == duplicates.team_create
+    _ok(client.post(f"{GOV}/customers", json={"name": name}))
+    again = client.post(f"{GOV}/customers", json={"name": name})
+    assert again.status_code == (duplicates.customer_create or 200), "None: the name is not unique there"
+    _ok(client.post(f"{GOV}/virtual-keys", json={"name": name}))
+    assert client.post(f"{GOV}/virtual-keys", json={"name": name}).status_code == duplicates.key_create
 
 
 def test_customer_budgets_take_the_generations_shape(served: tuple[Generation, httpx.Client]) -> None:
@@ -152,6 +204,14 @@ _SOMEONE = uuid.uuid4()
         for feature, method, path, content, answer in (
             (Feature.MODEL_CONFIGS, "GET", f"{GOV}/model-configs", None, (200, None)),
             (Feature.PROVIDER_GOVERNANCE, "GET", f"{GOV}/providers", None, (200, None)),
+            (
+                Feature.KEY_ROTATION,
+                "POST",
+                f"{GOV}/virtual-keys/rotate",
+                b'{"ids": []}',
+                (400, "At least one virtual key ID is required"),
+            ),
+            (Feature.KEY_QUOTA, "GET", f"{GOV}/virtual-keys/quota", None, (401, None)),
             (
                 Feature.BUDGET_OVERRIDES,
                 "PUT",

@@ -18,7 +18,7 @@ from bifrost_helpers import client_for, normalise_answers
 
 from app.embedded_bifrost import create_app
 from app.embedded_bifrost.catalog import SEEDED_KEYS
-from app.generations import SEED, V1_5, Feature, Generation
+from app.generations import GENERATIONS, Feature, Generation
 
 GOVERNANCE = "/api/governance"
 DATA = Path(__file__).parent / "data"
@@ -63,7 +63,7 @@ async def _seed(client: httpx.AsyncClient, generation: Generation) -> dict[str, 
         {"provider": "anthropic"},
     ]  # fmt: skip
     mcp = [{"mcp_client_name": "github", "tools_to_execute": ["create_issue"]}, {"mcp_client_name": "filesystem"}]
-    expiry = having(Feature.KEY_EXPIRY, {"expires_at": "2999-01-01T00:00:00Z"})
+    expiry = having(Feature.KEY_EXPIRY, {"expires_at": "2099-01-01T00:00:00Z"})
     keys = [
         {"name": "k-team", "team_id": ids["teams"][0], "provider_configs": configs, **budgets((2, "1d"))},
         {"name": "k-team-2", "team_id": ids["teams"][0], "description": "second", "is_active": False,
@@ -122,7 +122,7 @@ def _urls(ids: dict[str, list[str]], generation: Generation) -> list[str]:
     return [f"{GOVERNANCE}/{url}" for url in lists + singles]
 
 
-@pytest.mark.parametrize("generation", [SEED, V1_5], ids=str)
+@pytest.mark.parametrize("generation", GENERATIONS, ids=str)
 async def test_get_answers_match_pinned_bytes(generation: Generation) -> None:
     async with client_for(create_app(generation=generation.name)) as client:
         ids = await _seed(client, generation)

@@ -97,11 +97,15 @@ class Session:
         message: str | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        fatal: bool = True,
     ) -> Any:
         """Send one request; check its answer; return the decoded body.
 
+        ``fatal=False`` is for a step nothing later depends on: a wrong status is recorded as a problem and
+        the scenario goes on.
+
         Raises:
-            StepFailed: The status is not ``status``.
+            StepFailed: The status is not ``status`` (and the step is fatal).
         """
         if body is not _NO_BODY:
             response = await self.client.request(method, path, json=body, headers=headers)
@@ -113,7 +117,10 @@ class Session:
         if endpoint is not None:
             self.answered.add((endpoint.key, response.status_code))
         if response.status_code != status:
-            raise StepFailed(f"{step}: expected {status}, got {response.status_code} {response.text[:300]}")
+            mismatch = f"{step}: expected {status}, got {response.status_code} {response.text[:300]}"
+            if fatal:
+                raise StepFailed(mismatch)
+            self.problems.append(mismatch)
         answer = response.json()
         if message is not None:
             # The error envelope's message, or the message of an answer that is not one (a bulk rotation
