@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from app.generations import Feature
 from tests.gateway.conftest import REVEALING, Gateway, upstream_http
 
 TEAMS_PAGE = """
@@ -23,7 +24,9 @@ query Key($id: ID!) {
     id name value masked: value revealed: value(reveal: true) isActive
     team { id name budgets { maxLimit } customer { id } virtualKeys { id } }
     customer { id }
-    providerConfigs { provider keys { keyId value { isSet fromEnv envVar } azureEndpoint { isSet envVar fromEnv } } }
+    providerConfigs {
+      provider allowAllKeys keys { keyId value { isSet fromEnv envVar } azureEndpoint { isSet envVar fromEnv } }
+    }
   }
 }
 """
@@ -129,8 +132,12 @@ async def test_virtual_key_relations_are_complete_and_secrets_masked(gateway: Ga
     assert vk["team"]["budgets"] == [{"maxLimit": 7}], "a team embedded in a key is completed, not reported empty"
     assert vk["team"]["customer"] == {"id": customer["id"]}
     assert vk["team"]["virtualKeys"] == [{"id": key["id"]}]
-    keys = vk["providerConfigs"][0]["keys"]
-    assert keys, "azure keys are attached"
+    config = vk["providerConfigs"][0]
+    keys = config["keys"]
+    if gateway.generation.has(Feature.ALLOW_ALL_KEYS):
+        assert config["allowAllKeys"] is True  # v2 answers key_ids ["*"] as the flag
+    else:
+        assert keys, "azure keys are attached"
     for provider_key in keys:
         assert set(provider_key["value"]) == {"isSet", "fromEnv", "envVar"}
     text = str(body)
