@@ -70,7 +70,7 @@ async def make_gateway(generation: str = "current", *, auth: tuple[str, str] | N
     return Gateway(app=app, http=http, upstream=upstream, generation=generation_named(generation))
 
 
-@pytest.fixture(params=["seed", "current"])
+@pytest.fixture(params=["seed", "current", "v2"])
 async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[Gateway]:
     """The gateway in front of an embedded server of each API generation."""
     gw = await make_gateway(request.param)

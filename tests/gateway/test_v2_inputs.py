@@ -2,7 +2,7 @@
 
 On v2 each new input is sent in v2's words; on older generations (and while the generation is unknown) it is
 refused with UNSUPPORTED_BY_UPSTREAM on its field and nothing is written. Bodies are read off the wire
-(``recording_gateway``): an upstream answering ``/api/version`` with a v2 string is treated as v2.
+(``recording_gateway``) in front of the embedded server of each generation.
 """
 
 from __future__ import annotations
@@ -19,13 +19,20 @@ from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.generations import V2
 from app.settings import Settings
 from app.web import create_app
-from tests.gateway.arrange import FailingTransport, codes, recording_gateway, upstream_error, upstream_post
+from tests.gateway.arrange import (
+    FailingTransport,
+    codes,
+    recording_gateway,
+    upstream_error,
+    upstream_get,
+    upstream_post,
+)
 from tests.gateway.conftest import Gateway
 
 Sent = list[tuple[str, str, Any]]
 
 # What each generation's /api/version answers: the gateway reads the generation from it.
-VERSIONS = {"seed": ("seed", None), "v1.5": ("current", None), "v2": ("current", "v2.2.5")}
+VERSIONS = {"seed": ("seed", None), "v1.5": ("current", None), "v2": ("v2", None)}
 
 CREATE_TEAM = """
 mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { id } userErrors { field message code } } }
@@ -126,15 +133,26 @@ async def test_customer_budgets_empty_on_update_deletes_all_only_when_given(v2: 
 
 async def test_customer_budget_ids_on_v2_keep_a_budget_through_a_new_duration(v2: tuple[Gateway, Sent]) -> None:
     gw, sent = v2
-    customer = await upstream_post(gw, "customers", {"name": "Acme"})
-    budget_id = "3f0c1e2d-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
-    result = await run(
-        gw,
-        UPDATE_CUSTOMER,
-        {"id": customer["id"], "budgets": [{**BUDGET_MONTH, "resetDuration": "1w", "id": budget_id}]},
+    customer = await upstream_post(
+        gw, "customers", {"name": "Acme", "budgets": [{"max_limit": 100, "reset_duration": "1M"}]}
     )
+    [budget] = customer["budgets"]
+    given = {"id": customer["id"], "budgets": [{**BUDGET_MONTH, "resetDuration": "1w", "id": budget["id"]}]}
+    result = await run(gw, UPDATE_CUSTOMER, given)
     assert result["userErrors"] == []
-    assert sent[-1][2] == {"budgets": [{"max_limit": 100, "reset_duration": "1w", "id": budget_id}]}
+    assert sent[-1][2] == {"budgets": [{"max_limit": 100, "reset_duration": "1w", "id": budget["id"]}]}
+    stored = await upstream_get(gw, "customers", customer["id"])
+    assert stored is not None
+    assert [(b["id"], b["reset_duration"]) for b in stored["budgets"]] == [(budget["id"], "1w")]
+    # Another entity's budget id is Bifrost's to refuse, named on the budgets.
+    result = await run(
+        gw, UPDATE_CUSTOMER, {**given, "budgets": [{**BUDGET_DAY, "id": "3f0c1e2d-4b5a-4c6d-8e7f-9a0b1c2d3e4f"}]}
+    )
+    assert codes(result) == [(["input", "budgets"], "INVALID_INPUT")]
+    assert (
+        result["userErrors"][0]["message"]
+        == "budget 3f0c1e2d-4b5a-4c6d-8e7f-9a0b1c2d3e4f does not belong to this entity"
+    )
 
 
 async def test_several_customer_budgets_on_older_versions_are_refused(older: tuple[Gateway, Sent]) -> None:
