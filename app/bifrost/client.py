@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Literal, TypeVar
 
@@ -85,6 +85,7 @@ class BifrostClient:
         coalesce_reads: bool = True,
         on_shared_read: Callable[[str], None] | None = None,
         on_deprecated: Callable[[str], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.wire = wire
         self.total_timeout = total_timeout
@@ -102,6 +103,8 @@ class BifrostClient:
         self.reads = ReadCoalescer(self._shared_read, callers_own=(RequestCeilingExceeded,)) if coalesce_reads else None
         self.on_deprecated = on_deprecated
         self._deprecated_routes: set[str] = set()  # logged once each
+        # How the client waits between attempts of a read; tests pass a recorder to see the delays asked for.
+        self.sleep = sleep
 
     def session(
         self,
@@ -186,7 +189,7 @@ class BifrostClient:
                 settled = True
                 # Nothing usable came back; only reads are safe to send again.
                 if not last:
-                    await _backoff(attempt, None)
+                    await self.sleep(_backoff_delay(attempt, None))
                     continue
                 if method != "GET" and not isinstance(error, WireConnectError):
                     raise UpstreamOutcomeUnknown("Bifrost's answer to the write was lost") from None
@@ -226,7 +229,7 @@ class BifrostClient:
             if response.status in _RETRY_STATUSES:
                 self.breaker.record_failure()
                 if not last:
-                    await _backoff(attempt, response.retry_after)
+                    await self.sleep(_backoff_delay(attempt, response.retry_after))
                     continue
             else:
                 self.breaker.record_success()
@@ -273,12 +276,19 @@ def route_of(path: str) -> str:
     return "/".join(parts)
 
 
-async def _backoff(attempt: int, retry_after: str | None) -> None:
-    """Exponential backoff with full jitter; a numeric Retry-After (capped at 2 s) wins."""
+def _backoff_delay(attempt: int, retry_after: str | None) -> float:
+    """Seconds to wait before the next attempt: exponential backoff with full jitter; a numeric Retry-After
+    (capped at 2 s) wins.
+
+    Example:
+        >>> _backoff_delay(0, "30")
+        2.0
+        >>> 0 <= _backoff_delay(1, None) <= 0.1
+        True
+    """
     if retry_after is not None and retry_after.strip().isdigit():
-        await asyncio.sleep(min(float(retry_after), 2.0))
-        return
-    await asyncio.sleep(random.uniform(0, 0.05 * (2**attempt)))
+        return min(float(retry_after), 2.0)
+    return random.uniform(0, 0.05 * (2**attempt))
 
 
 _TOO_MANY_CALLS = "This request needs more calls to Bifrost than the gateway allows one request"
