@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from app.bifrost.breaker import CircuitBreaker
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.settings import Settings
 from app.web import create_app
@@ -137,6 +138,45 @@ def real_gateway(upstream_url: str, **settings: Any) -> RealGateway:
     app = create_app(Settings(bifrost_url=upstream_url, **settings), transport=None)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=30)
     return RealGateway(app=app, http=http)
+
+
+def record_retry_sleeps(gateway: RealGateway) -> list[float]:
+    """The delays the gateway's retry policy asks for from now on; each retry then goes at once."""
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    bifrost_client_of(gateway.app).sleep = sleep
+    return delays
+
+
+class ManualClock:
+    """A clock that moves only when the test says so, for the gateway's circuit breaker.
+
+    Example:
+        >>> clock = ManualClock()
+        >>> clock.advance(1.5)
+        >>> clock()
+        1.5
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by ``seconds``."""
+        self.now += seconds
+
+
+def breaker_on_clock(gateway: RealGateway, failure_threshold: int, reset_seconds: float) -> ManualClock:
+    """Give the gateway a fresh circuit breaker whose time moves only with the returned clock."""
+    clock = ManualClock()
+    bifrost_client_of(gateway.app).breaker = CircuitBreaker(failure_threshold, reset_seconds, clock=clock)
+    return clock
 
 
 def _free_port() -> int:

@@ -9,9 +9,15 @@ response fault), and answers according to its current ``fault``, switchable at a
                                      STALL (no answer), HANG (half a body, never finished), DRIP (a byte
                                      at a time, forever)
 
+STALL, HANG, DRIP and LATENCY with ``hold=True`` hold their answer until the test calls ``release()`` (or
+``clear()``), then answer with the upstream's real body: a gateway that waited for the upstream rather than
+its own timeout answers successfully, which the test can tell from a timeout error. ``released`` says
+whether that has happened yet.
+
 Example:
     >>> # proxy = await FaultProxy("http://127.0.0.1:8080").start()
     >>> # await proxy.set(Fault.STATUS, status=503, retry_after="1")
+    >>> # await proxy.set(Fault.STALL); ...; proxy.release()
     >>> # await proxy.clear()
 """
 
@@ -70,6 +76,7 @@ class _Plan:
     delay: float = 0.0
     size: int = 4 * 1024 * 1024
     times: int | None = None  # fault only the next N matching requests
+    hold: bool = False  # LATENCY: wait for release() instead of ``delay``
 
 
 @dataclass
@@ -86,6 +93,8 @@ class FaultProxy:
     _blackhole: list[socket.socket] = field(default_factory=list)
     _upstream: httpx.AsyncClient | None = None
     _arrival: asyncio.Event = field(default_factory=asyncio.Event)
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+    dripped: int = 0  # bytes of body sent by DRIP since the fault was set
 
     @property
     def url(self) -> str:
@@ -96,6 +105,15 @@ class FaultProxy:
     def fault(self) -> Fault:
         """The current fault."""
         return self._plan.fault
+
+    @property
+    def released(self) -> bool:
+        """Whether held answers have been let go (``release()`` or ``clear()``) since the fault was set."""
+        return self._release.is_set()
+
+    def release(self) -> None:
+        """Let every held answer go: each is answered with the upstream's real body."""
+        self._release.set()
 
     def requests(self, method: str | None = None, prefix: str = "/api/governance") -> list[Seen]:
         """Requests received, optionally filtered by method and path prefix."""
@@ -137,10 +155,13 @@ class FaultProxy:
         delay: float = 0.0,
         size: int = 4 * 1024 * 1024,
         times: int | None = None,
+        hold: bool = False,
     ) -> None:
         """Switch to ``fault`` for paths starting with ``match`` (connection faults hit every path)."""
         await self.clear()
-        self._plan = _Plan(fault, match, status, retry_after, delay, size, times)
+        self._plan = _Plan(fault, match, status, retry_after, delay, size, times, hold)
+        self._release = asyncio.Event()
+        self.dripped = 0
         if fault in (Fault.REFUSED, Fault.BLACKHOLE):
             assert self._server is not None
             self._server.close()
@@ -151,8 +172,9 @@ class FaultProxy:
             await asyncio.sleep(0.05)  # let clients see their pooled connections close
 
     async def clear(self) -> None:
-        """Back to pass-through, listening again on the same port if needed."""
+        """Back to pass-through (held answers are released), listening again on the same port if needed."""
         self._plan = _Plan()
+        self._release.set()
         self._close_blackhole()
         if self._server is None:
             await self._listen()
@@ -222,7 +244,9 @@ class FaultProxy:
         self.seen.append(Seen(method, target, fault))
         self._arrival.set()
         self._arrival = asyncio.Event()
-        if fault is Fault.LATENCY:
+        if fault is Fault.LATENCY and plan.hold:
+            await self._release.wait()
+        elif fault is Fault.LATENCY:
             await asyncio.sleep(plan.delay)
         forward = {name: value for name, value in headers if name.lower() not in _HOP_BY_HOP}
         assert self._upstream is not None
@@ -275,18 +299,38 @@ class FaultProxy:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()  # linger 0: the kernel sends RST, not FIN
         elif fault is Fault.STALL:
-            await reader.read()  # until the client gives up and closes
+            if await self._held(reader):
+                await _respond(writer, 200, json_type, real_body)
         elif fault is Fault.HANG:
             await _start(writer, 200, [*json_type, ("content-length", str(len(real_body) + 100))])
-            writer.write(real_body[: len(real_body) // 2])
+            half = len(real_body) // 2
+            writer.write(real_body[:half])
             await writer.drain()
-            await reader.read()
+            if await self._held(reader):
+                writer.write(real_body[half:] + b" " * 100)  # JSON may end in whitespace
+                await writer.drain()
         elif fault is Fault.DRIP:
             await _start(writer, 200, [*json_type, ("transfer-encoding", "chunked")])
-            while True:
-                writer.write(b"1\r\n \r\n")
+            release = self._release  # this fault's, even if the test sets another meanwhile
+            while not release.is_set():
+                writer.write(b"1\r\n \r\n")  # JSON may start with whitespace
                 await writer.drain()
-                await asyncio.sleep(plan.delay or 0.05)
+                self.dripped += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(release.wait(), plan.delay or 0.05)
+            writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(real_body), real_body))
+            await writer.drain()
+
+    async def _held(self, reader: asyncio.StreamReader) -> bool:
+        """Wait until the test releases the answer (True) or the client gives up and closes (False)."""
+        released = asyncio.ensure_future(self._release.wait())
+        closed = asyncio.ensure_future(reader.read())
+        try:
+            done, _ = await asyncio.wait({released, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            released.cancel()
+            closed.cancel()
+        return released in done
 
 
 async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
