@@ -33,8 +33,8 @@ async def test_concurrent_requests_do_not_share_loader_caches(proxy: FaultProxy,
     team = await upstream.post("teams", {"name": "before"})
     team_path = f"/api/governance/teams/{team['id']}"
     try:
-        # Request A reads the team at once, then is held open by a slow customers call.
-        await proxy.set(Fault.LATENCY, match="/api/governance/customers", delay=1.0)
+        # Request A reads the team at once, then is held open by a customers call the proxy holds until released.
+        await proxy.set(Fault.LATENCY, match="/api/governance/customers", hold=True)
         held = asyncio.create_task(gateway.graphql(HELD_OPEN, {"id": team["id"]}))
         await proxy.arrived("GET", "/api/governance/customers")
         # The upstream answers each request synchronously on its one thread: once A's read is in its log,
@@ -47,6 +47,8 @@ async def test_concurrent_requests_do_not_share_loader_caches(proxy: FaultProxy,
         async with upstream.rest() as rest:
             assert (await rest.put(team_path, json={"name": "after"})).status_code == 200
         second = await gateway.graphql(TEAM_NAME, {"id": team["id"]})
+        assert not held.done()
+        proxy.release()
         first = await held
     finally:
         await gateway.aclose()
