@@ -70,6 +70,10 @@ class ReadCoalescer:
     def __len__(self) -> int:
         return len(self._flights)
 
+    def waiting(self) -> int:
+        """How many callers are waiting for a call another caller sent (tests wait on this, not on time)."""
+        return sum(not waiter.done() for flight in self._flights.values() for waiter in flight.waiters)
+
     def new_period(self) -> None:
         """A write starts or ends: later reads send their own calls."""
         self._flights.clear()
