@@ -15,6 +15,7 @@ from app.bifrost.errors import BifrostServerError
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.settings import Settings
 from app.web import create_app
+from app.web.app import bifrost_client_of
 from tests.gateway.arrange import upstream_error
 from tests.gateway.test_dashboard_calls import seed_data
 
@@ -80,10 +81,24 @@ class Gate(httpx.AsyncBaseTransport):
                 await self.changed.wait()
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition`` holds (at most 5 s): synchronisation on state, not on time."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (the coalescer has no event to wait on; each turn lets it move)
+            await asyncio.sleep(0)
+
+
 class Setup:
-    def __init__(self, gate: Gate, http: httpx.AsyncClient) -> None:
+    def __init__(self, gate: Gate, http: httpx.AsyncClient, reads: ReadCoalescer | None = None) -> None:
         self.gate = gate
         self.http = http
+        self.reads = reads
+
+    async def until_waiting(self, n: int) -> None:
+        """Until ``n`` callers wait for a read another caller sent."""
+        reads = self.reads
+        assert reads is not None, "coalescing is off"
+        await until(lambda: reads.waiting() == n)
 
     async def graphql(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         response = await self.http.post("/graphql", json={"query": query, "variables": variables}, **kwargs)
@@ -102,7 +117,8 @@ async def make_setup(teams: int = 10, **settings: Any) -> Setup:
     app = create_app(
         Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="current", **settings), transport=gate
     )
-    return Setup(gate, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw"))
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+    return Setup(gate, http, bifrost_client_of(app).reads)
 
 
 @pytest.fixture
@@ -131,10 +147,10 @@ async def test_identical_dashboards_in_flight_share_the_two_list_calls(setup: Se
     setup.gate.hold = hold_lists
     tasks = setup.spawn(DASHBOARD, 12)
     await setup.gate.until_held(1)  # the first dashboard's team page is on its way
-    await asyncio.sleep(0.05)  # every other dashboard has reached the same point
+    await setup.until_waiting(11)  # every other dashboard waits for it
     setup.gate.release(LIST_TEAMS)
     await setup.gate.until_held(1, LIST_KEYS)  # then the key list, for all the teams of the page
-    await asyncio.sleep(0.05)
+    await setup.until_waiting(11)
     setup.gate.release(LIST_KEYS)
     answers = await asyncio.gather(*tasks)
 
@@ -156,7 +172,7 @@ async def test_callers_with_different_credentials_never_share(setup: Setup) -> N
         *setup.spawn(TEAM_NAMES, 2, headers={"cookie": "token=carol-session"}),
     ]
     await setup.gate.until_held(3)
-    await asyncio.sleep(0.05)
+    await setup.until_waiting(3)  # the second caller of each credential waits for the first one's call
     setup.gate.release()
     answers = await asyncio.gather(*tasks)
 
@@ -228,7 +244,7 @@ async def test_a_shared_failure_reaches_every_caller_as_its_own_typed_error(setu
     setup.gate.answer = lambda request: upstream_error(500, "database is locked") if request.url.path == TEAMS else None
     tasks = setup.spawn(TEAM_NAMES, 5)
     await setup.gate.until_held(1)
-    await asyncio.sleep(0.05)
+    await setup.until_waiting(4)
     setup.gate.release()
     answers = await asyncio.gather(*tasks)
 
@@ -250,9 +266,10 @@ async def test_a_client_that_leaves_does_not_fail_the_ones_that_share_its_call(s
     [leader] = setup.spawn(TEAM_NAMES, 1)
     await setup.gate.until_held(1)
     followers = setup.spawn(TEAM_NAMES, 3)
-    await asyncio.sleep(0.05)
+    await setup.until_waiting(3)
     leader.cancel()  # the first caller's client went away
-    await asyncio.sleep(0.05)
+    await setup.gate.until_held(2)  # one follower sends the call again, and the other two wait for it
+    await setup.until_waiting(2)
     setup.gate.release()
     answers = await asyncio.gather(*followers)
 
@@ -281,15 +298,18 @@ async def test_coalescing_can_be_switched_off() -> None:
 async def test_waiters_get_their_own_copy_of_a_failure() -> None:
     reads = ReadCoalescer()
     started = asyncio.Event()
+    gate = asyncio.Event()
 
     async def fail() -> str:
         started.set()
-        await asyncio.sleep(0.01)
+        await gate.wait()
         raise BifrostServerError(500, "boom")
 
     leader = asyncio.create_task(reads.run("k", fail))
     await started.wait()
     waiters = [asyncio.create_task(reads.run("k", fail)) for _ in range(3)]
+    await until(lambda: reads.waiting() == 3)
+    gate.set()
     results = await asyncio.gather(leader, *waiters, return_exceptions=True)
 
     assert all(isinstance(r, BifrostServerError) and r.status == 500 and r.message == "boom" for r in results)
@@ -318,9 +338,9 @@ async def test_a_cancelled_waiter_leaves_the_others_alone() -> None:
     fetch = GatedFetch()
 
     tasks = [asyncio.create_task(reads.run("k", fetch)) for _ in range(4)]
-    await asyncio.sleep(0.01)
+    await until(lambda: reads.waiting() == 3)
     tasks[2].cancel()
-    await asyncio.sleep(0.01)
+    await until(lambda: reads.waiting() == 2)
     fetch.gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -334,10 +354,10 @@ async def test_a_new_period_starts_new_calls_and_the_old_one_still_lands() -> No
     fetch = GatedFetch(lambda n: n - 1)
 
     first = [asyncio.create_task(reads.run("k", fetch)) for _ in range(2)]
-    await asyncio.sleep(0.01)
+    await until(lambda: fetch.sent == 1 and reads.waiting() == 1)
     reads.new_period()
     second = [asyncio.create_task(reads.run("k", fetch)) for _ in range(2)]
-    await asyncio.sleep(0.01)
+    await until(lambda: fetch.sent == 2 and reads.waiting() == 1)
     fetch.gate.set()
 
     assert await asyncio.gather(*first) == [0, 0]
@@ -347,12 +367,16 @@ async def test_a_new_period_starts_new_calls_and_the_old_one_still_lands() -> No
 
 async def test_different_keys_never_share() -> None:
     reads = ReadCoalescer()
+    gate = asyncio.Event()
 
     async def echo(value: str) -> str:
-        await asyncio.sleep(0.01)
+        await gate.wait()
         return value
 
-    results = await asyncio.gather(*(reads.run(k, lambda k=k: echo(k)) for k in ("a", "b", "a", "c")))
+    tasks = [asyncio.create_task(reads.run(k, lambda k=k: echo(k))) for k in ("a", "b", "a", "c")]
+    await until(lambda: len(reads) == 3 and reads.waiting() == 1)  # all four in flight: one per key, one joined
+    gate.set()
+    results = await asyncio.gather(*tasks)
     assert results == ["a", "b", "a", "c"]
     assert reads.shared == 1
 
@@ -372,9 +396,9 @@ async def test_a_call_stopped_by_a_base_exception_leaves_nothing_behind() -> Non
     fetch = GatedFetch(_stop_first)
 
     leader = asyncio.create_task(reads.run("k", fetch))
-    await asyncio.sleep(0.01)
+    await until(lambda: fetch.sent == 1)
     waiter = asyncio.create_task(reads.run("k", fetch))
-    await asyncio.sleep(0.01)
+    await until(lambda: reads.waiting() == 1)
     fetch.gate.set()
     with pytest.raises(_Stopping):
         await leader
