@@ -22,7 +22,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 __all__ = [
     "Budget",
@@ -163,6 +163,16 @@ class ModelBudget(BifrostModel):
     rate_limit: RateLimit | None = None
 
 
+def aligned_budgets(budgets: list[Budget] | None) -> list[Budget] | None:
+    """``budgets`` marked calendar-aligned, as Bifrost v2 stamps an aligned owner's budgets when it loads them.
+
+    v2 keeps ``calendar_aligned`` on the owner (team, customer, key) and no longer sends it on its budgets.
+    """
+    if budgets is None or all(budget.calendar_aligned for budget in budgets):
+        return budgets
+    return [budget.model_copy(update={"calendar_aligned": True}) for budget in budgets]
+
+
 class WithBudgets(BifrostModel):
     """An owner of budgets, in either generation's shape."""
 
@@ -300,6 +310,12 @@ class Customer(WithBudgets):
 
     _embedded: bool = PrivateAttr(default=False)  # read from inside a team's or a key's payload
 
+    @model_validator(mode="after")
+    def _stamp_calendar_alignment(self) -> Customer:
+        if self.calendar_aligned and self.budgets:
+            return self.model_copy(update={"budgets": aligned_budgets(self.budgets)})
+        return self
+
     @property
     def has_budgets_loaded(self) -> bool:
         """Whether the payload carried the customer's budgets.
@@ -353,6 +369,12 @@ class Team(WithBudgets):
     def _customer_is_partial(cls, customer: Customer | None) -> Customer | None:
         return customer.mark_embedded() if customer is not None else None
 
+    @model_validator(mode="after")
+    def _stamp_calendar_alignment(self) -> Team:
+        if self.calendar_aligned and self.budgets:
+            return self.model_copy(update={"budgets": aligned_budgets(self.budgets)})
+        return self
+
     @property
     def has_budgets_loaded(self) -> bool:
         """Whether the payload carried the team's budgets.
@@ -399,6 +421,27 @@ class VirtualKey(WithBudgets):
     @classmethod
     def _customer_is_partial(cls, customer: Customer | None) -> Customer | None:
         return customer.mark_embedded() if customer is not None else None
+
+    @model_validator(mode="after")
+    def _stamp_calendar_alignment(self) -> VirtualKey:
+        # A key's provider configs and per-model budgets take the key's alignment too.
+        if not self.calendar_aligned:
+            return self
+        configs = [
+            config.model_copy(
+                update={
+                    "budgets": aligned_budgets(config.budgets),
+                    "model_budgets": [
+                        model.model_copy(update={"budgets": aligned_budgets(model.budgets)})
+                        for model in config.model_budgets
+                    ]
+                    if config.model_budgets is not None
+                    else None,
+                }
+            )
+            for config in self.provider_configs
+        ]
+        return self.model_copy(update={"budgets": aligned_budgets(self.budgets), "provider_configs": configs})
 
 
 class TeamEnvelope(BifrostModel):

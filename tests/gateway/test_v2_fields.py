@@ -26,6 +26,7 @@ from tests.gateway.v2_payloads import (
     customer_list,
     embedded_customer_routes,
     key_route,
+    provider_config,
     rate_limit,
     rich_key,
     team,
@@ -385,3 +386,47 @@ async def test_a_page_of_100_v2_customers_with_budgets_and_key_counts_is_one_ups
         assert sorted(b["maxLimit"] for b in node["budgets"]) == [10 + n, 300]
         assert node["budget"]["id"] == node["budgetId"] == node["budgets"][0]["id"]
     assert [(call.method, call.path) for call in gw.upstream_calls()] == [("GET", "/api/governance/customers")]
+
+
+async def test_v2_budgets_answer_their_owners_calendar_alignment() -> None:
+    # v2 keeps `calendar_aligned` on the owner only; its budgets follow it (Bifrost stamps them when it loads them).
+    model_budget = {"model_name": "gpt-4o", "budgets": [budget("model", 1)]}
+    aligned = virtual_key(
+        KEY,
+        "aligned",
+        calendar_aligned=True,
+        budgets=[budget("key", 5)],
+        provider_configs=[provider_config(1, budgets=[budget("config", 2)], model_budgets=[model_budget])],
+        team=team(TEAM, "platform", calendar_aligned=True),
+    )
+    teams = [
+        team(TEAM, "aligned", calendar_aligned=True, budgets=[budget("team", 3)]),
+        team("70000000-0000-4000-8000-000000000002", "rolling", budgets=[budget("rolling", 3)]),
+    ]
+    upstream = Arranged(
+        {
+            **key_route(aligned),
+            "/api/governance/teams": {"teams": teams, "count": 2, "total_count": 2},
+            "/api/governance/customers": customer_list(
+                [customer(ACME, "Acme", calendar_aligned=True, budgets=[budget("customer", 9)])]
+            ),
+        }
+    )
+    data = await upstream.graphql(
+        """query ($id: ID!) {
+          virtualKey(id: $id) { budgets { id calendarAligned }
+            providerConfigs { budgets { id calendarAligned } modelBudgets { budgets { id calendarAligned } } } }
+          teams { nodes { budgets { id calendarAligned } } }
+          customers { nodes { budgets { id calendarAligned } } }
+        }""",
+        {"id": KEY},
+    )
+    key = data["virtualKey"]
+    assert key["budgets"] == [{"id": "key", "calendarAligned": True}]
+    assert key["providerConfigs"][0]["budgets"] == [{"id": "config", "calendarAligned": True}]
+    assert key["providerConfigs"][0]["modelBudgets"][0]["budgets"] == [{"id": "model", "calendarAligned": True}]
+    assert [node["budgets"] for node in data["teams"]["nodes"]] == [
+        [{"id": "team", "calendarAligned": True}],
+        [{"id": "rolling", "calendarAligned": False}],
+    ]
+    assert data["customers"]["nodes"][0]["budgets"] == [{"id": "customer", "calendarAligned": True}]

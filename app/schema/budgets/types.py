@@ -64,7 +64,11 @@ class Budget:
     reset_duration: str = strawberry.field(description="Period, e.g. `30s`, `1h30m`, `1d`, `1w`, `1M`, `1Y`.")
     last_reset: datetime | None
     current_usage: float = strawberry.field(description="Spend in USD in the current period.")
-    calendar_aligned: bool
+    calendar_aligned: bool = strawberry.field(
+        description="Whether the budget's periods start on calendar boundaries. Bifrost v2 sets this on the owner "
+        "(`calendarAligned` of its team, customer or key; a provider config's budgets follow its key), and the "
+        "owner's setting is answered here."
+    )
     team_id: strawberry.ID | None
     virtual_key_id: strawberry.ID | None
     provider_config_id: int | None
