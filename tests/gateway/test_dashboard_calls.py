@@ -114,6 +114,62 @@ async def test_dashboard_query_upstream_calls_are_pinned(teams: int) -> None:
     assert [wave for wave, _, path in recorder.calls if path == "/api/governance/virtual-keys"] == [1]
 
 
+# The same dashboard on Bifrost v2, with the fields v2 added ------------------------------------------
+
+DASHBOARD_V2 = """
+query Dashboard {
+  teams(first: 100) {
+    totalCount
+    edges { node {
+      id name calendarAligned
+      customer { id name budget { id maxLimit } teams { id name }
+        budgets { id maxLimit effectiveMaxLimit override { mode amount } } virtualKeyCount calendarAligned }
+      budgets { id maxLimit currentUsage effectiveMaxLimit override { mode } }
+      virtualKeys { id name expiresAt calendarAligned allowAllProviders rotatedAt previousValueExpiresAt
+        budgets { effectiveMaxLimit override { mode cyclesRemaining } }
+        providerConfigs { provider keys { keyId name } budget { id } rateLimit { id metric }
+          blacklistedModels allowAllKeys modelBudgets { modelName budgets { id } rateLimit { id } } } }
+    } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("teams", [10, 100])
+async def test_the_v2_dashboard_with_v2_fields_makes_the_same_calls(teams: int) -> None:
+    upstream = create_embedded_bifrost(database=":memory:", generation="v2")
+    await seed_data(upstream, teams)
+    recorder = WaveRecorder(httpx.ASGITransport(app=upstream))
+    app = create_app(Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="v2"), transport=recorder)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+        response = await http.post("/graphql", json={"query": DASHBOARD_V2})
+    body = response.json()
+    assert "errors" not in body, body
+    nodes = [edge["node"] for edge in body["data"]["teams"]["edges"]]
+    assert len(nodes) == teams
+    for node in nodes:
+        customer = node["customer"]
+        # v2 keeps the deprecated `budget` of the create as the first of `budgets`.
+        assert customer["budget"]["maxLimit"] == 1000 and [b["maxLimit"] for b in customer["budgets"]] == [1000]
+        assert customer["budgets"][0]["effectiveMaxLimit"] == 1000 and customer["budgets"][0]["override"] is None
+        assert customer["virtualKeyCount"] == 0  # the keys belong to its teams, not to the customer
+        assert customer["calendarAligned"] is False and node["calendarAligned"] is False
+        assert [b["maxLimit"] for b in node["budgets"]] == [100]
+        [key] = node["virtualKeys"]
+        assert key["expiresAt"] is None and key["rotatedAt"] is None and key["allowAllProviders"] is False
+        [config] = key["providerConfigs"]
+        assert config["allowAllKeys"] is True and config["blacklistedModels"] == [] and config["modelBudgets"] == []
+        assert config["budget"] is not None and config["rateLimit"] == {"id": config["rateLimit"]["id"], "metric": None}
+
+    # The v2 fields arrive embedded or from the customer GETs the dashboard already makes: the plan is the same.
+    paths = sorted(path for _, _, path in recorder.calls)
+    assert paths.count("/api/governance/teams") == 1
+    assert paths.count("/api/governance/virtual-keys") == 1
+    assert len([p for p in paths if p.startswith("/api/governance/customers/")]) == CUSTOMERS
+    assert len(recorder.calls) == 2 + CUSTOMERS
+    assert max(wave for wave, _, _ in recorder.calls) == 2
+
+
 # The teams' key list sent beside the page --------------------------------------------------------
 
 KEYS_OF_TEAMS = """

@@ -430,3 +430,90 @@ async def test_v2_budgets_answer_their_owners_calendar_alignment() -> None:
         [{"id": "rolling", "calendarAligned": False}],
     ]
     assert data["customers"]["nodes"][0]["budgets"] == [{"id": "customer", "calendarAligned": True}]
+
+
+KEY_OVER_V2 = """
+query ($id: ID!) {
+  virtualKey(id: $id) {
+    expiresAt calendarAligned allowAllProviders rotatedAt previousValueExpiresAt
+    budgets { id maxLimit calendarAligned effectiveMaxLimit
+      override { amount mode cyclesRemaining cyclesTotal anchorReset } }
+    providerConfigs { allowedModels blacklistedModels allowAllKeys keys { keyId } modelBudgets { modelName } }
+  }
+  rateLimits { metric tokenMaxLimit }
+}
+"""
+
+
+async def test_v2_key_fields_and_overrides_read_what_the_embedded_v2_server_stored() -> None:
+    gw = await make_gateway("v2")
+    async with upstream_http(gw) as up:
+        key = {
+            "name": "overridden",
+            "calendar_aligned": True,
+            "expires_at": "2099-01-01T00:00:00Z",
+            "budgets": [{"max_limit": 10, "reset_duration": "1d"}, {"max_limit": 100, "reset_duration": "1M"}],
+            "provider_configs": [
+                {"provider": "openai", "allowed_models": ["*"], "blacklisted_models": ["gpt-4o-mini"], "key_ids": ["*"]}
+            ],
+        }
+        created = await up.post("/api/governance/virtual-keys", json=key)
+        assert created.status_code == 200, created.text
+        key_id = created.json()["virtual_key"]["id"]
+        day, month = sorted(created.json()["virtual_key"]["budgets"], key=lambda b: b["max_limit"])
+        effective = {}
+        for budget_id, override in (
+            (day["id"], {"amount": 5, "mode": "cycles", "cycles": 2}),
+            (month["id"], {"amount": 50, "mode": "forever"}),
+        ):
+            answer = await up.put(f"/api/governance/virtual-keys/{key_id}/budgets/{budget_id}/override", json=override)
+            assert answer.status_code == 200, answer.text
+            effective[budget_id] = answer.json()["effective_max_limit"]
+        rule = {
+            "model_name": "gpt-4o",
+            "rate_limits": [{"metric": "tokens", "max_limit": 1000, "reset_duration": "1h"}],
+        }
+        assert (await up.post("/api/governance/model-configs", json=rule)).status_code == 200
+        stored = (await up.get(f"/api/governance/virtual-keys/{key_id}")).json()["virtual_key"]
+    gw.upstream.state.request_log.clear()
+    body = await gw.graphql(KEY_OVER_V2, {"id": key_id})
+    await gw.http.aclose()
+    assert "errors" not in body, body
+    found = body["data"]["virtualKey"]
+    assert found["expiresAt"].startswith("2099-01-01T00:00:00") and found["calendarAligned"] is True
+    assert (
+        found["allowAllProviders"] is False and found["rotatedAt"] is None and found["previousValueExpiresAt"] is None
+    )
+    budgets = {b["id"]: b for b in found["budgets"]}
+    assert all(b["calendarAligned"] for b in found["budgets"])  # the key's alignment
+    # The gateway's effective limit is the one Bifrost answered when the override was set.
+    assert {budget_id: budgets[budget_id]["effectiveMaxLimit"] for budget_id in effective} == effective
+    assert budgets[day["id"]]["override"] == {
+        "amount": 5.0,
+        "mode": "CYCLES",
+        "cyclesRemaining": 2,
+        "cyclesTotal": 2,
+        "anchorReset": budgets[day["id"]]["override"]["anchorReset"],
+    }
+    assert budgets[day["id"]]["override"]["anchorReset"] is not None
+    assert budgets[month["id"]]["override"] == {
+        "amount": 50.0,
+        "mode": "FOREVER",
+        "cyclesRemaining": None,
+        "cyclesTotal": None,
+        "anchorReset": None,
+    }
+    [config] = found["providerConfigs"]
+    assert (config["allowedModels"], config["blacklistedModels"], config["allowAllKeys"]) == (
+        ["*"],
+        ["gpt-4o-mini"],
+        True,
+    )
+    assert [k["keyId"] for k in config["keys"]] == [k["key_id"] for k in stored["provider_configs"][0]["keys"]]
+    assert config["modelBudgets"] == []
+    assert {"metric": "TOKENS", "tokenMaxLimit": "1000"} in body["data"]["rateLimits"]
+    # Everything arrived with the key and the rate-limit list: nothing else was read.
+    assert sorted(call.path for call in gw.upstream_calls()) == [
+        "/api/governance/rate-limits",
+        f"/api/governance/virtual-keys/{key_id}",
+    ]
