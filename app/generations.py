@@ -57,6 +57,8 @@ class Feature(Enum):
     DEPRECATED_ALIASES = "deprecated_aliases"  # /api/teams... answer as /api/governance/teams..., with Deprecation
     BUDGET_OWNER_IDS = "budget_owner_ids"  # budgets answer their owner's id (``team_id``, ``virtual_key_id``...)
     MCP_CLIENT_IDS = "mcp_client_ids"  # MCP configs answer ``mcp_client_id`` and an ``mcp_client`` object
+    MCP_CLIENT_NAME_INPUT_ONLY = "mcp_client_name_input_only"  # MCP configs no longer answer ``mcp_client_name``
+    VERSION_NEEDS_AUTH = "version_needs_auth"  # with auth on, ``GET /api/version`` needs credentials (401)
     UNPAGED_LIST_TOTALS = "unpaged_list_totals"  # unpaged team, customer and key lists answer total_count...
     BUDGET_IDS = "budget_ids"  # key, provider-config and customer budgets matched by ``id`` (teams': by duration)
     KEY_LIST_PAGING = "key_list_paging"  # the key list always answers paging fields; filters turn paging on
@@ -215,6 +217,8 @@ V2 = Generation(
         Feature.PROVIDER_GOVERNANCE,
         Feature.KEY_QUOTA,
         Feature.DEPRECATED_ALIASES,
+        Feature.MCP_CLIENT_NAME_INPUT_ONLY,
+        Feature.VERSION_NEEDS_AUTH,
         Feature.UNPAGED_LIST_TOTALS,
         Feature.BUDGET_IDS,
         Feature.KEY_LIST_PAGING,

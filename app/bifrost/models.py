@@ -53,6 +53,14 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _none_if_blank(value: str | None) -> str | None:
+    return value or None
+
+
+OwnerId = Annotated[str | None, AfterValidator(_none_if_blank)]
+"""An owner's id (``team_id``, ``customer_id``): Bifrost may store ``""`` for "none", which reads as None."""
+
+
 def _empty_if_null(value: list[T] | None) -> list[T]:
     return [] if value is None else value
 
@@ -350,7 +358,7 @@ class Team(WithBudgets):
 
     id: str
     name: str
-    customer_id: str | None = None
+    customer_id: OwnerId = None
     customer: Customer | None = None
     rate_limit_id: str | None = None
     rate_limit: RateLimit | None = None
@@ -403,8 +411,8 @@ class VirtualKey(WithBudgets):
     expires_at: datetime | None = None  # v2: None also when the key never expires
     provider_configs: OrEmpty[ProviderConfig] = Field(default_factory=list)
     mcp_configs: OrEmpty[MCPConfig] = Field(default_factory=list)
-    team_id: str | None = None
-    customer_id: str | None = None
+    team_id: OwnerId = None
+    customer_id: OwnerId = None
     team: Team | None = None
     customer: Customer | None = None
     rate_limit_id: str | None = None

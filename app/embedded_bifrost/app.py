@@ -68,7 +68,10 @@ class BifrostApp:
         self.router = Router(context.generation)
         # The quota endpoint's credential is the virtual key itself: dashboard auth does not apply to it.
         generation = context.generation
-        self.open_paths = OPEN_PATHS | (KEY_CREDENTIAL_PATHS if generation.has(Feature.KEY_QUOTA) else frozenset())
+        open_paths = OPEN_PATHS | (KEY_CREDENTIAL_PATHS if generation.has(Feature.KEY_QUOTA) else frozenset())
+        if generation.has(Feature.VERSION_NEEDS_AUTH):
+            open_paths -= {"/api/version"}
+        self.open_paths = open_paths
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]

@@ -141,12 +141,14 @@ def key_json(row: Row) -> JSON:
 
 
 def mcp_config_json(row: Row, generation: Generation) -> JSON:
-    """A VirtualKeyMCPConfig: ``mcp_client_name``, and ``mcp_client_id`` plus ``mcp_client`` where they exist."""
+    """A VirtualKeyMCPConfig: ``mcp_client_name`` before v2 (input-only there), ``mcp_client_id`` and ``mcp_client``
+    where they exist."""
     out: JSON = {"id": row["id"], "virtual_key_id": row["virtual_key_id"]}
     if generation.has(Feature.MCP_CLIENT_IDS):
         out["mcp_client_id"] = row["mcp_client_id"]
         out["mcp_client"] = {"id": row["mcp_client_id"], "name": row["client_name"]}
-    out["mcp_client_name"] = row["client_name"]
+    if not generation.has(Feature.MCP_CLIENT_NAME_INPUT_ONLY):
+        out["mcp_client_name"] = row["client_name"]
     out["tools_to_execute"] = orjson.loads(row["tools_to_execute"])
     return out
 

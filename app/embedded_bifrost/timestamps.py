@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NANOS_PER_SECOND", "format_rfc3339", "parse_rfc3339"]
+__all__ = ["NANOS_PER_SECOND", "format_rfc3339", "loaded", "parse_rfc3339", "stored"]
 
 NANOS_PER_SECOND = 1_000_000_000
 _SECONDS_PER_DAY = 86_400
@@ -103,3 +103,32 @@ def format_rfc3339(nanos: int) -> str:
     if fraction:
         text += "." + f"{fraction:09d}".rstrip("0")
     return text + "Z"
+
+
+_SQLITE_INTEGER_MAX = 2**63 - 1
+
+
+def stored(nanos: int | None) -> int | str | None:
+    """A timestamp as the store keeps it: an integer where SQLite's 64 bits hold it (until 2262), else text.
+
+    Go's ``time.Time`` reaches year 9999, nanoseconds in an int64 do not. The text carries a suffix so that
+    SQLite's column affinity does not turn it into a REAL (which would round it); SQLite orders every integer
+    before every text, and the digits are zero-padded, so a far-future expiry still sorts after the others.
+
+    Example:
+        >>> stored(1), stored(253402300799 * NANOS_PER_SECOND)
+        (1, '253402300799000000000ns')
+    """
+    if nanos is None or nanos <= _SQLITE_INTEGER_MAX:
+        return nanos
+    return f"{nanos:021d}ns"
+
+
+def loaded(value: int | str) -> int:
+    """A timestamp ``stored`` wrote, back in nanoseconds.
+
+    Example:
+        >>> loaded(stored(253402300799 * NANOS_PER_SECOND)) == 253402300799 * NANOS_PER_SECOND, loaded(7)
+        (True, 7)
+    """
+    return value if isinstance(value, int) else int(value.removesuffix("ns"))

@@ -34,7 +34,7 @@ from .serialize import (
     team_base,
     virtual_key_base,
 )
-from .timestamps import format_rfc3339
+from .timestamps import format_rfc3339, loaded
 
 __all__ = ["Views"]
 
@@ -255,7 +255,7 @@ class Views:
             # v2's MarshalJSON writes the value after every other field.
             value = out.pop("value") if self.key_value_last else None
             if self.key_expiry and row["expires_at"] is not None:
-                out["expires_at"] = format_rfc3339(row["expires_at"])
+                out["expires_at"] = format_rfc3339(loaded(row["expires_at"]))
             out["provider_configs"] = configs.get(vk_id, [])
             out["mcp_configs"] = [mcp_config_json(mcp, self.generation) for mcp in mcp_configs.get(vk_id, [])]
             if row["team_id"] is not None:

@@ -75,7 +75,8 @@ async def test_auth_on_rejects_anonymous_and_bad_credentials() -> None:
             assert response.status_code == 401
             assert message_of(response) == "Unauthorized"
         assert (await client.get("/health")).status_code == 200
-        assert (await client.get("/api/version")).status_code == 200
+        # v2 (the default) takes /api/version off the open paths (CONTRACT-v2.md, version detection)
+        assert (await client.get("/api/version")).status_code == 401
         assert (await client.get("/api/session/is-auth-enabled")).json()["is_auth_enabled"] is True
         bad_login = await client.post("/api/session/login", json={"username": "admin", "password": "x"})
         assert bad_login.status_code == 401

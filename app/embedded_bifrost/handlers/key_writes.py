@@ -34,7 +34,7 @@ from ..limits import (
     reset_budget_usage,
 )
 from ..rotation import new_value
-from ..timestamps import parse_rfc3339
+from ..timestamps import parse_rfc3339, stored
 from .key_configs import BUDGET_ITEM, MCP_CONFIG, PROVIDER_CONFIG, check_rate_limit, reconcile_key_budgets
 from .key_configs import write_mcp_configs as write_mcp
 from .key_configs import write_provider_configs as write_providers
@@ -104,7 +104,7 @@ def create_key(ctx: Context, request: Request) -> dict[str, Any]:
                     int(body.get("is_active", True)),
                     body.get("team_id"),
                     body.get("customer_id"),
-                    expires_at,
+                    stored(expires_at),
                     int(body.get("calendar_aligned", False)),
                     int(body.get("allow_all_providers", False)),
                     stamp,
@@ -151,7 +151,7 @@ def update_key(ctx: Context, request: Request) -> dict[str, Any]:
                 int(body.get("is_active", bool(row["is_active"]))),
                 team_id,
                 customer_id,
-                expires_at if "expires_at" in body else row["expires_at"],
+                stored(expires_at) if "expires_at" in body else row["expires_at"],
                 int(body.get("calendar_aligned", bool(row["calendar_aligned"]))),
                 int(body.get("allow_all_providers", bool(row["allow_all_providers"]))),
                 now(),
