@@ -28,6 +28,7 @@ class GatewayContext:
         client_address: the client's address as the HTTP server reports it (after trusted proxy headers).
         login_limiter: counts password attempts (None: not limited).
         created_keys: ids of virtual keys this request created; their value may be revealed once, here.
+        revealed_values: the key values this request revealed; an idempotent answer is remembered without them.
         response_cookies: Set-Cookie values to hand back to the browser (login/logout).
         operation_type, operation_name: what ran, for the request's log line and metrics.
         request_id: the request's ``x-request-id``, for log lines written while it runs.
@@ -41,6 +42,7 @@ class GatewayContext:
     client_address: str | None = None
     login_limiter: LoginLimiter | None = None
     created_keys: set[str] = field(default_factory=set)
+    revealed_values: set[str] = field(default_factory=set)
     response_cookies: list[str] = field(default_factory=list)
     operation_type: str | None = None
     operation_name: str | None = None

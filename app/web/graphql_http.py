@@ -57,6 +57,7 @@ from app.web.idempotency import (
     idempotency_key,
     is_session_operation,
     settle_of,
+    withhold_secrets,
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 from app.web.trusted_documents import TrustedDocuments
@@ -319,7 +320,7 @@ class GraphQLEndpoint:
         request_id: str,
         facts: dict[str, Any],
         earlier_attempt_at: float | None,
-    ) -> tuple[Response, Settle]:
+    ) -> tuple[Response, Settle, bytes | None]:
         operation_name = params.get("operationName")
         session = self.client.session(
             {**forwarded, **identified.upstream},
@@ -348,7 +349,7 @@ class GraphQLEndpoint:
             context.loaders.close()
         if result is None:
             facts["outcome"] = "CLIENT_CLOSED_REQUEST"
-            return Response(status_code=499), Settle.UNKNOWN
+            return Response(status_code=499), Settle.UNKNOWN, None
         body: dict[str, Any] = {}
         status = 200
         if result.extensions:
@@ -363,13 +364,18 @@ class GraphQLEndpoint:
         if result.extensions and "x-query-cost" in request.headers:
             body["extensions"] = result.extensions
         content = orjson.dumps(body)
+        remembered = None
         if not self.ceilings.body_within(content):
             facts["outcome"] = RESPONSE_TOO_LARGE
             content = self.ceilings.too_large_body()
+        elif context.revealed_values:
+            remembered = orjson.dumps(withhold_secrets(body, context.revealed_values))
+            if not self.ceilings.body_within(remembered):
+                remembered = self.ceilings.too_large_body()
         response = Response(content, status_code=status, media_type=media)
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
-        return response, settle_of(result, bool(context.response_cookies))
+        return response, settle_of(result, bool(context.response_cookies)), remembered
 
 
 async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:

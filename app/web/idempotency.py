@@ -15,6 +15,10 @@ What a run leaves behind (``Settle``):
 * a request error (variables that do not fit) or an answer that sets a cookie (a login): nothing; a retry runs
   afresh.
 
+A revealed key value is never remembered: the first answer shows it, the remembered one has it masked (as
+``value`` answers without ``reveal``) and says so with ``extensions.idempotency.secretsWithheld``, so a retry
+reads it again with ``virtualKey(id) { value(reveal: true) }`` (``withhold_secrets``).
+
 Queries ignore the header (they are safe to repeat), and so do ``login`` and ``logout``: a session is not a
 governance write, and remembering a login would keep a hash of its password; the header must still be well
 formed.
@@ -47,6 +51,7 @@ from graphql import (
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from app.schema.virtual_keys.types import mask_secret
 from app.shared_state import Answer, ClaimState, IdempotencyStore
 
 __all__ = [
@@ -61,6 +66,7 @@ __all__ = [
     "is_session_operation",
     "record_key",
     "settle_of",
+    "withhold_secrets",
 ]
 
 HEADER = "idempotency-key"
@@ -174,7 +180,30 @@ def settle_of(result: Any, sets_cookie: bool) -> Settle:
     return Settle.UNKNOWN
 
 
-Run = Callable[[float | None], Awaitable[tuple[Response, Settle]]]
+def withhold_secrets(body: dict[str, Any], revealed: set[str]) -> dict[str, Any]:
+    """``body`` as it may be remembered: every string equal to a revealed value masked, and the answer marked.
+
+    Example:
+        >>> withhold_secrets({"data": {"value": "sk-bf-0123456789abcd"}}, {"sk-bf-0123456789abcd"})
+        {'data': {'value': 'sk-bf-…abcd'}, 'extensions': {'idempotency': {'secretsWithheld': True}}}
+    """
+
+    def masked(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask_secret(value) if value in revealed else value
+        if isinstance(value, dict):
+            return {name: masked(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [masked(item) for item in value]
+        return value
+
+    kept = masked(body)
+    kept["extensions"] = {**kept.get("extensions", {}), "idempotency": {"secretsWithheld": True}}
+    return kept
+
+
+# What a run answers, what to remember of it, and the body to remember instead of the answer's (None: the same).
+Run = Callable[[float | None], Awaitable[tuple[Response, Settle, bytes | None]]]
 
 
 class IdempotentMutations:
@@ -220,13 +249,21 @@ class IdempotentMutations:
             assert claim.answer is not None
             return _replay(claim.answer)
         try:
-            response, settle = await execute(claim.attempted_at if claim.state is ClaimState.CHECK else None)
+            response, settle, remembered = await execute(
+                claim.attempted_at if claim.state is ClaimState.CHECK else None
+            )
         except BaseException:
             await self.store.unsure(name, claim)
             raise
         if settle is Settle.DONE:
             await self.store.finish(
-                name, claim, Answer(response.status_code, response.media_type or "", bytes(response.body))
+                name,
+                claim,
+                Answer(
+                    response.status_code,
+                    response.media_type or "",
+                    bytes(response.body) if remembered is None else remembered,
+                ),
             )
         elif settle is Settle.UNKNOWN:
             await self.store.unsure(name, claim)

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from app.keys import entry_for
+from app.schema.virtual_keys.types import mask_secret
 from app.settings import Settings
 from app.web import create_app
 from tests.gateway.arrange import MISSING_ID, FailingTransport, codes, result_of, upstream_get, upstream_post
@@ -128,5 +129,8 @@ async def test_a_retry_with_the_same_idempotency_key_does_not_rotate_again(v2: G
     first = result_of(await v2.graphql(ROTATE_KEY, {"id": key["id"]}, headers=headers), "rotateVirtualKey")
     again = await v2.http.post("/graphql", json={"query": ROTATE_KEY, "variables": {"id": key["id"]}}, headers=headers)
     assert again.headers.get("idempotent-replayed") == "true"
-    assert again.json()["data"]["rotateVirtualKey"] == first
+    # The replay is the first answer with the new value masked: a revealed value is never remembered.
+    withheld = {**first["virtualKey"], "shown": mask_secret(first["virtualKey"]["shown"])}
+    assert again.json()["data"]["rotateVirtualKey"] == {**first, "virtualKey": withheld}
+    assert again.json()["extensions"] == {"idempotency": {"secretsWithheld": True}}
     assert len(rotations(v2)) == 1

@@ -218,3 +218,29 @@ def _redis_errors() -> float:
         if metric.name == "gateway_redis_errors":
             total += sum(sample.value for sample in metric.samples if sample.name.endswith("_total"))
     return total
+
+
+async def test_a_revealed_key_value_never_reaches_redis(cluster: Cluster, redis_server: RedisServer) -> None:
+    mutation = """
+    mutation CreateKey($input: CreateVirtualKeyInput!) {
+      createVirtualKey(input: $input) { virtualKey { id value(reveal: true) } userErrors { code } }
+    }
+    """
+    variables = {"input": {"name": "kept-out-of-redis"}}
+    first = await cluster.a.post(mutation, variables, headers={"idempotency-key": "secret-1"})
+    created = first.json()["data"]["createVirtualKey"]["virtualKey"]
+    secret = created["value"]
+    assert "…" not in secret, first.json()
+
+    client = redis_server.client()
+    stored = b"".join(
+        b"".join(client.hgetall(name).values()) if client.type(name) == b"hash" else (client.get(name) or b"")
+        for name in client.keys("*")
+    )
+    assert created["id"].encode() in stored  # the answer is there...
+    assert secret.encode() not in stored  # ...without the value
+
+    replay = (await cluster.b.post(mutation, variables, headers={"idempotency-key": "secret-1"})).json()
+    assert replay["data"]["createVirtualKey"]["virtualKey"]["value"] == secret[:6] + "…" + secret[-4:]
+    assert replay["extensions"] == {"idempotency": {"secretsWithheld": True}}
+    assert cluster.posts("/api/governance/virtual-keys") == 1

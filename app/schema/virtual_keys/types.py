@@ -209,6 +209,7 @@ class VirtualKey:
                 "revealing a key's value needs your own Bifrost credentials or a gateway key allowed to reveal",
                 GatewayErrorCode.FORBIDDEN,
             )
+        context.revealed_values.add(root.value)  # so an idempotent answer is never remembered with it
         return root.value
 
     @strawberry.field(description="The key's team, if it is team-scoped.")
