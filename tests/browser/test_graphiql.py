@@ -384,6 +384,9 @@ def test_graphiql_explorer_builds_a_teams_query_by_clicking(gateway: Gateway, tm
     assert not foreign, f"requests to other hosts: {foreign}"
 
 
+ACTIVE_TAB_NAMED_JS = "(name) => (document.querySelector('.graphiql-tab-active')?.textContent || '').includes(name)"
+
+
 def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway, tmp_path: Path) -> None:
     require_chromium()
     team_name = f"dashboard-{uuid.uuid4().hex[:12]}"
@@ -399,6 +402,9 @@ def test_graphiql_examples_open_the_dashboard_page_in_a_new_tab(gateway: Gateway
         page.click('button[aria-label="Show Examples"]')
         page.click('button[data-example="Dashboard: a page of teams"]', timeout=10_000)
         page.wait_for_function(f"() => ({QUERY_JS})().includes('query DashboardPage')", timeout=10_000)
+        # GraphiQL reads the operation name from the editor after a short debounce, and names the tab then: run
+        # only once the active tab is called after the example's operation, or it runs the default's name.
+        page.wait_for_function(ACTIVE_TAB_NAMED_JS, arg="DashboardPage", timeout=10_000)
         tabs_after = page.locator(".graphiql-tab").count()
         query: str = page.evaluate(QUERY_JS)
         variables = json.loads(page.evaluate(VARIABLES_JS))
