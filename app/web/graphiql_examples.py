@@ -74,7 +74,7 @@ mutation CreateTeam($input: CreateTeamInput!) {
     {"input": {"name": "my-first-team", "budget": {"maxLimit": 100, "resetDuration": "1M"}}},
 )
 
-# The dashboard's team page (see the README's upstream call plan): pass pageInfo.endCursor as $after for the next.
+# The dashboard's team page (call plan: docs/upstream.md): pass pageInfo.endCursor as $after for the next.
 DASHBOARD_PAGE = SavedOperation(
     "Dashboard: a page of teams",
     """\
