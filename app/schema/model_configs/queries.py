@@ -11,11 +11,12 @@ from app.schema.capabilities import lacks
 from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.model_configs.types import ModelConfig, ModelConfigScope
+from app.schema.names import MAX_NAME_LENGTH, check_name
 from app.schema.pagination import Connection, connection_of, page_window
 
 __all__ = ["MAX_SEARCH_LENGTH", "ModelConfigQueries"]
 
-MAX_SEARCH_LENGTH = 255
+MAX_SEARCH_LENGTH = MAX_NAME_LENGTH
 
 
 def _bad(argument: str, message: str) -> GatewayError:
@@ -48,8 +49,11 @@ class ModelConfigQueries:
             params["scope_id"] = scope_id
         for name, value in (("provider", provider), ("search", search)):
             if value is not None:
-                if len(value) > MAX_SEARCH_LENGTH:
-                    raise _bad(name, f"{name} must be at most {MAX_SEARCH_LENGTH} characters")
+                # Both filter on names, so they follow the names' rule: a NUL is a 500 from a Postgres-backed
+                # Bifrost, and a value no name can hold could only ever match nothing.
+                problems = check_name(value, [name]) if value else []
+                if problems:
+                    raise _bad(name, problems[0].message)
                 params[name] = value
         if await lacks(info.context.bifrost, Feature.MODEL_CONFIGS):
             return connection_of([], window, 0)
