@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..generations import Generation
+from .request_logs import LOGS_SCHEMA
 
 __all__ = ["Store", "new_id", "now"]
 
@@ -265,6 +266,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self.db.executescript(LOGS_SCHEMA)
         _add_missing_columns(self.db)
         self.db.execute("CREATE INDEX IF NOT EXISTS budgets_customer ON budgets (customer_id)")
         self.db.execute("CREATE INDEX IF NOT EXISTS budgets_mc ON budgets (model_config_id)")
