@@ -16,8 +16,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-SLOW_SECONDS = 1.0
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -26,26 +24,42 @@ def free_port() -> int:
         return port
 
 
-async def slow_upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answers every request with Bifrost's 404 envelope after SLOW_SECONDS."""
-    try:
-        while await reader.readuntil(b"\r\n\r\n"):
-            await asyncio.sleep(SLOW_SECONDS)
-            body = b'{"is_bifrost_error":false,"status_code":404,"error":{"message":"Team not found"}}'
-            writer.write(
-                b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
-                + str(len(body)).encode()
-                + b"\r\n\r\n"
-                + body
-            )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+class HeldUpstream:
+    """Holds every request until the test releases them, then answers with Bifrost's 404 envelope.
+
+    ``arrived`` counts requests that reached it, so the test knows they are in flight at the gateway.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.release_event = asyncio.Event()
+        self.arrived = threading.Semaphore(0)
+
+    def release(self) -> None:
+        self.loop.call_soon_threadsafe(self.release_event.set)
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                self.arrived.release()
+                await self.release_event.wait()
+                body = b'{"is_bifrost_error":false,"status_code":404,"error":{"message":"Team not found"}}'
+                writer.write(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
 
 
-def start_gateway(upstream_port: int, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_gateway(
+    upstream_port: int, port: int, workers: int, log_level: str = "WARNING", stderr: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "BIFROST_URL": f"http://127.0.0.1:{upstream_port}",
@@ -53,11 +67,9 @@ def start_gateway(upstream_port: int, port: int, workers: int) -> subprocess.Pop
         "GATEWAY_HOST": "127.0.0.1",
         "WEB_CONCURRENCY": str(workers),
         "BIFROST_API_GENERATION": "current",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": log_level,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -70,34 +82,54 @@ def start_gateway(upstream_port: int, port: int, workers: int) -> subprocess.Pop
 
 
 @pytest.fixture
-def upstream_port() -> Iterator[int]:
+def upstream() -> Iterator[tuple[int, HeldUpstream]]:
     port = free_port()
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(asyncio.start_server(slow_upstream, "127.0.0.1", port))
+    held = HeldUpstream(loop)
+    server = loop.run_until_complete(asyncio.start_server(held.serve, "127.0.0.1", port))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    yield port
+    yield port, held
+    held.release()
     loop.call_soon_threadsafe(server.close)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
 
 
-QUERY = {"query": '{ team(id: "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c") { id } }'}
+# Four different teams: identical reads in flight would share one upstream call.
+QUERIES = [{"query": f'{{ team(id: "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2{n}") {{ id }} }}'} for n in range(4)]
+
+
+def wait_for_shutdown_start(process: subprocess.Popen[bytes], workers: int) -> None:
+    """Return once every worker has logged uvicorn's "Shutting down" (it then drains before it exits)."""
+    assert process.stderr is not None
+    started = 0
+    for line in process.stderr:  # ends when the process closes its stderr, i.e. exits
+        started += b"Shutting down" in line
+        if started == workers:
+            threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe from filling
+            return
+    raise AssertionError("the gateway exited without logging its shutdown")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_drains_in_flight_requests(upstream_port: int, workers: int) -> None:
+def test_sigterm_drains_in_flight_requests(upstream: tuple[int, HeldUpstream], workers: int) -> None:
+    upstream_port, held = upstream
     port = free_port()
-    process = start_gateway(upstream_port, port, workers)
+    process = start_gateway(upstream_port, port, workers, log_level="INFO", stderr=subprocess.PIPE)
     try:
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=30) as client:
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
-                futures = [pool.submit(client.post, f"http://127.0.0.1:{port}/graphql", json=QUERY) for _ in range(4)]
-                time.sleep(SLOW_SECONDS / 3)
+                url = f"http://127.0.0.1:{port}/graphql"
+                futures = [pool.submit(client.post, url, json=query) for query in QUERIES]
+                for _ in futures:  # every request is in flight: it reached the upstream, which holds it
+                    assert held.arrived.acquire(timeout=30), "a request never reached the upstream"
                 process.send_signal(signal.SIGTERM)
+                wait_for_shutdown_start(process, workers)  # while all four are still held upstream
+                held.release()
                 responses = [future.result() for future in futures]
         assert [r.status_code for r in responses] == [200] * 4
-        assert all(r.json() == {"data": {"team": None}} for r in responses)
+        assert [r.json() for r in responses] == [{"data": {"team": None}}] * 4
         # uvicorn exits 0, or re-raises the SIGTERM it handled once it has drained.
         assert process.wait(timeout=30) in (0, -signal.SIGTERM)
     finally:
@@ -195,7 +227,8 @@ def test_public_metrics_count_every_workers_requests() -> None:
         stop(process)
 
 
-def test_the_process_refuses_oversized_headers(upstream_port: int) -> None:
+def test_the_process_refuses_oversized_headers(upstream: tuple[int, HeldUpstream]) -> None:
+    upstream_port, _ = upstream
     # The limits reach uvicorn's worker processes (the protocol travels in uvicorn's pickled config).
     port = free_port()
     process = start_gateway(upstream_port, port, workers=2)

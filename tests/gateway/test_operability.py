@@ -15,6 +15,7 @@ from app.bifrost.breaker import CircuitBreaker
 from app.observability import JsonFormatter
 from app.settings import Settings
 from app.web import create_app
+from app.web.app import bifrost_client_of
 from tests.gateway.conftest import Gateway, make_gateway
 
 TEAM_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
@@ -65,9 +66,13 @@ def test_breaker_states_with_a_clock() -> None:
 
 async def test_breaker_fails_fast_while_down_and_recovers() -> None:
     upstream = Switchable()
-    async with gateway_over(
-        upstream, breaker_failure_threshold=3, breaker_reset_seconds=0.2, upstream_read_retries=0
-    ) as http:
+    now = [0.0]
+    app = create_app(
+        Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="current", upstream_read_retries=0),
+        transport=httpx.MockTransport(upstream),
+    )
+    bifrost_client_of(app).breaker = CircuitBreaker(failure_threshold=3, reset_seconds=0.2, clock=lambda: now[0])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
         upstream.down = True
         for _ in range(3):
             body = (await http.post("/graphql", json={"query": LOOKUP})).json()
@@ -77,7 +82,11 @@ async def test_breaker_fails_fast_while_down_and_recovers() -> None:
         assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
         assert upstream.calls == calls, "open circuit: nothing sent"
         upstream.down = False
-        await asyncio.sleep(0.25)
+        now[0] = 0.1
+        body = (await http.post("/graphql", json={"query": LOOKUP})).json()
+        assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE", "still open before the reset time"
+        assert upstream.calls == calls
+        now[0] = 0.2
         body = (await http.post("/graphql", json={"query": LOOKUP})).json()
         assert body == {"data": {"team": None}}
         assert upstream.calls == calls + 1
