@@ -54,6 +54,7 @@ class Feature(Enum):
     MODEL_CONFIGS = "model_configs"  # /api/governance/model-configs
     PROVIDER_GOVERNANCE = "provider_governance"  # /api/governance/providers
     KEY_QUOTA = "key_quota"  # GET /api/governance/virtual-keys/quota
+    ANALYTICS = "analytics"  # GET /api/logs/stats, /histogram/cost[/by-dimension], /rankings[/by-dimension]
     DEPRECATED_ALIASES = "deprecated_aliases"  # /api/teams... answer as /api/governance/teams..., with Deprecation
     BUDGET_OWNER_IDS = "budget_owner_ids"  # budgets answer their owner's id (``team_id``, ``virtual_key_id``...)
     MCP_CLIENT_IDS = "mcp_client_ids"  # MCP configs answer ``mcp_client_id`` and an ``mcp_client`` object
@@ -216,6 +217,7 @@ V2 = Generation(
         Feature.MODEL_CONFIGS,
         Feature.PROVIDER_GOVERNANCE,
         Feature.KEY_QUOTA,
+        Feature.ANALYTICS,
         Feature.DEPRECATED_ALIASES,
         Feature.MCP_CLIENT_NAME_INPUT_ONLY,
         Feature.VERSION_NEEDS_AUTH,

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from app.bifrost import models
+from app.bifrost import analytics, models
 from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.coalesce import ReadCoalescer
 from app.bifrost.errors import (
@@ -456,6 +456,32 @@ class BifrostSession:
     async def list_rate_limits(self) -> models.RateLimitList:
         """``GET /api/governance/rate-limits``."""
         return await self._parsed(models.RateLimitList, "GET", f"{_GOVERNANCE}/rate-limits")
+
+    # Analytics (Bifrost v2: app.bifrost.analytics) ------------------------------------------------
+
+    async def log_stats(self, params: analytics.Params = None) -> analytics.LogStats:
+        """``GET /api/logs/stats``: total requests, tokens and cost of the rows ``params`` selects."""
+        return await analytics.log_stats(self, params)
+
+    async def cost_histogram(self, params: analytics.Params = None) -> analytics.CostHistogram:
+        """``GET /api/logs/histogram/cost``: cost per time bucket, split by model."""
+        return await analytics.cost_histogram(self, params)
+
+    async def cost_by_dimension(
+        self, dimension: analytics.CostDimension, params: analytics.Params = None
+    ) -> analytics.CostByDimension:
+        """``GET /api/logs/histogram/cost/by-dimension``: cost per time bucket, split by ``dimension``."""
+        return await analytics.cost_by_dimension(self, dimension, params)
+
+    async def model_rankings(self, params: analytics.Params = None) -> analytics.ModelRankings:
+        """``GET /api/logs/rankings``: totals per model, with the trend against the previous period."""
+        return await analytics.model_rankings(self, params)
+
+    async def dimension_rankings(
+        self, dimension: analytics.RankingDimension, params: analytics.Params = None
+    ) -> analytics.DimensionRankings:
+        """``GET /api/logs/rankings/by-dimension``: totals per team, customer, user or business unit."""
+        return await analytics.dimension_rankings(self, dimension, params)
 
     # Session --------------------------------------------------------------------------------------
 
