@@ -5,7 +5,7 @@ The web edge works this out once per request (``app.web.callers``); resolvers on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = ["ANONYMOUS", "Caller", "CallerKind"]
@@ -20,6 +20,9 @@ class CallerKind(StrEnum):
     """A backend the gateway authenticated with a gateway key: the service credential goes upstream."""
     ANONYMOUS = "anonymous"
     """Neither: nothing goes upstream (unless the operator opted in to lending the service credential)."""
+    VIRTUAL_KEY = "virtual_key"
+    """The holder of a Bifrost virtual key (``x-bf-vk`` or ``Authorization: Bearer sk-bf-...``): it may read
+    ``myVirtualKey`` and nothing else; its key goes to the quota route only, no credentials go anywhere else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +37,18 @@ class Caller:
     kind: CallerKind
     key_label: str | None = None
     can_reveal: bool = False
+    virtual_key: str | None = field(default=None, repr=False, compare=False)
+    """The value of the virtual key a ``VIRTUAL_KEY`` caller presented (never logged, never printed)."""
 
     @property
     def has_own_credentials(self) -> bool:
         """True when the caller's own Bifrost credentials go upstream."""
         return self.kind is CallerKind.OWN_CREDENTIALS
+
+    @property
+    def is_key_holder(self) -> bool:
+        """True for the holder of a virtual key, who may read ``myVirtualKey`` and nothing else."""
+        return self.kind is CallerKind.VIRTUAL_KEY
 
     @property
     def log_name(self) -> str:

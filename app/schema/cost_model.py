@@ -72,6 +72,8 @@ _BUDGETS = Relation("GET /budgets", batched=True)
 _RATE_LIMITS = Relation("GET /rate-limits", batched=True)
 # A few teams' keys are filtered lists, one per team; more teams share one unfiltered list.
 _TEAM_KEYS = Relation("GET /virtual-keys", batched=True, calls=KEYS_LIST_ALL_THRESHOLD)
+# Bifrost's quota route answers one key per call (its value is the credential): no batch form exists.
+_KEY_QUOTA = Relation("GET /virtual-keys/quota")
 # One key's model configs are one filtered list; more keys share the list of every key-scoped config.
 _KEY_MODEL_CONFIGS = Relation("GET /model-configs", batched=True, calls=KEY_CONFIGS_LIST_ALL_THRESHOLD)
 
@@ -97,6 +99,7 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("ProviderConfig", "budgets"): _BUDGETS,
     ("ProviderConfig", "rateLimit"): _RATE_LIMITS,
     ("VirtualKey", "modelConfigs"): _KEY_MODEL_CONFIGS,
+    ("VirtualKey", "usage"): _KEY_QUOTA,
 }
 
 # Lists whose size is the length of one of their arguments: the federation router's references.
@@ -132,6 +135,14 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("ProviderGovernance", "budgets"): 3,
     ("RotateVirtualKeysPayload", "virtualKeys"): MAX_ROTATE_IDS,  # as many keys as ids, at most
     ("*", "userErrors"): 5,
+    # A key's quota: its own budgets and configs (as a key's), usage per model (a key uses a handful).
+    ("KeyUsage", "budgets"): 3,
+    ("MyVirtualKey", "budgets"): 3,
+    ("MyVirtualKey", "providerConfigs"): 3,
+    ("MyVirtualKey", "modelConfigs"): 5,
+    ("KeyProviderConfig", "budgets"): 3,
+    ("KeyModelConfig", "budgets"): 3,
+    ("KeyBudget", "perModelUsage"): 5,
 }
 
 

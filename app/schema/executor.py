@@ -38,9 +38,11 @@ from app.schema.compiled import CompiledDocument, compile_document, execute_comp
 from app.schema.concealment import conceal, names_in, names_in_variables
 from app.schema.cost import OperationCost
 from app.schema.cost_gate import CostGate
+from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.limits import Limits, limit_rules, too_complex
 from app.schema.safe_errors import safe_errors
 from app.schema.schema import GatewaySchema
+from app.schema.self_service import key_holder_refusal
 
 __all__ = ["Executor", "PreparedDocument"]
 
@@ -122,9 +124,16 @@ class Executor:
         """Execute a valid prepared document; errors in the result are already safe for clients.
 
         An operation priced above the cost limit is not run: the result is a request error carrying the
-        price, and nothing goes upstream.
+        price, and nothing goes upstream. Nor is anything but ``myVirtualKey`` run for the holder of a
+        virtual key (``FORBIDDEN``).
         """
         assert prepared.document is not None
+        caller = getattr(context, "caller", None)
+        if caller is not None and caller.is_key_holder:
+            # The web edge refuses these first; whatever transport runs a document, a key holder gets no further.
+            refusal = key_holder_refusal(prepared.document, operation_name)
+            if refusal is not None:
+                return ExecutionResult(None, [GatewayError(refusal, GatewayErrorCode.FORBIDDEN)])
         cost = prepared.cost.for_variables(variables) if prepared.cost is not None else 0
         max_cost = self.limits.max_cost
         priced = {"cost": {"requestedQueryCost": cost, "maxQueryCost": max_cost}}

@@ -20,9 +20,11 @@ from strawberry.dataloader import DataLoader
 from app.bifrost import BifrostNotFound, BifrostSession
 from app.bifrost.model_configs import ModelConfig
 from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
+from app.bifrost.quota import KeyQuota
 from app.observability import DATALOADER_BATCH_SIZE
 from app.schema.model_configs.loaders import load_key_model_configs
 from app.schema.references import find_by_reference
+from app.schema.self_service.usage import load_key_quotas
 
 __all__ = ["Loaders"]
 
@@ -143,6 +145,11 @@ class Loaders:
     def key_model_configs(self) -> DataLoader[str, list[ModelConfig] | None]:
         """A virtual key's scoped model configs (``app.schema.model_configs.loaders``; None before Bifrost v2)."""
         return DataLoader(lambda ids: load_key_model_configs(self._bifrost, ids))
+
+    @cached_property
+    def key_quota(self) -> DataLoader[str, KeyQuota]:
+        """Keys' quota answers by the key's value (``app.schema.self_service.usage``: one call per key)."""
+        return DataLoader(lambda values: load_key_quotas(self._bifrost, self._limit, values))
 
     @cached_property
     def budget(self) -> DataLoader[str, Budget | None]:
@@ -309,6 +316,7 @@ def _group_by_team(team_ids: Iterable[str], everything: list[VirtualKey]) -> dic
 
 
 _LOADER_NAMES = (
+    "key_quota",
     "team",
     "customer",
     "virtual_key",

@@ -19,6 +19,7 @@ from app.schema.provider_governance.mutations import ProviderGovernanceMutations
 from app.schema.provider_governance.queries import ProviderGovernanceQueries
 from app.schema.rotation.mutations import RotationMutations
 from app.schema.scalars import SCALAR_MAP
+from app.schema.self_service import SelfServiceQueries
 from app.schema.session.mutations import SessionMutations
 from app.schema.teams.mutations import TeamMutations
 from app.schema.virtual_keys.mutations import VirtualKeyMutations
@@ -27,7 +28,7 @@ __all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
 
 
 @strawberry.type(description="Reads over Bifrost's governance data.")
-class Query(LookupQueries, ListQueries, ModelConfigQueries, ProviderGovernanceQueries):
+class Query(LookupQueries, ListQueries, ModelConfigQueries, ProviderGovernanceQueries, SelfServiceQueries):
     pass
 
 

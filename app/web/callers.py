@@ -6,6 +6,12 @@
   is authenticated by the gateway; the service credential goes upstream in its place. The key itself
   never leaves the gateway: one sent anywhere else (the ``token`` cookie, another ``Authorization``
   scheme, no scheme) is refused rather than forwarded as the caller's own credential.
+* The holder of a Bifrost virtual key (``x-bf-vk: <value>`` or ``Authorization: Bearer sk-bf-...``) is a
+  ``VIRTUAL_KEY`` caller: no credentials go upstream for it, never the service credential; its key goes to
+  Bifrost's quota route only (``myVirtualKey``), and every other field is refused before anything is sent
+  (``app.schema.self_service.guard``). A key sent with any other credential is ambiguous (400); one sent
+  where the gateway does not read it (the ``token`` cookie, another scheme, Bifrost's ``x-api-key``,
+  ``x-goog-api-key`` or ``api-key``) is refused rather than ignored or forwarded as somebody's token.
 * Anybody else is anonymous and goes upstream without credentials, unless the operator set
   ``ALLOW_ANONYMOUS_SERVICE_CREDENTIALS``.
 
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
+from app.bifrost.quota import is_key_value
 from app.keys import KEY_PREFIX, KeyRing
 from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.settings import Settings
@@ -29,6 +36,10 @@ from app.web.cookies import InvalidTokenCookie, token_cookie
 __all__ = ["CallerPolicy", "CallerRefused", "IdentifiedCaller", "service_headers"]
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
+VIRTUAL_KEY_HEADER = "x-bf-vk"
+VIRTUAL_KEY_PREFIX = "sk-bf-"
+# Headers Bifrost's inference routes read a virtual key from; the gateway does not, so a key there is refused.
+_UNREAD_KEY_HEADERS = frozenset({b"x-api-key", b"x-goog-api-key", b"api-key"})
 _OWN_CREDENTIALS = Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True)
 _NONE: Mapping[str, str] = MappingProxyType({})
 
@@ -47,6 +58,8 @@ class CallerRefused(Exception):
 
 
 _MISPLACED_KEY = "send a gateway key as X-Gateway-Key or Authorization: Bearer, nowhere else"
+_MISPLACED_VIRTUAL_KEY = "send a virtual key as x-bf-vk or Authorization: Bearer, nowhere else"
+_AMBIGUOUS_VIRTUAL_KEY = "send a virtual key alone, without a gateway key or Bifrost credentials"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +116,7 @@ class CallerPolicy:
         authorizations: list[bytes] = []
         keys: list[bytes] = []
         cookies: list[str] = []
+        virtual_keys: list[bytes] = []
         for name, value in headers.raw:
             if name == b"authorization":
                 authorizations.append(value)
@@ -110,10 +124,23 @@ class CallerPolicy:
                 cookies.append(value.decode("latin-1"))
             elif name == b"x-gateway-key":
                 keys.append(value)
-        if not (authorizations or cookies or keys):
+            elif name == b"x-bf-vk":
+                virtual_keys.append(value)
+            elif name in _UNREAD_KEY_HEADERS and _looks_like_virtual_key(value.decode("latin-1")):
+                raise CallerRefused(401, _MISPLACED_VIRTUAL_KEY, "UNAUTHENTICATED")
+        if not (authorizations or cookies or keys or virtual_keys):
             return self._anonymous
         authorization = _single(authorizations, "authorization")
         presented_key = _single(keys, GATEWAY_KEY_HEADER)
+        virtual_key = _single(virtual_keys, VIRTUAL_KEY_HEADER)
+        if authorization is not None and _is_virtual_key(authorization):
+            if virtual_key is not None:
+                raise CallerRefused(400, "send the virtual key in one header only", "BAD_REQUEST")
+            virtual_key, authorization = authorization[7:], None
+        elif authorization is not None and _looks_like_virtual_key(authorization.strip().rpartition(" ")[2]):
+            raise CallerRefused(401, _MISPLACED_VIRTUAL_KEY, "UNAUTHENTICATED")
+        if virtual_key is not None:
+            return self._key_holder(virtual_key, authorization, presented_key, cookies)
         if authorization is not None and _is_gateway_key(authorization):
             if presented_key is not None:
                 raise CallerRefused(400, "send the gateway key in one header only", "BAD_REQUEST")
@@ -132,6 +159,8 @@ class CallerPolicy:
             raise CallerRefused(401, str(error), "UNAUTHENTICATED") from None
         if token is not None and _looks_like_gateway_key(token):
             raise CallerRefused(401, _MISPLACED_KEY, "UNAUTHENTICATED")
+        if token is not None and _looks_like_virtual_key(token):
+            raise CallerRefused(401, _MISPLACED_VIRTUAL_KEY, "UNAUTHENTICATED")
         own: dict[str, str] = {}
         if authorization is not None:
             own["authorization"] = authorization
@@ -142,6 +171,24 @@ class CallerPolicy:
         if key is not None:
             return self._by_label[key.label]
         return self._anonymous
+
+    @staticmethod
+    def _key_holder(
+        virtual_key: str, authorization: str | None, gateway_key: str | None, cookies: list[str]
+    ) -> IdentifiedCaller:
+        # Whose credentials would go upstream cannot be told when a key comes with anything else.
+        if authorization is not None or gateway_key is not None:
+            raise CallerRefused(400, _AMBIGUOUS_VIRTUAL_KEY, "BAD_REQUEST")
+        try:
+            token = token_cookie(cookies)
+        except InvalidTokenCookie:
+            token = ""  # a token cookie all the same, if not a valid one
+        if token is not None:
+            raise CallerRefused(400, _AMBIGUOUS_VIRTUAL_KEY, "BAD_REQUEST")
+        value = virtual_key.strip()
+        if not is_key_value(value):
+            raise CallerRefused(401, "the virtual key is not valid", "UNAUTHENTICATED")
+        return IdentifiedCaller(Caller(CallerKind.VIRTUAL_KEY, virtual_key=value), _NONE, _NONE)
 
 
 def service_headers(settings: Settings) -> dict[str, str]:
@@ -163,6 +210,15 @@ def _single(values: list[bytes], name: str) -> str | None:
 def _is_gateway_key(authorization: str) -> bool:
     # Any case: a mistyped key is refused here rather than sent upstream as somebody's token.
     return authorization[:7].lower() == "bearer " and authorization[7:].strip().lower().startswith(KEY_PREFIX)
+
+
+def _is_virtual_key(authorization: str) -> bool:
+    # Any case, as Bifrost reads the prefix: a key in a bearer header is never forwarded as an admin's token.
+    return authorization[:7].lower() == "bearer " and _looks_like_virtual_key(authorization[7:])
+
+
+def _looks_like_virtual_key(credential: str) -> bool:
+    return credential.strip()[: len(VIRTUAL_KEY_PREFIX)].lower() == VIRTUAL_KEY_PREFIX
 
 
 def _looks_like_gateway_key(credential: str) -> bool:

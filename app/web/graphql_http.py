@@ -11,7 +11,8 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
 * Trusted documents (``documentId``, or a listed document by hash or text), enforced or not
   (``app.web.trusted_documents``).
 * The caller is identified before anything runs (``app.web.callers``): ambiguous credentials are 400,
-  a gateway key or token cookie that is not valid is 401.
+  a gateway key or token cookie that is not valid is 401; the holder of a virtual key is refused (403,
+  ``FORBIDDEN``) any operation but a query of ``myVirtualKey`` (``app.schema.self_service.guard``).
 * Cost: an operation priced above ``MAX_QUERY_COST`` is refused like an invalid document
   (``QUERY_TOO_COMPLEX``); a request with the ``X-Query-Cost`` header gets the price of what it ran in
   ``extensions.cost``. Per-request ceilings on upstream calls and bytes and on the response's size
@@ -39,6 +40,7 @@ from app.schema.context import GatewayContext
 from app.schema.executor import Executor, PreparedDocument
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
+from app.schema.self_service import key_holder_refusal
 from app.schema.session.limiter import LoginLimiter
 from app.shared_state import SharedDocuments
 from app.tracing import NO_TRACING, Tracing
@@ -274,6 +276,11 @@ class GraphQLEndpoint:
             if media == GRAPHQL_RESPONSE:
                 return Response(orjson.dumps(body), status_code=400, media_type=media)
             return Response(orjson.dumps({"data": None, **body}), media_type=media)
+        if identified.caller.is_key_holder:
+            assert prepared.document is not None
+            refusal = key_holder_refusal(prepared.document, operation_name)
+            if refusal is not None:
+                raise Problem(403, refusal, "FORBIDDEN")
         if persisted is not None:
             # Only now: a document that is too large, does not parse or breaks a limit is never kept.
             self.persisted_queries.remember(persisted, query)

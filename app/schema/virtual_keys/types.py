@@ -18,6 +18,8 @@ from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.rate_limits.types import RateLimit
 from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_of
+from app.schema.self_service.types import KeyUsage
+from app.schema.self_service.usage import REVEAL_FORBIDDEN, key_usage, may_use_value
 
 if TYPE_CHECKING:
     from app.schema.customers.types import Customer
@@ -204,11 +206,8 @@ class VirtualKey:
         if not reveal:
             return mask_secret(root.value)
         context = info.context
-        if not context.caller.can_reveal and root.id not in context.created_keys:
-            raise GatewayError(
-                "revealing a key's value needs your own Bifrost credentials or a gateway key allowed to reveal",
-                GatewayErrorCode.FORBIDDEN,
-            )
+        if not may_use_value(info, root.id):
+            raise GatewayError(REVEAL_FORBIDDEN, GatewayErrorCode.FORBIDDEN)
         context.revealed_values.add(root.value)  # so an idempotent answer is never remembered with it
         return root.value
 
@@ -250,3 +249,13 @@ class VirtualKey:
         root: strawberry.Parent[models.VirtualKey], info: Info
     ) -> list[Annotated[ModelConfig, strawberry.lazy("app.schema.model_configs.types")]] | None:
         return await info.context.loaders.key_model_configs.load(root.id)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The key's usage since each budget's last reset: requests, tokens and USD per model, and their "
+        "total, from Bifrost's quota route. That route's credential is the key's value, so the gateway sends it "
+        "only for callers who may reveal the value (else a FORBIDDEN error, as for `value(reveal: true)`), and "
+        "only there. One upstream call per key (Bifrost has no batch form). Null before Bifrost v2."
+    )
+    @staticmethod
+    async def usage(root: strawberry.Parent[models.VirtualKey], info: Info) -> KeyUsage | None:
+        return await key_usage(root, info)  # type: ignore[return-value]
