@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import GraphQLField, GraphQLObjectType, get_named_type, is_composite_type
+from graphql import GraphQLField, GraphQLObjectType, get_named_type, is_composite_type, parse
 
 from app.schema.federation.schema import build_subgraph_schema
 from app.schema.schema import build_schema
+from app.schema.self_service import key_holder_refusal
 from tests.gateway.conftest import REVEAL_KEY, Gateway, make_gateway
 
 KEY = "sk-bf-00000000-0000-4000-8000-000000000000"
@@ -140,10 +141,6 @@ async def test_introspection_stays_off_for_key_holders_in_the_production_profile
 
 
 def test_the_federation_subgraph_refuses_its_entity_fields_to_key_holders() -> None:
-    from graphql import parse
-
-    from app.schema.self_service import key_holder_refusal
-
     schema = build_subgraph_schema()._schema
     assert {"_entities", "_service"} <= set(schema.query_type.fields)  # type: ignore[union-attr]
     assert key_holder_refusal(parse("{ _entities(representations: []) { __typename } }"), None) is not None

@@ -7,6 +7,8 @@ credential, or nothing at all.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -173,8 +175,6 @@ async def test_key_holder_never_gets_the_service_credential_even_where_anonymous
 
 
 async def test_two_key_holders_at_once_each_read_their_own_key() -> None:
-    import asyncio
-
     gw, recorder, admin = await key_gateway()
     first = await arrange_key(admin, {"name": "first"})
     second = await arrange_key(admin, {"name": "second"})
@@ -187,8 +187,6 @@ async def test_two_key_holders_at_once_each_read_their_own_key() -> None:
 
 
 async def test_key_holder_request_log_line_names_the_kind_never_the_key(caplog: pytest.LogCaptureFixture) -> None:
-    import logging
-
     caplog.set_level(logging.INFO)
     gw, _, admin = await key_gateway()
     key = await arrange_key(admin)
