@@ -64,6 +64,7 @@ class Feature(Enum):
     BUDGET_IDS = "budget_ids"  # key, provider-config and customer budgets matched by ``id`` (teams': by duration)
     KEY_LIST_PAGING = "key_list_paging"  # the key list always answers paging fields; filters turn paging on
     KEY_VALUE_LAST = "key_value_last"  # keys write ``value`` last and answer ``assigned_user`` (null without users)
+    INFERENCE = "inference"  # POST /v1/chat/completions, governed by virtual keys (the embedded server's mock provider)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,7 @@ V2 = Generation(
         Feature.BUDGET_IDS,
         Feature.KEY_LIST_PAGING,
         Feature.KEY_VALUE_LAST,
+        Feature.INFERENCE,
     },
     provider_weight_default=None,
     rate_limit_problem_prefix="Invalid rate limit: ",

@@ -26,6 +26,7 @@ from .handlers import (
     budget_overrides,
     config,
     customers,
+    inference,
     key_rotation,
     limits,
     model_configs,
@@ -64,6 +65,7 @@ EXACT: dict[str, dict[str, Handler]] = {
     f"{_GOVERNANCE}/virtual-keys/rotate": {"POST": key_rotation.rotate_virtual_keys},
     f"{_GOVERNANCE}/virtual-keys/quota": {"GET": quota.virtual_key_quota},
     "/api/config": {"GET": config.get_config, "PUT": config.update_config},
+    "/v1/chat/completions": {"POST": inference.chat_completions},
 }
 
 WITH_ID: dict[str, dict[str, Handler]] = {
@@ -147,6 +149,7 @@ REQUIRES: dict[str, Feature] = {
     "/api/config": Feature.KEY_ROTATION,  # served for its one governance setting, vk_rotation_cooldown
     f"{_GOVERNANCE}/virtual-keys/quota": Feature.KEY_QUOTA,
     "/api/teams": Feature.DEPRECATED_ALIASES,
+    "/v1/chat/completions": Feature.INFERENCE,
     "/api/teams/": Feature.DEPRECATED_ALIASES,
 }
 
