@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The embedded server's demo traffic is on here (the demo keys keep spending); EMBEDDED_BIFROST_DEMO_TRAFFIC=false stops it.
 run: $(STAMP)
-	$(PY) -m app
+	EMBEDDED_BIFROST_DEMO_TRAFFIC="$${EMBEDDED_BIFROST_DEMO_TRAFFIC:-true}" $(PY) -m app
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app tests bench

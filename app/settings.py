@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     embedded_bifrost_database: str = ":memory:"
     embedded_bifrost_generation: str = "v2"  # a generation's name or alias (app.generations)
     embedded_bifrost_demo: bool = True
+    # Chat completions with the demo keys, so usage moves; `make run` turns it on (v2 with the demo data set)
+    embedded_bifrost_demo_traffic: bool = False
 
     # HTTP edge
     gateway_env: Literal["development", "production"] = "development"

@@ -3,6 +3,8 @@
 Example::
 
     python -m app.embedded_bifrost --host 127.0.0.1 --port 8080 --database :memory: --generation v2 --demo
+
+``--demo-traffic`` (v2, with ``--demo``) keeps the demo keys spending: a few chat completions a second.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from ..generations import GENERATIONS
+from ..generations import GENERATIONS, Feature
 from .app import create_app
+from .demo_traffic import DEFAULT_INTERVAL, DemoTraffic
 from .server import serve
 
 
@@ -29,6 +32,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--version", dest="server_version", default=None, help="answer of GET /api/version")
     parser.add_argument("--hide-version", action="store_true", help="GET /api/version answers 404")
     parser.add_argument("--demo", action="store_true", help="seed the demo data set")
+    parser.add_argument(
+        "--demo-traffic",
+        action="store_true",
+        help="send a few chat completions a second with the demo keys, so usage moves (v2; implies --demo)",
+    )
     parser.add_argument("--auth-user", default=None)
     parser.add_argument("--auth-password", default=None)
     parser.add_argument(
@@ -53,11 +61,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             auth=(args.auth_user, args.auth_password) if args.auth_user is not None else None,
             version=args.server_version,
             expose_version=not args.hide_version,
-            demo=args.demo,
+            demo=args.demo or args.demo_traffic,
             vk_rotation_cooldown=args.vk_rotation_cooldown,
         )
     except ValueError as error:
         parser.error(str(error))
+    if args.demo_traffic:
+        if not app.context.generation.has(Feature.INFERENCE):
+            parser.error(f"--demo-traffic needs a generation with inference (v2), not {app.context.generation}")
+        app.background.append(DemoTraffic(app, DEFAULT_INTERVAL))
     if args.server == "lean":
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
         serve(app, args.host, args.port)

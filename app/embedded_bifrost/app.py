@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from starlette.datastructures import State
@@ -26,7 +26,7 @@ from .rotation import MAX_COOLDOWN_NS, set_rotation_cooldown
 from .routes import PER_CALLER, Handler, Router
 from .views import Views
 
-__all__ = ["BifrostApp", "RequestRecord", "create_app"]
+__all__ = ["Background", "BifrostApp", "RequestRecord", "create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,16 @@ class RequestRecord(NamedTuple):
     query: str
 
 
+class Background(Protocol):
+    """Work that runs beside the server while it serves (the demo traffic): started and stopped with it."""
+
+    def start(self) -> None:
+        """Start in the running event loop."""
+
+    async def stop(self) -> None:
+        """Stop and wait until stopped."""
+
+
 class BifrostApp:
     """A Bifrost-compatible governance server as an ASGI application.
 
@@ -55,6 +65,8 @@ class BifrostApp:
 
     Attributes:
         state: ``request_log`` (a deque of :class:`RequestRecord`), ``store`` and ``context``.
+        background: What :meth:`startup` starts and :meth:`shutdown` stops (ASGI lifespan and the lean server
+            call them).
     """
 
     def __init__(self, context: Context, expose_version: bool) -> None:
@@ -72,13 +84,24 @@ class BifrostApp:
         if generation.has(Feature.VERSION_NEEDS_AUTH):
             open_paths -= {"/api/version"}
         self.open_paths = open_paths
+        self.background: list[Background] = []
+
+    async def startup(self) -> None:
+        """Start the background work (the server calls this once it listens)."""
+        for work in self.background:
+            work.start()
+
+    async def shutdown(self) -> None:
+        """Stop the background work, last started first."""
+        for work in reversed(self.background):
+            await work.stop()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = b""
@@ -168,16 +191,17 @@ class BifrostApp:
         """Close the database connection."""
         self.context.store.close()
 
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    # The database is ready before the first request (create_app opens it), so lifespan has nothing to do.
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        # The database is ready before the first request (create_app opens it): lifespan runs the background.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 def create_app(

@@ -50,6 +50,10 @@ class Responder(Protocol):
 
     def close(self) -> None: ...
 
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
 
 _REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -236,6 +240,7 @@ async def start_server(app: Responder, host: str, port: int) -> Server:
 
 async def _serve_until_signalled(app: Responder, host: str, port: int) -> None:
     server = await start_server(app, host, port)
+    await app.startup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -244,6 +249,7 @@ async def _serve_until_signalled(app: Responder, host: str, port: int) -> None:
     try:
         await stop.wait()
     finally:
+        await app.shutdown()
         await server.close()
         app.close()
 

@@ -33,7 +33,7 @@ from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
 from app.web.schema_sdl import schema_route
 from app.web.trusted_documents import load_trusted_documents
-from app.web.upstream import build_bifrost_client
+from app.web.upstream import EmbeddedBifrostTransport, build_bifrost_client, embedded_transport
 
 __all__ = ["bifrost_client_of", "build_executor", "create_app"]
 
@@ -71,6 +71,8 @@ def create_app(
     executor = build_executor(settings)
     schema = executor.schema
     trusted_documents = load_trusted_documents(settings, executor)  # before anything is opened: it may refuse
+    if transport is None and settings.uses_embedded_bifrost:
+        transport = embedded_transport(settings)
     client = build_bifrost_client(settings, transport, tracing)
     shared = SharedState.from_settings(settings)
     endpoint = GraphQLEndpoint(
@@ -106,6 +108,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if isinstance(transport, EmbeddedBifrostTransport):
+            await transport.start_background()  # the embedded server's demo traffic, when turned on
         yield
         await client.aclose()
         await shared.aclose()

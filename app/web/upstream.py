@@ -9,6 +9,7 @@ httpx transport (ASGI, mock) instead.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 
@@ -19,7 +20,43 @@ from app.observability import UPSTREAM_DEPRECATED, UPSTREAM_DURATION, UPSTREAM_R
 from app.settings import Settings
 from app.tracing import NO_TRACING, Tracing
 
-__all__ = ["build_bifrost_client"]
+__all__ = ["EmbeddedBifrostTransport", "build_bifrost_client", "embedded_transport"]
+
+
+class EmbeddedBifrostTransport(httpx.ASGITransport):
+    """The in-process wire to the embedded server, which also runs the server's background work (demo traffic).
+
+    httpx does not run an ASGI app's lifespan, so the gateway starts the work with :meth:`start_background`
+    at its own start-up; closing the transport (the client's ``aclose`` at shutdown) stops it.
+    """
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app=app)
+        self.embedded = app
+
+    async def start_background(self) -> None:
+        """Start the embedded server's background work."""
+        await self.embedded.startup()
+
+    async def aclose(self) -> None:
+        await self.embedded.shutdown()
+        await super().aclose()
+
+
+def embedded_transport(settings: Settings) -> EmbeddedBifrostTransport:
+    """A fresh embedded server as settings describe it, behind an in-process transport."""
+    from app.embedded_bifrost import create_app as create_embedded_bifrost
+    from app.embedded_bifrost.demo_traffic import DemoTraffic
+    from app.generations import Feature
+
+    embedded = create_embedded_bifrost(
+        database=settings.embedded_bifrost_database,
+        generation=settings.embedded_generation,
+        demo=settings.embedded_bifrost_demo,
+    )
+    if settings.embedded_bifrost_demo_traffic and settings.embedded_generation.has(Feature.INFERENCE):
+        embedded.background.append(DemoTraffic(embedded))
+    return EmbeddedBifrostTransport(embedded)
 
 
 def build_bifrost_client(
@@ -52,14 +89,7 @@ def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wir
             read_timeout=settings.upstream_read_timeout,
         )
     if transport is None:
-        from app.embedded_bifrost import create_app as create_embedded_bifrost
-
-        embedded = create_embedded_bifrost(
-            database=settings.embedded_bifrost_database,
-            generation=settings.embedded_generation,
-            demo=settings.embedded_bifrost_demo,
-        )
-        transport = httpx.ASGITransport(app=embedded)  # type: ignore[arg-type]
+        transport = embedded_transport(settings)
     timeout = httpx.Timeout(
         connect=settings.upstream_connect_timeout,
         read=settings.upstream_read_timeout,
