@@ -232,6 +232,19 @@ async def test_model_lists(client: httpx.AsyncClient, config: dict[str, Any], al
         assert refusal_of(response) == (403, "model_blocked", "Model 'gpt-4o-mini' is not allowed for this virtual key")
 
 
+async def test_any_config_of_the_provider_may_allow_the_model_and_any_may_blacklist_it(
+    client: httpx.AsyncClient,
+) -> None:
+    configs = [
+        {"provider": "openai", "allowed_models": ["gpt-4o"], "key_ids": ["*"]},
+        {"provider": "openai", "allowed_models": ["gpt-4o-mini"], "blacklisted_models": ["o1"], "key_ids": ["*"]},
+    ]
+    vk = await key(client, provider_configs=configs)
+    assert (await chat(client, vk["value"])).status_code == 200
+    assert (await chat(client, vk["value"], model="openai/gpt-4o")).status_code == 200
+    assert refusal_of(await chat(client, vk["value"], model="openai/o1"))[1] == "model_blocked"
+
+
 async def test_bare_model_goes_to_the_heaviest_config_that_allows_it(client: httpx.AsyncClient) -> None:
     configs = [
         {"provider": "openai", "weight": 0.2, "allowed_models": ["gpt-4o"], "key_ids": ["*"]},

@@ -120,9 +120,13 @@ def _configs(db: sqlite3.Connection, key: sqlite3.Row) -> list[sqlite3.Row]:
     return db.execute("SELECT * FROM provider_configs WHERE virtual_key_id = ? ORDER BY id", (key["id"],)).fetchall()
 
 
-def _allows(config: sqlite3.Row, model: str, empty_allows_all: bool) -> bool:
+def _blacklists(config: sqlite3.Row, model: str) -> bool:
     blacklisted = orjson.loads(config["blacklisted_models"])
-    if "*" in blacklisted or model in blacklisted:
+    return "*" in blacklisted or model in blacklisted
+
+
+def _allows(config: sqlite3.Row, model: str, empty_allows_all: bool) -> bool:
+    if _blacklists(config, model):
         return False
     allowed = orjson.loads(config["allowed_models"])
     return "*" in allowed or model in allowed or (not allowed and empty_allows_all)
@@ -152,7 +156,8 @@ def _key_refusal(ctx: Context, key: sqlite3.Row, provider: str, model: str, now:
     if not configs:
         return Refusal(403, "provider_blocked", f"Provider '{provider}' is not allowed for this virtual key")
     empty_allows_all = ctx.generation.empty_allowed_models == "all"
-    blacklisted = any(not _allows(config, model, True) for config in configs)
+    # A blacklist of any of the provider's configs wins over the allow lists of the others.
+    blacklisted = any(_blacklists(config, model) for config in configs)
     if blacklisted or not any(_allows(config, model, empty_allows_all) for config in configs):
         return Refusal(403, "model_blocked", f"Model '{model}' is not allowed for this virtual key")
     return None
