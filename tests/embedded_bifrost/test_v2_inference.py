@@ -318,3 +318,13 @@ async def test_older_generations_have_no_inference(generation: str) -> None:
     async with client_for(create_app(generation=generation)) as older:
         response = await older.post(CHAT, json={"model": "openai/gpt-4o", "messages": HELLO})
         assert response.status_code == 404
+
+
+async def test_dashboard_auth_does_not_apply_to_inference() -> None:
+    basic = httpx.BasicAuth("admin", "s3cret")
+    async with client_for(create_app(generation="v2", auth=("admin", "s3cret"))) as guarded:
+        response = await guarded.post(VKS, json={"name": "k", "provider_configs": [OPENAI_ALL]}, auth=basic)
+        value = response.json()["virtual_key"]["value"]
+        assert (await guarded.post(CHAT, json={"model": "openai/gpt-4o", "messages": HELLO})).status_code == 401
+        assert (await chat(guarded, value)).status_code == 200
+        assert (await guarded.get(VKS)).status_code == 401  # the key is no dashboard credential
