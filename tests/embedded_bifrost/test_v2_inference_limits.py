@@ -320,3 +320,35 @@ async def test_cycles_override_ends_with_its_windows(app: BifrostApp, client: ht
     assert (await chat(client, vk["value"])).status_code == 200
     got = (await reread(client, vk["id"]))["budgets"][0]
     assert "override_mode" not in got and "override_amount" not in got
+
+
+async def test_provider_level_rate_limit(client: httpx.AsyncClient) -> None:
+    rate = {"request_max_limit": 1, "request_reset_duration": "1h"}
+    assert (await client.put(f"{GOV}/providers/openai", json={"rate_limit": rate})).status_code == 200
+    vk = await key(client)
+    assert (await chat(client, vk["value"])).status_code == 200
+    assert refusal_of(await chat(client, vk["value"])) == (
+        429,
+        "request_limited",
+        "Provider-level rate limit check failed: rate limit violated for openai:"
+        " [request limit exceeded (1/1, resets every 1h)]",
+    )
+    anthropic = await key(
+        client, provider_configs=[{"provider": "anthropic", "allowed_models": ["*"], "key_ids": ["*"]}]
+    )
+    assert (await chat(client, anthropic["value"], model="anthropic/claude-haiku-4-5")).status_code == 200
+
+
+async def test_key_scoped_model_rule_counts_tokens(client: httpx.AsyncClient) -> None:
+    vk = await key(client)
+    rule = {"metric": "tokens", "max_limit": 15, "reset_duration": "1m"}
+    body = {"model_name": "gpt-4o-mini", "scope": "virtual_key", "scope_id": vk["id"], "rate_limits": [rule]}
+    await created(client, f"{GOV}/model-configs", body, "model_config")
+    assert [(await chat(client, vk["value"])).status_code for _ in range(2)] == [200, 200]
+    assert refusal_of(await chat(client, vk["value"])) == (
+        429,
+        "token_limited",
+        f"Model-level rate limit check failed (virtual key scope): rate limit violated for"
+        f" Model:gpt-4o-mini:virtual_key:{vk['id']}: [token limit exceeded (22/15, resets every 1m)]",
+    )
+    assert (await chat(client, vk["value"], model="openai/gpt-4o")).status_code == 200  # another model
