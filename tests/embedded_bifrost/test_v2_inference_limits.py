@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -352,3 +353,27 @@ async def test_key_scoped_model_rule_counts_tokens(client: httpx.AsyncClient) ->
         f" Model:gpt-4o-mini:virtual_key:{vk['id']}: [token limit exceeded (22/15, resets every 1m)]",
     )
     assert (await chat(client, vk["value"], model="openai/gpt-4o")).status_code == 200  # another model
+
+
+async def test_concurrent_requests_at_a_limit_admit_exactly_the_limit(
+    app: BifrostApp, client: httpx.AsyncClient
+) -> None:
+    vk = await key(client, rate_limit={"request_max_limit": 5, "request_reset_duration": "1h"})
+    responses = await asyncio.gather(*(chat(client, vk["value"]) for _ in range(40)))
+    assert sorted(response.status_code for response in responses) == [200] * 5 + [429] * 35
+    assert len(log_rows(app)) == 5
+    assert (await reread(client, vk["id"]))["rate_limit"]["request_current_usage"] == 5
+
+
+async def test_a_window_long_past_resets_once_on_the_lattice(app: BifrostApp, client: httpx.AsyncClient) -> None:
+    vk = await key(client, budgets=[budget(0.01, "1d")])
+    created_at = parse_rfc3339(vk["budgets"][0]["created_at"])
+    assert created_at is not None
+    app.context.clock = lambda: created_at + 36_500 * 24 * HOUR + 5  # a century later
+    assert (await chat(client, vk["value"])).status_code == 200
+    got = (await reread(client, vk["id"]))["budgets"][0]
+    assert parse_rfc3339(got["last_reset"]) == created_at + 36_500 * 24 * HOUR
+    app.context.clock = lambda: created_at - HOUR  # a clock behind the window's start resets nothing
+    assert (await chat(client, vk["value"])).status_code == 200
+    again = (await reread(client, vk["id"]))["budgets"][0]
+    assert again["last_reset"] == got["last_reset"] and again["current_usage"] == pytest.approx(2 * HELLO_MINI_COST)
