@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     idempotency_wait: float = Field(20.0, gt=0, le=300)
     idempotency_lease: float = Field(60.0, gt=0, le=3600)
 
+    # Live data: subscriptions polled from Bifrost (README: "Live usage")
+    live_poll_interval: float = Field(2.0, ge=0.1, le=3600)
+    live_subscriber_queue: int = Field(8, ge=1, le=1000)
+    live_max_watched_ids: int = Field(50, ge=1, le=1000)
+    live_max_subscriptions_per_connection: int = Field(20, ge=1, le=1000)
+    live_max_connections_per_client: int = Field(20, ge=1, le=100_000)
+    live_connection_init_timeout: float = Field(10.0, gt=0, le=300)
+    live_ping_interval: float = Field(15.0, gt=0, le=3600)
+    live_max_message_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
     # Embedded Bifrost-compatible server (used when BIFROST_URL is unset; production must ask for it)
     embedded_bifrost: bool = False
     embedded_bifrost_database: str = ":memory:"

@@ -11,6 +11,7 @@ from app.bifrost import BifrostSession
 from app.schema.caller import ANONYMOUS, Caller
 
 if TYPE_CHECKING:
+    from app.schema.live.source import LiveSource
     from app.schema.loaders import Loaders
     from app.schema.session.limiter import LoginLimiter
 
@@ -34,6 +35,8 @@ class GatewayContext:
         request_id: the request's ``x-request-id``, for log lines written while it runs.
         earlier_attempt_at: set on an idempotent retry whose first attempt may have written (epoch seconds of
             that attempt); creates then read back by name before writing, and a delete of what is gone succeeds.
+        live: what subscriptions poll through (the hub, the caller's poll credentials); None outside a
+            subscription transport.
     """
 
     bifrost: BifrostSession
@@ -48,6 +51,7 @@ class GatewayContext:
     operation_name: str | None = None
     request_id: str | None = None
     earlier_attempt_at: float | None = None
+    live: LiveSource | None = None
 
 
 Info = strawberry.Info[GatewayContext, None]

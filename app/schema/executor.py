@@ -12,10 +12,17 @@ Each operation is also priced when prepared (``app.schema.cost``); a request who
 ``Limits.max_cost`` is refused before anything runs, and an accepted one carries its price in the result's
 ``extensions.cost`` (Shopify's shape: ``requestedQueryCost``, ``maxQueryCost``). Expensive operations
 then take turns through the cost gate (``app.schema.cost_gate``); cheap ones go straight through.
+
+Subscriptions (``subscribe``) run on graphql-core's subscribe on the same schema, priced and refused the same
+way; they do not hold the cost gate (a stream lives for minutes; what it costs upstream is bounded by the hub's
+one poll per interval). An error the event stream raises (an upstream 401 after a logout, a subscriber dropped
+for being slow) ends the stream with one last result carrying it, as safe as any other error.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,11 +30,14 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     execute,
     get_operation_ast,
+    located_error,
     parse,
     specified_rules,
+    subscribe,
     validate,
 )
 from strawberry.execution import optimized_is_awaitable
@@ -151,6 +161,59 @@ class Executor:
         result.extensions = priced
         return result
 
+    async def subscribe(
+        self, prepared: PreparedDocument, *, variables: dict[str, Any] | None, context: Any, operation_name: str | None
+    ) -> AsyncGenerator[ExecutionResult, None] | ExecutionResult:
+        """Start a valid prepared subscription: its stream of results, or one result with the errors that stop it.
+
+        The stream must be closed by the caller (``aclose``) when it stops reading.
+        """
+        assert prepared.document is not None and prepared.operation_type == "subscription"
+        cost = prepared.cost.for_variables(variables) if prepared.cost is not None else 0
+        max_cost = self.limits.max_cost
+        if cost > max_cost:
+            return ExecutionResult(None, [too_complex(cost, max_cost)])
+        started = subscribe(
+            self._graphql_schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            executor_class=self.schema.execution_context_class,
+            hide_suggestions=self.hide_suggestions,
+        )
+        if not isinstance(started, ExecutionResult | AsyncIterator):
+            started = await started
+        if isinstance(started, ExecutionResult):
+            return self._safe(prepared, variables, context, started)
+        return self._safe_stream(prepared, variables, context, started)
+
+    async def _safe_stream(
+        self,
+        prepared: PreparedDocument,
+        variables: dict[str, Any] | None,
+        context: Any,
+        results: AsyncIterator[ExecutionResult],
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        async with aclosing(results) as stream:  # type: ignore[type-var]
+            try:
+                async for result in stream:
+                    yield self._safe(prepared, variables, context, result)
+            except Exception as error:  # the event stream's own error: the stream ends with it
+                field = _root_field(prepared)
+                path: list[str | int] | None = [(field.alias or field.name).value] if field else None
+                located = located_error(error, [field] if field else None, path)
+                yield self._safe(prepared, variables, context, ExecutionResult(None, [located]))
+
+    def _safe(
+        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, result: ExecutionResult
+    ) -> ExecutionResult:
+        if result.errors and self.hide_suggestions and any(error.path is None for error in result.errors):
+            result.errors = self._concealed(prepared, variables, result.errors)
+        if result.errors:
+            result.errors = safe_errors(result.errors, getattr(context, "request_id", None))
+        return result
+
     async def _run(
         self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, operation_name: str | None
     ) -> ExecutionResult:
@@ -188,3 +251,13 @@ class Executor:
         if not isinstance(result, ExecutionResult):
             result = await result
         return result
+
+
+def _root_field(prepared: PreparedDocument) -> FieldNode | None:
+    """The single root field of a subscription (validation allows one)."""
+    assert prepared.document is not None
+    operation = get_operation_ast(prepared.document, prepared.operation_name)
+    if operation is None:
+        return None
+    selection = operation.selection_set.selections[0]
+    return selection if isinstance(selection, FieldNode) else None

@@ -11,6 +11,7 @@ from strawberry.types.scalar import ScalarDefinition
 from app.schema.customers.mutations import CustomerMutations
 from app.schema.input_builders import install_input_builders
 from app.schema.lists import ListQueries
+from app.schema.live import Subscription
 from app.schema.lookups import LookupQueries
 from app.schema.model_configs.mutations import ModelConfigMutations
 from app.schema.model_configs.queries import ModelConfigQueries
@@ -24,7 +25,7 @@ from app.schema.session.mutations import SessionMutations
 from app.schema.teams.mutations import TeamMutations
 from app.schema.virtual_keys.mutations import VirtualKeyMutations
 
-__all__ = ["GatewaySchema", "Mutation", "Query", "build_schema"]
+__all__ = ["GatewaySchema", "Mutation", "Query", "Subscription", "build_schema"]
 
 
 @strawberry.type(description="Reads over Bifrost's governance data.")
@@ -51,13 +52,14 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(query: type = Query, scalars: Mapping[object, ScalarDefinition] | None = None) -> GatewaySchema:
-    """The schema: root types from the per-domain modules, custom scalars registered.
+    """The schema: root types from the per-domain modules (``Subscription`` from ``app.schema.live``), custom scalars
+    registered.
 
     Args:
         query: the root query type (the federation subgraph's adds ``_entities`` and ``_service``).
         scalars: scalars beside the gateway's own.
     """
     config = StrawberryConfig(scalar_map={**SCALAR_MAP, **(scalars or {})})
-    schema = GatewaySchema(query=query, mutation=Mutation, config=config)
+    schema = GatewaySchema(query=query, mutation=Mutation, subscription=Subscription, config=config)
     install_input_builders(schema)
     return schema

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
+from app.live import LiveHub, LocalHub
 from app.observability import OperationLabels
 from app.schema import build_schema
 from app.schema.cost_gate import CostGate
@@ -28,10 +29,12 @@ from app.web.callers import CallerPolicy
 from app.web.edge import GatewayASGI
 from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
+from app.web.graphql_ws import GraphQLTransportWS
 from app.web.idempotency import IdempotentMutations
 from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
 from app.web.schema_sdl import schema_route
+from app.web.subscriptions import ClientConnections, LiveService
 from app.web.trusted_documents import load_trusted_documents
 from app.web.upstream import EmbeddedBifrostTransport, build_bifrost_client, embedded_transport
 
@@ -57,6 +60,7 @@ def create_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     tracing: Tracing | None = None,
+    live_hub: LiveHub | None = None,
 ) -> GatewayASGI:
     """Build the gateway. The Bifrost client is created here (not at first request) and closed at shutdown.
 
@@ -64,6 +68,7 @@ def create_app(
         settings: the settings; read from the environment when omitted.
         transport: replaces the upstream wire (tests pass an ASGI or mock transport).
         tracing: replaces the tracing set up from settings (tests pass an in-memory tracer provider).
+        live_hub: replaces the in-process poller hub (tests pass one whose clock they step).
     """
     settings = settings or Settings()
     if tracing is None:
@@ -95,6 +100,24 @@ def create_app(
         operation_labels=OperationLabels([*settings.metrics_operation_names, *trusted_documents.operation_names]),
         shared_documents=shared.documents,
         trusted_documents=trusted_documents,
+    )
+    live = LiveService(
+        executor,
+        client,
+        live_hub or LocalHub(settings.live_poll_interval, queue_size=settings.live_subscriber_queue),
+        max_watched_ids=settings.live_max_watched_ids,
+        max_document_bytes=settings.max_document_bytes,
+        dataloader_concurrency=settings.dataloader_concurrency,
+        connections=ClientConnections(settings.live_max_connections_per_client),
+    )
+    websocket = GraphQLTransportWS(
+        live,
+        endpoint.callers,
+        allowed_origins=settings.cors_allow_origins,
+        init_timeout=settings.live_connection_init_timeout,
+        ping_interval=settings.live_ping_interval,
+        max_message_bytes=settings.live_max_message_bytes,
+        max_subscriptions=settings.live_max_subscriptions_per_connection,
     )
     _warn_about_service_credentials(settings)
 
@@ -134,6 +157,7 @@ def create_app(
     rest.state.shared = shared
     rest.state.operation_labels = endpoint.operation_labels
     rest.state.trusted_documents = trusted_documents
+    rest.state.live = live
     wrap = None
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins
@@ -149,7 +173,7 @@ def create_app(
                 max_age=600,
             )
 
-    return GatewayASGI(endpoint.handle, rest, wrap=wrap)
+    return GatewayASGI(endpoint.handle, rest, wrap=wrap, websocket=websocket)
 
 
 def build_executor(settings: Settings) -> Executor:

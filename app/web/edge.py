@@ -1,8 +1,9 @@
 """The outermost ASGI callable: /graphql straight to its endpoint, everything else to Starlette.
 
 The GraphQL endpoint is the hot path; Starlette's routing and middleware stack cost about a tenth of
-a request there, so it is dispatched directly (CORS still applies when configured). Health, metrics,
-GraphiQL assets and lifespan go through the Starlette application as usual.
+a request there, so it is dispatched directly (CORS still applies when configured). A WebSocket at /graphql
+goes to the graphql-transport-ws handler (``app.web.graphql_ws``). Health, metrics, GraphiQL assets and
+lifespan go through the Starlette application as usual.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ class GatewayASGI:
         rest: Starlette,
         *,
         wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+        websocket: ASGIApp | None = None,
     ) -> None:
         self._handle = graphql
+        self._websocket = websocket
         self.rest = rest
         self.state = rest.state
         self._graphql: ASGIApp = wrap(self._serve_graphql) if wrap else self._serve_graphql
@@ -44,6 +47,8 @@ class GatewayASGI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":
             await self._graphql(scope, receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == "/graphql" and self._websocket is not None:
+            await self._websocket(scope, receive, send)
         else:
             await self.rest(scope, receive, send)
 

@@ -1,0 +1,5 @@
+"""Live data: the poller hub that shares one upstream poll per watched set between every subscriber."""
+
+from app.live.hub import LiveHub, LocalHub, Poll, Sleep, Snapshot, SubscriberDropped, WatchKey, credentials_digest
+
+__all__ = ["LiveHub", "LocalHub", "Poll", "Sleep", "Snapshot", "SubscriberDropped", "WatchKey", "credentials_digest"]

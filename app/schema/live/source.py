@@ -1,0 +1,32 @@
+"""What a subscription polls through: the hub, and a Bifrost session with the subscriber's credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.bifrost import BifrostSession
+from app.live import LiveHub
+
+__all__ = ["LiveSource"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSource:
+    """Built by the transport once per subscription; resolvers of ``Subscription`` read it from the context.
+
+    Example:
+        >>> # LiveSource(hub, lambda calls: client.session(caller.upstream, max_calls=calls), digest, 50)
+
+    Attributes:
+        hub: shares one poll per watched set between subscribers (``app.live``).
+        poll_session: a fresh session with the subscriber's upstream credentials and nothing else (no request
+            id: the poll outlives the request that started it), allowed that many calls.
+        credentials: the digest of those credentials (part of the hub's key: never shared across callers).
+        max_watched_ids: how many ids one subscription may watch (``LIVE_MAX_WATCHED_IDS``).
+    """
+
+    hub: LiveHub
+    poll_session: Callable[[int], BifrostSession]
+    credentials: str
+    max_watched_ids: int

@@ -1,0 +1,200 @@
+"""Running a subscription for any transport: ``open_subscription`` yields formatted results.
+
+Every streaming transport (graphql-transport-ws in ``app.web.graphql_ws``, GraphQL over SSE, Apollo's multipart
+subscriptions) identifies its caller with the same ``CallerPolicy`` as the HTTP endpoint, then calls::
+
+    stream = await open_subscription(live, caller, document, variables, operation_name)
+    async with aclosing(stream):
+        async for result in stream:  # {"data": ...} and/or {"errors": [...]}, as JSON-ready dicts
+            ...
+
+``open_subscription`` prepares the document first: a document that does not parse or validate, or an
+operation that is not a subscription or a query, raises ``SubscriptionRefused`` with the formatted errors
+(graphql-transport-ws answers those with its ``error`` message); nothing has started then. Otherwise the
+stream yields each result; an error after the start (a poll refused by Bifrost after a logout, a subscriber
+dropped for being slow) is the last result. Closing the stream (the client left) leaves the poller, which
+stops when nobody else listens. A query yields its one result.
+
+Mutations are refused on streams: they belong to ``POST /graphql`` (idempotency keys, cookies on login).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import ExecutionResult
+
+from app.bifrost import BifrostClient, BifrostSession
+from app.live import LiveHub, credentials_digest
+from app.schema.context import GatewayContext
+from app.schema.executor import Executor
+from app.schema.live import LiveSource
+from app.schema.loaders import Loaders
+from app.schema.safe_errors import formatted_error
+from app.web.callers import IdentifiedCaller
+
+__all__ = ["ClientConnections", "LiveService", "SubscriptionRefused", "open_subscription"]
+
+_STREAMED = frozenset({"subscription", "query"})
+
+
+class SubscriptionRefused(Exception):
+    """A subscription that does not start: the formatted errors to answer (no result was produced)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["message"] if errors else "refused")
+        self.errors = errors
+
+
+class ClientConnections:
+    """Counts the open streaming connections of each client address, up to a limit.
+
+    Example:
+        >>> connections = ClientConnections(1)
+        >>> connections.open("10.0.0.1"), connections.open("10.0.0.1")
+        (True, False)
+        >>> connections.close("10.0.0.1"); connections.open("10.0.0.1")
+        True
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: Counter[str] = Counter()
+
+    def open(self, address: str | None) -> bool:
+        """Count one more connection of ``address``; False (nothing counted) when it has ``limit`` open already."""
+        key = address or ""
+        if self._open[key] >= self.limit:
+            return False
+        self._open[key] += 1
+        return True
+
+    def close(self, address: str | None) -> None:
+        """Count one connection of ``address`` fewer."""
+        key = address or ""
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
+
+
+@dataclass
+class LiveService:
+    """What every subscription transport shares: the executor, the Bifrost client, the hub and the limits.
+
+    Attributes:
+        executor: prepares and runs documents (the same one as the HTTP endpoint's).
+        client: the process's Bifrost client.
+        hub: shares polls between subscribers (``app.live``).
+        max_watched_ids: ids one subscription may watch (``LIVE_MAX_WATCHED_IDS``).
+        max_document_bytes: the largest document accepted (``MAX_DOCUMENT_BYTES``).
+        dataloader_concurrency: as for HTTP requests.
+        connections: open streaming connections per client address (``LIVE_MAX_CONNECTIONS_PER_CLIENT``).
+    """
+
+    executor: Executor
+    client: BifrostClient
+    hub: LiveHub
+    max_watched_ids: int
+    max_document_bytes: int
+    dataloader_concurrency: int
+    connections: ClientConnections
+
+
+async def open_subscription(
+    live: LiveService,
+    caller: IdentifiedCaller,
+    document: object,
+    variables: object,
+    operation_name: object,
+    *,
+    client_address: str | None = None,
+    request_id: str | None = None,
+) -> AsyncGenerator[dict[str, Any], None]:
+    """Prepare ``document`` for ``caller`` and start it; see the module docstring.
+
+    Raises:
+        SubscriptionRefused: a document, variables or operation name that cannot start (formatted errors).
+    """
+    query, given_variables, name = _checked(live, document, variables, operation_name)
+    prepared = live.executor.prepare(query, name)
+    if prepared.errors:
+        raise SubscriptionRefused([formatted_error(error) for error in prepared.errors])
+    if prepared.operation_type not in _STREAMED:
+        raise _refused(f"{prepared.operation_type} operations are only accepted over POST /graphql", "BAD_REQUEST")
+    session = live.client.session(caller.upstream, session_headers=caller.session)
+    context = GatewayContext(
+        bifrost=session,
+        loaders=Loaders(session, live.dataloader_concurrency),
+        caller=caller.caller,
+        client_address=client_address,
+        request_id=request_id,
+        live=LiveSource(
+            live.hub, _poll_sessions(live.client, caller), credentials_digest(caller.upstream), live.max_watched_ids
+        ),
+        operation_type=prepared.operation_type,
+        operation_name=name or prepared.operation_name,
+    )
+    if prepared.operation_type == "query":
+        result = await live.executor.execute(prepared, variables=given_variables, context=context, operation_name=name)
+        context.loaders.close()
+        return _one(result)
+    started = await live.executor.subscribe(prepared, variables=given_variables, context=context, operation_name=name)
+    if isinstance(started, ExecutionResult):
+        context.loaders.close()
+        return _one(started)
+    return _formatted(started, context)
+
+
+def _poll_sessions(client: BifrostClient, caller: IdentifiedCaller) -> Any:
+    upstream = dict(caller.upstream)
+
+    def session(calls: int) -> BifrostSession:
+        # Only the credentials: a poll outlives the request that started it, and serves other subscribers.
+        return client.session(upstream, max_calls=calls + 2)  # generation detection may take a call or two
+
+    return session
+
+
+def _checked(
+    live: LiveService, document: object, variables: object, operation_name: object
+) -> tuple[str, dict[str, Any] | None, str | None]:
+    if not isinstance(document, str) or not document.strip():
+        raise _refused("query must be a non-empty string")
+    if len(document.encode()) > live.max_document_bytes:
+        raise _refused(f"the document is larger than {live.max_document_bytes} bytes", "DOCUMENT_TOO_LARGE")
+    if variables is not None and not isinstance(variables, dict):
+        raise _refused("variables must be a JSON object")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _refused("operationName must be a string")
+    return document, variables, operation_name
+
+
+def _refused(message: str, code: str = "BAD_REQUEST") -> SubscriptionRefused:
+    return SubscriptionRefused([{"message": message, "extensions": {"code": code}}])
+
+
+def _result(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if result.errors:
+        body["errors"] = [formatted_error(error) for error in result.errors]
+    if result.data is not None or not result.errors or any(error.path for error in result.errors):
+        body["data"] = result.data
+    return body
+
+
+async def _one(result: ExecutionResult) -> AsyncGenerator[dict[str, Any], None]:
+    yield _result(result)
+
+
+async def _formatted(
+    results: AsyncGenerator[ExecutionResult, None], context: GatewayContext
+) -> AsyncGenerator[dict[str, Any], None]:
+    try:
+        async for result in results:
+            yield _result(result)
+    finally:
+        await results.aclose()
+        context.loaders.close()
