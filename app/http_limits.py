@@ -85,17 +85,23 @@ class HttpLimits:
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's ``http`` and ``timeout_keep_alive`` options for these settings.
+    """uvicorn's ``http``, ``timeout_keep_alive`` and ``ws_max_size`` options for these settings.
+
+    A WebSocket frame above ``LIVE_MAX_MESSAGE_BYTES`` is refused by the server (1009) before it is buffered.
 
     Example:
         >>> sorted(server_options(Settings()))
-        ['http', 'timeout_keep_alive']
+        ['http', 'timeout_keep_alive', 'ws_max_size']
     """
     http_protocol: Any = "httptools"
     if settings.http_edge_limits:
         # A partial of a module-level class: uvicorn pickles its config for worker processes.
         http_protocol = functools.partial(LimitedHttpToolsProtocol, limits=HttpLimits.from_settings(settings))
-    return {"http": http_protocol, "timeout_keep_alive": settings.keepalive_timeout}
+    return {
+        "http": http_protocol,
+        "timeout_keep_alive": settings.keepalive_timeout,
+        "ws_max_size": settings.live_max_message_bytes,
+    }
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):

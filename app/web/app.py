@@ -109,6 +109,7 @@ def create_app(
         max_document_bytes=settings.max_document_bytes,
         dataloader_concurrency=settings.dataloader_concurrency,
         connections=ClientConnections(settings.live_max_connections_per_client),
+        ceilings=endpoint.ceilings,
     )
     websocket = GraphQLTransportWS(
         live,

@@ -127,6 +127,7 @@ class _Connection:
         self.send_lock = asyncio.Lock()
         self.closed = False
         self.connection_id = os.urandom(8).hex()
+        self.started = 0  # subscriptions started on this socket: each gets its own request id
 
     async def run(self) -> None:
         pinger: asyncio.Task[None] | None = None
@@ -237,7 +238,11 @@ class _Connection:
             }
             self.operations[operation_id] = asyncio.create_task(self._refuse(operation_id, [error]))
             return
-        self.operations[operation_id] = asyncio.create_task(self._operate(operation_id, payload, self.caller))
+        self.started += 1
+        request_id = f"{self.connection_id}-{self.started}"  # the client's id is free text: not for log lines
+        self.operations[operation_id] = asyncio.create_task(
+            self._operate(operation_id, payload, self.caller, request_id)
+        )
 
     async def _refuse(self, operation_id: str, errors: list[dict[str, Any]]) -> None:
         try:
@@ -247,7 +252,9 @@ class _Connection:
         finally:
             self._forget(operation_id)
 
-    async def _operate(self, operation_id: str, payload: dict[str, Any], caller: IdentifiedCaller) -> None:
+    async def _operate(
+        self, operation_id: str, payload: dict[str, Any], caller: IdentifiedCaller, request_id: str
+    ) -> None:
         try:
             stream = await open_subscription(
                 self.ws.live,
@@ -256,7 +263,7 @@ class _Connection:
                 payload.get("variables"),
                 payload.get("operationName"),
                 client_address=self.address,
-                request_id=f"{self.connection_id}:{operation_id[:32]}",
+                request_id=request_id,
             )
         except SubscriptionRefused as refused:
             await self._refuse(operation_id, refused.errors)

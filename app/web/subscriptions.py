@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import ExecutionResult
 
 from app.bifrost import BifrostClient, BifrostSession
@@ -35,6 +36,7 @@ from app.schema.live import LiveSource
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
 from app.web.callers import IdentifiedCaller
+from app.web.ceilings import RequestCeilings
 
 __all__ = ["ClientConnections", "LiveService", "SubscriptionRefused", "open_subscription"]
 
@@ -92,6 +94,8 @@ class LiveService:
         max_document_bytes: the largest document accepted (``MAX_DOCUMENT_BYTES``).
         dataloader_concurrency: as for HTTP requests.
         connections: open streaming connections per client address (``LIVE_MAX_CONNECTIONS_PER_CLIENT``).
+        ceilings: as for HTTP requests, per query and per poll (upstream calls and bytes), and per result
+            (a larger one is replaced by ``RESPONSE_TOO_LARGE``).
     """
 
     executor: Executor
@@ -101,6 +105,7 @@ class LiveService:
     max_document_bytes: int
     dataloader_concurrency: int
     connections: ClientConnections
+    ceilings: RequestCeilings = RequestCeilings()  # noqa: RUF009 (frozen: one shared default is safe)
 
 
 async def open_subscription(
@@ -124,7 +129,13 @@ async def open_subscription(
         raise SubscriptionRefused([formatted_error(error) for error in prepared.errors])
     if prepared.operation_type not in _STREAMED:
         raise _refused(f"{prepared.operation_type} operations are only accepted over POST /graphql", "BAD_REQUEST")
-    session = live.client.session(caller.upstream, session_headers=caller.session)
+    ceilings = live.ceilings
+    session = live.client.session(
+        caller.upstream,
+        session_headers=caller.session,
+        max_calls=ceilings.upstream_calls,
+        max_bytes=ceilings.upstream_bytes,
+    )
     context = GatewayContext(
         bifrost=session,
         loaders=Loaders(session, live.dataloader_concurrency),
@@ -132,7 +143,10 @@ async def open_subscription(
         client_address=client_address,
         request_id=request_id,
         live=LiveSource(
-            live.hub, _poll_sessions(live.client, caller), credentials_digest(caller.upstream), live.max_watched_ids
+            live.hub,
+            _poll_sessions(live.client, caller, ceilings),
+            credentials_digest(caller.upstream),
+            live.max_watched_ids,
         ),
         operation_type=prepared.operation_type,
         operation_name=name or prepared.operation_name,
@@ -140,20 +154,21 @@ async def open_subscription(
     if prepared.operation_type == "query":
         result = await live.executor.execute(prepared, variables=given_variables, context=context, operation_name=name)
         context.loaders.close()
-        return _one(result)
+        return _one(result, ceilings)
     started = await live.executor.subscribe(prepared, variables=given_variables, context=context, operation_name=name)
     if isinstance(started, ExecutionResult):
         context.loaders.close()
-        return _one(started)
-    return _formatted(started, context)
+        return _one(started, ceilings)
+    return _formatted(started, context, ceilings)
 
 
-def _poll_sessions(client: BifrostClient, caller: IdentifiedCaller) -> Any:
+def _poll_sessions(client: BifrostClient, caller: IdentifiedCaller, ceilings: RequestCeilings) -> Any:
     upstream = dict(caller.upstream)
 
     def session(calls: int) -> BifrostSession:
         # Only the credentials: a poll outlives the request that started it, and serves other subscribers.
-        return client.session(upstream, max_calls=calls + 2)  # generation detection may take a call or two
+        # Generation detection may take a call or two beside the poll's own.
+        return client.session(upstream, max_calls=calls + 2, max_bytes=ceilings.upstream_bytes)
 
     return session
 
@@ -176,25 +191,28 @@ def _refused(message: str, code: str = "BAD_REQUEST") -> SubscriptionRefused:
     return SubscriptionRefused([{"message": message, "extensions": {"code": code}}])
 
 
-def _result(result: ExecutionResult) -> dict[str, Any]:
+def _result(result: ExecutionResult, ceilings: RequestCeilings) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if result.errors:
         body["errors"] = [formatted_error(error) for error in result.errors]
     if result.data is not None or not result.errors or any(error.path for error in result.errors):
         body["data"] = result.data
+    if ceilings.response_bytes is not None and not ceilings.body_within(orjson.dumps(body)):
+        too_large: dict[str, Any] = orjson.loads(ceilings.too_large_body())
+        return too_large
     return body
 
 
-async def _one(result: ExecutionResult) -> AsyncGenerator[dict[str, Any], None]:
-    yield _result(result)
+async def _one(result: ExecutionResult, ceilings: RequestCeilings) -> AsyncGenerator[dict[str, Any], None]:
+    yield _result(result, ceilings)
 
 
 async def _formatted(
-    results: AsyncGenerator[ExecutionResult, None], context: GatewayContext
+    results: AsyncGenerator[ExecutionResult, None], context: GatewayContext, ceilings: RequestCeilings
 ) -> AsyncGenerator[dict[str, Any], None]:
     try:
         async for result in results:
-            yield _result(result)
+            yield _result(result, ceilings)
     finally:
         await results.aclose()
         context.loaders.close()

@@ -22,6 +22,7 @@ subscription Usage($teams: [ID!], $customers: [ID!], $keys: [ID!]) {
   }
 }
 """
+HOURLY_2 = {"max_limit": 2, "reset_duration": "1h"}
 TEAM_QUERY = 'query { team(id: "%s") { id name } }'
 
 
@@ -58,9 +59,7 @@ async def arrange(gw: Gateway) -> dict[str, Any]:
                     "team_id": team["id"],
                     "budgets": [{"max_limit": 5, "reset_duration": "1h"}],
                     "rate_limit": {"request_max_limit": 100, "request_reset_duration": "1m"},
-                    "provider_configs": [
-                        {"provider": "openai", "allowed_models": ["*"], "budgets": [{"max_limit": 2, "reset_duration": "1h"}]}
-                    ],
+                    "provider_configs": [{"provider": "openai", "allowed_models": ["*"], "budgets": [HOURLY_2]}],
                 },
             )
         ).json()["virtual_key"]
