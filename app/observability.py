@@ -23,6 +23,8 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 __all__ = [
     "DATALOADER_BATCH_SIZE",
+    "LIVE_DROPPED",
+    "LIVE_POLLS",
     "REDIS_ERRORS",
     "REQUESTS",
     "REQUEST_DURATION",
@@ -68,6 +70,14 @@ DATALOADER_BATCH_SIZE = Histogram(
     "Keys per DataLoader batch",
     ["loader"],
     buckets=(1, 2, 5, 10, 25, 50, 100, 250),
+)
+LIVE_POLLS = Counter(
+    "gateway_live_polls_total",
+    "Polls of Bifrost for live subscriptions (one per watched set per interval)",
+    ["topic", "outcome"],
+)
+LIVE_DROPPED = Counter(
+    "gateway_live_dropped_total", "Live subscribers dropped for not keeping up with the updates", ["topic"]
 )
 REDIS_ERRORS = Counter(
     "gateway_redis_errors_total",

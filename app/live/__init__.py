@@ -1,5 +1,25 @@
 """Live data: the poller hub that shares one upstream poll per watched set between every subscriber."""
 
-from app.live.hub import LiveHub, LocalHub, Poll, Sleep, Snapshot, SubscriberDropped, WatchKey, credentials_digest
+from app.live.hub import (
+    LiveHub,
+    LocalHub,
+    Observe,
+    Poll,
+    Sleep,
+    Snapshot,
+    SubscriberDropped,
+    WatchKey,
+    credentials_digest,
+)
 
-__all__ = ["LiveHub", "LocalHub", "Poll", "Sleep", "Snapshot", "SubscriberDropped", "WatchKey", "credentials_digest"]
+__all__ = [
+    "LiveHub",
+    "LocalHub",
+    "Observe",
+    "Poll",
+    "Sleep",
+    "Snapshot",
+    "SubscriberDropped",
+    "WatchKey",
+    "credentials_digest",
+]

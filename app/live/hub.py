@@ -52,6 +52,7 @@ from typing import Any, Protocol, TypeAlias
 __all__ = [
     "LiveHub",
     "LocalHub",
+    "Observe",
     "Poll",
     "Sleep",
     "Snapshot",
@@ -66,6 +67,8 @@ Snapshot: TypeAlias = Any
 """A JSON-serialisable value: what one poll read."""
 Poll: TypeAlias = Callable[[], Awaitable[Snapshot]]
 Sleep: TypeAlias = Callable[[float], Awaitable[None]]
+Observe: TypeAlias = Callable[[str, str], None]
+"""Called with ``(topic, what)``: ``ok`` or ``error`` after each poll, ``dropped`` for each subscriber dropped."""
 
 
 class SubscriberDropped(Exception):
@@ -175,9 +178,11 @@ class _Poller:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the poll's own error is what subscribers see (typed by the caller)
+                self.hub.observe(self.key.topic, "error")
                 self._end_all(error)
                 return
             self.polls += 1
+            self.hub.observe(self.key.topic, "ok")
             if not (self.has_latest and snapshot == self.latest):
                 self.latest, self.has_latest = snapshot, True
                 self._publish(snapshot)
@@ -189,6 +194,7 @@ class _Poller:
                 self.subscribers.discard(subscriber)
                 subscriber.end(SubscriberDropped(_DROPPED))
                 log.warning("live subscriber dropped", extra={"topic": self.key.topic, "reason": "slow"})
+                self.hub.observe(self.key.topic, "dropped")
             else:
                 subscriber.queue.put_nowait(snapshot)
         if not self.subscribers:
@@ -201,6 +207,10 @@ class _Poller:
         self.subscribers.clear()
 
 
+def _ignore(topic: str, what: str) -> None:
+    return None
+
+
 _DROPPED = "the subscriber did not keep up with the updates and was dropped; subscribe again"
 
 
@@ -211,14 +221,18 @@ class LocalHub:
         interval: seconds between the end of one poll and the start of the next (``LIVE_POLL_INTERVAL``).
         queue_size: snapshots a subscriber may fall behind before it is dropped.
         sleep: how the poller waits between polls (tests pass a clock they step).
+        observe: told of each poll's outcome and each subscriber dropped (metrics).
     """
 
-    def __init__(self, interval: float, *, queue_size: int = 8, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self, interval: float, *, queue_size: int = 8, sleep: Sleep = asyncio.sleep, observe: Observe | None = None
+    ) -> None:
         if interval <= 0 or queue_size < 1:
             raise ValueError("interval must be positive and queue_size at least 1")
         self.interval = interval
         self.queue_size = queue_size
         self.sleep = sleep
+        self.observe: Observe = observe or _ignore
         self._pollers: dict[WatchKey, _Poller] = {}
 
     async def watch(self, key: WatchKey, poll: Poll) -> AsyncGenerator[Snapshot, None]:

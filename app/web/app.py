@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
 from app.live import LiveHub, LocalHub
-from app.observability import OperationLabels
+from app.observability import LIVE_DROPPED, LIVE_POLLS, OperationLabels
 from app.schema import build_schema
 from app.schema.cost_gate import CostGate
 from app.schema.executor import Executor
@@ -104,7 +104,8 @@ def create_app(
     live = LiveService(
         executor,
         client,
-        live_hub or LocalHub(settings.live_poll_interval, queue_size=settings.live_subscriber_queue),
+        live_hub
+        or LocalHub(settings.live_poll_interval, queue_size=settings.live_subscriber_queue, observe=_record_live),
         max_watched_ids=settings.live_max_watched_ids,
         max_document_bytes=settings.max_document_bytes,
         dataloader_concurrency=settings.dataloader_concurrency,
@@ -192,6 +193,13 @@ def build_executor(settings: Settings) -> Executor:
         hide_suggestions=settings.is_production,
         gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
     )
+
+
+def _record_live(topic: str, what: str) -> None:
+    if what == "dropped":
+        LIVE_DROPPED.labels(topic).inc()
+    else:
+        LIVE_POLLS.labels(topic, what).inc()
 
 
 def _warn_about_service_credentials(settings: Settings) -> None:

@@ -140,3 +140,18 @@ def test_settings_out_of_range_are_refused() -> None:
         LocalHub(0)
     with pytest.raises(ValueError):
         LocalHub(1.0, queue_size=0)
+
+
+async def test_polls_and_drops_are_reported_for_metrics() -> None:
+    clock, poll, seen = SteppedClock(), Counter(), []
+    hub = LocalHub(2.0, queue_size=1, sleep=clock.sleep, observe=lambda topic, what: seen.append((topic, what)))
+    slow, fast = hub.watch(KEY, poll), hub.watch(KEY, poll)
+    await anext(slow)
+    await anext(fast)
+    for value in (1, 2):
+        poll.value = value
+        clock.step()
+        await anext(fast)
+    await fast.aclose()
+    await slow.aclose()
+    assert seen == [("budgetUsage", "ok")] * 3 + [("budgetUsage", "dropped")]
