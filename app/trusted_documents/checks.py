@@ -63,8 +63,6 @@ def _check(document: TrustedDocument, executor: Executor, max_document_bytes: in
             raise ManifestError(
                 f"{where}: the manifest says {document.kind} but the operation is a {prepared.operation_type}"
             )
-        if prepared.operation_type not in ("query", "mutation"):
-            raise ManifestError(f"{where}: only queries and mutations are served over HTTP")
         assert prepared.cost is not None
         # A value that is no page size nor boolean is priced as the largest page and as included.
         worst = {definition.variable.name.value: "" for definition in operation.variable_definitions or ()}

@@ -111,6 +111,8 @@ def create_app(
         dataloader_concurrency=settings.dataloader_concurrency,
         connections=ClientConnections(settings.live_max_connections_per_client),
         ceilings=endpoint.ceilings,
+        trusted_documents=trusted_documents,
+        persisted_queries=endpoint.persisted_queries,
     )
     websocket = GraphQLTransportWS(
         live,

@@ -37,7 +37,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.web.callers import CallerPolicy, CallerRefused, IdentifiedCaller
 from app.web.header_checks import MAX_AUTHORIZATION_BYTES, RefusedHeader, check_caller_headers
-from app.web.subscriptions import LiveService, SubscriptionRefused, open_subscription
+from app.web.subscriptions import LiveService, SubscriptionRefused, document_of, open_subscription
 
 __all__ = ["PROTOCOL", "GraphQLTransportWS"]
 
@@ -227,7 +227,7 @@ class _Connection:
             raise _Close(4401, "Unauthorized")
         operation_id = _id(message)
         payload = message.get("payload")
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        if not isinstance(payload, dict) or not _names_a_document(payload):
             raise _Close(4400, "Invalid message received: subscribe needs a payload with a query")
         if operation_id in self.operations:
             raise _Close(4409, f"Subscriber for {operation_id} already exists")
@@ -259,7 +259,7 @@ class _Connection:
             stream = await open_subscription(
                 self.ws.live,
                 caller,
-                payload.get("query"),
+                document_of(self.ws.live, payload),
                 payload.get("variables"),
                 payload.get("operationName"),
                 client_address=self.address,
@@ -297,6 +297,15 @@ class _RawHeaders:
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
         self.raw = raw
+
+
+def _names_a_document(payload: dict[str, Any]) -> bool:
+    extensions = payload.get("extensions")
+    return (
+        isinstance(payload.get("query"), str)
+        or "documentId" in payload
+        or (isinstance(extensions, dict) and "persistedQuery" in extensions)
+    )
 
 
 def _id(message: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -37,8 +37,10 @@ from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
 from app.web.callers import IdentifiedCaller
 from app.web.ceilings import RequestCeilings
+from app.web.persisted_queries import PersistedQueries, PersistedQueryError
+from app.web.trusted_documents import TrustedDocuments
 
-__all__ = ["ClientConnections", "LiveService", "SubscriptionRefused", "open_subscription"]
+__all__ = ["ClientConnections", "LiveService", "SubscriptionRefused", "document_of", "open_subscription"]
 
 _STREAMED = frozenset({"subscription", "query"})
 
@@ -96,6 +98,8 @@ class LiveService:
         connections: open streaming connections per client address (``LIVE_MAX_CONNECTIONS_PER_CLIENT``).
         ceilings: as for HTTP requests, per query and per poll (upstream calls and bytes), and per result
             (a larger one is replaced by ``RESPONSE_TOO_LARGE``).
+        trusted_documents: the endpoint's manifest (enforced on streams as on HTTP: ``document_of``).
+        persisted_queries: the endpoint's APQ documents (a stream may name one by hash).
     """
 
     executor: Executor
@@ -106,6 +110,36 @@ class LiveService:
     dataloader_concurrency: int
     connections: ClientConnections
     ceilings: RequestCeilings = RequestCeilings()  # noqa: RUF009 (frozen: one shared default is safe)
+    trusted_documents: TrustedDocuments = field(default_factory=lambda: TrustedDocuments(None))
+    persisted_queries: PersistedQueries = field(default_factory=lambda: PersistedQueries(0, 0))
+
+
+def document_of(live: LiveService, params: dict[str, Any]) -> object:
+    """The document a stream's ``subscribe`` payload names: its ``query``, a listed document (``documentId``, or
+    any document while trusted documents are enforced, which must be listed), or an APQ hash this process knows.
+
+    A transport that reads its own payload (graphql-transport-ws) calls this before ``open_subscription``; an
+    HTTP transport has resolved the document already. Documents sent with their hash are not remembered here.
+
+    Raises:
+        SubscriptionRefused: a document the manifest does not allow, an unknown id or hash, a hash that does not
+            match the query (the persisted-query codes of HTTP).
+    """
+    try:
+        listed = live.trusted_documents.listed(params)
+        if listed is not None:
+            return listed
+        digest = live.persisted_queries.requested_hash(params)
+        query = params.get("query")
+        if digest is not None and query is None:
+            return live.persisted_queries.lookup(digest)
+        if digest is not None and isinstance(query, str):
+            live.persisted_queries.verify(digest, query)
+    except PersistedQueryError as error:
+        raise _refused(error.message, error.code) from None
+    if isinstance(query, str):
+        live.trusted_documents.ran_unlisted(query, params.get("operationName"))
+    return query
 
 
 async def open_subscription(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,10 +14,12 @@ import pytest
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.keys import entry_for
 from app.settings import Settings
+from app.trusted_documents.manifest import sha256_of
 from app.web import create_app
 from app.web.edge import GatewayASGI
 from tests.gateway.conftest import REVEAL_KEY, Gateway, upstream_http
 from tests.gateway.live import AsgiWebSocket, SteppedClock, make_live_gateway
+from tests.gateway.trusted import codegen_manifest
 
 USAGE = 'subscription { budgetUsage(teamIds: ["%s"]) { initial counters { budget { maxLimit } } } }'
 MISSING_TEAM = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
@@ -399,3 +403,42 @@ async def test_a_result_larger_than_the_response_ceiling_is_replaced_by_an_error
     assert result["payload"]["data"] is None
     assert result["payload"]["errors"][0]["extensions"] == {"code": "RESPONSE_TOO_LARGE", "limit": 1024}
     await gw.http.aclose()
+
+
+LISTED = f'subscription Listed {{ budgetUsage(teamIds: ["{MISSING_TEAM}"]) {{ initial }} }}'
+
+
+async def test_enforced_trusted_documents_hold_on_the_socket_too(clock: SteppedClock, tmp_path: Path) -> None:
+    manifest = codegen_manifest(tmp_path, LISTED)
+    gw = await make_live_gateway("v2", clock=clock, trusted_documents=str(manifest))
+    async with AsgiWebSocket(gw.app) as ws:
+        await ws.init()
+        await ws.send_json({"id": "u", "type": "subscribe", "payload": {"query": USAGE % MISSING_TEAM}})
+        refused = await ws.receive_json()
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        by_id = {"documentId": f"sha256:{sha256_of(LISTED)}"}
+        await ws.send_json({"id": "l", "type": "subscribe", "payload": by_id})
+        assert (await ws.receive_json())["payload"]["data"] == {"budgetUsage": {"initial": True}}
+        await ws.send_json({"id": "t", "type": "subscribe", "payload": {"query": LISTED}})
+        assert (await ws.receive_json())["type"] == "next"
+    await gw.http.aclose()
+
+
+async def test_a_persisted_query_hash_names_a_document_this_gateway_knows(gw: Gateway) -> None:
+    document = "query Known { __typename }"
+    digest = hashlib.sha256(document.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    async with AsgiWebSocket(gw.app) as ws:
+        await ws.init()
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"extensions": extensions}})
+        unknown = await ws.receive_json()
+        assert unknown["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        registered = await gw.http.post("/graphql", json={"query": document, "extensions": extensions})
+        assert registered.json() == {"data": {"__typename": "Query"}}
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": {"extensions": extensions}})
+        assert (await ws.receive_json())["payload"] == {"data": {"__typename": "Query"}}
+        assert await ws.receive_json() == {"id": "2", "type": "complete"}
+        wrong = {"query": "{ __typename }", "extensions": extensions}
+        await ws.send_json({"id": "3", "type": "subscribe", "payload": wrong})
+        assert (await ws.receive_json())["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_INVALID"
