@@ -143,6 +143,8 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("KeyProviderConfig", "budgets"): 3,
     ("KeyModelConfig", "budgets"): 3,
     ("KeyBudget", "perModelUsage"): 5,
+    # A push of budgetUsage: a few counters per watched owner (its budgets, its rate limit, a key's provider configs).
+    ("BudgetUsageUpdate", "counters"): 20,
 }
 
 
