@@ -169,6 +169,11 @@ class Executor:
         The stream must be closed by the caller (``aclose``) when it stops reading.
         """
         assert prepared.document is not None and prepared.operation_type == "subscription"
+        caller = getattr(context, "caller", None)
+        if caller is not None and caller.is_key_holder:
+            refusal = key_holder_refusal(prepared.document, operation_name)
+            if refusal is not None:  # always, today: a key holder may run queries of myVirtualKey only
+                return ExecutionResult(None, [GatewayError(refusal, GatewayErrorCode.FORBIDDEN)])
         cost = prepared.cost.for_variables(variables) if prepared.cost is not None else 0
         max_cost = self.limits.max_cost
         if cost > max_cost:

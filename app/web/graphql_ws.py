@@ -8,8 +8,10 @@ The handshake:
 
 Then the protocol, with its close codes:
 * ``connection_init`` must come within ``LIVE_CONNECTION_INIT_TIMEOUT`` (4408), once (4429). The caller is
-  identified by the same ``CallerPolicy`` as HTTP requests, from the upgrade's ``Authorization``, ``X-Gateway-Key``
-  and ``Cookie`` headers and the payload's ``authorization`` or ``headers: {authorization, x-gateway-key}``;
+  identified by the same ``CallerPolicy`` as HTTP requests, from the upgrade's headers (``Authorization``,
+  ``X-Gateway-Key``, ``Cookie``, ``x-bf-vk``) and the payload's ``authorization`` or
+  ``headers: {authorization, x-gateway-key, x-bf-vk}``; the holder of a virtual key may query ``myVirtualKey``
+  only, as over HTTP (anything else gets an ``error`` message, ``FORBIDDEN``);
   credentials the policy refuses close the socket with 4403 (ambiguous ones, as HTTP's 400, with 4400). No
   credentials is not refused: subscriptions then get the answer queries without credentials get.
 * ``subscribe`` before the ``connection_ack`` closes with 4401; a second ``subscribe`` with an id still running
@@ -43,8 +45,7 @@ __all__ = ["PROTOCOL", "GraphQLTransportWS"]
 
 PROTOCOL = "graphql-transport-ws"
 log = logging.getLogger("app.web")
-_CREDENTIAL_HEADERS = (b"authorization", b"cookie", b"x-gateway-key")
-_PAYLOAD_HEADERS = ("authorization", "x-gateway-key")
+_PAYLOAD_HEADERS = ("authorization", "x-gateway-key", "x-bf-vk")
 _MAX_ID_CHARS = 128
 
 
@@ -208,7 +209,8 @@ class _Connection:
         if self.init_received:
             raise _Close(4429, "Too many initialisation requests")
         self.init_received = True
-        raw = [(name, value) for name, value in self.scope.get("headers", ()) if name in _CREDENTIAL_HEADERS]
+        # Every upgrade header, as an HTTP request's: the policy reads the credentials and refuses misplaced keys.
+        raw = list(self.scope.get("headers", ()))
         raw += _payload_headers(payload)
         try:
             for name, value in raw:

@@ -35,6 +35,7 @@ from app.schema.executor import Executor
 from app.schema.live import LiveSource
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
+from app.schema.self_service import key_holder_refusal
 from app.web.callers import IdentifiedCaller
 from app.web.ceilings import RequestCeilings
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
@@ -163,6 +164,11 @@ async def open_subscription(
         raise SubscriptionRefused([formatted_error(error) for error in prepared.errors])
     if prepared.operation_type not in _STREAMED:
         raise _refused(f"{prepared.operation_type} operations are only accepted over POST /graphql", "BAD_REQUEST")
+    if caller.caller.is_key_holder:
+        assert prepared.document is not None
+        refusal = key_holder_refusal(prepared.document, name)
+        if refusal is not None:  # as over HTTP: nothing runs, nothing goes upstream
+            raise _refused(refusal, "FORBIDDEN")
     ceilings = live.ceilings
     session = live.client.session(
         caller.upstream,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
@@ -442,3 +443,36 @@ async def test_a_persisted_query_hash_names_a_document_this_gateway_knows(gw: Ga
         wrong = {"query": "{ __typename }", "extensions": extensions}
         await ws.send_json({"id": "3", "type": "subscribe", "payload": wrong})
         assert (await ws.receive_json())["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_INVALID"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"payload": {"headers": {"x-bf-vk": "{value}"}}},
+        {"payload": {"authorization": "Bearer {value}"}},
+        {"headers": [("x-bf-vk", "{value}")]},
+    ],
+)
+async def test_a_virtual_key_holder_may_query_its_key_and_nothing_else(gw: Gateway, where: dict[str, Any]) -> None:
+    async with upstream_http(gw) as bifrost:
+        team = (await bifrost.post("/api/governance/teams", json={"name": "t"})).json()["team"]
+        created = await bifrost.post(
+            "/api/governance/virtual-keys",
+            json={"name": "holder", "provider_configs": [{"provider": "openai", "allowed_models": ["*"]}]},
+        )
+    value = created.json()["virtual_key"]["value"]
+    options = orjson.loads(orjson.dumps(where).decode().replace("{value}", value))
+    ws = AsgiWebSocket(gw.app, headers=[tuple(h) for h in options.get("headers", [])])
+    await ws.connect()
+    assert await ws.init(options.get("payload")) == {"type": "connection_ack"}
+    before = len(gw.upstream_calls())
+    await ws.subscribe("s", USAGE % team["id"])
+    refused = await ws.receive_json()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+    await ws.send_json({"id": "q", "type": "subscribe", "payload": {"query": "{ teams(first: 1) { totalCount } }"}})
+    assert (await ws.receive_json())["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert len(gw.upstream_calls()) == before, "nothing went upstream for the refused operations"
+    await ws.send_json({"id": "m", "type": "subscribe", "payload": {"query": "{ myVirtualKey { name } }"}})
+    assert (await ws.receive_json())["payload"] == {"data": {"myVirtualKey": {"name": "holder"}}}
+    await ws.disconnect()
