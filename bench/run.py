@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Benchmarks our GraphQL gateway against Hive Gateway (GraphQL Mesh over Bifrost's OpenAPI spec).
+"""Benchmarks our GraphQL gateway against Tailcall and Hive Gateway (GraphQL Mesh over Bifrost's OpenAPI spec).
 
-    python bench/run.py                  # the full run (about 40 minutes on 2 cores)
+    python bench/run.py                  # the full run (about 80 minutes on 2 cores)
     python bench/run.py --quick          # smoke run: 1 round x 3 s
     python bench/run.py --help           # every option (most also read BENCH_* variables)
 
 Starts the embedded Bifrost-compatible server (in-memory database, with a request counter), our
-gateway, Hive Gateway and wrk; loads the gateways alternately (A B A B ...) and the upstream directly;
-prints one table and writes the raw results to bench/results/<timestamp>.json. See bench/README.md.
+gateway (and the same with read coalescing off, as a control), Tailcall, Hive Gateway and wrk; loads
+the gateways alternately (A B C ...) and the upstream directly; prints one table and writes the raw
+results to bench/results/<timestamp>.json. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -35,13 +37,14 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 HIVE_CACHE = BENCH / ".cache" / "hive"
+TAILCALL_CACHE = BENCH / ".cache" / "tailcall"
 _venv_python = ROOT / ".venv" / "bin" / "python"
 PYTHON = os.environ.get("BENCH_PYTHON") or (str(_venv_python) if _venv_python.exists() else sys.executable)
 
 # ---------------------------------------------------------------------------------------------
 # Everything that names a command, an endpoint or a GraphQL document lives here.
-# Placeholders: {upstream} (upstream base URL), {port}, {workers}, {supergraph}; in bodies
-# __NAME__ (a unique team name per request) and __TEAM_ID__ (the seeded lookup team's id).
+# Placeholders: {upstream} (upstream base URL), {port}, {workers}, {supergraph}, {config}; in bodies
+# __NAME__ (a unique team name per request) and __TEAM_ID__ (a seeded team's id).
 # ---------------------------------------------------------------------------------------------
 OURS_CREATE = (
     "mutation CreateTeam($input: CreateTeamInput!) { createTeam(input: $input) "
@@ -77,6 +80,15 @@ HIVE_DASHBOARD = (
     "... on BifrostError { status_code error { message } } } }"
 )
 
+# Tailcall's schema is ours to write (bench/tailcall/bifrost.graphql): the same fields as our documents
+# ask, except that keys come from a second root field (Bifrost's team answers never embed them).
+TAILCALL_CREATE = "mutation CreateTeam($input: CreateTeamInput!) { createTeam(input: $input) { team { id name } } }"
+TAILCALL_TEAM = "query Team($id: String!) { team(id: $id) { id name customer { id name } budgets { id maxLimit } } }"
+TAILCALL_DASHBOARD = (
+    "query Dashboard { teams { id name customer { id name } budgets { id maxLimit currentUsage } } "
+    "virtualKeys { id name teamId } }"
+)
+
 GATEWAYS: dict[str, dict[str, Any]] = {
     "ours": {
         "label": "ours",
@@ -94,10 +106,28 @@ GATEWAYS: dict[str, dict[str, Any]] = {
         "absent_reason": "our gateway (python -m app, app/__main__.py) does not exist yet",
         "graphql_path": "/graphql",
         "ready_path": None,  # None: ready when POST /graphql {__typename} answers 200
+        "schema": "ours",
         "documents": {
             "create": {"query": OURS_CREATE, "variables": {"input": {"name": "__NAME__"}}},
             "lookup": {"query": OURS_TEAM, "variables": {"id": "__TEAM_ID__"}},
             "dashboard": {"query": OURS_DASHBOARD},
+        },
+    },
+    "tailcall": {
+        "label": "Tailcall",
+        "cmd": [str(TAILCALL_CACHE / "node_modules" / ".bin" / "tailcall"), "start", "{config}"],
+        "cwd": str(TAILCALL_CACHE),
+        # TAILCALL_TRACKER: no usage pings
+        "env": {"BIFROST_URL": "{upstream}", "TAILCALL_TRACKER": "false", "TAILCALL_LOG_LEVEL": "warn"},
+        "present": lambda: shutil.which("npm") is not None,
+        "absent_reason": "npm is not installed",
+        "graphql_path": "/graphql",
+        "ready_path": None,
+        "schema": "tailcall",
+        "documents": {
+            "create": {"query": TAILCALL_CREATE, "variables": {"input": {"name": "__NAME__"}}},
+            "lookup": {"query": TAILCALL_TEAM, "variables": {"id": "__TEAM_ID__"}},
+            "dashboard": {"query": TAILCALL_DASHBOARD},
         },
     },
     "hive": {
@@ -119,6 +149,7 @@ GATEWAYS: dict[str, dict[str, Any]] = {
         "absent_reason": "node is not installed",
         "graphql_path": "/graphql",
         "ready_path": "/readiness",
+        "schema": "hive",
         "documents": {
             "create": {"query": HIVE_CREATE, "variables": {"input": {"name": "__NAME__"}}},
             "lookup": {"query": HIVE_TEAM, "variables": {"id": "__TEAM_ID__"}},
@@ -126,6 +157,16 @@ GATEWAYS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# The control: ours with identical reads in flight each sent upstream (no sharing), on the read loads.
+GATEWAYS["ours-nc"] = {
+    **GATEWAYS["ours"],
+    "label": "ours, no coalescing",
+    "env": {**GATEWAYS["ours"]["env"], "UPSTREAM_COALESCE_READS": "false"},
+    "reads_only": True,
+}
+GATEWAY_ORDER = ["ours", "ours-nc", "tailcall", "hive"]  # the order in which each round loads them
+LABELS = {name: cfg["label"] for name, cfg in GATEWAYS.items()} | {"direct": "direct upstream"}
 
 # The same data straight from the upstream REST API: one operation = these calls in turn.
 DIRECT: dict[str, list[str]] = {
@@ -170,11 +211,27 @@ MODES: dict[str, dict[str, Any]] = {
         "gateway_cpus": None,
         "upstream_cpus": None,
         "wrk_cpus": None,
-        "about": "ours WEB_CONCURRENCY=2 vs Hive --fork 2; no pinning",
+        "about": "ours WEB_CONCURRENCY=2, Tailcall 2 workers, Hive --fork 2; no pinning",
         "direct": False,
     },
 }
-SCENARIOS = ["lookup", "dashboard", "create"]  # read-only first: create grows the team table
+# Loads ("scenarios"): which document, which team ids, which credentials, and whether the upstream's usage
+# counters move. The first three are the original loads: one team, no credentials, nothing changes, so
+# identical reads in flight share a call and identical upstream answers are parsed once. The others are
+# what a real deployment sees: lookups over all 100 seeded teams, counters that change between requests
+# (no two upstream answers alike), and either one credential for every request (a backend-for-frontend)
+# or one token per connection (browsers, each with its own session), which the gateways forward and so
+# can no longer share a call between two callers.
+LOADS: dict[str, dict[str, str]] = {
+    "lookup": {"doc": "lookup", "ids": "one", "auth": "none", "usage": "static"},
+    "dashboard": {"doc": "dashboard", "ids": "one", "auth": "none", "usage": "static"},
+    "lookup-bff": {"doc": "lookup", "ids": "rotating", "auth": "shared", "usage": "moving"},
+    "lookup-browsers": {"doc": "lookup", "ids": "rotating", "auth": "per-connection", "usage": "moving"},
+    "dashboard-bff": {"doc": "dashboard", "ids": "one", "auth": "shared", "usage": "moving"},
+    "dashboard-browsers": {"doc": "dashboard", "ids": "one", "auth": "per-connection", "usage": "moving"},
+    "create": {"doc": "create", "ids": "one", "auth": "none", "usage": "static"},
+}
+SCENARIOS = list(LOADS)  # read-only first: create grows the team table
 SEED_TEAMS, SEED_CUSTOMERS, KEYS_PER_TEAM = 100, 10, 2
 FLOOR_FACTOR = 5.0
 
@@ -268,11 +325,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, bytes]:
+def http(
+    method: str, url: str, body: Any = None, timeout: float = 10.0, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
-    )
+    sent = {"Content-Type": "application/json"} if data else {}
+    req = urllib.request.Request(url, data=data, method=method, headers=sent | (headers or {}))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
@@ -402,6 +460,7 @@ class Target:
     url: str
     proc: Proc | None = None  # the gateway process (metrics); None for direct
     bodies: dict[str, Path] = field(default_factory=dict)
+    ids: dict[str, Path] = field(default_factory=dict)  # per scenario: the team ids wrk puts in turn
     calls_per_op: int = 1
 
 
@@ -423,6 +482,7 @@ class Bench:
         self.can_trim = False
         self.floors: list[dict] = []
         self.calls: dict[tuple[str, str, str], float] = {}
+        self.tailcall_ready = False
 
     def note(self, msg: str) -> None:
         print(msg, flush=True)
@@ -463,6 +523,17 @@ class Bench:
             if status != 200:
                 raise RuntimeError(f"upstream trim answered {status}: {body[:200]!r}")
 
+    def set_usage(self, url: str, scenario: str, seed: dict | None) -> None:
+        """Tell the upstream whether its usage counters move during this load (see bench/upstream.py)."""
+        moving = LOADS[scenario]["usage"] == "moving"
+        status, _ = http("POST", url + ("/__bench/usage/moving" if moving else "/__bench/usage/static"))
+        if status != 200 and moving:
+            raise Skip(f"the upstream cannot move its usage counters (answered {status}): only the embedded one can")
+        if moving and seed:  # two reads of one team must differ
+            first, second = (http("GET", f"{url}/api/governance/teams/{seed['team_id']}")[1] for _ in range(2))
+            if first == second:
+                raise Skip("the upstream's usage counters did not move between two reads")
+
     def count(self, url: str, reset: bool = False) -> int:
         status, body = http("POST" if reset else "GET", url + ("/__bench/reset" if reset else "/__bench/count"))
         if status != 200:
@@ -500,7 +571,13 @@ class Bench:
             teams.append(team)
             for k in range(KEYS_PER_TEAM):
                 post("/api/governance/virtual-keys", {"name": f"bench-key-{i:03d}-{k}", "team_id": team["id"]})
-        return {"team_id": teams[0]["id"], "team_name": teams[0]["name"], "teams": len(teams)}
+        return {
+            "team_id": teams[0]["id"],
+            "team_name": teams[0]["name"],
+            "teams": len(teams),
+            "team_ids": [t["id"] for t in teams],
+            "team_names": [t["name"] for t in teams],
+        }
 
     # -- gateways -----------------------------------------------------------------------------
     def start_gateway(self, name: str, mode: dict, upstream_url: str) -> Target:
@@ -511,6 +588,8 @@ class Bench:
         subst = {"upstream": upstream_url, "port": port, "workers": workers}
         if name == "hive":
             subst["supergraph"] = self.compose(upstream_url)
+        if name == "tailcall":
+            subst["config"] = self.tailcall_config(port, workers)
         cmd = [a.format(**subst) for a in cfg["cmd"]]
         if workers > 1 and cfg.get("fork_args"):
             cmd += [a.format(**subst) for a in cfg["fork_args"]]
@@ -531,6 +610,24 @@ class Bench:
         print(f"  {cfg['label']} ready in {secs:.2f} s (workers={workers}, port {port})", flush=True)
         return Target(name, base + cfg["graphql_path"], proc=p)
 
+    def tailcall_config(self, port: int, workers: int) -> str:
+        """Installs Tailcall (once per run) and writes bench/tailcall/bifrost.graphql with this port and workers."""
+        if not self.tailcall_ready:
+            r = subprocess.run(
+                ["bash", str(BENCH / "tailcall" / "setup.sh")], capture_output=True, text=True, timeout=600
+            )
+            if r.returncode != 0:
+                raise Skip(f"Tailcall setup failed:\n{r.stdout[-1500:]}\n{r.stderr[-1500:]}")
+            self.tailcall_ready = True
+        text = (BENCH / "tailcall" / "bifrost.graphql").read_text()
+        server = f'@server(hostname: "127.0.0.1", port: {port}, workers: {workers})'
+        text, found = re.subn(r"@server\([^)]*\)", server, text, count=1)
+        if not found:
+            raise Skip("bench/tailcall/bifrost.graphql has no @server(...) directive")
+        out = self.work / f"tailcall-{port}.graphql"
+        out.write_text(text)
+        return str(out)
+
     def compose(self, upstream_url: str) -> str:
         out = self.work / f"supergraph-{upstream_url.rsplit(':', 1)[1]}.graphql"
         r = subprocess.run(
@@ -545,20 +642,38 @@ class Bench:
         return str(out)
 
     # -- documents and sanity checks ----------------------------------------------------------
-    def write_body(self, target: Target, scenario: str, team_id: str) -> Path:
+    def write_body(self, target: Target, scenario: str, team_ids: list[str]) -> Path:
+        """The body wrk sends (and, for rotating loads, the ids file it puts in the body in turn)."""
+        load = LOADS[scenario]
+        rotating = load["ids"] == "rotating"
         path = self.work / f"{target.name}-{scenario}.body"
         if target.name == "direct":
-            lines = [ln.replace("__TEAM_ID__", team_id) for ln in DIRECT[scenario]]
+            calls = DIRECT[load["doc"]]
+            ids = team_ids if rotating and any("__TEAM_ID__" in c for c in calls) else team_ids[:1]
+            lines = [c.replace("__TEAM_ID__", tid) for tid in ids for c in calls]
             path.write_text("\n".join(lines) + "\n")
-            target.calls_per_op = len(lines)
+            target.calls_per_op = len(calls)  # rest.lua sends one line per request, in turn
         else:
-            doc = GATEWAYS[target.name]["documents"][scenario]
-            path.write_text(json.dumps(doc).replace("__TEAM_ID__", team_id))
+            doc = json.dumps(GATEWAYS[target.name]["documents"][load["doc"]])
+            path.write_text(doc if rotating else doc.replace("__TEAM_ID__", team_ids[0]))
+            if rotating:
+                ids_path = self.work / f"{target.name}-{scenario}.ids"
+                ids_path.write_text("\n".join(team_ids) + "\n")
+                target.ids[scenario] = ids_path
         target.bodies[scenario] = path
         return path
 
-    def graphql(self, target: Target, doc: dict) -> dict:
-        status, raw = http("POST", target.url, doc, timeout=30)
+    def one_request(self, target: Target, scenario: str, name: str) -> tuple[dict, dict[str, str]]:
+        """One operation's document and headers as wrk sends them: the first id, a fresh name, a token."""
+        body = target.bodies[scenario].read_text().replace("__NAME__", name)
+        if scenario in target.ids:
+            body = body.replace("__TEAM_ID__", target.ids[scenario].read_text().split("\n", 1)[0])
+        auth = LOADS[scenario]["auth"]
+        headers = {} if auth == "none" else {"Authorization": f"Bearer bench-{auth}-probe"}
+        return json.loads(body), headers
+
+    def graphql(self, target: Target, doc: dict, headers: dict[str, str] | None = None) -> dict:
+        status, raw = http("POST", target.url, doc, timeout=30, headers=headers)
         try:
             out = json.loads(raw)
         except ValueError:
@@ -566,30 +681,32 @@ class Bench:
         out["_status"], out["_bytes"] = status, len(raw)
         return out
 
-    def resolve_team_id(self, target: Target, seed: dict) -> str:
-        """The id our gateway wants for the seeded team: the upstream id, or whatever the list shows."""
-        if target.name != "ours":
-            return seed["team_id"]
+    def team_ids(self, target: Target, seed: dict) -> list[str]:
+        """The ids a gateway wants for the seeded teams: the upstream's, or whatever our list shows."""
+        if GATEWAYS.get(target.name, {}).get("schema") != "ours":
+            return seed["team_ids"]
         doc = json.loads(json.dumps(GATEWAYS["ours"]["documents"]["lookup"]).replace("__TEAM_ID__", seed["team_id"]))
         r = self.graphql(target, doc)
         if (r.get("data") or {}).get("team"):
-            return seed["team_id"]
+            return seed["team_ids"]
         r = self.graphql(target, {"query": OURS_TEAM_IDS})
-        for edge in ((r.get("data") or {}).get("teams") or {}).get("edges") or []:
-            if edge["node"]["name"] == seed["team_name"]:
-                return edge["node"]["id"]
-        return seed["team_id"]
+        by_name = {
+            e["node"]["name"]: e["node"]["id"] for e in ((r.get("data") or {}).get("teams") or {}).get("edges") or []
+        }
+        return [by_name.get(name, tid) for name, tid in zip(seed["team_names"], seed["team_ids"], strict=True)]
 
     def send_once(self, target: Target, scenario: str) -> None:
         """One operation exactly as wrk sends it (a fresh name for create)."""
-        body = target.bodies[scenario].read_text()
         name = f"probe-{target.name}-{uuid.uuid4().hex[:10]}"
         if target.name == "direct":
-            for line in body.splitlines():
+            body = target.bodies[scenario].read_text()
+            lines = body.splitlines()[: target.calls_per_op]
+            for line in lines:
                 method, path, *rest = line.split(" ", 2)
                 http(method, target.url + path, json.loads(rest[0].replace("__NAME__", name)) if rest else None)
         else:
-            http("POST", target.url, json.loads(body.replace("__NAME__", name)), timeout=30)
+            doc, headers = self.one_request(target, scenario, name)
+            http("POST", target.url, doc, timeout=30, headers=headers)
 
     def probe_calls(self, target: Target, scenario: str, upstream_url: str, n: int = 10) -> float:
         """Upstream calls per operation, from n sequential operations (no request is in flight at the end).
@@ -605,27 +722,28 @@ class Bench:
 
     def check(self, target: Target, scenario: str) -> None:
         """One request through the body wrk will send; raises Skip when the answer is wrong."""
-        body = target.bodies[scenario].read_text()
+        kind = LOADS[scenario]["doc"]
         if target.name == "direct":
-            for line in body.splitlines():
+            for line in target.bodies[scenario].read_text().splitlines()[: target.calls_per_op]:
                 method, path, *rest = line.split(" ", 2)
                 payload = json.loads(rest[0].replace("__NAME__", f"check-{uuid.uuid4().hex[:8]}")) if rest else None
                 status, raw = http(method, target.url + path, payload)
                 if status != 200:
                     raise Skip(f"direct {method} {path} answered {status}: {raw[:300]!r}")
             return
-        doc = json.loads(body.replace("__NAME__", f"check-{target.name}-{uuid.uuid4().hex[:8]}"))
-        r = self.graphql(target, doc)
+        doc, headers = self.one_request(target, scenario, f"check-{target.name}-{uuid.uuid4().hex[:8]}")
+        r = self.graphql(target, doc, headers)
         data, errors = r.get("data"), r.get("errors")
+        schema = GATEWAYS[target.name]["schema"]
         problem, note = None, ""
         if r["_status"] != 200 or errors or not data:
             problem = f"HTTP {r['_status']}, errors={json.dumps(errors)[:400] if errors else None}, data={data}"
-        elif target.name == "ours":
-            if scenario == "create":
+        elif schema == "ours":
+            if kind == "create":
                 ce = data.get("createTeam") or {}
                 if not (ce.get("team") or {}).get("id") or ce.get("userErrors"):
                     problem = f"createTeam gave {ce}"
-            elif scenario == "lookup":
+            elif kind == "lookup":
                 t = data.get("team") or {}
                 if not t.get("id") or not t.get("customer") or not t.get("budgets"):
                     problem = f"team gave {t}"
@@ -634,11 +752,27 @@ class Bench:
                 keys = sum(len(e["node"].get("virtualKeys") or []) for e in edges)
                 if len(edges) != SEED_TEAMS or keys != SEED_TEAMS * KEYS_PER_TEAM:
                     problem = f"dashboard gave {len(edges)} teams, {keys} keys"
-        else:
-            if scenario == "create":
+        elif schema == "tailcall":
+            if kind == "create":
                 if not ((data.get("createTeam") or {}).get("team") or {}).get("id"):
                     problem = f"createTeam gave {data.get('createTeam')}"
-            elif scenario == "lookup":
+            elif kind == "lookup":
+                t = data.get("team") or {}
+                if not t.get("id") or not t.get("customer") or not t.get("budgets"):
+                    problem = f"team gave {t}"
+            else:
+                teams, keys = data.get("teams") or [], data.get("virtualKeys") or []
+                if len(teams) != SEED_TEAMS or len(keys) != SEED_TEAMS * KEYS_PER_TEAM:
+                    problem = f"dashboard gave {len(teams)} teams, {len(keys)} keys"
+                elif not all(k.get("teamId") for k in keys):
+                    problem = "dashboard keys without teamId"
+                else:
+                    note = "keys come from a second root field, with teamId: the client groups them by team"
+        else:
+            if kind == "create":
+                if not ((data.get("createTeam") or {}).get("team") or {}).get("id"):
+                    problem = f"createTeam gave {data.get('createTeam')}"
+            elif kind == "lookup":
                 t = (data.get("getTeam") or {}).get("team") or {}
                 if not t.get("id") or not t.get("customer"):
                     problem = f"getTeam gave {data.get('getTeam')}"
@@ -654,6 +788,8 @@ class Bench:
                         "teams' budget and virtual_keys are null (spec lag); keys come from a second "
                         "root field without team_id, so the client cannot group them by team"
                     )
+            if headers and not note:
+                note = "the Authorization header is not forwarded (no header propagation configured)"
         self.checks.append(
             {
                 "gateway": target.name,
@@ -684,12 +820,15 @@ class Bench:
         prefix = f"{target.name[:4]}{self.seq}x{uuid.uuid4().hex[:6]}"
         threads = 1 if conc == 1 else 2
         body = str(target.bodies[scenario])
+        load = LOADS[scenario]
         if target.name == "direct":
             script, url, extra = "rest.lua", target.url, [body, prefix]
-        elif scenario == "create":
+        elif load["doc"] == "create":
             script, url, extra = "graphql_create.lua", target.url, [body, prefix]
         else:
-            script, url, extra = "graphql.lua", target.url, [body]
+            ids = str(target.ids[scenario]) if scenario in target.ids else "-"
+            script, url = "graphql_load.lua", target.url
+            extra = [body, ids, load["auth"], prefix, str(max(1, conc // threads))]
         cmd = [
             "wrk",
             f"-t{threads}",
@@ -705,7 +844,7 @@ class Bench:
         ]
         if mode["wrk_cpus"] is not None:
             cmd = ["taskset", "-c", mode["wrk_cpus"], *cmd]
-        if scenario == "create":
+        if load["doc"] == "create":
             self.trim(upstream_url)
         self.count(upstream_url, reset=True)
         root = target.proc.popen.pid if target.proc else None
@@ -767,7 +906,7 @@ class Bench:
         print(f"\n== mode {mode_name}: {mode['about']}", flush=True)
         up, up_url = self.start_upstream(mode)
         seed = None
-        if {"lookup", "dashboard"} & set(self.args.scenarios):
+        if any(LOADS[sc]["doc"] != "create" for sc in self.args.scenarios):
             t0 = time.monotonic()
             seed = self.seed(up_url)
             print(
@@ -777,7 +916,7 @@ class Bench:
         self.mark(up_url)
         targets: list[Target] = []
         try:
-            for name in ("ours", "hive"):
+            for name in GATEWAY_ORDER:
                 if name not in self.args.gateways:
                     continue
                 try:
@@ -787,13 +926,20 @@ class Bench:
             if "direct" in self.args.gateways and mode.get("direct", True):
                 targets.append(Target("direct", up_url))
             for scenario in self.args.scenarios:
+                load = LOADS[scenario]
                 print(f"  -- {scenario}", flush=True)
-                team_id = seed["team_id"] if seed else ""
+                try:
+                    self.set_usage(up_url, scenario, seed)
+                except Skip as e:
+                    self.note(f"  SKIP {scenario} ({mode_name}): {e}")
+                    continue
                 live: list[Target] = []
                 for t in targets:
+                    if load["doc"] == "create" and GATEWAYS.get(t.name, {}).get("reads_only"):
+                        continue
                     try:
-                        tid = self.resolve_team_id(t, seed) if (seed and scenario == "lookup") else team_id
-                        self.write_body(t, scenario, tid)
+                        ids = self.team_ids(t, seed) if (seed and load["doc"] == "lookup") else [""]
+                        self.write_body(t, scenario, ids)
                         self.check(t, scenario)
                         calls = self.probe_calls(t, scenario, up_url)
                         self.calls[(mode_name, scenario, t.name)] = calls
@@ -863,10 +1009,11 @@ class Bench:
         index = {(r["mode"], r["scenario"], r["concurrency"], r["gateway"]): r for r in rows}
         warnings = []
         for r in rows:
-            if r["gateway"] != "ours":
+            if r["gateway"] not in ("ours", "ours-nc"):
                 continue
             key = (r["mode"], r["scenario"], r["concurrency"])
-            hive = index.get((*key, "hive"))
+            hive, tailcall = index.get((*key, "hive")), index.get((*key, "tailcall"))
+            r["ratio_ours_tailcall"] = r["rps_median"] / tailcall["rps_median"] if tailcall else None
             direct = index.get((*key, "direct")) or index.get(("unpinned", *key[1:], "direct"))
             r["ratio_ours_hive"] = r["rps_median"] / hive["rps_median"] if hive else None
             r["ratio_ours_direct"] = r["rps_median"] / direct["rps_median"] if direct else None
@@ -893,7 +1040,7 @@ class Bench:
                 )
         order = {m: i for i, m in enumerate(MODES)}
         sorder = {s: i for i, s in enumerate(SCENARIOS)}
-        gorder = {"ours": 0, "hive": 1, "direct": 2}
+        gorder = {g: i for i, g in enumerate([*GATEWAY_ORDER, "direct"])}
         rows.sort(key=lambda r: (order[r["mode"]], sorder[r["scenario"]], r["concurrency"], gorder[r["gateway"]]))
         return rows, warnings
 
@@ -918,7 +1065,7 @@ class Bench:
             demands = [
                 (g["rps_median"] * (g["calls_per_request_under_load"] or g["calls_per_request"] or 1.0) / per_op, g)
                 for g in rows
-                if g["gateway"] in ("ours", "hive") and g["mode"] in modes and g["scenario"] == scenario
+                if g["gateway"] != "direct" and g["mode"] in modes and g["scenario"] == scenario
             ]
             if not demands:
                 continue
@@ -951,12 +1098,13 @@ class Bench:
             "upstream/req 1 / load",
             "RSS MB",
             "CPU ms/req",
+            "ours/Tailcall",
             "ours/Hive",
             "ours/direct",
         ]
         lines = []
         for r in rows:
-            label = {"ours": "ours", "hive": "Hive", "direct": "direct upstream"}[r["gateway"]]
+            label = LABELS[r["gateway"]]
             lines.append(
                 [
                     r["mode"],
@@ -970,6 +1118,7 @@ class Bench:
                     f(r["rss_peak_mb"], ".0f"),
                     ("~" if r["biased"] and r["gateway_cpu_ms_per_request"] is not None else "")
                     + f(r["gateway_cpu_ms_per_request"], ".2f"),
+                    f(r.get("ratio_ours_tailcall"), ".2f", ""),
                     f(r.get("ratio_ours_hive"), ".2f", ""),
                     f(r.get("ratio_ours_direct"), ".2f", ""),
                 ]
@@ -1010,6 +1159,7 @@ class Bench:
         except (OSError, StopIteration):
             pass
         hive_pkg = json.loads((BENCH / "hive" / "package.json").read_text())["dependencies"]
+        tailcall_pkg = json.loads((BENCH / "tailcall" / "package.json").read_text())["dependencies"]
         return {
             "cpus": os.cpu_count(),
             "cpu_model": cpu,
@@ -1020,6 +1170,7 @@ class Bench:
             "node": cmd_out(["node", "--version"]),
             "wrk": cmd_out(["wrk", "-v"]).split(" Copyright")[0],
             "hive_packages": hive_pkg,
+            "tailcall_packages": tailcall_pkg,
             "git_commit": cmd_out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         }
 
@@ -1035,10 +1186,9 @@ class Bench:
             )
         )
         print(self.table(rows))
-        ours_ready = [r["ready_s"] for r in self.ready if r["what"] == "ours"]
-        hive_ready = [r["ready_s"] for r in self.ready if r["what"] == "hive"]
-        if ours_ready or hive_ready:
-            print(f"\nready after start (s): ours {ours_ready or '-'}, Hive {hive_ready or '-'}")
+        ready = {g: [r["ready_s"] for r in self.ready if r["what"] == g] for g in GATEWAY_ORDER}
+        if any(ready.values()):
+            print("\nready after start (s): " + ", ".join(f"{LABELS[g]} {ready[g]}" for g in GATEWAY_ORDER if ready[g]))
         if any(r["biased"] for r in rows if r["gateway"] != "direct"):
             print("~ fewer than 10 completed requests per connection: CPU ms/req is inflated by in-flight work")
         if self.floors:
@@ -1137,8 +1287,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--duration",
         type=float,
-        default=float(env("BENCH_DURATION", "10")),
-        help="seconds per wrk run (BENCH_DURATION, 10)",
+        default=float(env("BENCH_DURATION", "5")),
+        help="seconds per wrk run (BENCH_DURATION, 5)",
     )
     ap.add_argument(
         "--warmup",
@@ -1161,8 +1311,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--gateways",
-        default=env("BENCH_GATEWAYS", "ours,hive,direct"),
-        help="subset of ours,hive,direct (BENCH_GATEWAYS)",
+        default=env("BENCH_GATEWAYS", ",".join([*GATEWAY_ORDER, "direct"])),
+        help=f"subset of {','.join([*GATEWAY_ORDER, 'direct'])} (BENCH_GATEWAYS; ours-nc: ours without coalescing)",
     )
     ap.add_argument(
         "--upstream",
@@ -1180,7 +1330,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.concurrency = [int(c) for c in str(a.concurrency).split(",") if c]
     a.scenarios = [s for s in SCENARIOS if s in a.scenarios.split(",")]
     a.modes = [m for m in MODES if m in a.modes.split(",")]
-    a.gateways = [g for g in ("ours", "hive", "direct") if g in a.gateways.split(",")]
+    a.gateways = [g for g in [*GATEWAY_ORDER, "direct"] if g in a.gateways.split(",")]
     return a
 
 

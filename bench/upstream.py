@@ -12,6 +12,14 @@ upstream serves, and answers these routes itself (none of them is counted):
   404). The harness trims before each createTeam run, so every run starts from the same seeded table: SQLite
   inserts into a random-UUID key slow down as the table grows, and without it each run would measure how many
   teams the runs before it created.
+* ``POST /__bench/usage/moving`` and ``POST /__bench/usage/static``: while moving, every governance GET answer
+  has each budget's ``current_usage`` set to a number that grows with every request, so no two answers are
+  alike, as when inference traffic charges the budgets between two reads (embedded server only). The answer's
+  bytes are rewritten rather than the rows updated: a write would drop the embedded server's answer cache and
+  make the upstream, not the gateways, the slowest part of the run.
+
+The embedded server keeps up to 1,024 GET answers here (64 by default): lookups that rotate over the 100
+seeded teams would otherwise miss its cache on every request.
 
 The wrapper adds one integer increment per request, which does not measurably slow the upstream.
 """
@@ -30,6 +38,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 _JSON = [(b"content-type", b"application/json")]
+_SEEDED_USAGE = b'"current_usage":0.0'
 
 
 class Counter:
@@ -40,6 +49,7 @@ class Counter:
         store = getattr(getattr(app, "state", None), "store", None)
         self.db = getattr(store, "db", None)  # the embedded server's SQLite connection (the stub has none)
         self.mark: int | None = None
+        self.moving_usage = False
 
     def bench_route(self, method: str, path: str) -> tuple[int, bytes]:
         if path == "/__bench/reset" and method == "POST":
@@ -51,6 +61,10 @@ class Counter:
                 self.mark = self.db.execute("SELECT coalesce(max(rowid), 0) FROM teams").fetchone()[0]
             elif self.mark is not None:
                 self.db.execute("DELETE FROM teams WHERE rowid > ?", (self.mark,))
+        elif path in ("/__bench/usage/moving", "/__bench/usage/static") and method == "POST":
+            if self.db is None:
+                return 404, b'{"error":"usage moves on the embedded server only"}'
+            self.moving_usage = path.endswith("/moving")
         elif path != "/__bench/count":
             return 404, b'{"error":"unknown bench route"}'
         return 200, json.dumps({"count": self.count}).encode()
@@ -62,13 +76,21 @@ class CountingResponder:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.counter = Counter(app)
+        answers = getattr(app, "answers", None)
+        if answers is not None:
+            answers.max_entries = 1024
 
     def respond(self, method, raw_path, path, query_string, body, headers):  # type: ignore[no-untyped-def]
+        counter = self.counter
         if path.startswith("/__bench/"):
-            status, answer = self.counter.bench_route(method, path)
+            status, answer = counter.bench_route(method, path)
             return status, answer, _JSON
-        self.counter.count += 1
-        return self.app.respond(method, raw_path, path, query_string, body, headers)
+        counter.count += 1
+        status, answer, out_headers = self.app.respond(method, raw_path, path, query_string, body, headers)
+        if counter.moving_usage and method == "GET" and status == 200:
+            # a number no earlier answer had (every seeded budget starts at 0.0)
+            answer = bytes(answer).replace(_SEEDED_USAGE, b'"current_usage":%d.5' % counter.count)
+        return status, answer, out_headers
 
     def close(self) -> None:
         self.app.close()
