@@ -353,6 +353,46 @@ def wait_ready(p: Proc, probe, timeout: float) -> float:
     raise Skip(f"{p.name} not ready after {timeout:.0f} s:\n{p.tail()}")
 
 
+def seed_upstream(url: str) -> dict:
+    """10 customers, 100 teams (each with a customer and a budget), 2 virtual keys per team."""
+
+    def post(path: str, body: dict) -> dict:
+        status, raw = http("POST", url + path, body)
+        if status != 200:
+            raise RuntimeError(f"seeding {path} answered {status}: {raw[:300]!r}")
+        return json.loads(raw)
+
+    customers = [
+        post(
+            "/api/governance/customers",
+            {"name": f"bench-customer-{i:02d}", "budget": {"max_limit": 1000 + i, "reset_duration": "1M"}},
+        )["customer"]["id"]
+        for i in range(SEED_CUSTOMERS)
+    ]
+    teams = []
+    for i in range(SEED_TEAMS):
+        budget = {"max_limit": 100 + i, "reset_duration": "1M"}
+        team = post(
+            "/api/governance/teams",
+            {
+                "name": f"bench-team-{i:03d}",
+                "customer_id": customers[i % SEED_CUSTOMERS],
+                "budgets": [budget],
+                "budget": budget,
+            },
+        )["team"]
+        teams.append(team)
+        for k in range(KEYS_PER_TEAM):
+            post("/api/governance/virtual-keys", {"name": f"bench-key-{i:03d}-{k}", "team_id": team["id"]})
+    return {
+        "team_id": teams[0]["id"],
+        "team_name": teams[0]["name"],
+        "teams": len(teams),
+        "team_ids": [t["id"] for t in teams],
+        "team_names": [t["name"] for t in teams],
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # process-tree metrics (RSS, PSS, CPU time)
 # ---------------------------------------------------------------------------------------------
@@ -542,42 +582,7 @@ class Bench:
 
     def seed(self, url: str) -> dict:
         """10 customers, 100 teams (each with a customer and a budget), 2 virtual keys per team."""
-
-        def post(path: str, body: dict) -> dict:
-            status, raw = http("POST", url + path, body)
-            if status != 200:
-                raise RuntimeError(f"seeding {path} answered {status}: {raw[:300]!r}")
-            return json.loads(raw)
-
-        customers = [
-            post(
-                "/api/governance/customers",
-                {"name": f"bench-customer-{i:02d}", "budget": {"max_limit": 1000 + i, "reset_duration": "1M"}},
-            )["customer"]["id"]
-            for i in range(SEED_CUSTOMERS)
-        ]
-        teams = []
-        for i in range(SEED_TEAMS):
-            budget = {"max_limit": 100 + i, "reset_duration": "1M"}
-            team = post(
-                "/api/governance/teams",
-                {
-                    "name": f"bench-team-{i:03d}",
-                    "customer_id": customers[i % SEED_CUSTOMERS],
-                    "budgets": [budget],
-                    "budget": budget,
-                },
-            )["team"]
-            teams.append(team)
-            for k in range(KEYS_PER_TEAM):
-                post("/api/governance/virtual-keys", {"name": f"bench-key-{i:03d}-{k}", "team_id": team["id"]})
-        return {
-            "team_id": teams[0]["id"],
-            "team_name": teams[0]["name"],
-            "teams": len(teams),
-            "team_ids": [t["id"] for t in teams],
-            "team_names": [t["name"] for t in teams],
-        }
+        return seed_upstream(url)
 
     # -- gateways -----------------------------------------------------------------------------
     def start_gateway(self, name: str, mode: dict, upstream_url: str) -> Target:
