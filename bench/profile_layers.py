@@ -36,30 +36,31 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 import run  # noqa: E402  (the documents, loads and seeding of the main harness)
 
-# First match wins, innermost frame first for self time. Paths are matched as substrings of py-spy's
-# "function (file:line)" frames.
+# First match wins. py-spy names a frame "function (file:line)", the file relative to its sys.path entry.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("HTTP edge limits (app/http_limits.py)", ("app/http_limits.py",)),
     ("edge and endpoint (app/web)", ("app/web/",)),
     ("upstream client (app/bifrost)", ("app/bifrost/",)),
     ("our GraphQL work (app/schema)", ("app/schema/",)),
-    ("rest of app/", ("/app/",)),
-    ("graphql-core", ("/graphql/",)),
-    ("strawberry", ("/strawberry/",)),
-    ("pydantic (parsing)", ("/pydantic/", "/pydantic_core/")),
-    ("aiohttp client", ("/aiohttp/", "/yarl/", "/multidict/", "/aiohappyeyeballs/", "/aiosignal/")),
-    ("uvicorn", ("/uvicorn/",)),
-    ("starlette", ("/starlette/",)),
-    ("metrics (prometheus_client)", ("/prometheus_client/",)),
-    ("logging", ("/logging/",)),
-    ("event loop (asyncio, uvloop)", ("/asyncio/", "/uvloop/", "selectors.py")),
+    ("rest of app/", ("app/",)),
+    ("graphql-core", ("graphql/",)),
+    ("strawberry", ("strawberry/",)),
+    ("pydantic (parsing)", ("pydantic/", "pydantic_core/")),
+    ("aiohttp client", ("aiohttp/", "yarl/", "multidict/", "aiohappyeyeballs/", "aiosignal/")),
+    ("uvicorn", ("uvicorn/",)),
+    ("starlette", ("starlette/",)),
+    ("metrics (prometheus_client)", ("prometheus_client/",)),
+    ("logging", ("logging/",)),
+    ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop/", "selectors.py")),
 ]
 OTHER = "other"
 
 
 def layer_of(frame: str) -> str:
-    for name, needles in LAYERS:
-        if any(needle in frame for needle in needles):
+    """The layer of one py-spy frame, e.g. ``parse (app/bifrost/client.py:524)`` -> the upstream client."""
+    where = frame[frame.rfind("(") + 1 :]
+    for name, prefixes in LAYERS:
+        if where.startswith(prefixes):
             return name
     return OTHER
 
@@ -74,8 +75,10 @@ def summarize(stacks: Path) -> tuple[Counter[str], Counter[str], int]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = stack.split(";")
-        # py-spy puts the thread first (outermost frame first): the innermost frame is the last
+        frames = stack.split(";")[1:]  # the first names the process
+        if not frames:
+            continue
+        # outermost frame first: the innermost frame is the last
         own[layer_of(frames[-1])] += count
         for name in {layer_of(frame) for frame in frames}:
             inclusive[name] += count
@@ -131,14 +134,15 @@ def main() -> None:
         else:
             body.write_text(doc.replace("__TEAM_ID__", seed["team_id"]))
         threads = 1 if args.connections == 1 else 2
-        if load["doc"] == "create":
-            script, extra = "graphql_create.lua", [str(body), f"prof{uuid.uuid4().hex[:6]}"]
-        else:
-            ids_arg = str(ids) if load["ids"] == "rotating" else "-"
-            extra = [str(body), ids_arg, load["auth"], "prof", str(max(1, args.connections // threads))]
-            script = "graphql_load.lua"
+        script = "graphql_create.lua" if load["doc"] == "create" else "graphql_load.lua"
+        ids_arg = str(ids) if load["ids"] == "rotating" else "-"
 
         def wrk(seconds: float) -> dict:
+            prefix = f"prof{uuid.uuid4().hex[:6]}"  # every run its own names and tokens
+            if load["doc"] == "create":
+                extra = [str(body), prefix]
+            else:
+                extra = [str(body), ids_arg, load["auth"], prefix, str(max(1, args.connections // threads))]
             cmd = [
                 "wrk",
                 f"-t{threads}",
