@@ -2,8 +2,11 @@
 
 Starts the embedded Bifrost-compatible server standalone on 127.0.0.1, then loads
 ``GET /api/governance/teams/{id}`` at a fixed concurrency with each client in turn (A B C A B C ...),
-in one process, for a fixed number of requests per round, and prints req/s medians (min-max) and the
-ratio to httpx's own pool. Usage: ``.venv/bin/python bench/upstream_clients.py [--rounds 3] [--requests 4000]``.
+in one process, for a fixed number of requests per round, and prints req/s medians (min-max), the
+ratio to httpx's own pool, and this process's CPU time per request (user + system of all its threads,
+which holds still when other work shares the machine). pyreqwest (Rust's reqwest; not a project
+dependency) is measured too when it is importable (``pip install pyreqwest``).
+Usage: ``.venv/bin/python bench/upstream_clients.py [--rounds 3] [--requests 4000]``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ def start_upstream(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the embedded server did not start")
 
 
-async def load(fetch: Fetch, path: str, requests: int, concurrency: int) -> float:
+async def load(fetch: Fetch, path: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """req/s and CPU microseconds per request."""
     remaining = requests
 
     async def worker() -> None:
@@ -57,9 +61,9 @@ async def load(fetch: Fetch, path: str, requests: int, concurrency: int) -> floa
             status = await fetch(path)
             assert status == 200, status
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return requests / (time.perf_counter() - started)
+    return requests / (time.perf_counter() - started), 1e6 * (time.process_time() - cpu) / requests
 
 
 async def main() -> None:
@@ -95,19 +99,34 @@ async def main() -> None:
             "httpx + AiohttpTransport": lambda p: with_httpx(aiohttp_backed, p),
             "aiohttp (direct)": with_aiohttp,
         }
-        results: dict[str, list[float]] = {name: [] for name in clients}
+        try:
+            from pyreqwest.client import ClientBuilder
+        except ImportError:
+            pass
+        else:
+            reqwest = ClientBuilder().base_url(base).max_connections(100).build()
+
+            async def with_reqwest(p: str) -> int:
+                response = await reqwest.get(p).build().send()
+                await response.bytes()
+                return int(response.status)
+
+            clients["pyreqwest (Rust)"] = with_reqwest
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
         for fetch in clients.values():  # warm-up: connections open, code paths hot
             await load(fetch, path, 500, args.concurrency)
         for _ in range(args.rounds):
             for name, fetch in clients.items():
                 results[name].append(await load(fetch, path, args.requests, args.concurrency))
-        baseline = statistics.median(results["httpx (default pool)"])
+        baseline = statistics.median(rps for rps, _ in results["httpx (default pool)"])
         print(f"GET team at concurrency {args.concurrency}, {args.requests} requests x {args.rounds} rounds")
-        print(f"{'client':<28}{'req/s median':>14}{'min-max':>20}{'vs httpx pool':>16}")
+        print(f"{'client':<28}{'req/s median':>14}{'min-max':>20}{'vs httpx pool':>16}{'CPU us/req':>12}")
         for name, values in results.items():
-            median = statistics.median(values)
-            spread = f"{min(values):.0f}-{max(values):.0f}"
-            print(f"{name:<28}{median:>14.0f}{spread:>20}{median / baseline:>15.2f}x")
+            rates = [rps for rps, _ in values]
+            median = statistics.median(rates)
+            spread = f"{min(rates):.0f}-{max(rates):.0f}"
+            cpu = statistics.median(us for _, us in values)
+            print(f"{name:<28}{median:>14.0f}{spread:>20}{median / baseline:>15.2f}x{cpu:>12.0f}")
         await default_pool.aclose()
         await aiohttp_backed.aclose()
         await session.close()
