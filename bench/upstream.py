@@ -92,6 +92,12 @@ class CountingResponder:
             answer = bytes(answer).replace(_SEEDED_USAGE, b'"current_usage":%d.5' % counter.count)
         return status, answer, out_headers
 
+    async def startup(self) -> None:
+        await self.app.startup()
+
+    async def shutdown(self) -> None:
+        await self.app.shutdown()
+
     def close(self) -> None:
         self.app.close()
 
