@@ -20,6 +20,7 @@ from tests.gateway.conftest import REVEALING, Gateway, make_gateway
 from tests.gateway.guarded import ADMIN_KEY, AUTH, SERVICE, Recorder, policy_gateway
 
 QUOTA = "/api/governance/virtual-keys/quota"
+CHAT = "/v1/chat/completions"
 MY_KEY = """
 {
   myVirtualKey {
@@ -215,3 +216,31 @@ async def test_while_the_generation_is_unknown_the_quota_route_answers_for_itsel
     body = (await post(gw, MY_NAME, {"x-bf-vk": "sk-bf-00000000-0000-4000-8000-000000000000"})).json()
     assert body == {"data": {"myVirtualKey": None}}
     assert recorder.paths()[-1] == QUOTA and recorder.authorizations() == [None] * len(recorder.seen)
+
+
+async def test_key_holder_sees_what_its_chat_completions_were_charged() -> None:
+    gw, _, admin = await key_gateway()
+    body = {**KEY_BODY, "provider_configs": [{**KEY_BODY["provider_configs"][0], "key_ids": ["*"]}]}  # type: ignore[dict-item]
+    key = await arrange_key(admin, body)
+    before = (await post(gw, MY_KEY, {"x-bf-vk": key["value"]})).json()["data"]["myVirtualKey"]
+    assert before["budgets"][0]["currentUsage"] == 0.0
+    sent = []
+    for model, content in (
+        ("openai/gpt-4o-mini", "Hello there"),
+        ("openai/gpt-4o", "x" * 400),
+        ("openai/gpt-4o-mini", "Hi"),
+    ):
+        answer = await admin.post(
+            CHAT,
+            json={"model": model, "messages": [{"role": "user", "content": content}]},
+            headers={"x-bf-vk": key["value"]},
+        )
+        assert answer.status_code == 200, answer.text
+        sent.append(answer.json()["usage"])
+    mine = (await post(gw, MY_KEY, {"x-bf-vk": key["value"]})).json()["data"]["myVirtualKey"]
+    charged = sum(usage["cost"] for usage in sent)
+    assert charged > 0
+    assert mine["budgets"][0]["currentUsage"] == pytest.approx(charged, rel=1e-9)
+    assert mine["providerConfigs"][0]["budgets"][0]["currentUsage"] == pytest.approx(charged, rel=1e-9)
+    assert int(mine["rateLimit"]["tokenCurrentUsage"]) == sum(usage["total_tokens"] for usage in sent)
+    assert mine["rateLimit"]["requestCurrentUsage"] == "3"
