@@ -45,6 +45,7 @@ log = logging.getLogger("app.web")
 CORS_HEADERS = [
     "authorization",
     "x-gateway-key",
+    "x-bf-vk",  # a key holder's dashboard in the browser (myVirtualKey)
     "content-type",
     "x-request-id",
     "traceparent",

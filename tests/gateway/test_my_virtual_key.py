@@ -244,3 +244,17 @@ async def test_key_holder_sees_what_its_chat_completions_were_charged() -> None:
     assert mine["providerConfigs"][0]["budgets"][0]["currentUsage"] == pytest.approx(charged, rel=1e-9)
     assert int(mine["rateLimit"]["tokenCurrentUsage"]) == sum(usage["total_tokens"] for usage in sent)
     assert mine["rateLimit"]["requestCurrentUsage"] == "3"
+
+
+async def test_cors_preflight_allows_the_virtual_key_header() -> None:
+    gw, _, _ = await key_gateway(cors_allow_origins="https://usage.example")
+    response = await gw.http.options(
+        "/graphql",
+        headers={
+            "origin": "https://usage.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, x-bf-vk",
+        },
+    )
+    assert response.status_code == 200
+    assert "x-bf-vk" in response.headers["access-control-allow-headers"].lower()
