@@ -23,6 +23,7 @@ from ..generations import Feature, Generation
 from .context import Context, Request, Response
 from .errors import ApiError, error_body
 from .handlers import (
+    analytics,
     budget_overrides,
     config,
     customers,
@@ -66,6 +67,11 @@ EXACT: dict[str, dict[str, Handler]] = {
     f"{_GOVERNANCE}/virtual-keys/quota": {"GET": quota.virtual_key_quota},
     "/api/config": {"GET": config.get_config, "PUT": config.update_config},
     "/v1/chat/completions": {"POST": inference.chat_completions},
+    "/api/logs/stats": {"GET": analytics.get_log_stats},
+    "/api/logs/histogram/cost": {"GET": analytics.get_cost_histogram},
+    "/api/logs/histogram/cost/by-dimension": {"GET": analytics.get_cost_by_dimension},
+    "/api/logs/rankings": {"GET": analytics.get_rankings},
+    "/api/logs/rankings/by-dimension": {"GET": analytics.get_dimension_rankings},
 }
 
 WITH_ID: dict[str, dict[str, Handler]] = {
@@ -150,6 +156,11 @@ REQUIRES: dict[str, Feature] = {
     f"{_GOVERNANCE}/virtual-keys/quota": Feature.KEY_QUOTA,
     "/api/teams": Feature.DEPRECATED_ALIASES,
     "/v1/chat/completions": Feature.INFERENCE,
+    "/api/logs/stats": Feature.ANALYTICS,
+    "/api/logs/histogram/cost": Feature.ANALYTICS,
+    "/api/logs/histogram/cost/by-dimension": Feature.ANALYTICS,
+    "/api/logs/rankings": Feature.ANALYTICS,
+    "/api/logs/rankings/by-dimension": Feature.ANALYTICS,
     "/api/teams/": Feature.DEPRECATED_ALIASES,
 }
 

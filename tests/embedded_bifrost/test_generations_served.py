@@ -220,6 +220,18 @@ _SOMEONE = uuid.uuid4()
                 (404, "virtual key or budget not found"),
             ),
             (Feature.DEPRECATED_ALIASES, "GET", "/api/teams", None, (200, None)),
+            (Feature.ANALYTICS, "GET", "/api/logs/stats", None, (200, None)),
+            (
+                Feature.ANALYTICS,
+                "GET",
+                "/api/logs/histogram/cost/by-dimension",
+                None,
+                (
+                    400,
+                    "Missing required query parameter: dimension. Valid values: provider, team_id, customer_id,"
+                    " user_id, business_unit_id",
+                ),
+            ),
         )
     ],
 )
