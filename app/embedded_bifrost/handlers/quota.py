@@ -4,9 +4,8 @@ The credential is the virtual key alone (admin auth does not apply): ``x-bf-vk``
 of ``Authorization: Bearer``, ``x-api-key``, ``x-goog-api-key`` and ``api-key`` that carries the ``sk-bf-``
 prefix (checked without regard to case). A value rotated out less than its grace period ago still works.
 
-The answer is a Go map, so its keys come sorted. Each budget carries ``per_model_usage``, the spend per
-model since the budget's window opened; the server keeps no request logs, so it is empty
-(:func:`per_model_usage` is the one place that would read them).
+The answer is a Go map, so its keys come sorted. Each budget carries ``per_model_usage``, the key's spend per
+(model, provider) since the budget's window opened, read from the request log (:func:`per_model_usage`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,9 @@ from typing import Any
 from ..context import Context, Request
 from ..errors import ApiError
 from ..key_models import key_model_configs
+from ..log_filters import TERMINAL_STATUSES
 from ..rotation import VALUE_PREFIX, key_by_value
+from ..timestamps import parse_rfc3339
 
 __all__ = ["credential", "per_model_usage", "virtual_key_quota"]
 
@@ -50,9 +51,30 @@ def _prefixed(value: bytes) -> bool:
 
 
 def per_model_usage(db: sqlite3.Connection, vk_id: str, budget: dict[str, Any]) -> list[dict[str, Any]]:
-    """Spend per model within a budget's current window: ``{model, provider?, total_requests, total_tokens,
-    total_cost}`` since the later of ``last_reset`` and ``created_at``. Empty: there are no request logs."""
-    return []
+    """The key's spend per (model, provider) within a budget's current window.
+
+    The window opens at the later of the budget's ``last_reset`` and ``created_at``. Usage counts as charging
+    does: tokens and cost of every finished request, the request itself only when it succeeded (a failed call
+    is charged for what the provider billed, without a request). Sorted by model, then provider.
+
+    Returns:
+        ``[{model, provider, total_requests, total_tokens, total_cost}]``, ``[]`` without requests.
+    """
+    opened = [parse_rfc3339(str(budget.get(name, ""))) for name in ("last_reset", "created_at")]
+    since = max((moment for moment in opened if moment is not None), default=None)
+    since_clause = "" if since is None else " AND timestamp >= ?"
+    params: list[object] = [vk_id] if since is None else [vk_id, min(since, 2**63 - 1)]
+    rows = db.execute(
+        "SELECT model, provider, coalesce(sum(status = 'success'), 0), coalesce(sum(total_tokens), 0),"
+        " coalesce(sum(cost), 0) FROM logs"
+        f" WHERE virtual_key_id = ? AND status IN {TERMINAL_STATUSES}{since_clause}"
+        " GROUP BY model, provider ORDER BY model, provider",
+        params,
+    ).fetchall()
+    return [
+        {"model": model, "provider": provider, "total_requests": requests, "total_tokens": tokens, "total_cost": cost}
+        for model, provider, requests, tokens, cost in rows
+    ]
 
 
 def virtual_key_quota(ctx: Context, request: Request) -> dict[str, Any]:
