@@ -330,3 +330,36 @@ async def test_the_stream_stops_polling_when_the_socket_drops_mid_stream(gw: Gat
     await ws.disconnect()
     assert gw.app.state.live.hub.active_keys() == 0
     assert clock.waiting == 0
+
+
+HELLO = [{"role": "user", "content": "Hello there"}]  # 3 prompt tokens, 8 completion tokens from the mock provider
+HELLO_MINI_COST = (3 * 0.15 + 8 * 0.60) / 1_000_000  # gpt-4o-mini's price in the embedded server's table
+
+
+async def test_chat_completions_through_the_embedded_server_are_pushed_as_they_are_charged(
+    gw: Gateway, clock: SteppedClock
+) -> None:
+    made = await arrange(gw)
+    team_id, key = made["team"]["id"], made["key"]
+    async with AsgiWebSocket(gw.app) as ws:
+        await ws.init()
+        first = await start(ws, "1", {"teams": [team_id], "keys": [key["id"]]})
+        assert all(c["budget"]["currentUsage"] == 0 for c in first["data"]["budgetUsage"]["counters"] if c["budget"])
+        async with upstream_http(gw) as bifrost:
+            for _ in range(2):
+                answer = await bifrost.post(
+                    "/v1/chat/completions",
+                    json={"model": "openai/gpt-4o-mini", "messages": HELLO},
+                    headers={"x-bf-vk": key["value"]},
+                )
+                assert answer.status_code == 200, answer.text
+        await clock.until_waiting()
+        clock.step()
+        pushed = (await ws.receive_except_pings())["payload"]["data"]["budgetUsage"]
+    assert pushed["initial"] is False
+    budgets = {(c["owner"]["kind"], c["owner"]["provider"]): c["budget"] for c in pushed["counters"] if c["budget"]}
+    for owner in (("TEAM", None), ("VIRTUAL_KEY", None), ("PROVIDER_CONFIG", "openai")):
+        assert budgets[owner]["currentUsage"] == pytest.approx(2 * HELLO_MINI_COST), owner
+    limits = {c["owner"]["kind"]: c["rateLimit"] for c in pushed["counters"] if c["rateLimit"]}
+    assert limits["TEAM"]["tokenCurrentUsage"] == "22"  # 2 x 11 tokens, Int64 as a string
+    assert limits["VIRTUAL_KEY"]["requestCurrentUsage"] == "2"

@@ -9,6 +9,7 @@ and credentials (``app.live``).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -20,7 +21,8 @@ from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.live.counters import WatchedSet, changed, read_counters
 from app.schema.live.source import LiveSource
-from app.schema.live.types import BudgetUsageUpdate, update_of
+from app.schema.live.spend import spend_ticks
+from app.schema.live.types import BudgetUsageUpdate, SpendTick, update_of
 
 __all__ = ["Subscription"]
 
@@ -56,6 +58,37 @@ class Subscription:
             return await read_counters(live.poll_session(watched.size), watched)
 
         return _budget_updates(live, key, poll)
+
+    @strawberry.subscription(
+        description="A running total of spend (cost, requests, tokens) over the requests Bifrost logged that match "
+        "the filters (none: the whole deployment), since `since` (null: all of history): the total first, then "
+        "each time it changes. One upstream call per interval, whatever the filters. "
+        "(Bifrost v2; `UNSUPPORTED_BY_UPSTREAM` on older versions, with nothing polled.)"
+    )
+    @staticmethod
+    async def spend_tick(
+        info: Info,
+        team_ids: Annotated[list[strawberry.ID] | None, strawberry.argument(description=_IDS.format("teams"))] = None,
+        customer_ids: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description=_IDS.format("customers"))
+        ] = None,
+        virtual_key_ids: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description=_IDS.format("virtual keys"))
+        ] = None,
+        providers: Annotated[list[str] | None, strawberry.argument(description="Providers, e.g. `openai`.")] = None,
+        models: Annotated[list[str] | None, strawberry.argument(description="Models, e.g. `gpt-4o-mini`.")] = None,
+        since: Annotated[
+            datetime | None, strawberry.argument(description="Start of the total, RFC 3339 with an offset.")
+        ] = None,
+    ) -> AsyncGenerator[SpendTick, None]:
+        return await spend_ticks(
+            _live(info),
+            info.context.bifrost,
+            ids={"teamIds": team_ids, "customerIds": customer_ids, "virtualKeyIds": virtual_key_ids},
+            providers=providers,
+            models=models,
+            since=since,
+        )
 
 
 async def _budget_updates(live: LiveSource, key: WatchKey, poll: Any) -> AsyncGenerator[BudgetUsageUpdate, None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -10,8 +11,9 @@ import strawberry
 from app.bifrost import models
 from app.schema.budgets.types import Budget
 from app.schema.rate_limits.types import RateLimit
+from app.schema.scalars import Int64
 
-__all__ = ["BudgetUsageUpdate", "UsageCounter", "UsageOwner", "UsageOwnerKind", "update_of"]
+__all__ = ["BudgetUsageUpdate", "SpendTick", "UsageCounter", "UsageOwner", "UsageOwnerKind", "update_of"]
 
 
 @strawberry.enum(description="What kind of entity a usage counter belongs to.")
@@ -48,6 +50,14 @@ class UsageCounter:
 class BudgetUsageUpdate:
     initial: bool = strawberry.field(description="True for the first push, which carries every counter.")
     counters: list[UsageCounter]
+
+
+@strawberry.type(description="A running total of spend over the filtered requests, as Bifrost's request logs count it.")
+class SpendTick:
+    total_cost: float = strawberry.field(description="Cost in USD.")
+    total_requests: Int64 = strawberry.field(description="Requests logged.")
+    total_tokens: Int64 = strawberry.field(description="Tokens (prompt and completion).")
+    since: datetime | None = strawberry.field(description="Where the total starts (null: all of history).")
 
 
 def update_of(counters: list[dict[str, Any]], *, initial: bool) -> BudgetUsageUpdate:
