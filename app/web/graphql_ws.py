@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Mapping
 from contextlib import aclosing
 from typing import Any
@@ -100,10 +101,22 @@ class GraphQLTransportWS:
         if not self.live.connections.open(address):
             await send({"type": "websocket.close", "code": 1013, "reason": "too many connections from this client"})
             return
+        connection = _Connection(self, scope, receive, send, address)
+        started = time.perf_counter()
         try:
-            await _Connection(self, scope, receive, send, address).run()
+            await connection.run()
         finally:
             self.live.connections.close(address)
+            log.info(
+                "websocket",
+                extra={
+                    "request_id": connection.connection_id,
+                    "caller": connection.caller.caller.log_name if connection.caller else None,
+                    "subscriptions": connection.started,
+                    "close_code": connection.close_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
 
     def _origin_allowed(self, headers: Mapping[str, str], scope: Scope) -> bool:
         origin = headers.get("origin")
@@ -127,6 +140,7 @@ class _Connection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.send_lock = asyncio.Lock()
         self.closed = False
+        self.close_code: int | None = None  # None: the client closed
         self.connection_id = os.urandom(8).hex()
         self.started = 0  # subscriptions started on this socket: each gets its own request id
 
@@ -162,6 +176,7 @@ class _Connection:
         if self.closed:
             return
         self.closed = True
+        self.close_code = code
         try:
             await self._send({"type": "websocket.close", "code": code, "reason": reason[:120]})
         except Exception:  # the client left first

@@ -476,3 +476,18 @@ async def test_a_virtual_key_holder_may_query_its_key_and_nothing_else(gw: Gatew
     await ws.send_json({"id": "m", "type": "subscribe", "payload": {"query": "{ myVirtualKey { name } }"}})
     assert (await ws.receive_json())["payload"] == {"data": {"myVirtualKey": {"name": "holder"}}}
     await ws.disconnect()
+
+
+async def test_each_socket_is_logged_once_without_its_credentials(
+    gw: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="app.web")
+    ws = AsgiWebSocket(gw.app, headers=[("authorization", "Bearer secret-session-token")])
+    await ws.connect()
+    await ws.init()
+    await closed_with(ws, {"type": "bogus"})
+    (line,) = [record for record in caplog.records if record.getMessage() == "websocket"]
+    assert line.caller == "own_credentials"  # type: ignore[attr-defined]
+    assert line.close_code == 4400  # type: ignore[attr-defined]
+    assert line.subscriptions == 0  # type: ignore[attr-defined]
+    assert "secret-session-token" not in caplog.text
