@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """Live usage at scale: many ``budgetUsage`` subscribers on one gateway worker, one watched set.
 
-Starts the counting upstream (``bench/upstream.py``: the embedded server) and one gateway process (``python -m
-app``), opens ``--subscribers`` graphql-transport-ws subscriptions (``--per-connection`` on each socket) to the same
-team, then reports:
+Starts the embedded Bifrost-compatible server (``python -m app.embedded_bifrost``, v2) and one gateway process
+(``python -m app``), opens ``--subscribers`` graphql-transport-ws subscriptions (``--per-connection`` on each
+socket) to the same team, then reports:
 
 * the gateway's RSS before and after they subscribed, and per subscriber;
 * the upstream calls per poll interval while they listen (one watched set: 1 expected, whatever the count);
 * the delay from a change of the team's budget upstream to its push reaching each subscriber (p50, p99, max):
   the poll interval bounds it from above (a change waits for the next poll), the fan-out adds the rest.
 
-A change is a budget update (``PUT /api/governance/teams/{id}``) or, with ``--charge``, a chat completion through the
-upstream's ``/v1/chat/completions`` charging the team (v2 embedded server with inference).
+A change is a chat completion through the upstream's ``/v1/chat/completions`` with a key of the team, which Bifrost
+charges to the team's budget (``--change charge``, the default), or a budget update (``--change budget``).
 
     python bench/live_subscribers.py                       # 1000 subscribers, 10 per socket, 2 s interval, 5 changes
     python bench/live_subscribers.py --subscribers 200 --changes 3 --interval 1
@@ -39,6 +39,7 @@ from local_processes import free_port, post, wait_until_up
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
+OPENAI = {"provider": "openai", "allowed_models": ["*"], "key_ids": ["*"]}
 USAGE = 'subscription { budgetUsage(teamIds: ["%s"]) { initial counters { budget { maxLimit currentUsage } } } }'
 
 
@@ -56,9 +57,29 @@ def request(method: str, url: str, body: Any = None) -> Any:
         return json.loads(response.read() or b"null")
 
 
-def upstream_count(upstream: str) -> int:
-    count: int = request("GET", f"{upstream}/__bench/count")["count"]
-    return count
+def charge(upstream: str, key_value: str) -> None:
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "How much is left?"}]}
+    req = urllib.request.Request(
+        f"{upstream}/v1/chat/completions",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json", "x-bf-vk": key_value},
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        response.read()
+
+
+def upstream_count(gateway: str) -> int:
+    """Calls the gateway sent upstream so far, from its own metrics (``gateway_upstream_requests_total``)."""
+    with urllib.request.urlopen(f"{gateway}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("gateway_upstream_requests_total{")
+        )
+    )
 
 
 class Subscriber:
@@ -104,6 +125,10 @@ async def measure(args: argparse.Namespace, upstream: str, gateway_pid: int, gat
         f"{upstream}/api/governance/teams",
         {"name": f"live-bench-{os.getpid()}", "budgets": [{"max_limit": 100, "reset_duration": "1d"}]},
     )["team"]
+    key = post(
+        f"{upstream}/api/governance/virtual-keys",
+        {"name": f"live-bench-{os.getpid()}", "team_id": team["id"], "provider_configs": [OPENAI]},
+    )["virtual_key"]
     rss_before = rss_kb(gateway_pid)
     sockets = max(1, args.subscribers // args.per_connection)
     groups = [[Subscriber() for _ in range(args.per_connection)] for _ in range(sockets)]
@@ -118,9 +143,10 @@ async def measure(args: argparse.Namespace, upstream: str, gateway_pid: int, gat
     rss_after = rss_kb(gateway_pid)
 
     # Polls per interval while everybody listens and nothing changes.
-    start_count, started = await asyncio.to_thread(upstream_count, upstream), time.monotonic()
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    start_count, started = await asyncio.to_thread(upstream_count, gateway), time.monotonic()
     await asyncio.sleep(args.interval * args.quiet_intervals)
-    calls = await asyncio.to_thread(upstream_count, upstream) - start_count
+    calls = await asyncio.to_thread(upstream_count, gateway) - start_count
     polls = calls / ((time.monotonic() - started) / args.interval)
 
     delays: list[float] = []
@@ -129,9 +155,12 @@ async def measure(args: argparse.Namespace, upstream: str, gateway_pid: int, gat
         before = [len(s.arrivals) for s in everyone]
         for subscriber in everyone:
             subscriber.pushed.clear()
-        body = {"budgets": [{"max_limit": 101 + change, "reset_duration": "1d"}]}
         changed_at = time.perf_counter()
-        await asyncio.to_thread(request, "PUT", f"{upstream}/api/governance/teams/{team['id']}", body)
+        if args.change == "charge":
+            await asyncio.to_thread(charge, upstream, key["value"])
+        else:
+            body = {"budgets": [{"max_limit": 101 + change, "reset_duration": "1d"}]}
+            await asyncio.to_thread(request, "PUT", f"{upstream}/api/governance/teams/{team['id']}", body)
         try:
             await asyncio.wait_for(asyncio.gather(*(s.pushed.wait() for s in everyone)), args.interval * 5)
         except TimeoutError:
@@ -153,6 +182,7 @@ async def measure(args: argparse.Namespace, upstream: str, gateway_pid: int, gat
         "push_delay_p99_ms": round(delays[int(len(delays) * 0.99) - 1] * 1000, 1) if delays else None,
         "push_delay_max_ms": round(delays[-1] * 1000, 1) if delays else None,
         "pushes_missed": missed,
+        "change": args.change,
     }
 
 
@@ -163,6 +193,7 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=2.0, help="LIVE_POLL_INTERVAL of the gateway")
     ap.add_argument("--changes", type=int, default=5)
     ap.add_argument("--quiet-intervals", type=int, default=3)
+    ap.add_argument("--change", choices=["charge", "budget"], default="charge")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
@@ -171,16 +202,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     processes = [
         subprocess.Popen(
-            [
-                PYTHON,
-                str(BENCH / "upstream.py"),
-                "--port",
-                str(upstream_port),
-                "--upstream",
-                "embedded",
-                "--generation",
-                "v2",
-            ],
+            [PYTHON, "-m", "app.embedded_bifrost", "--port", str(upstream_port), "--generation", "v2"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -188,7 +210,7 @@ def main() -> None:
         )
     ]
     try:
-        wait_until_up(f"{upstream_url}/__bench/count")
+        wait_until_up(f"{upstream_url}/health")
         gateway_env = {
             **env,
             "BIFROST_URL": upstream_url,

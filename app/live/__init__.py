@@ -11,12 +11,14 @@ from app.live.hub import (
     WatchKey,
     credentials_digest,
 )
+from app.live.shared import SharedResults
 
 __all__ = [
     "LiveHub",
     "LocalHub",
     "Observe",
     "Poll",
+    "SharedResults",
     "Sleep",
     "Snapshot",
     "SubscriberDropped",

@@ -4,7 +4,8 @@ Bifrost pushes no usage, so live data is polled. A subscription names what it wa
 credentials, which topic, which ids) and how to read it once (``poll``: an awaitable returning a JSON-like
 ``Snapshot``). The hub runs one poller per distinct key, however many subscribers share it:
 
-* the first subscriber of a key starts its poller; the poller polls at once, then every ``interval``;
+* the first subscriber of a key starts its poller; the poller polls at once, then every ``interval`` (measured
+  from the start of one poll to the start of the next);
 * a snapshot equal to the previous one is not published (subscribers only ever see a change, or the first);
 * a subscriber joining a running poller gets the latest snapshot at once, then what the others get;
 * each subscriber has a bounded queue: one that falls ``queue_size`` snapshots behind is dropped (its iterator
@@ -172,7 +173,9 @@ class _Poller:
             self.task.cancel()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             try:
                 snapshot = await self.poll()
             except asyncio.CancelledError:
@@ -186,7 +189,8 @@ class _Poller:
             if not (self.has_latest and snapshot == self.latest):
                 self.latest, self.has_latest = snapshot, True
                 self._publish(snapshot)
-            await self.hub.sleep(self.hub.interval)
+            # A poll starts every interval (a slow poll shortens the wait, never adds to the period).
+            await self.hub.sleep(max(self.hub.interval - (loop.time() - started), 0.0))
 
     def _publish(self, snapshot: Snapshot) -> None:
         for subscriber in list(self.subscribers):
@@ -218,7 +222,7 @@ class LocalHub:
     """The in-process hub: one poller task per ``WatchKey`` of this process.
 
     Args:
-        interval: seconds between the end of one poll and the start of the next (``LIVE_POLL_INTERVAL``).
+        interval: seconds from the start of one poll to the start of the next (``LIVE_POLL_INTERVAL``).
         queue_size: snapshots a subscriber may fall behind before it is dropped.
         sleep: how the poller waits between polls (tests pass a clock they step).
         observe: told of each poll's outcome and each subscriber dropped (metrics).

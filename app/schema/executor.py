@@ -21,12 +21,14 @@ for being slow) ends the stream with one last result carrying it, as safe as any
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from inspect import isawaitable
+from typing import Any, cast
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -37,13 +39,16 @@ from graphql import (
     located_error,
     parse,
     specified_rules,
-    subscribe,
     validate,
 )
+from graphql import Executor as GraphQLExecutor
+from graphql.execution import create_source_event_stream, map_source_to_response_event
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from app.live import SharedResults
 from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
 from app.schema.concealment import conceal, names_in, names_in_variables
 from app.schema.cost import OperationCost
@@ -95,6 +100,7 @@ class Executor:
         self._compiled = compiled
         self.gate = gate
         self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
+        self._events: SharedResults[Any] = SharedResults()  # subscription events' results, shared by subscribers
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedDocument:
         try:
@@ -178,20 +184,47 @@ class Executor:
         max_cost = self.limits.max_cost
         if cost > max_cost:
             return ExecutionResult(None, [too_complex(cost, max_cost)])
-        started = subscribe(
+        executor_class = self.schema.execution_context_class or ExecutorThrowingOnIncremental
+        built = executor_class.build(
             self._graphql_schema,
             prepared.document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-            executor_class=self.schema.execution_context_class,
+            None,
+            context,
+            variables,
+            operation_name,
             hide_suggestions=self.hide_suggestions,
         )
-        if not isinstance(started, ExecutionResult | AsyncIterator):
-            started = await started
-        if isinstance(started, ExecutionResult):
-            return self._safe(prepared, variables, context, started)
-        return self._safe_stream(prepared, variables, context, started)
+        if isinstance(built, list):  # variables that do not fit the operation
+            return self._safe(prepared, variables, context, ExecutionResult(None, built))
+        events = create_source_event_stream(built)
+        if isawaitable(events):
+            events = await events
+        if isinstance(events, ExecutionResult):
+            return self._safe(prepared, variables, context, events)
+        variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+
+        def run_event(event: GraphQLExecutor) -> Any:
+            # Every subscriber of a watched set gets the same event objects, and a push's result depends on the
+            # event and the document alone (subscription types read nothing from the context): run it once.
+            payload = event.root_value
+            return self._events.get(
+                (prepared, payload), (variables_key,), partial(self._run_event, prepared, variables, context, event)
+            )
+
+        return self._safe_stream(prepared, variables, context, map_source_to_response_event(built, events, run_event))
+
+    def _run_event(
+        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, event: GraphQLExecutor
+    ) -> Any:
+        result = event.execute_operation(False)  # False: no incremental delivery in a subscription event
+        if isawaitable(result):
+            return self._safe_later(prepared, variables, context, result)
+        return self._safe(prepared, variables, context, cast(ExecutionResult, result))
+
+    async def _safe_later(
+        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, result: Awaitable[Any]
+    ) -> ExecutionResult:
+        return self._safe(prepared, variables, context, await result)
 
     async def _safe_stream(
         self,
@@ -203,7 +236,7 @@ class Executor:
         async with aclosing(results) as stream:  # type: ignore[type-var]
             try:
                 async for result in stream:
-                    yield self._safe(prepared, variables, context, result)
+                    yield result  # made safe once, when it was run
             except Exception as error:  # the event stream's own error: the stream ends with it
                 field = _root_field(prepared)
                 path: list[str | int] | None = [(field.alias or field.name).value] if field else None

@@ -363,3 +363,39 @@ async def test_chat_completions_through_the_embedded_server_are_pushed_as_they_a
     limits = {c["owner"]["kind"]: c["rateLimit"] for c in pushed["counters"] if c["rateLimit"]}
     assert limits["TEAM"]["tokenCurrentUsage"] == "22"  # 2 x 11 tokens, Int64 as a string
     assert limits["VIRTUAL_KEY"]["requestCurrentUsage"] == "2"
+
+
+LIMITS_ONLY = 'subscription { budgetUsage(teamIds: ["%s"]) { counters { rateLimit { tokenMaxLimit } } } }'
+
+
+async def test_a_push_runs_once_per_document_and_each_subscriber_gets_its_own_selection(
+    gw: Gateway, clock: SteppedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team_id = (await arrange(gw))["team"]["id"]
+    executor = gw.app.state.executor
+    runs: list[object] = []
+    original = executor._run_event
+
+    def counted(prepared: Any, *args: Any) -> Any:
+        runs.append(prepared)
+        return original(prepared, *args)
+
+    monkeypatch.setattr(executor, "_run_event", counted)
+    async with AsgiWebSocket(gw.app) as ws:
+        await ws.init()
+        for n in range(10):
+            await start(ws, f"full-{n}", {"teams": [team_id]})
+        await ws.subscribe("limits", LIMITS_ONLY % team_id)
+        limits = await ws.receive_except_pings()
+        assert limits["payload"] == {
+            "data": {"budgetUsage": {"counters": [{"rateLimit": None}, {"rateLimit": {"tokenMaxLimit": "1000"}}]}}
+        }
+        assert len(runs) == 2, "ten subscribers of one document and one of another: two runs"
+        await clock.until_waiting()
+        await set_team_budget(gw, team_id, 12)
+        clock.step()
+        pushes = [await ws.receive_except_pings() for _ in range(11)]
+    by_id = {push["id"]: push["payload"]["data"]["budgetUsage"] for push in pushes}
+    assert by_id["limits"] == {"counters": [{"rateLimit": None}]}
+    assert {by_id[f"full-{n}"]["counters"][0]["budget"]["maxLimit"] for n in range(10)} == {12}
+    assert len(runs) == 4

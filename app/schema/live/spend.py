@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from graphql import GraphQLError
@@ -20,7 +21,7 @@ from graphql import GraphQLError
 from app.bifrost import BifrostSession, is_valid_id
 from app.bifrost.analytics import LogQuery, format_time
 from app.generations import Feature
-from app.live import SubscriberDropped, WatchKey
+from app.live import SharedResults, SubscriberDropped, WatchKey
 from app.schema.capabilities import lacks
 from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.live.source import LiveSource
@@ -66,16 +67,25 @@ async def _ticks(live: LiveSource, key: WatchKey, poll: Any, since: datetime | N
     snapshots = live.hub.watch(key, poll)
     try:
         async for snapshot in snapshots:
-            yield SpendTick(
-                total_cost=snapshot["total_cost"],
-                total_requests=snapshot["total_requests"],
-                total_tokens=snapshot["total_tokens"],
-                since=since,
-            )
+            echo = since.isoformat() if since is not None else None  # equal instants may be written differently
+            yield _TICKS.get((snapshot,), (echo,), partial(_tick, snapshot, since))
     except SubscriberDropped as dropped:
         raise GatewayError(str(dropped), GatewayErrorCode.SUBSCRIBER_TOO_SLOW) from None
     finally:
         await snapshots.aclose()
+
+
+_TICKS: SharedResults[SpendTick] = SharedResults()
+
+
+def _tick(snapshot: dict[str, Any], since: datetime | None) -> SpendTick:
+    # ``since`` is part of the key, so every subscriber of this snapshot asked for the same one.
+    return SpendTick(
+        total_cost=snapshot["total_cost"],
+        total_requests=snapshot["total_requests"],
+        total_tokens=snapshot["total_tokens"],
+        since=since,
+    )
 
 
 def _query(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
 
 from app.bifrost import is_valid_id
-from app.live import SubscriberDropped, WatchKey
+from app.live import SharedResults, SubscriberDropped, WatchKey
 from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
 from app.schema.live.counters import WatchedSet, changed, read_counters
@@ -96,14 +97,25 @@ async def _budget_updates(live: LiveSource, key: WatchKey, poll: Any) -> AsyncGe
     previous: list[dict[str, Any]] | None = None
     try:
         async for snapshot in snapshots:
-            counters = changed(previous, snapshot)
-            initial, previous = previous is None, snapshot
-            if counters or initial:
-                yield update_of(counters, initial=initial)
+            # Subscribers of one key see the same snapshots: the same update object for all (see app.live.shared).
+            update = _UPDATES.get((previous, snapshot), (), partial(_update, previous, snapshot))
+            previous = snapshot
+            if update is not None:
+                yield update
     except SubscriberDropped as dropped:
         raise GatewayError(str(dropped), GatewayErrorCode.SUBSCRIBER_TOO_SLOW) from None
     finally:
         await snapshots.aclose()
+
+
+_UPDATES: SharedResults[BudgetUsageUpdate | None] = SharedResults()
+
+
+def _update(previous: list[dict[str, Any]] | None, snapshot: list[dict[str, Any]]) -> BudgetUsageUpdate | None:
+    counters = changed(previous, snapshot)
+    if previous is not None and not counters:
+        return None
+    return update_of(counters, initial=previous is None)
 
 
 def _live(info: Info) -> LiveSource:
