@@ -1,7 +1,8 @@
 """``spendTick``: a running total from ``/api/logs/stats``, one call per interval, checked arguments, v2 only.
 
-The upstream here is a mock of Bifrost's stats route (the real client code runs, only the wire is swapped), so
-each test decides what the totals are and sees every query string the gateway sent.
+The upstream is mostly a mock of Bifrost's stats route (the real client code runs, only the wire is swapped), so
+each test decides what the totals are and sees every query string the gateway sent; the last test runs against the
+embedded server, whose chat completions write the request log the totals are read from.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from app.live import LocalHub
 from app.settings import Settings
 from app.web import create_app
 from app.web.edge import GatewayASGI
-from tests.gateway.conftest import REVEAL_KEY
-from tests.gateway.live import AsgiWebSocket, SteppedClock
+from tests.gateway.conftest import REVEAL_KEY, upstream_http
+from tests.gateway.live import AsgiWebSocket, SteppedClock, make_live_gateway
 
 TICK = """
 subscription Tick($teams: [ID!], $keys: [ID!], $providers: [String!], $models: [String!], $since: DateTime) {
@@ -170,3 +171,51 @@ async def test_a_refused_poll_ends_the_stream_with_the_querys_error() -> None:
         ended = await ws.receive_except_pings()
         assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert (await ws.receive_json())["type"] == "complete"
+
+
+SPEND = "subscription Spend($teams: [ID!]) { spendTick(teamIds: $teams) { totalCost totalRequests totalTokens } }"
+HELLO = [{"role": "user", "content": "Hello there"}]  # 3 prompt tokens, 8 completion tokens from the mock provider
+HELLO_MINI_COST = (3 * 0.15 + 8 * 0.60) / 1_000_000  # gpt-4o-mini's price in the embedded server's table
+OPENAI = {"provider": "openai", "allowed_models": ["*"]}
+
+
+async def test_the_total_follows_chat_completions_through_the_embedded_server() -> None:
+    clock = SteppedClock()
+    gw = await make_live_gateway("v2", clock=clock)
+    async with upstream_http(gw) as bifrost:
+        team = (await bifrost.post("/api/governance/teams", json={"name": "spenders"})).json()["team"]
+        key = (
+            await bifrost.post(
+                "/api/governance/virtual-keys",
+                json={"name": "k", "team_id": team["id"], "provider_configs": [OPENAI]},
+            )
+        ).json()["virtual_key"]
+        other = (
+            await bifrost.post(
+                "/api/governance/virtual-keys",
+                json={"name": "elsewhere", "provider_configs": [OPENAI]},
+            )
+        ).json()["virtual_key"]
+
+        async def chat(value: str) -> None:
+            answer = await bifrost.post(
+                "/v1/chat/completions",
+                json={"model": "openai/gpt-4o-mini", "messages": HELLO},
+                headers={"x-bf-vk": value},
+            )
+            assert answer.status_code == 200, answer.text
+
+        await chat(key["value"])
+        async with AsgiWebSocket(gw.app) as ws:
+            await ws.init()
+            await ws.subscribe("s", SPEND, {"teams": [team["id"]]})
+            tick = (await ws.receive_except_pings())["payload"]["data"]["spendTick"]
+            assert tick == {"totalCost": pytest.approx(HELLO_MINI_COST), "totalRequests": "1", "totalTokens": "11"}
+            await chat(key["value"])
+            await chat(key["value"])
+            await chat(other["value"])  # another team's spend is not this total's
+            await clock.until_waiting()
+            clock.step()
+            tick = (await ws.receive_except_pings())["payload"]["data"]["spendTick"]
+    assert tick == {"totalCost": pytest.approx(3 * HELLO_MINI_COST), "totalRequests": "3", "totalTokens": "33"}
+    await gw.http.aclose()
