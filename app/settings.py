@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     apq_cache_size: int = Field(1000, ge=0, le=100_000)
     apq_cache_bytes: int = Field(16 * 1024 * 1024, ge=0)
 
+    # Execution: compiled plans (app.schema.compiled) or graphql-core's executor; the answers are the same
+    gateway_compiled_execution: bool = True
+
     # Trusted documents (README: "Trusted documents"): a manifest's file path or http(s) URL, and what to do with
     # documents it does not list. Secret: a signed storage URL carries its token.
     trusted_documents: SecretStr | None = None

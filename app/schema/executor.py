@@ -8,6 +8,12 @@ compiler leaves to it, and when ``compiled=False``). Error masking happens on th
 With ``hide_suggestions`` (the production profile) validation and variable errors carry no suggestion
 and name nothing the client did not send (``concealment``).
 
+Compiled execution is on unless ``compiled=False`` (``GATEWAY_COMPILED_EXECUTION=false``) or the installed
+libraries are outside the versions it was tested on (``app.schema.compiled_support``); either way the
+answers are the same. Strawberry schema extensions and custom operation directives are refused when the
+executor is built: Strawberry runs them from its own ``Schema.execute``, which neither path calls, so they
+would be skipped without a word. Field extensions run on both paths (they live in the field's resolver).
+
 Each operation is also priced when prepared (``app.schema.cost``); a request whose price is above
 ``Limits.max_cost`` is refused before anything runs, and an accepted one carries its price in the result's
 ``extensions.cost`` (Shopify's shape: ``requestedQueryCost``, ``maxQueryCost``). Expensive operations
@@ -21,12 +27,13 @@ for being slow) ends the stream with one last result carrying it, as safe as any
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from inspect import isawaitable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from graphql import (
@@ -49,7 +56,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.live import SharedResults
-from app.schema.compiled import CompiledDocument, compile_document, execute_compiled
+from app.schema.compiled_support import compiled_execution_refusal
 from app.schema.concealment import conceal, names_in, names_in_variables
 from app.schema.cost import OperationCost
 from app.schema.cost_gate import CostGate
@@ -59,7 +66,31 @@ from app.schema.safe_errors import safe_errors
 from app.schema.schema import GatewaySchema
 from app.schema.self_service import key_holder_refusal
 
-__all__ = ["Executor", "PreparedDocument"]
+if TYPE_CHECKING:
+    from app.schema.compiled import CompiledDocument
+
+__all__ = ["Executor", "PreparedDocument", "SchemaExtensionsNotRun", "refuse_schema_extensions"]
+
+log = logging.getLogger("app.schema")
+
+
+class SchemaExtensionsNotRun(ValueError):
+    """The schema carries Strawberry extensions or operation directives, which the executor would not run."""
+
+
+def refuse_schema_extensions(schema: GatewaySchema) -> None:
+    """Raise ``SchemaExtensionsNotRun`` naming what the schema carries that no execution path would run."""
+    extensions = [getattr(e, "__name__", type(e).__name__) for e in schema.extensions]
+    directives = [f"@{d.graphql_name or d.python_name}" for d in schema.directives]
+    if not extensions and not directives:
+        return
+    carried = ", ".join([*(f"extension {name}" for name in extensions), *(f"directive {d}" for d in directives)])
+    raise SchemaExtensionsNotRun(
+        f"the schema carries {carried}: the gateway prepares and executes documents itself (compiled or on "
+        "graphql-core's executor) and would never run them. Remove them from the schema: limits, error masking "
+        "and tracing are the gateway's own (app.schema.limits, app.schema.safe_errors, app.tracing), and a "
+        "field extension (strawberry.field(extensions=...)) runs on both paths."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +123,22 @@ class Executor:
         compiled: bool = True,
         gate: CostGate | None = None,
     ):
+        refuse_schema_extensions(schema)
         self.schema = schema
         self.limits = limits
         self.hide_suggestions = hide_suggestions
         self._rules = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule, *limit_rules(limits))
         self._graphql_schema = schema._schema
-        self._compiled = compiled
+        if compiled and (refusal := compiled_execution_refusal()) is not None:
+            log.warning("%s: every document runs on graphql-core's executor", refusal)
+            compiled = False
+        self.compiled = compiled
+        """True when documents run compiled (``app.schema.compiled``), False when on graphql-core's executor."""
+        if compiled:
+            from app.schema import compiled as plans  # imported only once its private names are known good
+
+            self._compile = plans.compile_document
+            self._execute_compiled = plans.execute_compiled
         self.gate = gate
         self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
         self._events: SharedResults[Any] = SharedResults()  # subscription events' results, shared by subscribers
@@ -120,11 +161,9 @@ class Executor:
                 else "Must provide operation name if query contains multiple operations."
             )
             return PreparedDocument(None, (GraphQLError(message),), None, None)
-        compiled = (
-            compile_document(self._graphql_schema, document, operation, self.schema.config.info_class)
-            if self._compiled
-            else None
-        )
+        compiled = None
+        if self.compiled:
+            compiled = self._compile(self._graphql_schema, document, operation, self.schema.config.info_class)
         return PreparedDocument(
             document,
             (),
@@ -257,7 +296,7 @@ class Executor:
     ) -> ExecutionResult:
         result: ExecutionResult | None = None
         if prepared.compiled is not None:
-            result = await execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
+            result = await self._execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
         if result is None:
             result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
         return result

@@ -194,6 +194,7 @@ def build_executor(settings: Settings) -> Executor:
         build_subgraph_schema() if settings.federation else build_schema(),
         limits,
         hide_suggestions=settings.is_production,
+        compiled=settings.gateway_compiled_execution,
         gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
     )
 

@@ -43,9 +43,8 @@ async def subgraph(request: pytest.FixtureRequest) -> AsyncIterator[Gateway]:
 
 @pytest.fixture(params=[True, False], ids=["compiled", "graphql-core"])
 async def on_both_engines(request: pytest.FixtureRequest) -> AsyncIterator[Gateway]:
-    gw = await make_gateway("current", federation=True)
-    # The executor decides per prepared document; before the first request, this selects the engine.
-    gw.app.state.executor._compiled = request.param
+    gw = await make_gateway("current", federation=True, gateway_compiled_execution=request.param)
+    assert gw.app.state.executor.compiled is request.param
     yield gw
     await gw.http.aclose()
 

@@ -170,11 +170,8 @@ async def upstream() -> Any:
 
 
 def gateway_over(upstream: Any, *, compiled: bool = True) -> tuple[Served, Callable[[], Awaitable[None]]]:
-    app = create_app(
-        Settings(bifrost_url="http://bifrost.internal:8080"), transport=FailingTransport(upstream, fail_broken_team)
-    )
-    # The executor decides per prepared document; before the first request, this selects the engine.
-    app.state.executor._compiled = compiled
+    settings = Settings(bifrost_url="http://bifrost.internal:8080", gateway_compiled_execution=compiled)
+    app = create_app(settings, transport=FailingTransport(upstream, fail_broken_team))
     return Served(app), app.state.bifrost.aclose
 
 
