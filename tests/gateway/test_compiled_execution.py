@@ -26,7 +26,7 @@ import orjson
 import pytest
 import strawberry
 from graphql import ExecutionResult
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, seed, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, nodes, queries
 
@@ -44,6 +44,7 @@ from app.schema.loaders import Loaders
 from app.schema.schema import GatewaySchema, build_schema
 from tests.gateway import v2_payloads as v2
 from tests.gateway.arrange import FailingTransport, Failure, upstream_error
+from tests.gateway.document_variants import DIFFERENTIAL_SEED, variant
 from tests.reliability.inprocess import demo_ids
 
 SCHEMA = build_schema()
@@ -741,15 +742,18 @@ async def test_mutations_run_serially_with_the_same_results_and_writes(generatio
 
 DIFFERENTIAL = settings(
     max_examples=100,
-    derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
 
-def differential(fail: Failure | None) -> tuple[int, int]:
-    """Generated queries through both executors; returns (documents executed, answers with errors)."""
+def differential(fail: Failure | None, *, varied: bool = False) -> tuple[int, int]:
+    """Generated queries through both executors; returns (documents executed, answers with errors).
+
+    ``varied``: each document is also rewritten with fragments, variables and ``@skip``/``@include``
+    (``document_variants``). The run is seeded with ``DIFFERENTIAL_SEED``, which a failure names.
+    """
     executed = with_errors = 0
     with asyncio.Runner() as runner:
         # Generous limits so that most generated documents execute instead of failing validation.
@@ -764,23 +768,36 @@ def differential(fail: Failure | None) -> tuple[int, int]:
             "JSON": st.text(max_size=20).map(nodes.String),
         }
 
+        @seed(DIFFERENTIAL_SEED)
         @DIFFERENTIAL
-        @given(document=queries(export_sdl(), custom_scalars=scalars, mode=Mode.POSITIVE).filter(is_query))
-        def one(document: str) -> None:
+        @given(
+            document=queries(export_sdl(), custom_scalars=scalars, mode=Mode.POSITIVE).filter(is_query),
+            data=st.data(),
+        )
+        def one(document: str, data: st.DataObject) -> None:
             nonlocal executed, with_errors
-            prepared, compiled = runner.run(engines.run(engines.compiled, document))
-            _, reference = runner.run(engines.run(engines.reference, document))
+            variables = None
+            if varied:
+                document, variables = variant(SCHEMA._schema, document, data.draw)
+                note(f"variables: {variables!r}")
+            prepared, compiled = runner.run(engines.run(engines.compiled, document, variables))
+            _, reference = runner.run(engines.run(engines.reference, document, variables))
             if compiled is None or reference is None:
                 assert compiled is None and reference is None
                 return
             executed += 1
             with_errors += bool(reference.errors)
-            assert used_compiled_plan(prepared), document
+            if compiled.data is not None or not reference.errors or reference.errors[0].path:
+                # A variable that does not coerce stops both before any plan is chosen.
+                assert used_compiled_plan(prepared), document
             assert orjson.dumps(compiled.data) == orjson.dumps(reference.data), document
             assert_same_errors(compiled, reference)
 
         try:
             one()
+        except BaseException as failure:
+            failure.add_note(f"DIFFERENTIAL_SEED={DIFFERENTIAL_SEED} repeats this run")
+            raise
         finally:
             runner.run(engines.client.aclose())
     return executed, with_errors
@@ -792,6 +809,11 @@ def is_query(document: str) -> bool:
 
 def test_generated_queries_give_the_reference_answer() -> None:
     executed, _ = differential(None)
+    assert executed >= 50
+
+
+def test_generated_queries_with_fragments_variables_and_directives_give_the_reference_answer() -> None:
+    executed, _ = differential(None, varied=True)
     assert executed >= 50
 
 
