@@ -13,7 +13,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -390,7 +389,7 @@ class BifrostSession:
             return await self._read(model, path, params, query, headers)
         # Shared only with callers that send the same credentials (see app/bifrost/coalesce.py).
         key = (path, query, model, headers.get("authorization"), headers.get("cookie"))
-        return await reads.run(key, partial(self._read, model, path, params, query, headers))
+        return await reads.run(key, self._read, model, path, params, query, headers)
 
     async def _read(
         self,

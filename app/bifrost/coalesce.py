@@ -46,15 +46,14 @@ class _Retry:
 _RETRY = _Retry()
 
 
-class _Flight:
-    __slots__ = ("waiters",)
-
-    def __init__(self) -> None:
-        self.waiters: list[asyncio.Future[Any]] = []
-
-
 class ReadCoalescer:
-    """The reads in flight, by key; one per process (one per ``BifrostClient``)."""
+    """The reads in flight, by key; one per process (one per ``BifrostClient``).
+
+    The miss path (no identical read in flight: every read of a load that rotates over ids) costs one
+    coroutine frame, one dict insert and one removal around the caller's own ``fetch``: a flight is just
+    the list of its waiters, the leader's bookkeeping is in ``run`` itself, and ``fetch`` gets its arguments
+    directly instead of through a ``functools.partial``.
+    """
 
     def __init__(
         self,
@@ -62,7 +61,7 @@ class ReadCoalescer:
         *,
         callers_own: tuple[type[Exception], ...] = (),
     ) -> None:
-        self._flights: dict[Hashable, _Flight] = {}
+        self._flights: dict[Hashable, list[asyncio.Future[Any]]] = {}
         self.on_shared = on_shared
         self.callers_own = callers_own
         self.shared = 0  # calls not sent because an identical one was in flight
@@ -72,57 +71,51 @@ class ReadCoalescer:
 
     def waiting(self) -> int:
         """How many callers are waiting for a call another caller sent (tests wait on this, not on time)."""
-        return sum(not waiter.done() for flight in self._flights.values() for waiter in flight.waiters)
+        return sum(not waiter.done() for waiters in self._flights.values() for waiter in waiters)
 
     def new_period(self) -> None:
         """A write starts or ends: later reads send their own calls."""
         self._flights.clear()
 
-    async def run(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
-        """``await fetch()``, or the answer of an identical ``fetch`` already in flight."""
-        while True:
-            flight = self._flights.get(key)
-            if flight is None:
-                return await self._lead(key, fetch)
+    async def run(self, key: Hashable, fetch: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await fetch(*args)``, or the answer of an identical ``fetch`` already in flight."""
+        waiters: list[asyncio.Future[Any]] = []
+        flight = self._flights.setdefault(key, waiters)
+        while flight is not waiters:
             waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            flight.waiters.append(waiter)
+            flight.append(waiter)
             outcome = await waiter
             if outcome is not _RETRY:
                 self.shared += 1
                 if self.on_shared is not None:
                     self.on_shared(key)
                 return outcome
-
-    async def _lead(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
-        flight = self._flights[key] = _Flight()
+            flight = self._flights.setdefault(key, waiters)  # the sender left: lead, or join whoever leads now
         try:
-            value = await fetch()
+            value = await fetch(*args)
         except BaseException as exc:
+            self._land(key, waiters)
             if isinstance(exc, Exception) and not isinstance(exc, self.callers_own):
-                self._fail(key, flight, exc)
-                raise
-            # Cancelled, stopped by its own ceiling (or the process is stopping): the others send it again.
-            self._land(key, flight)
-            for waiter in flight.waiters:
-                if not waiter.done():
-                    waiter.set_result(_RETRY)
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(_copy_of(exc))
+            else:
+                # Cancelled, stopped by its own ceiling (or the process is stopping): the others send it again.
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(_RETRY)
             raise
-        self._land(key, flight)
-        for waiter in flight.waiters:
+        self._land(key, waiters)
+        for waiter in waiters:
             if not waiter.done():  # a waiter that was cancelled is done already
                 waiter.set_result(value)
         return value
 
-    def _fail(self, key: Hashable, flight: _Flight, exc: Exception) -> None:
-        self._land(key, flight)
-        for waiter in flight.waiters:
-            if not waiter.done():
-                waiter.set_exception(_copy_of(exc))
-
-    def _land(self, key: Hashable, flight: _Flight) -> None:
-        # A write may have started a new period, and a newer flight may hold the key by now.
-        if self._flights.get(key) is flight:
-            del self._flights[key]
+    def _land(self, key: Hashable, waiters: list[asyncio.Future[Any]]) -> None:
+        current = self._flights.pop(key, None)
+        if current is not None and current is not waiters:
+            # A write started a new period, and a newer flight holds the key by now: it stays.
+            self._flights[key] = current
 
 
 def _copy_of(exc: Exception) -> BaseException:

@@ -404,3 +404,39 @@ async def test_a_call_stopped_by_a_base_exception_leaves_nothing_behind() -> Non
         await leader
     assert await waiter == "answer"  # it sent the call again instead of waiting forever
     assert fetch.sent == 2 and len(reads) == 0
+
+
+async def test_a_read_with_nothing_in_flight_gets_its_arguments_and_leaves_nothing_behind() -> None:
+    """The miss path (every read of a load rotating over ids): the fetch called with its own arguments."""
+    reads = ReadCoalescer()
+
+    async def fetch(path: str, attempt: int) -> tuple[str, int]:
+        return path, attempt
+
+    assert await reads.run(("GET", "/teams/1"), fetch, "/teams/1", 2) == ("/teams/1", 2)
+    assert await reads.run(("GET", "/teams/2"), fetch, "/teams/2", 3) == ("/teams/2", 3)
+    assert len(reads) == 0 and reads.shared == 0 and reads.waiting() == 0
+
+
+async def test_a_call_landing_after_a_new_period_leaves_the_newer_call_to_be_joined() -> None:
+    reads = ReadCoalescer()
+    gates = [asyncio.Event(), asyncio.Event()]
+    sent: list[int] = []
+
+    async def fetch(call: int) -> str:
+        sent.append(call)
+        await gates[call].wait()
+        return f"answer {call}"
+
+    old = asyncio.create_task(reads.run("k", fetch, 0))
+    await until(lambda: sent == [0])
+    reads.new_period()
+    new = asyncio.create_task(reads.run("k", fetch, 1))
+    await until(lambda: sent == [0, 1])
+    gates[0].set()
+    assert await old == "answer 0"
+    joined = asyncio.create_task(reads.run("k", fetch, 2))  # the newer call is still in flight: joined, not sent
+    await until(lambda: reads.waiting() == 1)
+    gates[1].set()
+    assert await asyncio.gather(new, joined) == ["answer 1", "answer 1"]
+    assert sent == [0, 1] and reads.shared == 1 and len(reads) == 0
