@@ -18,6 +18,7 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
   ``extensions.cost``. Per-request ceilings on upstream calls and bytes and on the response's size
   (``app.web.ceilings``).
 * ``Idempotency-Key`` on mutations (``app/web/idempotency.py``).
+* Subscriptions stream over GraphQL over SSE or Apollo's multipart protocol (``app.web.subscriptions_http``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ from app.web.idempotency import (
     withhold_secrets,
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
+from app.web.stream_framing import SSEFraming, StreamFraming, framing_for
+from app.web.stream_response import SubscriptionStream, one_result
+from app.web.subscriptions_http import NOT_STREAMED, SubscriptionRequest, SubscriptionSource
 from app.web.trusted_documents import TrustedDocuments
 
 __all__ = ["GraphQLEndpoint", "RequestCeilings"]
@@ -70,6 +74,8 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _QUERY_ONLY = frozenset({"query"})
 _ALL = frozenset({"query", "mutation"})
+_SUBSCRIPTION = frozenset({"subscription"})
+_NOT_JSON = "Accept must allow application/json or application/graphql-response+json"
 log = logging.getLogger("app.request")
 T = TypeVar("T")
 
@@ -103,6 +109,7 @@ class GraphQLEndpoint:
         operation_labels: OperationLabels | None = None,
         shared_documents: SharedDocuments | None = None,
         trusted_documents: TrustedDocuments | None = None,
+        subscriptions: SubscriptionSource | None = None,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -119,6 +126,7 @@ class GraphQLEndpoint:
         self.operation_labels = operation_labels or OperationLabels()
         self.shared_documents = shared_documents
         self.trusted_documents = trusted_documents or TrustedDocuments(None)
+        self.subscriptions = subscriptions
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -161,7 +169,13 @@ class GraphQLEndpoint:
         return response
 
     async def _respond(self, request: Request, request_id: str, facts: dict[str, Any]) -> Response:
-        media = _media(request)
+        framing = framing_for(request.headers.get("accept", ""))
+        try:
+            media: str | None = _media(request)
+        except Problem:
+            if framing is None:
+                raise
+            media = None  # the client reads a stream only: only a subscription can answer it
         try:
             check_caller_headers(request.headers)
         except RefusedHeader as refused:
@@ -179,6 +193,8 @@ class GraphQLEndpoint:
         else:
             params = await self._params_from_body(request)
             allowed = _ALL
+        if framing is not None:
+            allowed |= _SUBSCRIPTION  # over GET too: a subscription only reads
         try:
             query = listed = self.trusted_documents.listed(params)
             persisted = None
@@ -188,7 +204,7 @@ class GraphQLEndpoint:
                 if persisted is not None and query is None:
                     query, persisted = await self._persisted_document(persisted)
         except PersistedQueryError as error:
-            return _persisted_query_error(error, media, facts)
+            return _persisted_query_error(error, media or JSON, facts)
         if not isinstance(query, str) or not query.strip():
             raise Problem(400, "query must be a non-empty string")
         if len(query) > self.max_document_bytes or (
@@ -199,10 +215,10 @@ class GraphQLEndpoint:
             try:
                 self.persisted_queries.verify(persisted, query)
             except PersistedQueryError as error:
-                return _persisted_query_error(error, media, facts)
+                return _persisted_query_error(error, media or JSON, facts)
         if listed is None:
             self.trusted_documents.ran_unlisted(query, params.get("operationName"))
-        return await self._execute(request, query, params, allowed, media, request_id, facts, persisted)
+        return await self._execute(request, query, params, allowed, media, request_id, facts, persisted, framing)
 
     async def _persisted_document(self, digest: str) -> tuple[str, str | None]:
         """The document for ``digest`` and, when it came from another replica, the hash to check and keep it
@@ -255,10 +271,11 @@ class GraphQLEndpoint:
         query: str,
         params: dict[str, Any],
         allowed: frozenset[str],
-        media: str,
+        streamable_media: str | None,
         request_id: str,
         facts: dict[str, Any],
         persisted: str | None = None,
+        framing: StreamFraming | None = None,
     ) -> Response:
         try:
             identified = self.callers.identify(request.headers)
@@ -270,9 +287,13 @@ class GraphQLEndpoint:
         prepared = self.executor.prepare(query, operation_name)
         facts["operation"] = operation_name or prepared.operation_name
         facts["operation_type"] = prepared.operation_type
+        media = streamable_media or JSON
         if prepared.errors:
             facts["outcome"] = "INVALID_DOCUMENT"
             body: dict[str, Any] = {"errors": [formatted_error(error) for error in prepared.errors]}
+            if isinstance(framing, SSEFraming):
+                # graphql-sse: errors found before execution go through an accepted stream.
+                return SubscriptionStream(one_result(body), framing, request_id=request_id)
             if media == GRAPHQL_RESPONSE:
                 return Response(orjson.dumps(body), status_code=400, media_type=media)
             return Response(orjson.dumps({"data": None, **body}), media_type=media)
@@ -289,8 +310,15 @@ class GraphQLEndpoint:
         if prepared.operation_type not in allowed:
             if prepared.operation_type == "mutation":
                 raise Problem(405, "mutations are only accepted over POST", "METHOD_NOT_ALLOWED", {"allow": "POST"})
+            if prepared.operation_type == "subscription":
+                raise Problem(406, NOT_STREAMED, "NOT_ACCEPTABLE")
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
         forwarded = forwarded_headers(request.headers, request_id)
+        if prepared.operation_type == "subscription":
+            assert framing is not None  # allowed only with a streaming Accept
+            return self._subscribe(request, prepared, params, framing, forwarded, identified, request_id)
+        if streamable_media is None:
+            raise Problem(406, _NOT_JSON, "NOT_ACCEPTABLE")  # queries and mutations are never streamed
         try:
             key = idempotency_key(request.headers)
         except IdempotencyProblem as problem:
@@ -315,6 +343,31 @@ class GraphQLEndpoint:
         if REPLAYED_HEADER in response.headers:
             facts["outcome"] = "REPLAYED"
         return response
+
+    def _subscribe(
+        self,
+        request: Request,
+        prepared: PreparedDocument,
+        params: dict[str, Any],
+        framing: StreamFraming,
+        forwarded: dict[str, str],
+        identified: IdentifiedCaller,
+        request_id: str,
+    ) -> Response:
+        if self.subscriptions is None:
+            raise Problem(400, "subscriptions are not served by this gateway")
+        results = self.subscriptions(
+            SubscriptionRequest(
+                prepared=prepared,
+                variables=params.get("variables"),
+                operation_name=params.get("operationName"),
+                caller=identified,
+                forwarded=forwarded,
+                client_address=request.client.host if request.client else None,
+                request_id=request_id,
+            )
+        )
+        return SubscriptionStream(results, framing, request_id=request_id)
 
     async def _run(
         self,
@@ -424,7 +477,7 @@ def _media(request: Request) -> str:
     if GRAPHQL_RESPONSE in accept:
         return GRAPHQL_RESPONSE
     if accept and not any(kind in accept for kind in (JSON, "*/*", "application/*", "text/html")):
-        raise Problem(406, "Accept must allow application/json or application/graphql-response+json", "NOT_ACCEPTABLE")
+        raise Problem(406, _NOT_JSON, "NOT_ACCEPTABLE")
     return JSON
 
 
