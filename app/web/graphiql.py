@@ -9,10 +9,14 @@ The assets under ``static/graphiql/`` are vendored, unmodified, from npm:
   ``dist/index.umd.js`` as ``graphiql-plugin-explorer.umd.js`` and ``dist/style.css`` as
   ``graphiql-plugin-explorer.css``
 
+- ``graphql-sse@2.6.1`` (MIT): ``umd/graphql-sse.min.js``, the GraphQL over SSE client GraphiQL runs
+  subscriptions with (``window.graphqlSse``)
+
 Their licenses sit next to them (``LICENSE.*``, ``THIRD_PARTY_LICENSES.txt``, which also records where the
 explorer's files came from). ``boot.js`` is ours: it mounts GraphiQL with a same-origin fetcher for
-``/graphql``, the explorer and an "Examples" sidebar of saved operations (``graphiql_examples``). The page has
-no inline script, so its Content-Security-Policy allows scripts from the gateway's origin only.
+``/graphql`` (subscriptions stream from the same URL over SSE, with the same headers and cookies), the explorer
+and an "Examples" sidebar of saved operations (``graphiql_examples``). The page has no inline script, so its
+Content-Security-Policy allows scripts from the gateway's origin only, and connections to it only.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ _SCRIPTS = (
     "react-dom.production.min.js",
     "graphiql.min.js",
     "graphiql-plugin-explorer.umd.js",
+    "graphql-sse.min.js",
     "boot.js",
 )
 

@@ -160,6 +160,7 @@ def test_graphiql_page_and_assets_over_http(gateway: Gateway) -> None:
             "graphiql.min.js",
             "graphiql-plugin-explorer.css",
             "graphiql-plugin-explorer.umd.js",
+            "graphql-sse.min.js",
             "boot.js",
         }
         for url in assets:

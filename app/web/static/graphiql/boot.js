@@ -1,5 +1,6 @@
-// Mounts GraphiQL (vendored UMD build) on #graphiql, with the explorer plugin and an "Examples" sidebar of
-// saved operations. Settings come from the page's JSON config element, so the page itself needs no inline script.
+// Mounts GraphiQL (vendored UMD build) on #graphiql, with the explorer plugin, an "Examples" sidebar of saved
+// operations and subscriptions over SSE. Settings come from the page's JSON config element, so the page itself
+// needs no inline script.
 (function () {
   'use strict';
   var h = React.createElement;
@@ -13,11 +14,76 @@
     return window.fetch(input, Object.assign({}, init, { credentials: 'same-origin' }));
   }
 
-  var fetcher = GraphiQL.createFetcher({
+  var httpFetcher = GraphiQL.createFetcher({
     url: config.url,
     fetch: sameOriginFetch,
     enableIncrementalDelivery: false,
   });
+
+  // The operation GraphiQL is about to run: the one named, or the document's only one.
+  function operationOf(params, options) {
+    var definitions = (options && options.documentAST && options.documentAST.definitions) || [];
+    var operations = definitions.filter(function (definition) {
+      return definition.kind === 'OperationDefinition';
+    });
+    if (!params.operationName) {
+      return operations.length === 1 ? operations[0] : null;
+    }
+    return (
+      operations.find(function (operation) {
+        return operation.name && operation.name.value === params.operationName;
+      }) || null
+    );
+  }
+
+  // Subscriptions stream over GraphQL over SSE (vendored graphql-sse client, distinct connections mode): the same
+  // /graphql, the same headers and cookies as queries, so nothing beyond 'self' is needed. A refusal before the
+  // stream opens (401, 406 ...) is a JSON answer: it is shown in the result pane as a query's would be. Stopping
+  // the subscription in GraphiQL returns the iterator, which aborts the request: the gateway stops watching.
+  function subscribe(params, headers) {
+    var client = graphqlSse.createClient({
+      url: config.url,
+      headers: headers || {},
+      credentials: 'same-origin',
+      retryAttempts: 0,
+    });
+    var results = client.iterate(params);
+    var done = false;
+    return {
+      next: function () {
+        if (done) {
+          return Promise.resolve({ done: true, value: undefined });
+        }
+        return results.next().catch(function (error) {
+          done = true;
+          client.dispose();
+          var response = error && error.response;
+          if (!response || !(response.headers.get('content-type') || '').includes('json')) {
+            throw error;
+          }
+          return response.json().then(function (body) {
+            return { done: false, value: body };
+          });
+        });
+      },
+      return: function () {
+        done = true;
+        client.dispose();
+        return results.return();
+      },
+      [Symbol.asyncIterator]: function () {
+        return this;
+      },
+    };
+  }
+
+  function fetcher(params, options) {
+    var operation = operationOf(params, options);
+    if (operation && operation.operation === 'subscription') {
+      return subscribe(params, options && options.headers);
+    }
+    return httpFetcher(params, options);
+  }
 
   function ExamplesIcon() {
     return h(
