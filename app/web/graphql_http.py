@@ -65,7 +65,13 @@ from app.web.idempotency import (
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 from app.web.stream_framing import SSEFraming, StreamFraming, framing_for
 from app.web.stream_response import SubscriptionStream, one_result
-from app.web.subscriptions_http import NOT_STREAMED, SubscriptionRequest, SubscriptionSource
+from app.web.subscriptions_http import (
+    NOT_STREAMED,
+    StreamRefused,
+    SubscriptionNotStarted,
+    SubscriptionRequest,
+    SubscriptionSource,
+)
 from app.web.trusted_documents import TrustedDocuments
 
 __all__ = ["GraphQLEndpoint", "RequestCeilings"]
@@ -291,12 +297,7 @@ class GraphQLEndpoint:
         if prepared.errors:
             facts["outcome"] = "INVALID_DOCUMENT"
             body: dict[str, Any] = {"errors": [formatted_error(error) for error in prepared.errors]}
-            if isinstance(framing, SSEFraming):
-                # graphql-sse: errors found before execution go through an accepted stream.
-                return SubscriptionStream(one_result(body), framing, request_id=request_id)
-            if media == GRAPHQL_RESPONSE:
-                return Response(orjson.dumps(body), status_code=400, media_type=media)
-            return Response(orjson.dumps({"data": None, **body}), media_type=media)
+            return _request_errors(body, media, framing, request_id)
         if identified.caller.is_key_holder:
             assert prepared.document is not None
             refusal = key_holder_refusal(prepared.document, operation_name)
@@ -316,7 +317,9 @@ class GraphQLEndpoint:
         forwarded = forwarded_headers(request.headers, request_id)
         if prepared.operation_type == "subscription":
             assert framing is not None  # allowed only with a streaming Accept
-            return self._subscribe(request, prepared, params, framing, forwarded, identified, request_id)
+            return await self._subscribe(
+                request, query, prepared, params, framing, forwarded, identified, request_id, media, facts
+            )
         if streamable_media is None:
             raise Problem(406, _NOT_JSON, "NOT_ACCEPTABLE")  # queries and mutations are never streamed
         try:
@@ -344,29 +347,41 @@ class GraphQLEndpoint:
             facts["outcome"] = "REPLAYED"
         return response
 
-    def _subscribe(
+    async def _subscribe(
         self,
         request: Request,
+        query: str,
         prepared: PreparedDocument,
         params: dict[str, Any],
         framing: StreamFraming,
         forwarded: dict[str, str],
         identified: IdentifiedCaller,
         request_id: str,
+        media: str,
+        facts: dict[str, Any],
     ) -> Response:
         if self.subscriptions is None:
             raise Problem(400, "subscriptions are not served by this gateway")
-        results = self.subscriptions(
-            SubscriptionRequest(
-                prepared=prepared,
-                variables=params.get("variables"),
-                operation_name=params.get("operationName"),
-                caller=identified,
-                forwarded=forwarded,
-                client_address=request.client.host if request.client else None,
-                request_id=request_id,
+        try:
+            results = await self.subscriptions(
+                SubscriptionRequest(
+                    query=query,
+                    prepared=prepared,
+                    variables=params.get("variables"),
+                    operation_name=params.get("operationName"),
+                    caller=identified,
+                    forwarded=forwarded,
+                    client_address=request.client.host if request.client else None,
+                    request_id=request_id,
+                )
             )
-        )
+        except StreamRefused as refused:
+            raise Problem(refused.status, refused.message, refused.code) from None
+        except SubscriptionNotStarted as refused:
+            facts["outcome"] = (
+                refused.errors[0].get("extensions", {}).get("code", "ERROR") if refused.errors else "ERROR"
+            )
+            return _request_errors({"errors": refused.errors}, media, framing, request_id)
         return SubscriptionStream(results, framing, request_id=request_id)
 
     async def _run(
@@ -464,6 +479,16 @@ async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | Non
         return None
     finally:
         watcher.cancel()
+
+
+def _request_errors(body: dict[str, Any], media: str, framing: StreamFraming | None, request_id: str) -> Response:
+    """Errors found before anything ran: 400 with ``application/graphql-response+json``, 200 with plain JSON
+    (legacy clients), and through an accepted stream for an SSE client (the graphql-sse protocol asks that)."""
+    if isinstance(framing, SSEFraming):
+        return SubscriptionStream(one_result(body), framing, request_id=request_id)
+    if media == GRAPHQL_RESPONSE:
+        return Response(orjson.dumps(body), status_code=400, media_type=media)
+    return Response(orjson.dumps({"data": None, **body}), media_type=media)
 
 
 def _persisted_query_error(error: PersistedQueryError, media: str, facts: dict[str, Any]) -> Response:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from app.schema.executor import PreparedDocument
 from app.web.callers import IdentifiedCaller
 
-__all__ = ["NOT_STREAMED", "SubscriptionRequest", "SubscriptionSource"]
+__all__ = ["NOT_STREAMED", "StreamRefused", "SubscriptionNotStarted", "SubscriptionRequest", "SubscriptionSource"]
 
 NOT_STREAMED = (
     "subscriptions are streamed: send Accept: text/event-stream (GraphQL over SSE) or "
@@ -37,11 +37,28 @@ NOT_STREAMED = (
 )
 
 
+class StreamRefused(Exception):
+    """No stream opens, for a reason of HTTP's (too many streams from this client): status, message and code."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+class SubscriptionNotStarted(Exception):
+    """The operation cannot start (variables that do not fit, a cost above the limit): its formatted errors."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["message"] if errors else "not started")
+        self.errors = errors
+
+
 @dataclass(frozen=True, slots=True)
 class SubscriptionRequest:
     """One subscription asked for over HTTP, checked as far as the web edge checks anything.
 
     Attributes:
+        query: the document's text (after trusted and persisted documents were resolved).
         prepared: the parsed, validated subscription operation.
         variables: the request's variables (not yet coerced).
         operation_name: the operation the client named, if any.
@@ -51,6 +68,7 @@ class SubscriptionRequest:
         request_id: the request's id, for log lines.
     """
 
+    query: str
     prepared: PreparedDocument
     variables: dict[str, Any] | None
     operation_name: str | None
@@ -61,9 +79,14 @@ class SubscriptionRequest:
 
 
 class SubscriptionSource(Protocol):
-    """Opens a subscription: formatted results (``{"data": ...}`` and/or ``{"errors": [...]}``), until it ends.
+    """Starts a subscription: formatted results (``{"data": ...}`` and/or ``{"errors": [...]}``), until it ends.
 
-    Closing the iterator (``aclose``) ends the subscription; the HTTP stream closes it when the client leaves.
+    An error after the start is the stream's last result. Closing the iterator (``aclose``) ends the
+    subscription; the HTTP stream closes it when the client leaves, and also when it never read from it.
+
+    Raises:
+        StreamRefused: nothing may open (a limit of the client's streams).
+        SubscriptionNotStarted: the operation's errors, before anything ran.
     """
 
-    def __call__(self, request: SubscriptionRequest) -> AsyncIterator[dict[str, Any]]: ...
+    async def __call__(self, request: SubscriptionRequest) -> AsyncIterator[dict[str, Any]]: ...

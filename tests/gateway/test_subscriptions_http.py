@@ -26,7 +26,7 @@ from app.web.callers import CallerPolicy
 from app.web.edge import GatewayASGI
 from app.web.graphql_http import GraphQLEndpoint
 from app.web.persisted_queries import PersistedQueries
-from app.web.subscriptions_http import SubscriptionRequest
+from app.web.subscriptions_http import StreamRefused, SubscriptionNotStarted, SubscriptionRequest
 from app.web.upstream import build_bifrost_client
 from tests.gateway.streaming import MULTIPART, SSE, StreamingCall, multipart_parts, sse_comments, sse_events
 
@@ -52,14 +52,17 @@ class Subscription:
 class ScriptedSource:
     """A subscription source the test scripts: ``push`` a result, ``finish`` the stream, see it closed."""
 
-    def __init__(self, *, fail_after: int | None = None) -> None:
+    def __init__(self, *, fail_after: int | None = None, refuse: Exception | None = None) -> None:
         self.requests: list[SubscriptionRequest] = []
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.closed = asyncio.Event()
         self.fail_after = fail_after
+        self.refuse = refuse
 
-    def __call__(self, request: SubscriptionRequest) -> AsyncIterator[dict[str, Any]]:
+    async def __call__(self, request: SubscriptionRequest) -> AsyncIterator[dict[str, Any]]:
         self.requests.append(request)
+        if self.refuse is not None:
+            raise self.refuse
         return self._results()
 
     async def _results(self) -> AsyncIterator[dict[str, Any]]:
@@ -136,6 +139,7 @@ async def test_sse_streams_each_result_as_a_next_event_then_complete(app: Gatewa
     ]
     assert source.closed.is_set()
     [request] = source.requests
+    assert request.query == TICKS
     assert request.prepared.operation_type == "subscription"
     assert request.operation_name == "Ticks"
     assert request.variables == TICKS_VARIABLES
@@ -346,3 +350,39 @@ async def test_a_gateway_without_a_subscription_source_refuses_clearly() -> None
         response = await http.post("/graphql", json={"query": TICKS, "variables": TICKS_VARIABLES}, headers=SSE)
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "subscriptions are not served by this gateway"
+
+
+TOO_COMPLEX = [{"message": "the operation costs 9000, above the limit", "extensions": {"code": "QUERY_TOO_COMPLEX"}}]
+
+
+async def test_an_operation_that_cannot_start_is_answered_like_a_query_error_or_through_sse() -> None:
+    app = make_app(ScriptedSource(refuse=SubscriptionNotStarted(TOO_COMPLEX)))
+    payload = {"query": TICKS, "variables": TICKS_VARIABLES}
+    call = StreamingCall.post(app, payload, SSE)
+    await call.start()
+    assert (await call.head())[0] == 200
+    assert sse_events(await call.read_to_end()) == [("next", {"errors": TOO_COMPLEX}), ("complete", None)]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
+        multipart = await http.post("/graphql", json=payload, headers=MULTIPART)
+        strict = await http.post(
+            "/graphql",
+            json=payload,
+            headers={"accept": 'multipart/mixed;subscriptionSpec="1.0", application/graphql-response+json'},
+        )
+    assert (multipart.status_code, multipart.json()) == (200, {"data": None, "errors": TOO_COMPLEX})
+    assert (strict.status_code, strict.json()) == (400, {"errors": TOO_COMPLEX})
+    assert strict.headers["content-type"] == "application/graphql-response+json"
+
+
+@pytest.mark.parametrize("accept", [SSE, MULTIPART])
+async def test_a_refused_stream_is_an_http_error_before_anything_streams(accept: dict[str, str]) -> None:
+    refusal = StreamRefused(429, "too many open streams from this client", "TOO_MANY_STREAMS")
+    app = make_app(ScriptedSource(refuse=refusal))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
+        response = await http.post("/graphql", json={"query": TICKS, "variables": TICKS_VARIABLES}, headers=accept)
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "errors": [{"message": "too many open streams from this client", "extensions": {"code": "TOO_MANY_STREAMS"}}]
+    }
