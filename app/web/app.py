@@ -31,6 +31,7 @@ from app.web.graphiql import graphiql_page, graphiql_routes
 from app.web.graphql_http import GraphQLEndpoint, RequestCeilings
 from app.web.graphql_ws import GraphQLTransportWS
 from app.web.idempotency import IdempotentMutations
+from app.web.live_http import LiveSubscriptions
 from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
 from app.web.schema_sdl import schema_route
@@ -115,6 +116,7 @@ def create_app(
         trusted_documents=trusted_documents,
         persisted_queries=endpoint.persisted_queries,
     )
+    endpoint.subscriptions = LiveSubscriptions(live)  # SSE and multipart streams at POST/GET /graphql
     websocket = GraphQLTransportWS(
         live,
         endpoint.callers,

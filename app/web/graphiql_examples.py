@@ -184,10 +184,48 @@ query ModelConfigs($first: Int = 10, $scope: ModelConfigScope) {
     {"first": 10, "scope": None},
 )
 
+# Live usage (a subscription: GraphiQL streams it over SSE until stopped). Ids come from the upstream, as above.
+WATCH_BUDGET_USAGE = SavedOperation(
+    "Watch budget usage",
+    """\
+# Live: every counter of the teams,
+# customers and keys named (ids from
+# `teams(first: 10) { nodes { id } }`),
+# then each one as it changes. The run
+# button stops it.
+subscription WatchBudgetUsage(
+  $teamIds: [ID!]
+  $customerIds: [ID!]
+  $virtualKeyIds: [ID!]
+) {
+  budgetUsage(
+    teamIds: $teamIds
+    customerIds: $customerIds
+    virtualKeyIds: $virtualKeyIds
+  ) {
+    initial
+    counters {
+      owner { kind id name provider }
+      budget { id currentUsage maxLimit resetDuration lastReset }
+      rateLimit {
+        id
+        tokenCurrentUsage
+        tokenMaxLimit
+        requestCurrentUsage
+        requestMaxLimit
+      }
+    }
+  }
+}
+""",
+    {"teamIds": ["TEAM_ID"], "customerIds": [], "virtualKeyIds": []},
+)
+
 SAVED_OPERATIONS: tuple[SavedOperation, ...] = (
     CREATE_TEAM,
     DASHBOARD_PAGE,
     ROTATE_KEY,
     SET_BUDGET_OVERRIDE,
     MODEL_CONFIGS,
+    WATCH_BUDGET_USAGE,
 )

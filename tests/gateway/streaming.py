@@ -37,6 +37,7 @@ class StreamingCall:
         self.task: asyncio.Task[None] | None = None
         self.body = b""
         self.finished = False
+        self.status: int | None = None
 
     @classmethod
     def post(cls, app: ASGIApp, payload: dict[str, Any], headers: dict[str, str]) -> StreamingCall:
@@ -61,10 +62,13 @@ class StreamingCall:
         message = await asyncio.wait_for(self._outgoing.get(), _WAIT_S)
         assert message["type"] == "http.response.start", message
         headers = {name.decode().lower(): value.decode() for name, value in message["headers"]}
+        self.status = message["status"]
         return message["status"], headers
 
     async def read_until(self, done: Callable[[bytes], bool]) -> bytes:
-        """Body chunks until ``done(body so far)``; the whole body so far."""
+        """Body chunks until ``done(body so far)``; the whole body so far (the head is read first if need be)."""
+        if self.status is None:
+            await self.head()
         while not done(self.body):
             assert not self.finished, f"the response ended first: {self.body!r}"
             message = await asyncio.wait_for(self._outgoing.get(), _WAIT_S)

@@ -16,7 +16,8 @@ from graphql import parse
 
 from app.web.graphiql import DEFAULT_QUERY
 from app.web.graphiql_examples import AUTH_COMMENT, SAVED_OPERATIONS, SavedOperation
-from tests.gateway.conftest import Gateway, make_gateway
+from tests.gateway.conftest import Gateway, make_gateway, upstream_http
+from tests.gateway.streaming import SSE, StreamingCall, sse_events
 
 CONFIG = re.compile(r'<script id="graphiql-config" type="application/json">(.*?)</script>', re.S)
 
@@ -42,9 +43,20 @@ def example(title_start: str) -> SavedOperation:
 
 
 async def run_tab(gw: Gateway, tab: dict[str, str]) -> dict[str, Any]:
-    """What GraphiQL sends for a tab: the editor's text as the query, its variables and headers parsed."""
+    """What GraphiQL sends for a tab: the editor's text as the query, its variables and headers parsed.
+
+    A subscription goes as GraphiQL's SSE client sends it; its first result is the answer.
+    """
     headers = json.loads(tab["headers"])
-    return await gw.graphql(tab["query"], json.loads(tab["variables"]), headers=headers)
+    if "\nsubscription " not in tab["query"]:
+        return await gw.graphql(tab["query"], json.loads(tab["variables"]), headers=headers)
+    payload = {"query": tab["query"], "variables": json.loads(tab["variables"])}
+    call = StreamingCall.post(gw.app, payload, {**headers, **SSE})
+    await call.start()
+    body = await call.read_until(lambda body: any(event == "next" for event, _ in sse_events(body)))
+    await call.leave()
+    first: dict[str, Any] = next(data for event, data in sse_events(body) if event == "next")
+    return first
 
 
 async def test_every_saved_example_runs_without_errors(gateway: Gateway) -> None:
@@ -128,3 +140,27 @@ async def test_development_serves_the_explorer_assets(gateway: Gateway) -> None:
     assert b"GraphiQLPluginExplorer" in script.content
     style = await gateway.http.get("/graphiql/static/graphiql-plugin-explorer.css")
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
+
+
+async def test_watch_budget_usage_example_pushes_the_counters_of_the_ids_filled_in(gateway: Gateway) -> None:
+    budget: dict[str, Any] = {"budget": {"max_limit": 9, "reset_duration": "1d"}}
+    if gateway.generation.owner_budgets == "array":
+        budget = {"budgets": [budget["budget"]]}
+    async with upstream_http(gateway) as bifrost:
+        created = await bifrost.post("/api/governance/teams", json={"name": "watched", **budget})
+    tab = example("Watch budget usage").as_tab()
+    tab["variables"] = json.dumps({"teamIds": [created.json()["team"]["id"]]})
+    result = await run_tab(gateway, tab)
+    update = result["data"]["budgetUsage"]
+    assert update["initial"] is True
+    assert [(c["owner"]["name"], c["budget"]["maxLimit"]) for c in update["counters"]] == [("watched", 9)]
+
+
+async def test_the_page_loads_the_subscription_client_before_the_boot_script(gateway: Gateway) -> None:
+    page = (await gateway.http.get("/graphql", headers={"accept": "text/html"})).text
+    scripts = re.findall(r'<script src="/graphiql/static/([^"]+)"', page)
+    assert scripts.index("graphql-sse.min.js") < scripts.index("boot.js")
+    client = await gateway.http.get("/graphiql/static/graphql-sse.min.js")
+    assert client.status_code == 200 and b"graphqlSse" in client.content
+    license_text = await gateway.http.get("/graphiql/static/LICENSE.graphql-sse")
+    assert license_text.status_code == 200 and b"MIT License" in license_text.content

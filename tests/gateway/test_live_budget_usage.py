@@ -314,10 +314,14 @@ async def test_older_generations_push_their_counters_too(clock: SteppedClock, ge
     await gw.http.aclose()
 
 
-async def test_subscription_operations_over_http_post_still_get_a_clear_error(gw: Gateway) -> None:
+async def test_subscription_operations_over_http_post_without_a_streaming_accept_get_a_clear_error(
+    gw: Gateway,
+) -> None:
+    # Over HTTP a subscription streams (SSE or multipart, tests/gateway/test_live_http.py); a JSON-only client is
+    # told how to ask for a stream.
     response = await gw.http.post("/graphql", json={"query": USAGE, "variables": {"teams": ["t1"]}})
-    assert response.status_code == 400
-    assert "subscription" in response.json()["errors"][0]["message"]
+    assert response.status_code == 406
+    assert "text/event-stream" in response.json()["errors"][0]["message"]
     assert gw.upstream_calls() == []
 
 
