@@ -6,12 +6,16 @@ The response owns the subscription's result iterator from the moment it is sent.
 * the iterator fails (a bug: the live layer reports its own errors as results): the client gets a generic
   error in the framing's error form, the log gets the exception's type only (``failed``);
 * the client goes away (``http.disconnect``, or the server's ``send`` failing): nothing more is written
-  (``client_left``).
+  (``client_left``);
+* the client stops reading: a write the server cannot hand over within ``stalled_after`` seconds (the
+  socket's buffers are full) ends the stream (``stalled``). Without it a client that never reads would hold
+  its stream, and its place in the per-client limit, for as long as TCP keeps the connection.
 
 Whichever it is, the iterator is closed before the response returns, so that a subscription nobody reads
 any more stops (and with it the upstream poll, when it was the last one watching).
 
-The wait between heartbeats goes through an injectable ``sleep``, so tests drive heartbeats without waiting.
+The wait between heartbeats and the bound on a write go through an injectable ``sleep``, so tests drive both
+without waiting.
 
 Example:
     >>> # return SubscriptionStream(results, SSEFraming(), request_id="abc")
@@ -38,6 +42,7 @@ STREAM_HEADERS = {
     "cache-control": "no-cache, no-store, no-transform",
     "x-accel-buffering": "no",
 }
+STALLED_AFTER_S = 30.0
 _UNEXPECTED = [{"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -58,6 +63,10 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
+class _Stalled(Exception):
+    """A write did not complete in time: the client is not reading."""
+
+
 class SubscriptionStream(Response):
     """Streams ``results`` in ``framing``, with heartbeats, until the results end or the client leaves.
 
@@ -72,18 +81,20 @@ class SubscriptionStream(Response):
         *,
         request_id: str | None = None,
         sleep: Sleep = asyncio.sleep,
+        stalled_after: float = STALLED_AFTER_S,
         headers: dict[str, str] | None = None,
     ) -> None:
         self.results = results
         self.framing = framing
         self.request_id = request_id
         self.sleep = sleep
+        self.stalled_after = stalled_after
         self.status_code = 200
         self.media_type = framing.content_type
         self.background = None
         self.init_headers({**STREAM_HEADERS, **(headers or {})})
         self.ended: str | None = None
-        """How the stream ended, once it has: ``complete``, ``failed`` or ``client_left``."""
+        """How the stream ended, once it has: ``complete``, ``failed``, ``client_left`` or ``stalled``."""
         self.events = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,6 +119,8 @@ class SubscriptionStream(Response):
                     beat = asyncio.ensure_future(self.sleep(self.framing.heartbeat_seconds))
         except OSError:
             self.ended = "client_left"  # the server could not write: the client is gone
+        except _Stalled:
+            self.ended = "stalled"
         finally:
             for task in (watcher, beat, waiting):
                 if task is not None:
@@ -144,9 +157,17 @@ class SubscriptionStream(Response):
         await self._write(send, self.framing.next(result))
         return asyncio.ensure_future(_next(self.results))
 
-    @staticmethod
-    async def _write(send: Send, body: bytes, *, more: bool = True) -> None:
-        await send({"type": "http.response.body", "body": body, "more_body": more})
+    async def _write(self, send: Send, body: bytes, *, more: bool = True) -> None:
+        writing = asyncio.ensure_future(send({"type": "http.response.body", "body": body, "more_body": more}))
+        timer = asyncio.ensure_future(self.sleep(self.stalled_after))
+        try:
+            await asyncio.wait({writing, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if not writing.done():
+            writing.cancel()
+            raise _Stalled
+        writing.result()  # an OSError when the server found the client gone
 
     async def _close_results(self) -> None:
         close = getattr(self.results, "aclose", None)

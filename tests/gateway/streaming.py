@@ -143,31 +143,36 @@ def multipart_parts(body: bytes) -> list[Any]:
 class ManualClock:
     """A sleep that returns when the test says the interval has passed.
 
+    Sleeps are told apart by their length (a heartbeat's interval, a write's bound), so a test moves one kind.
+
     Example:
-        >>> # clock = ManualClock(); ...SubscriptionStream(..., sleep=clock.sleep); await clock.sleeping(); clock.tick()
+        >>> # clock = ManualClock(); SubscriptionStream(..., sleep=clock.sleep)
+        >>> # await clock.sleeping(15.0); clock.tick(15.0)
     """
 
     def __init__(self) -> None:
         self.asked: list[float] = []
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[tuple[float, asyncio.Future[None]]] = []
         self._changed = asyncio.Event()
 
     async def sleep(self, seconds: float) -> None:
         self.asked.append(seconds)
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self._waiters.append((seconds, waiter))
         self._changed.set()
         await waiter
 
-    async def sleeping(self) -> None:
-        """Returns once somebody sleeps on this clock."""
-        while not any(not waiter.done() for waiter in self._waiters):
+    def _waiting(self, seconds: float) -> list[asyncio.Future[None]]:
+        return [waiter for length, waiter in self._waiters if length == seconds and not waiter.done()]
+
+    async def sleeping(self, seconds: float) -> None:
+        """Returns once somebody sleeps ``seconds`` on this clock."""
+        while not self._waiting(seconds):
             self._changed.clear()
             await asyncio.wait_for(self._changed.wait(), _WAIT_S)
 
-    def tick(self) -> None:
-        """The interval has passed for everybody sleeping now."""
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+    def tick(self, seconds: float) -> None:
+        """``seconds`` have passed for everybody sleeping that long now."""
+        for waiter in self._waiting(seconds):
+            waiter.set_result(None)
+        self._waiters = [(length, waiter) for length, waiter in self._waiters if not waiter.done()]

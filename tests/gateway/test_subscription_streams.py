@@ -38,18 +38,18 @@ async def test_a_quiet_sse_stream_sends_a_keep_alive_each_interval_and_results_b
     await call.start()
     await call.head()
     await call.read_until(lambda body: body.count(b": ping") == 1)
-    await clock.sleeping()
-    assert clock.asked == [15.0]
+    await clock.sleeping(15.0)
 
-    clock.tick()
+    clock.tick(15.0)
     await call.read_until(lambda body: body.count(b": ping") == 2)
     results.queue.put_nowait({"data": {"n": 1}})
     await call.read_until(lambda body: b"event: next" in body)
-    await clock.sleeping()
-    clock.tick()
+    await clock.sleeping(15.0)
+    clock.tick(15.0)
     body = await call.read_until(lambda body: body.count(b": ping") == 3)
 
     assert sse_comments(body) == [": ping"] * 3
+    assert set(clock.asked) == {15.0, 30.0}  # heartbeats, and the bound on each write
     assert sse_events(body) == [("next", {"data": {"n": 1}})]
     await call.leave()
     assert results.closed.is_set()
@@ -60,9 +60,8 @@ async def test_a_quiet_multipart_stream_sends_an_empty_part_each_interval() -> N
     call = _call(SubscriptionStream(results(), MultipartFraming(), sleep=clock.sleep))
     await call.start()
     await call.head()
-    await clock.sleeping()
-    assert clock.asked == [5.0]  # the protocol's interval: clients give up on a longer silence
-    clock.tick()
+    await clock.sleeping(5.0)  # the protocol's interval: clients give up on a longer silence
+    clock.tick(5.0)
     body = await call.read_until(lambda body: multipart_parts(body) == [{}, {}])
     await call.leave()
     assert multipart_parts(body) == [{}, {}]
@@ -111,3 +110,28 @@ async def test_a_server_that_cannot_write_any_more_ends_the_stream_and_closes_th
 def test_framing_follows_the_accept_header(accept: str, expected: str | None) -> None:
     framing = framing_for(accept)
     assert (framing.name if framing else None) == expected
+
+
+async def test_a_client_that_stops_reading_is_let_go_once_a_write_cannot_complete() -> None:
+    clock, results = ManualClock(), Results()
+    stream = SubscriptionStream(results(), SSEFraming(), sleep=clock.sleep, stalled_after=30.0)
+    writes = 0
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # connected all along: it just does not read
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal writes
+        if message["type"] == "http.response.body":
+            writes += 1
+            if writes > 1:
+                await asyncio.Event().wait()  # the socket's buffers are full: this write never completes
+
+    running = asyncio.ensure_future(stream({"type": "http"}, receive, send))
+    results.queue.put_nowait({"data": {"n": 1}})
+    await clock.sleeping(30.0)
+    clock.tick(30.0)
+    await asyncio.wait_for(running, 10)
+    assert stream.ended == "stalled"
+    assert results.closed.is_set()
