@@ -29,9 +29,12 @@ from playwright.sync_api import sync_playwright
 from tests.browser.test_graphiql import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    CLEAR_RESULT_JS,
+    HEADERS_SHOWN_JS,
     QUERY_JS,
     REPO_ROOT,
     RESULT_JS,
+    SET_HEADERS_JS,
     STARTUP_TIMEOUT_S,
     _free_port,
     _leaves_gateway,
@@ -188,6 +191,16 @@ def test_graphiql_budget_usage_shows_a_keys_spend_as_it_happens(stack: Stack, tm
                 )
                 page.wait_for_function(ACTIVE_TAB_NAMED_JS, arg="WatchBudgetUsage", timeout=10_000)
                 page.evaluate(SET_VARIABLES_JS, json.dumps({"virtualKeyIds": [key["id"]]}))
+                # The Headers tab goes with subscriptions too: a key the gateway does not know is refused
+                # before any stream opens, and the refusal shows in the result pane as a query's would.
+                page.click(".graphiql-editor-tools button:has-text('Headers')")
+                page.wait_for_function(HEADERS_SHOWN_JS, timeout=10_000)
+                page.evaluate(SET_HEADERS_JS, json.dumps({"X-Gateway-Key": "gk_not-a-key-of-this-gateway-0123456789"}))
+                page.click(".graphiql-execute-button")
+                page.wait_for_function(f"() => ({RESULT_JS})().includes('errors')", timeout=20_000)
+                refused = json.loads(page.evaluate(RESULT_JS))
+                page.evaluate(SET_HEADERS_JS, "{}")
+                page.evaluate(CLEAR_RESULT_JS)
 
                 page.click(".graphiql-execute-button")
                 page.wait_for_function(FIRST_PUSH_JS, timeout=20_000)
@@ -206,6 +219,7 @@ def test_graphiql_budget_usage_shows_a_keys_spend_as_it_happens(stack: Stack, tm
         finally:
             browser.close()
 
+    assert [error["extensions"]["code"] for error in refused["errors"]] == ["UNAUTHENTICATED"], refused
     assert "errors" not in first, first
     assert first["data"]["budgetUsage"]["initial"] is True
     [initial_budget] = [c["budget"] for c in first["data"]["budgetUsage"]["counters"] if c["budget"]]
@@ -217,5 +231,6 @@ def test_graphiql_budget_usage_shows_a_keys_spend_as_it_happens(stack: Stack, tm
     assert spent["owner"] == {"kind": "VIRTUAL_KEY", "id": key["id"], "name": key["name"], "provider": None}
     assert spent["budget"]["currentUsage"] == pytest.approx(_budget_usage(stack.bifrost_url, key["id"]))
     assert spent["budget"]["currentUsage"] > 0
+    console_errors = [error for error in console_errors if "401" not in error]  # the refused key's answer
     assert not console_errors, f"browser console errors: {console_errors}"
     assert not [url for url in requests if _leaves_gateway(url)], "requests to other hosts"

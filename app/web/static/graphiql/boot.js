@@ -56,14 +56,22 @@
         }
         return results.next().catch(function (error) {
           done = true;
-          client.dispose();
           var response = error && error.response;
           if (!response || !(response.headers.get('content-type') || '').includes('json')) {
+            client.dispose();
             throw error;
           }
-          return response.json().then(function (body) {
-            return { done: false, value: body };
-          });
+          // Read before disposing: disposing aborts the request, and with it the body still to be read.
+          return response.json().then(
+            function (body) {
+              client.dispose();
+              return { done: false, value: body };
+            },
+            function (readError) {
+              client.dispose();
+              throw readError;
+            }
+          );
         });
       },
       return: function () {
