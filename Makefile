@@ -4,7 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema bench clean
+.PHONY: run test test-graphql-core lint schema bench clean
+
+# The gateway tests on graphql-core's executor (GATEWAY_COMPILED_EXECUTION=false): both execution modes must
+# pass. The files that already run every case on both executors are not repeated.
+GRAPHQL_CORE_TESTS := GATEWAY_COMPILED_EXECUTION=false $(PY) -m pytest -q -p no:cacheprovider tests/gateway \
+	--ignore=tests/gateway/test_compiled_execution.py --ignore=tests/gateway/test_execution_modes.py \
+	--ignore=tests/gateway/test_request_memory.py
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +27,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
+# The graphql-core run goes beside the main one (the suite runs on one core; CI has two), its output after it.
 test: lint
-	$(PY) -m pytest
+	@log=$$(mktemp); \
+	$(GRAPHQL_CORE_TESTS) >"$$log" 2>&1 & other=$$!; \
+	$(PY) -m pytest; status=$$?; \
+	wait $$other; other_status=$$?; \
+	echo "== tests/gateway on graphql-core's executor (GATEWAY_COMPILED_EXECUTION=false) =="; \
+	if [ $$other_status -ne 0 ]; then cat "$$log"; else tail -n 1 "$$log"; fi; \
+	rm -f "$$log"; \
+	[ $$status -eq 0 ] && [ $$other_status -eq 0 ]
+
+test-graphql-core: $(STAMP)
+	$(GRAPHQL_CORE_TESTS)
 
 schema: $(STAMP)
 	$(PY) -m app.schema.export > graphql_schema.graphql
