@@ -38,6 +38,7 @@ __all__ = [
     "REFERENCE_LOOKUPS",
     "RELATIONS",
     "SIZED_BY",
+    "SPEND_MODELS",
     "UPSTREAM_CALL_COST",
     "Relation",
     "list_size",
@@ -77,6 +78,15 @@ _KEY_QUOTA = Relation("GET /virtual-keys/quota")
 # One key's model configs are one filtered list; more keys share the list of every key-scoped config.
 _KEY_MODEL_CONFIGS = Relation("GET /model-configs", batched=True, calls=KEY_CONFIGS_LIST_ALL_THRESHOLD)
 
+# Spend (``app.schema.spend.loaders``): the series of a level of teams or customers come from one by-dimension
+# call; their split by model from one call naming the models, then one per model (or one per owner, if fewer),
+# priced at ``SPEND_MODELS`` models. A key is no dimension upstream: one call per key (``byModel`` included,
+# though it is priced as for owners: the bucket type is shared).
+SPEND_MODELS = 10
+_OWNER_SPEND = Relation("GET /logs/histogram/cost/by-dimension", batched=True)
+_KEY_SPEND = Relation("GET /logs/histogram/cost?virtual_key_ids={id}")
+_SPEND_BY_MODEL = Relation("GET /logs/histogram/cost (models)", batched=True, calls=1 + SPEND_MODELS)
+
 RELATIONS: dict[tuple[str, str], Relation] = {
     ("Team", "customer"): _CUSTOMER,
     ("Team", "budget"): _TEAM,
@@ -100,6 +110,10 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("ProviderConfig", "rateLimit"): _RATE_LIMITS,
     ("VirtualKey", "modelConfigs"): _KEY_MODEL_CONFIGS,
     ("VirtualKey", "usage"): _KEY_QUOTA,
+    ("Team", "spend"): _OWNER_SPEND,
+    ("Customer", "spend"): _OWNER_SPEND,
+    ("VirtualKey", "spend"): _KEY_SPEND,
+    ("SpendBucket", "byModel"): _SPEND_BY_MODEL,
 }
 
 # Lists whose size is the length of one of their arguments: the federation router's references.
@@ -134,6 +148,13 @@ LIST_SIZES: dict[tuple[str, str], int] = {
     ("Query", "providerGovernance"): 20,
     ("ProviderGovernance", "budgets"): 3,
     ("RotateVirtualKeysPayload", "virtualKeys"): MAX_ROTATE_IDS,  # as many keys as ids, at most
+    # Bifrost sizes buckets by the range: a day by the hour, a month by the day (a couple of hours by the minute
+    # makes up to 120, caught at run time by the ceiling on response bytes).
+    ("SpendSeries", "buckets"): 31,
+    ("SpendBucket", "byModel"): 5,
+    ("SpendBreakdown", "buckets"): 31,
+    ("SpendBreakdown", "groups"): 20,
+    ("SpendGroup", "buckets"): 31,
     ("*", "userErrors"): 5,
     # A key's quota: its own budgets and configs (as a key's), usage per model (a key uses a handful).
     ("KeyUsage", "budgets"): 3,

@@ -25,6 +25,7 @@ from app.observability import DATALOADER_BATCH_SIZE
 from app.schema.model_configs.loaders import load_key_model_configs
 from app.schema.references import find_by_reference
 from app.schema.self_service.usage import load_key_quotas
+from app.schema.spend.loaders import SpendLoaders
 
 __all__ = ["Loaders"]
 
@@ -150,6 +151,11 @@ class Loaders:
     def key_quota(self) -> DataLoader[str, KeyQuota]:
         """Keys' quota answers by the key's value (``app.schema.self_service.usage``: one call per key)."""
         return DataLoader(lambda values: load_key_quotas(self._bifrost, self._limit, values))
+
+    @cached_property
+    def spend(self) -> SpendLoaders:
+        """Spend series of teams, customers and keys, per range (``app.schema.spend.loaders``)."""
+        return SpendLoaders(self._bifrost, lambda: self._limit)
 
     @cached_property
     def budget(self) -> DataLoader[str, Budget | None]:
@@ -327,4 +333,5 @@ _LOADER_NAMES = (
     "budget",
     "rate_limit",
     "key_model_configs",
+    "spend",
 )

@@ -22,6 +22,7 @@ from app.schema.rotation.mutations import RotationMutations
 from app.schema.scalars import SCALAR_MAP
 from app.schema.self_service import SelfServiceQueries
 from app.schema.session.mutations import SessionMutations
+from app.schema.spend.queries import SpendQueries
 from app.schema.teams.mutations import TeamMutations
 from app.schema.virtual_keys.mutations import VirtualKeyMutations
 
@@ -29,7 +30,9 @@ __all__ = ["GatewaySchema", "Mutation", "Query", "Subscription", "build_schema"]
 
 
 @strawberry.type(description="Reads over Bifrost's governance data.")
-class Query(LookupQueries, ListQueries, ModelConfigQueries, ProviderGovernanceQueries, SelfServiceQueries):
+class Query(
+    LookupQueries, ListQueries, ModelConfigQueries, ProviderGovernanceQueries, SelfServiceQueries, SpendQueries
+):
     pass
 
 

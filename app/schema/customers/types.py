@@ -20,8 +20,10 @@ from app.schema.relations import (
     first_budget,
     rate_limit_of,
 )
+from app.schema.spend.fields import SPEND_DESCRIPTION, owner_spend
 
 if TYPE_CHECKING:
+    from app.schema.spend.types import SpendSeries
     from app.schema.teams.types import Team
     from app.schema.virtual_keys.types import VirtualKey
 
@@ -91,3 +93,13 @@ class Customer:
         root: strawberry.Parent[models.Customer], info: Info
     ) -> list[Annotated[VirtualKey, strawberry.lazy("app.schema.virtual_keys.types")]]:
         return customer_part(root, info, "virtual_keys")  # type: ignore[return-value]
+
+    @strawberry.field(description=SPEND_DESCRIPTION)
+    @staticmethod
+    async def spend(
+        root: strawberry.Parent[models.Customer],
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> Annotated[SpendSeries, strawberry.lazy("app.schema.spend.types")] | None:
+        return await owner_spend("customer", root.id, info, from_, to)

@@ -14,9 +14,11 @@ from app.schema.budgets.types import Budget
 from app.schema.context import Info
 from app.schema.rate_limits.types import RateLimit
 from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_virtual_keys
+from app.schema.spend.fields import SPEND_DESCRIPTION, owner_spend
 
 if TYPE_CHECKING:
     from app.schema.customers.types import Customer
+    from app.schema.spend.types import SpendSeries
     from app.schema.virtual_keys.types import VirtualKey
 
 __all__ = ["Team"]
@@ -73,3 +75,13 @@ class Team:
         root: strawberry.Parent[models.Team], info: Info
     ) -> list[Annotated[VirtualKey, strawberry.lazy("app.schema.virtual_keys.types")]]:
         return team_virtual_keys(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(description=SPEND_DESCRIPTION)
+    @staticmethod
+    async def spend(
+        root: strawberry.Parent[models.Team],
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> Annotated[SpendSeries, strawberry.lazy("app.schema.spend.types")] | None:
+        return await owner_spend("team", root.id, info, from_, to)

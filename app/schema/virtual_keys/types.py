@@ -20,10 +20,12 @@ from app.schema.rate_limits.types import RateLimit
 from app.schema.relations import budgets_of, customer_of, first_budget, rate_limit_of, team_of
 from app.schema.self_service.types import KeyUsage
 from app.schema.self_service.usage import REVEAL_FORBIDDEN, key_usage, may_use_value
+from app.schema.spend.fields import SPEND_DESCRIPTION, owner_spend
 
 if TYPE_CHECKING:
     from app.schema.customers.types import Customer
     from app.schema.model_configs.types import ModelConfig
+    from app.schema.spend.types import SpendSeries
     from app.schema.teams.types import Team
 
 __all__ = [
@@ -259,3 +261,13 @@ class VirtualKey:
     @staticmethod
     async def usage(root: strawberry.Parent[models.VirtualKey], info: Info) -> KeyUsage | None:
         return await key_usage(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(description=SPEND_DESCRIPTION)
+    @staticmethod
+    async def spend(
+        root: strawberry.Parent[models.VirtualKey],
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> Annotated[SpendSeries, strawberry.lazy("app.schema.spend.types")] | None:
+        return await owner_spend("virtual_key", root.id, info, from_, to)
