@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["AUTH_COMMENT", "DEFAULT_HEADERS", "SAVED_OPERATIONS", "SavedOperation"]
+__all__ = ["AUTH_COMMENT", "DEFAULT_HEADERS", "SAVED_OPERATIONS", "SPEND_PER_TEAM", "SavedOperation", "this_week"]
 
 # Lines of at most 40 characters: the query editor is narrow beside the result pane.
 AUTH_COMMENT = """\
@@ -221,6 +222,49 @@ subscription WatchBudgetUsage(
     {"teamIds": ["TEAM_ID"], "customerIds": [], "virtualKeyIds": []},
 )
 
+
+def this_week(now: datetime | None = None) -> dict[str, object]:
+    """``from``/``to`` of the seven days up to the end of today (UTC): Bifrost answers daily buckets.
+
+    Example:
+        >>> this_week(datetime(2026, 3, 10, 15, 30, tzinfo=UTC))
+        {'from': '2026-03-04T00:00:00Z', 'to': '2026-03-11T00:00:00Z'}
+    """
+    today = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "from": (today - timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "to": (today + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+# The range is the week the server started in: the comment says how to move it.
+SPEND_PER_TEAM = SavedOperation(
+    "Spend per team",
+    """\
+# Bifrost v2: what each team spent, per
+# bucket and model, from Bifrost's log.
+# Set from/to in the variables (RFC 3339
+# with an offset, at most 366 days
+# apart); Bifrost sizes the buckets from
+# the range. The whole page is one call
+# for the totals, a few for the models.
+query SpendPerTeam($from: DateTime!, $to: DateTime!) {
+  teams(first: 25) {
+    nodes {
+      id
+      name
+      spend(from: $from, to: $to) {
+        total
+        bucketSeconds
+        buckets { start totalCost byModel { model cost } }
+      }
+    }
+  }
+}
+""",
+    this_week(),
+)
+
 SAVED_OPERATIONS: tuple[SavedOperation, ...] = (
     CREATE_TEAM,
     DASHBOARD_PAGE,
@@ -228,4 +272,5 @@ SAVED_OPERATIONS: tuple[SavedOperation, ...] = (
     SET_BUDGET_OVERRIDE,
     MODEL_CONFIGS,
     WATCH_BUDGET_USAGE,
+    SPEND_PER_TEAM,
 )
