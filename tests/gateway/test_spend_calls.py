@@ -153,11 +153,11 @@ async def test_a_page_of_keys_stops_at_the_request_ceiling(v2: Gateway) -> None:
 # Upstream failures --------------------------------------------------------------------------------------------------
 
 
-async def _failing(answer: httpx.Response) -> Gateway:
+async def _failing(answer: httpx.Response, prefix: str = "/api/logs") -> Gateway:
     upstream = create_embedded_bifrost(database=":memory:", generation="v2")
 
     def fail(request: httpx.Request) -> httpx.Response | None:
-        return answer if request.url.path.startswith("/api/logs") else None
+        return answer if request.url.path.startswith(prefix) else None
 
     app = create_app(Settings(bifrost_url="http://bifrost.internal:8080"), transport=FailingTransport(upstream, fail))
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
@@ -193,6 +193,29 @@ async def test_analytics_failures_answer_an_upstream_error_without_internals(ans
             assert [error["extensions"]["code"] for error in body["errors"]] == ["UPSTREAM_ERROR"], body
             assert "s3cret" not in text and "postgres" not in text and "bifrost.internal" not in text
         assert body["data"] == {"spend": None}
+    finally:
+        await gw.http.aclose()
+
+
+async def test_an_owner_id_that_is_no_id_is_never_put_in_a_filter() -> None:
+    stamp = "2026-03-01T00:00:00Z"
+    lying = {
+        "teams": [{"id": id_, "name": id_, "created_at": stamp, "updated_at": stamp} for id_ in ("a,b", "ok-team")],
+        "count": 2,
+        "total_count": 2,
+    }
+    gw = await _failing(httpx.Response(200, json=lying), prefix="/api/governance/teams")
+    try:
+        body = await gw.graphql(
+            "query($from: DateTime!, $to: DateTime!) { teams { nodes { id spend(from: $from, to: $to) { total } } } }",
+            WINDOW,
+        )
+        assert body["data"]["teams"]["nodes"] == [
+            {"id": "a,b", "spend": None},
+            {"id": "ok-team", "spend": {"total": 0}},
+        ], body
+        [call] = [f"{r.path}?{r.query}" for r in gw.upstream.state.request_log if r.path.startswith("/api/logs")]
+        assert "team_ids=ok-team&" in call + "&"
     finally:
         await gw.http.aclose()
 
