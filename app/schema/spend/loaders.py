@@ -25,7 +25,7 @@ from typing import Literal
 from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostSession
-from app.bifrost.analytics import CostHistogram, LogQuery
+from app.bifrost.analytics import CostDimension, CostHistogram, LogQuery
 from app.schema.spend.types import ModelCost, SpendBucket, SpendSeries
 from app.schema.spend.window import SpendWindow
 
@@ -36,7 +36,7 @@ OwnerKind = Literal["team", "customer", "virtual_key"]
 BATCH = 100
 """Owners per analytics call at most (their ids travel in the query string)."""
 
-_DIMENSION = {"team": "team_id", "customer": "customer_id"}
+_DIMENSION: dict[OwnerKind, CostDimension] = {"team": "team_id", "customer": "customer_id"}
 _FILTER = {"team": "team_ids", "customer": "customer_ids", "virtual_key": "virtual_key_ids"}
 
 
@@ -90,7 +90,7 @@ class SpendLoaders:
     ) -> tuple[int, dict[datetime, Mapping[str, float]]]:
         """Cost per bucket per owner (of ``models`` only, when given), from one by-dimension call."""
         query = window.query(**{_FILTER[kind]: tuple(ids)}, models=models)
-        answer = await self._bifrost.cost_by_dimension(_DIMENSION[kind], query)  # type: ignore[arg-type]
+        answer = await self._bifrost.cost_by_dimension(_DIMENSION[kind], query)
         return answer.bucket_size_seconds, {bucket.timestamp: bucket.by_dimension for bucket in answer.buckets}
 
     async def _by_dimension(self, kind: OwnerKind, window: SpendWindow, ids: Sequence[str]) -> list[SpendSeries]:
