@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS logs (
 );
 CREATE INDEX IF NOT EXISTS logs_timestamp ON logs (timestamp);
 CREATE INDEX IF NOT EXISTS logs_vk ON logs (virtual_key_id, timestamp);
+-- The stats look up, for each failed request, a fallback that succeeded: without it, a scan per failure.
+CREATE INDEX IF NOT EXISTS logs_parent ON logs (parent_request_id) WHERE parent_request_id IS NOT NULL;
 """
 
 

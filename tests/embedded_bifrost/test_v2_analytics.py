@@ -451,3 +451,32 @@ async def test_analytics_need_dashboard_auth(path: str) -> None:
             path, params={"dimension": "team_id" if "histogram" in path else "team"}, auth=("admin", "secret")
         )
         assert allowed.status_code == 200, allowed.text
+
+
+async def test_stats_work_grows_linearly_with_failed_requests(served: tuple[BifrostApp, httpx.AsyncClient]) -> None:
+    # Each failed root request looks for a successful fallback; without an index on parent_request_id that is
+    # a scan of the table per failure. Work is counted in SQLite VM steps (deterministic), not time.
+    app, client = served
+    db = app.state.store.db
+
+    async def steps_for(rows: int) -> int:
+        db.execute("DELETE FROM logs")
+        db.execute("BEGIN")
+        for n in range(rows):
+            record(db, row(f"r{n}", T0 + n, status="error", cost=0.001))
+        db.execute("COMMIT")
+        counted = [0]
+
+        def step() -> int:
+            counted[0] += 1
+            return 0
+
+        db.set_progress_handler(step, 100)
+        try:
+            assert (await get(client, STATS))["total_requests"] == rows
+        finally:
+            db.set_progress_handler(None, 0)
+        return counted[0]
+
+    small, large = await steps_for(500), await steps_for(2000)
+    assert large < 6 * small  # four times the rows: linear work (a scan per failure would be sixteen times)
