@@ -11,7 +11,9 @@ credentials, which topic, which ids) and how to read it once (``poll``: an await
 * each subscriber has a bounded queue: one that falls ``queue_size`` snapshots behind is dropped (its iterator
   raises ``SubscriberDropped``), never buffered without bound;
 * a poll that raises ends the watch of every subscriber of that key with that error (a 401 from Bifrost after
-  a logout ends the stream); the next subscriber starts a fresh poller;
+  a logout ends the stream); the next subscriber starts a fresh poller. An error the hub is told to ``tolerate``
+  (Bifrost unavailable or slow for a moment) only skips that interval, up to ``max_failures`` in a row, so a blip
+  does not end a thousand streams at once;
 * when the last subscriber leaves, the poller is cancelled: nothing polls when nobody listens.
 
 The interface other hubs implement (a Redis-backed hub shares one poller per key across replicas through
@@ -151,6 +153,7 @@ class _Poller:
         self.latest: Snapshot | None = None
         self.has_latest = False
         self.polls = 0
+        self.failures = 0  # tolerated failures in a row
         self.task: asyncio.Task[None] | None = None
 
     def join(self) -> _Subscriber:
@@ -182,8 +185,13 @@ class _Poller:
                 raise
             except Exception as error:  # the poll's own error is what subscribers see (typed by the caller)
                 self.hub.observe(self.key.topic, "error")
-                self._end_all(error)
-                return
+                self.failures += 1
+                if not self.hub.tolerate(error) or self.failures >= self.hub.max_failures:
+                    self._end_all(error)
+                    return
+                await self.hub.sleep(max(self.hub.interval - (loop.time() - started), 0.0))
+                continue
+            self.failures = 0
             self.polls += 1
             self.hub.observe(self.key.topic, "ok")
             if not (self.has_latest and snapshot == self.latest):
@@ -215,6 +223,10 @@ def _ignore(topic: str, what: str) -> None:
     return None
 
 
+def _never(error: BaseException) -> bool:
+    return False
+
+
 _DROPPED = "the subscriber did not keep up with the updates and was dropped; subscribe again"
 
 
@@ -226,17 +238,28 @@ class LocalHub:
         queue_size: snapshots a subscriber may fall behind before it is dropped.
         sleep: how the poller waits between polls (tests pass a clock they step).
         observe: told of each poll's outcome and each subscriber dropped (metrics).
+        tolerate: which poll errors only skip an interval (default: none).
+        max_failures: tolerated failures in a row after which the watch ends with the last one.
     """
 
     def __init__(
-        self, interval: float, *, queue_size: int = 8, sleep: Sleep = asyncio.sleep, observe: Observe | None = None
+        self,
+        interval: float,
+        *,
+        queue_size: int = 8,
+        sleep: Sleep = asyncio.sleep,
+        observe: Observe | None = None,
+        tolerate: Callable[[BaseException], bool] | None = None,
+        max_failures: int = 3,
     ) -> None:
-        if interval <= 0 or queue_size < 1:
-            raise ValueError("interval must be positive and queue_size at least 1")
+        if interval <= 0 or queue_size < 1 or max_failures < 1:
+            raise ValueError("interval must be positive, queue_size and max_failures at least 1")
         self.interval = interval
         self.queue_size = queue_size
         self.sleep = sleep
         self.observe: Observe = observe or _ignore
+        self.tolerate: Callable[[BaseException], bool] = tolerate or _never
+        self.max_failures = max_failures
         self._pollers: dict[WatchKey, _Poller] = {}
 
     async def watch(self, key: WatchKey, poll: Poll) -> AsyncGenerator[Snapshot, None]:

@@ -35,7 +35,7 @@ from app.web.live_http import LiveSubscriptions
 from app.web.metrics import public_metrics_route
 from app.web.persisted_queries import PersistedQueries
 from app.web.schema_sdl import schema_route
-from app.web.subscriptions import ClientConnections, LiveService
+from app.web.subscriptions import ClientConnections, LiveService, passing_upstream_failure
 from app.web.trusted_documents import load_trusted_documents
 from app.web.upstream import EmbeddedBifrostTransport, build_bifrost_client, embedded_transport
 
@@ -107,7 +107,12 @@ def create_app(
         executor,
         client,
         live_hub
-        or LocalHub(settings.live_poll_interval, queue_size=settings.live_subscriber_queue, observe=_record_live),
+        or LocalHub(
+            settings.live_poll_interval,
+            queue_size=settings.live_subscriber_queue,
+            observe=_record_live,
+            tolerate=passing_upstream_failure,
+        ),
         max_watched_ids=settings.live_max_watched_ids,
         max_document_bytes=settings.max_document_bytes,
         dataloader_concurrency=settings.dataloader_concurrency,

@@ -28,7 +28,13 @@ from typing import Any
 import orjson
 from graphql import ExecutionResult
 
-from app.bifrost import BifrostClient, BifrostSession
+from app.bifrost import (
+    BifrostClient,
+    BifrostServerError,
+    BifrostSession,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from app.live import LiveHub, credentials_digest
 from app.schema.context import GatewayContext
 from app.schema.executor import Executor
@@ -41,7 +47,14 @@ from app.web.ceilings import RequestCeilings
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 from app.web.trusted_documents import TrustedDocuments
 
-__all__ = ["ClientConnections", "LiveService", "SubscriptionRefused", "document_of", "open_subscription"]
+__all__ = [
+    "ClientConnections",
+    "LiveService",
+    "SubscriptionRefused",
+    "document_of",
+    "open_subscription",
+    "passing_upstream_failure",
+]
 
 _STREAMED = frozenset({"subscription", "query"})
 
@@ -113,6 +126,19 @@ class LiveService:
     ceilings: RequestCeilings = RequestCeilings()  # noqa: RUF009 (frozen: one shared default is safe)
     trusted_documents: TrustedDocuments = field(default_factory=lambda: TrustedDocuments(None))
     persisted_queries: PersistedQueries = field(default_factory=lambda: PersistedQueries(0, 0))
+
+
+def passing_upstream_failure(error: BaseException) -> bool:
+    """Whether a poll's error may pass (the hub skips that interval): Bifrost down, slow or failing for a moment.
+
+    Bifrost's refusals (401, 403, 404 ...) are not: a logged-out caller's stream ends with the query's error.
+
+    Example:
+        >>> from app.bifrost import BifrostUnauthorized
+        >>> passing_upstream_failure(UpstreamTimeout("slow")), passing_upstream_failure(BifrostUnauthorized(401, "no"))
+        (True, False)
+    """
+    return isinstance(error, UpstreamUnavailable | UpstreamTimeout | BifrostServerError)
 
 
 def document_of(live: LiveService, params: dict[str, Any]) -> object:

@@ -155,3 +155,41 @@ async def test_polls_and_drops_are_reported_for_metrics() -> None:
     await fast.aclose()
     await slow.aclose()
     assert seen == [("budgetUsage", "ok")] * 3 + [("budgetUsage", "dropped")]
+
+
+async def test_a_tolerated_failure_skips_an_interval_and_too_many_in_a_row_end_the_watch() -> None:
+    clock, outcomes = SteppedClock(), ["ok", "blip", "blip", "ok", "blip", "blip", "blip"]
+    calls = 0
+
+    async def poll() -> dict[str, Any]:
+        nonlocal calls
+        outcome = outcomes[calls]
+        calls += 1
+        if outcome == "blip":
+            raise TimeoutError("slow for a moment")
+        return {"n": calls}
+
+    hub = LocalHub(2.0, sleep=clock.sleep, tolerate=lambda error: isinstance(error, TimeoutError), max_failures=3)
+    stream = hub.watch(KEY, poll)
+    assert await anext(stream) == {"n": 1}
+    for _ in range(3):  # two blips pass unseen, then a poll succeeds
+        await clock.until_waiting()
+        clock.step()
+    assert await anext(stream) == {"n": 4}
+    for _ in range(3):  # the third blip in a row ends the watch
+        await clock.until_waiting()
+        clock.step()
+    with pytest.raises(TimeoutError):
+        await anext(stream)
+    assert hub.active_keys() == 0
+
+
+async def test_an_error_not_tolerated_ends_the_watch_at_once() -> None:
+    clock = SteppedClock()
+
+    async def poll() -> dict[str, Any]:
+        raise PermissionError("logged out")
+
+    hub = LocalHub(2.0, sleep=clock.sleep, tolerate=lambda error: isinstance(error, TimeoutError))
+    with pytest.raises(PermissionError):
+        await anext(hub.watch(KEY, poll))

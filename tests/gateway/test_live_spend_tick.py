@@ -219,3 +219,24 @@ async def test_the_total_follows_chat_completions_through_the_embedded_server() 
             tick = (await ws.receive_except_pings())["payload"]["data"]["spendTick"]
     assert tick == {"totalCost": pytest.approx(3 * HELLO_MINI_COST), "totalRequests": "3", "totalTokens": "33"}
     await gw.http.aclose()
+
+
+async def test_bifrost_down_for_a_moment_does_not_end_the_stream() -> None:
+    stats, clock = Stats(), SteppedClock()
+    settings = Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="v2", upstream_read_retries=0)
+    app = create_app(settings, transport=httpx.MockTransport(stats), live_hub=None)
+    hub = app.state.live.hub
+    hub.sleep = clock.sleep  # the gateway's own hub (tolerating Bifrost's passing failures), on the test's clock
+    async with AsgiWebSocket(app) as ws:
+        await ws.init()
+        await first(ws, {})
+        stats.status = 503
+        await clock.until_waiting()
+        clock.step()
+        await clock.until_waiting()  # the failed poll skipped its interval
+        stats.status = 200
+        stats.totals = {"total_requests": 1, "total_tokens": 11, "total_cost": 0.25}
+        clock.step()
+        pushed = await ws.receive_except_pings()
+    assert pushed["payload"]["data"]["spendTick"]["totalCost"] == 0.25
+    assert len(stats.queries) == 3
