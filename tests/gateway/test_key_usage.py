@@ -148,3 +148,40 @@ async def test_usage_of_many_keys_stops_at_the_request_ceiling_on_upstream_calls
     body = await post(gw, KEYS_USAGE, {"first": 10}, **{"x-gateway-key": ADMIN_KEY})
     assert {error["extensions"]["code"] for error in body["errors"]} == {"TOO_MANY_UPSTREAM_CALLS"}
     assert len(recorder.seen) == 4, "the list and three keys; the other keys' values were never sent"
+
+
+async def test_usage_per_model_equals_what_chat_completions_were_charged() -> None:
+    gw, _, admin = await usage_gateway()
+    body = {
+        "name": "spender",
+        "budgets": [{"max_limit": 50, "reset_duration": "1d"}],
+        "provider_configs": [{"provider": "openai", "allowed_models": ["*"], "key_ids": ["*"]}],
+    }
+    response = await admin.post("/api/governance/virtual-keys", json=body)
+    key = response.json()["virtual_key"]
+    charged: dict[str, list[dict[str, Any]]] = {}
+    for model, content in (("gpt-4o-mini", "Hello there"), ("gpt-4o", "x" * 400), ("gpt-4o-mini", "Hi")):
+        answer = await admin.post(
+            "/v1/chat/completions",
+            json={"model": f"openai/{model}", "messages": [{"role": "user", "content": content}]},
+            headers={"x-bf-vk": key["value"]},
+        )
+        assert answer.status_code == 200, answer.text
+        charged.setdefault(model, []).append(answer.json()["usage"])
+    query = "query K($id: ID!) { virtualKey(id: $id) { usage { budgets { currentUsage perModelUsage { model "
+    query += "provider totalRequests totalTokens totalCost } total { totalRequests totalCost } } } } }"
+    data = await post(gw, query, {"id": key["id"]}, **{"x-gateway-key": ADMIN_KEY})
+    [budget] = data["data"]["virtualKey"]["usage"]["budgets"]
+    expected = [
+        {
+            "model": model,
+            "provider": "openai",
+            "totalRequests": len(usages),
+            "totalTokens": sum(usage["total_tokens"] for usage in usages),
+            "totalCost": pytest.approx(sum(usage["cost"] for usage in usages), rel=1e-9),
+        }
+        for model, usages in sorted(charged.items())
+    ]
+    assert budget["perModelUsage"] == expected
+    assert budget["total"]["totalRequests"] == 3
+    assert budget["total"]["totalCost"] == pytest.approx(budget["currentUsage"], rel=1e-9)

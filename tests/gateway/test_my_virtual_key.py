@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
+from app.embedded_bifrost.request_logs import LogRow, record
+from app.embedded_bifrost.timestamps import parse_rfc3339
 from app.schema.self_service.queries import NOT_A_KEY_HOLDER, UNKNOWN_KEY
 from tests.gateway.conftest import REVEALING, Gateway, make_gateway
 from tests.gateway.guarded import ADMIN_KEY, AUTH, SERVICE, Recorder, policy_gateway
@@ -193,10 +195,10 @@ async def test_key_holder_request_log_line_names_the_kind_never_the_key(caplog: 
     key = await arrange_key(admin)
     await post(gw, MY_NAME, {"x-bf-vk": key["value"]})
     await post(gw, "{ teams { totalCount } }", {"x-bf-vk": key["value"]})
-    lines = [record for record in caplog.records if record.name == "app.request"]
-    assert [record.caller for record in lines] == ["virtual_key", "virtual_key"]  # type: ignore[attr-defined]
-    for record in caplog.records:
-        assert key["value"] not in str(record.__dict__)
+    lines = [line for line in caplog.records if line.name == "app.request"]
+    assert [line.caller for line in lines] == ["virtual_key", "virtual_key"]  # type: ignore[attr-defined]
+    for line in caplog.records:
+        assert key["value"] not in str(line.__dict__)
 
 
 async def test_a_key_holder_reaches_no_admin_data_with_an_admin_key_in_the_same_process() -> None:
@@ -244,6 +246,10 @@ async def test_key_holder_sees_what_its_chat_completions_were_charged() -> None:
     assert mine["providerConfigs"][0]["budgets"][0]["currentUsage"] == pytest.approx(charged, rel=1e-9)
     assert int(mine["rateLimit"]["tokenCurrentUsage"]) == sum(usage["total_tokens"] for usage in sent)
     assert mine["rateLimit"]["requestCurrentUsage"] == "3"
+    per_model = {item["model"]: item for item in mine["budgets"][0]["perModelUsage"]}
+    assert {model: item["totalRequests"] for model, item in per_model.items()} == {"gpt-4o-mini": 2, "gpt-4o": 1}
+    assert sum(item["totalTokens"] for item in per_model.values()) == sum(usage["total_tokens"] for usage in sent)
+    assert mine["budgets"][0]["total"]["totalCost"] == pytest.approx(charged, rel=1e-9)
 
 
 async def test_cors_preflight_allows_the_virtual_key_header() -> None:
@@ -258,3 +264,45 @@ async def test_cors_preflight_allows_the_virtual_key_header() -> None:
     )
     assert response.status_code == 200
     assert "x-bf-vk" in response.headers["access-control-allow-headers"].lower()
+
+
+async def test_key_holder_sees_its_usage_per_model_since_the_budget_window_opened() -> None:
+    gw, _, admin = await key_gateway()
+    key = await arrange_key(admin)
+    other = await arrange_key(admin, {"name": "other"})
+    db = gw.upstream.state.store.db
+    [opened] = db.execute("SELECT last_reset FROM budgets WHERE virtual_key_id = ?", (key["id"],)).fetchone()
+    since = parse_rfc3339(opened)
+    assert since is not None
+    rows = [
+        (key["id"], "gpt-4o-mini", "openai", 0.25, 30, since),  # the window's first instant counts
+        (key["id"], "gpt-4o-mini", "openai", 0.5, 60, since + 2),
+        (key["id"], "claude-haiku-4-5", "anthropic", 1.0, 100, since + 3),
+        (key["id"], "gpt-4o-mini", "openai", 9.0, 999, since - 1),  # before the window opened
+        (other["id"], "gpt-4o-mini", "openai", 7.0, 700, since + 4),  # another key's
+    ]
+    for i, (vk_id, model, provider, cost, tokens, at) in enumerate(rows):
+        row = LogRow(
+            id=f"r{i}",
+            timestamp=at,
+            provider=provider,
+            model=model,
+            status="success",
+            cost=cost,
+            total_tokens=tokens,
+            virtual_key_id=vk_id,
+        )
+        record(db, row)
+    mine = (await post(gw, MY_KEY, {"x-bf-vk": key["value"]})).json()["data"]["myVirtualKey"]
+    [budget] = mine["budgets"]
+    assert budget["perModelUsage"] == [
+        {
+            "model": "claude-haiku-4-5",
+            "provider": "anthropic",
+            "totalRequests": 1,
+            "totalTokens": 100,
+            "totalCost": 1.0,
+        },
+        {"model": "gpt-4o-mini", "provider": "openai", "totalRequests": 2, "totalTokens": 90, "totalCost": 0.75},
+    ]
+    assert budget["total"] == {"totalRequests": 3, "totalTokens": 190, "totalCost": 1.75}
