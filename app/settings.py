@@ -98,6 +98,7 @@ class Settings(BaseSettings):
 
     # Live data: subscriptions polled from Bifrost (README: "Live usage")
     live_poll_interval: float = Field(2.0, ge=0.1, le=3600)
+    live_poll_lease: float | None = Field(None, gt=0, le=3600)  # with REDIS_URL; None: 3 intervals
     live_subscriber_queue: int = Field(8, ge=1, le=1000)
     live_max_watched_ids: int = Field(50, ge=1, le=1000)
     live_max_subscriptions_per_connection: int = Field(20, ge=1, le=1000)
@@ -209,6 +210,9 @@ class Settings(BaseSettings):
             raise ValueError("MAX_DOCUMENT_BYTES must not exceed MAX_BODY_BYTES")
         if self.redis_url is not None and not self.redis_url.get_secret_value().startswith(_REDIS_SCHEMES):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.live_poll_lease is not None and self.live_poll_lease <= self.live_poll_interval:
+            # A lease that lapses before its holder's next renewal would be taken over every interval.
+            raise ValueError("LIVE_POLL_LEASE must be longer than LIVE_POLL_INTERVAL")
         if self.idempotency_lease < self.upstream_total_timeout:
             # A claim whose lease runs out while its write is still on its way could be run again.
             raise ValueError("IDEMPOTENCY_LEASE must be at least UPSTREAM_TOTAL_TIMEOUT")

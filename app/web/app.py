@@ -15,7 +15,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
-from app.live import LiveHub, LocalHub
+from app.live import LiveHub
+from app.live.redis_hub import RedisHub, hub_for
 from app.observability import LIVE_DROPPED, LIVE_POLLS, OperationLabels
 from app.schema import build_schema
 from app.schema.cost_gate import CostGate
@@ -106,13 +107,7 @@ def create_app(
     live = LiveService(
         executor,
         client,
-        live_hub
-        or LocalHub(
-            settings.live_poll_interval,
-            queue_size=settings.live_subscriber_queue,
-            observe=_record_live,
-            tolerate=passing_upstream_failure,
-        ),
+        live_hub or hub_for(settings, shared.redis, observe=_record_live, tolerate=passing_upstream_failure),
         max_watched_ids=settings.live_max_watched_ids,
         max_document_bytes=settings.max_document_bytes,
         dataloader_concurrency=settings.dataloader_concurrency,
@@ -146,6 +141,8 @@ def create_app(
         if isinstance(transport, EmbeddedBifrostTransport):
             await transport.start_background()  # the embedded server's demo traffic, when turned on
         yield
+        if isinstance(live.hub, RedisHub):
+            await live.hub.aclose()  # leases given up: the other replicas take over at once
         await client.aclose()
         await shared.aclose()
 
