@@ -18,7 +18,7 @@ With ``REDIS_URL`` set, the replicas share their pollers. For each ``WatchKey`` 
 * nothing polls when nobody listens: a replica without subscribers of a key neither polls nor holds its lease.
 
 What Redis holds (``<h>``: SHA-256 of the key's channel, whose credentials part is a digest already; no
-credential, id or header is ever written):
+credential or header is ever written, and ids only inside snapshots):
 
     gateway:live:lease:<h>    the holder's random token                        expires after the lease period
     gateway:live:latest:<h>   "<Redis time, µs> <snapshot JSON>"                expires after the lease period
@@ -41,8 +41,8 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import orjson
-from redis.asyncio.client import PubSub
 
+from app.live.channels import ChannelListener
 from app.live.hub import LocalHub, Observe, Poll, Sleep, Snapshot, SubscriberDropped, WatchKey
 from app.settings import Settings
 from app.shared_state.redis_link import REDIS_FAILURES, RedisLink
@@ -168,7 +168,7 @@ class RedisHub:
         self.queue_size = queue_size
         self.sleep = sleep
         self.observe: Observe = observe or _ignore
-        self.listener = _Listener(link, timeout)
+        self.listener = ChannelListener(link, timeout)
         self.claim_script = link.client.register_script(_CLAIM)
         self.publish_script = link.client.register_script(_PUBLISH)
         self.release_script = link.client.register_script(_RELEASE)
@@ -424,98 +424,6 @@ class _Watch:
     @property
     def _lease_ms(self) -> int:
         return max(1, round(self.hub.lease * 1000))
-
-
-class _Listener:
-    """This replica's one pub/sub connection: which watch each channel's messages go to, and its reader task.
-
-    A watch asks ``listening(channel)`` each interval and ``listen``s again when not: after Redis failed, the
-    reader has stopped, and the next ``listen`` opens a new connection subscribed to every channel still watched.
-    """
-
-    def __init__(self, link: RedisLink, timeout: float) -> None:
-        self.link = link
-        self.timeout = timeout
-        self._lock = asyncio.Lock()  # one reconnection at a time
-        self._watches: dict[str, _Watch] = {}
-        self._confirmed: dict[str, asyncio.Event] = {}
-        self._pubsub: PubSub | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    def listening(self, channel: str) -> bool:
-        """True while messages of ``channel`` reach its watch."""
-        confirmed = self._confirmed.get(channel)
-        return self._reader is not None and not self._reader.done() and confirmed is not None and confirmed.is_set()
-
-    async def listen(self, channel: str, watch: _Watch) -> None:
-        """Send ``channel``'s messages to ``watch`` from now on (returns once Redis confirmed the subscription).
-
-        Raises:
-            RedisError, OSError, TimeoutError: Redis failed or did not confirm within the link's timeout.
-        """
-        self._watches[channel] = watch
-        confirmed = self._confirmed[channel] = asyncio.Event()
-        async with self._lock:
-            if self._pubsub is None or self._reader is None or self._reader.done():
-                await self._reconnect()
-            else:
-                await self._pubsub.subscribe(channel)
-        await asyncio.wait_for(confirmed.wait(), self.timeout)
-
-    async def forget(self, channel: str, watch: _Watch) -> None:
-        """``watch`` no longer listens to ``channel`` (unless a newer watch of the same key does)."""
-        if self._watches.get(channel) is not watch:
-            return
-        del self._watches[channel]
-        self._confirmed.pop(channel, None)
-        if self._pubsub is None or self._reader is None or self._reader.done():
-            return
-        try:
-            await self._pubsub.unsubscribe(channel)
-        except REDIS_FAILURES as error:
-            self.link.failed("live_listen", error)
-
-    async def aclose(self) -> None:
-        """Stop reading and close the connection."""
-        await self._close()
-        self._watches.clear()
-        self._confirmed.clear()
-
-    async def _reconnect(self) -> None:
-        await self._close()
-        pubsub = self._pubsub = self.link.client.pubsub()
-        await pubsub.subscribe(*self._watches)
-        self._reader = asyncio.get_running_loop().create_task(self._read(pubsub), name="live channel reader")
-
-    async def _close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-            self._reader = None
-        if self._pubsub is not None:
-            pubsub, self._pubsub = self._pubsub, None
-            try:
-                await pubsub.aclose()
-            except REDIS_FAILURES:
-                pass  # a connection Redis already dropped
-
-    async def _read(self, pubsub: PubSub) -> None:
-        try:
-            while True:
-                message = await pubsub.get_message(timeout=None)
-                if message is None:
-                    continue
-                channel = message["channel"].decode()
-                if message["type"] == "subscribe":
-                    event = self._confirmed.get(channel)
-                    if event is not None:
-                        event.set()
-                elif message["type"] == "message" and channel in self._watches:
-                    self._watches[channel].received(message["data"])
-        except REDIS_FAILURES as error:
-            self.link.failed("live_listen", error)
-            for event in self._confirmed.values():
-                event.clear()
 
 
 def _ignore(topic: str, what: str) -> None:

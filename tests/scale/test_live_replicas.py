@@ -77,9 +77,9 @@ async def replicas(redis_server: RedisServer) -> AsyncIterator[Replicas]:
     clock = SteppedClock()
     apps, links = [], []
     for _ in range(2):
-        link = RedisLink.from_url(redis_server.url, timeout=1, cool_down=0.0)
+        link = RedisLink.from_url(redis_server.url, timeout=5, cool_down=0.0)
         settings = Settings(bifrost_url="http://bifrost.internal:8080", redis_url=redis_server.url)
-        hub = RedisHub(link, settings.live_poll_interval, sleep=clock.sleep, timeout=2)
+        hub = RedisHub(link, settings.live_poll_interval, sleep=clock.sleep, timeout=5)
         apps.append(create_app(settings, transport=httpx.ASGITransport(app=upstream), live_hub=hub))
         links.append(link)
     yield Replicas(apps[0], apps[1], upstream, clock, links)

@@ -67,8 +67,8 @@ def clock() -> SteppedClock:
 @pytest.fixture
 async def hubs(redis_server: RedisServer, clock: SteppedClock) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
     """Replica A's hub and replica B's, each with a link of its own."""
-    links = [RedisLink.from_url(redis_server.url, timeout=1, cool_down=0.0) for _ in range(2)]
-    a, b = (RedisHub(link, 2.0, queue_size=2, sleep=clock.sleep, timeout=2) for link in links)
+    links = [RedisLink.from_url(redis_server.url, timeout=5, cool_down=0.0) for _ in range(2)]
+    a, b = (RedisHub(link, 2.0, queue_size=2, sleep=clock.sleep, timeout=5) for link in links)
     yield a, b
     for hub, link in zip((a, b), links, strict=True):
         await hub.aclose()
