@@ -133,7 +133,7 @@ class RedisHub:
 
     Args:
         link: the process's Redis link (``app.shared_state.RedisLink``), with its health and fallback.
-        interval: seconds between the end of one poll and the start of the next (``LIVE_POLL_INTERVAL``).
+        interval: seconds from the start of one round (lease, then poll or not) to the next (``LIVE_POLL_INTERVAL``).
         lease: seconds a lease lasts unless renewed (``LIVE_POLL_LEASE``; three intervals when None). Must
             exceed the interval; a holder whose poll takes longer than this meets a second poller meanwhile.
         queue_size: snapshots a subscriber may fall behind before it is dropped.
@@ -290,7 +290,9 @@ class _Watch:
         self.hub._in_background(self._give_up())
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self.stopped:
+            started = loop.time()
             self.role = await self._claim()
             if self.role is Role.FOLLOWER:
                 await self._catch_up()
@@ -309,7 +311,8 @@ class _Watch:
                 if self.role is Role.HOLDER and not self.stopped:
                     await self._share(snapshot)
             if not self.stopped:
-                await self._next_interval()
+                # A round starts every interval (a slow poll shortens the wait, as in LocalHub).
+                await self._next_interval(max(self.hub.interval - (loop.time() - started), 0.0))
 
     async def _claim(self) -> Role:
         """Take or renew the lease; LOCAL while Redis fails (or this replica cannot listen to the channel)."""
@@ -358,20 +361,20 @@ class _Watch:
         if isinstance(stamp, int) and stamp > self.stamp:
             self.stamp = stamp  # its own message, when it comes back, is not news
 
-    async def _next_interval(self) -> None:
+    async def _next_interval(self, wait: float) -> None:
         """The interval's end; a follower also wakes when the holder gives the lease up, to take it at once."""
         if self.role is not Role.FOLLOWER:
-            await self.hub.sleep(self.hub.interval)
+            await self.hub.sleep(wait)
             return
         waits = [
-            asyncio.ensure_future(self.hub.sleep(self.hub.interval)),
+            asyncio.ensure_future(self.hub.sleep(wait)),
             asyncio.ensure_future(self.handed_over.wait()),
         ]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for wait in waits:
-                wait.cancel()
+            for waiting in waits:
+                waiting.cancel()
 
     def received(self, message: bytes) -> None:
         """A message on the key's channel (or the stored snapshot): deliver it unless older than what was seen."""
