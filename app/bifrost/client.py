@@ -171,6 +171,7 @@ class BifrostClient:
         send_headers = {"accept": "application/json", **headers}
         if content is not None:
             send_headers["content-type"] = "application/json"
+        route = f"{method} {route_of(path)}"  # metrics and spans name the route, never the ids
         for attempt in range(attempts):
             last = attempt == attempts - 1
             if not self.breaker.allow():
@@ -179,11 +180,11 @@ class BifrostClient:
             started = time.perf_counter()
             settled = False  # whether the breaker heard how this attempt ended
             try:
-                with self.tracing.upstream(f"{method} {route_of(path)}", send_headers):
+                with self.tracing.upstream(route, send_headers):
                     async with asyncio.timeout(self.total_timeout):
                         response = await self.wire.send(method, path, send_headers, content, params, allowance)
             except WireConnectionError as error:
-                self._observe(method, path, "connection_error", started)
+                self._observe(route, "connection_error", started)
                 self.breaker.record_failure()
                 settled = True
                 # Nothing usable came back; only reads are safe to send again.
@@ -194,7 +195,7 @@ class BifrostClient:
                     raise UpstreamOutcomeUnknown("Bifrost's answer to the write was lost") from None
                 raise UpstreamUnavailable("Bifrost is unreachable") from None
             except (WireTimeout, TimeoutError) as error:
-                self._observe(method, path, "timeout", started)
+                self._observe(route, "timeout", started)
                 self.breaker.record_failure()
                 settled = True
                 if method != "GET" and not isinstance(error, WireConnectTimeout):
@@ -202,7 +203,7 @@ class BifrostClient:
                     raise UpstreamOutcomeUnknown("Bifrost did not answer the write in time") from None
                 raise UpstreamTimeout("Bifrost did not answer in time") from None
             except WireTooLarge:
-                self._observe(method, path, "too_large", started)
+                self._observe(route, "too_large", started)
                 self.breaker.record_success()
                 settled = True
                 if allowance < self.max_response_bytes:
@@ -210,7 +211,7 @@ class BifrostClient:
                 raise UpstreamProtocolError("Bifrost's answer is larger than the gateway accepts") from None
             except Exception:
                 # Anything the wire does not map is no usable answer either; it propagates as it is.
-                self._observe(method, path, "error", started)
+                self._observe(route, "error", started)
                 self.breaker.record_failure()
                 settled = True
                 raise
@@ -222,7 +223,7 @@ class BifrostClient:
                     # Bifrost, but a half-open probe must end, or the circuit would stay open for good. (A call
                     # that was not the probe leaves the slot alone: freeing it would let a second probe out.)
                     self.breaker.abandon()
-            self._observe(method, path, str(response.status), started)
+            self._observe(route, str(response.status), started)
             if response.deprecated:
                 self._deprecated(method, path)
             if response.status in _RETRY_STATUSES:
@@ -252,9 +253,9 @@ class BifrostClient:
                 extra={"route": route},
             )
 
-    def _observe(self, method: str, path: str, outcome: str, started: float) -> None:
+    def _observe(self, route: str, outcome: str, started: float) -> None:
         if self.observe is not None:
-            self.observe(f"{method} {route_of(path)}", outcome, time.perf_counter() - started)
+            self.observe(route, outcome, time.perf_counter() - started)
 
 
 def route_of(path: str) -> str:

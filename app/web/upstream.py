@@ -107,9 +107,20 @@ def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wir
     )
 
 
+# Each call's metrics by (route template, outcome), resolved once: ``labels()`` validates and locks on every
+# use. Bounded as the metrics are: a few dozen route templates times the statuses Bifrost answers.
+_UPSTREAM_SERIES: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def _record_upstream(route: str, outcome: str, seconds: float) -> None:
-    UPSTREAM_REQUESTS.labels(route, outcome).inc()
-    UPSTREAM_DURATION.labels(route).observe(seconds)
+    series = _UPSTREAM_SERIES.get((route, outcome))
+    if series is None:
+        series = _UPSTREAM_SERIES[(route, outcome)] = (
+            UPSTREAM_REQUESTS.labels(route, outcome),
+            UPSTREAM_DURATION.labels(route),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def _record_shared_read(route: str) -> None:
