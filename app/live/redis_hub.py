@@ -12,7 +12,9 @@ With ``REDIS_URL`` set, the replicas share their pollers. For each ``WatchKey`` 
 * only the current holder can publish (the lease is checked in the same script), and each message carries the
   time of Redis's clock, so a replica never goes back to an older snapshot;
 * a poll that fails ends this replica's subscribers with the error (as ``LocalHub``) and gives the lease up;
-  each other replica watching the key then polls once for itself and meets its own answer;
+  each other replica watching the key then polls once for itself and meets its own answer. An error the hub is
+  told to ``tolerate`` (Bifrost unavailable for a moment) only skips the interval, up to ``max_failures`` in a
+  row, the lease kept;
 * while Redis fails (the link's warning and ``gateway_redis_errors_total``), each replica polls for itself, as
   ``LocalHub`` does, and competes for the lease again once Redis answers. A subscription never fails for Redis;
 * nothing polls when nobody listens: a replica without subscribers of a key neither polls nor holds its lease.
@@ -117,6 +119,7 @@ def hub_for(
         queue_size=settings.live_subscriber_queue,
         observe=observe,
         timeout=settings.redis_timeout,
+        tolerate=tolerate,
     )
 
 
@@ -140,6 +143,8 @@ class RedisHub:
         sleep: how a poller waits between intervals (tests pass a clock they step).
         observe: told of each poll's outcome and each subscriber dropped (metrics).
         timeout: seconds Redis has to confirm a subscription to a channel (``REDIS_TIMEOUT``).
+        tolerate: which poll errors only skip an interval (as ``LocalHub``; default: none).
+        max_failures: tolerated failures in a row after which this replica's watch ends with the last one.
 
     Example:
         >>> from app.shared_state.redis_link import RedisLink
@@ -158,10 +163,16 @@ class RedisHub:
         sleep: Sleep = asyncio.sleep,
         observe: Observe | None = None,
         timeout: float = 0.5,
+        tolerate: Callable[[BaseException], bool] | None = None,
+        max_failures: int = 3,
     ) -> None:
         lease = 3 * interval if lease is None else lease
-        if interval <= 0 or queue_size < 1 or lease <= interval:
-            raise ValueError("interval must be positive, the lease longer than it, and queue_size at least 1")
+        if interval <= 0 or queue_size < 1 or lease <= interval or max_failures < 1:
+            raise ValueError(
+                "interval must be positive, the lease longer than it, queue_size and max_failures at least 1"
+            )
+        self.tolerate: Callable[[BaseException], bool] = tolerate or _never
+        self.max_failures = max_failures
         self.link = link
         self.interval = interval
         self.lease = lease
@@ -261,6 +272,7 @@ class _Watch:
         self.caught_up = False  # read the stored snapshot since (re)starting to listen
         self.role: Role | None = None
         self.polls = 0
+        self.failures = 0  # tolerated poll failures in a row
         self.handed_over = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.stopped = False
@@ -303,8 +315,14 @@ class _Watch:
                     raise
                 except Exception as error:  # the poll's own error is what subscribers see (typed by the caller)
                     self.hub.observe(self.key.topic, "error")
-                    self._end_all(error)
-                    return
+                    self.failures += 1
+                    if not self.hub.tolerate(error) or self.failures >= self.hub.max_failures:
+                        self._end_all(error)
+                        return
+                    # A blip: skip this interval, lease kept (the others see nothing new, as after no change).
+                    await self._next_interval(max(self.hub.interval - (loop.time() - started), 0.0))
+                    continue
+                self.failures = 0
                 self.polls += 1
                 self.hub.observe(self.key.topic, "ok")
                 self.deliver(snapshot)  # may stop the watch: its last subscriber was too slow
@@ -431,3 +449,7 @@ class _Watch:
 
 def _ignore(topic: str, what: str) -> None:
     return None
+
+
+def _never(error: BaseException) -> bool:
+    return False

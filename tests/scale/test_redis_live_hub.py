@@ -59,6 +59,14 @@ def errors(operation: str) -> float:
     return REGISTRY.get_sample_value("gateway_redis_errors_total", {"operation": operation}) or 0.0
 
 
+class Blip(Exception):
+    """An upstream failure that passes (the gateway tolerates Bifrost unavailable for a moment)."""
+
+
+def _is_blip(error: BaseException) -> bool:
+    return isinstance(error, Blip)
+
+
 @pytest.fixture
 def clock() -> SteppedClock:
     return SteppedClock()
@@ -68,7 +76,10 @@ def clock() -> SteppedClock:
 async def hubs(redis_server: RedisServer, clock: SteppedClock) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
     """Replica A's hub and replica B's, each with a link of its own."""
     links = [RedisLink.from_url(redis_server.url, timeout=5, cool_down=0.0) for _ in range(2)]
-    a, b = (RedisHub(link, 2.0, queue_size=2, sleep=clock.sleep, timeout=5) for link in links)
+    a, b = (
+        RedisHub(link, 2.0, queue_size=2, sleep=clock.sleep, timeout=5, tolerate=_is_blip, max_failures=2)
+        for link in links
+    )
     yield a, b
     for hub, link in zip((a, b), links, strict=True):
         await hub.aclose()
@@ -182,6 +193,36 @@ async def test_a_poll_that_fails_ends_the_subscribers_of_every_replica_with_thei
     assert a.active_keys() == b.active_keys() == 0
 
 
+async def test_a_passing_failure_of_the_holders_poll_skips_an_interval_and_too_many_end_the_watch(
+    hubs: tuple[RedisHub, RedisHub], clock: SteppedClock
+) -> None:
+    a, b = hubs
+    poll_a, poll_b = Counter(), Counter()
+    on_a, on_b = await holder_and_follower(hubs, poll_a, poll_b, clock)
+    poll_a.error = Blip("Bifrost answered 503")
+    clock.step()
+    await within(clock.until_waiting(2), "the failed interval passed")
+    assert a.role(KEY) is Role.HOLDER and b.role(KEY) is Role.FOLLOWER, "a blip keeps the lease where it is"
+    poll_a.error, poll_a.value = None, 1
+    clock.step()
+    assert await within(anext(on_a), "A after the blip") == {"n": 1}
+    assert await within(anext(on_b), "B after the blip") == {"n": 1}
+    assert poll_b.calls == 0
+
+    await within(clock.until_waiting(2), "the next interval")
+    poll_a.error = Blip("Bifrost answered 503 again")
+    poll_b.value = 2
+    clock.step()
+    await within(clock.until_waiting(2), "one failure")
+    clock.step()  # max_failures (2) in a row: A's watch ends, and B polls for itself
+    with pytest.raises(Blip):
+        await within(anext(on_a), "A's subscriber ends")
+    assert await within(anext(on_b), "B's own poll") == {"n": 2}
+    assert b.role(KEY) is Role.HOLDER
+    await on_a.aclose()
+    await on_b.aclose()
+
+
 async def test_a_follower_subscriber_that_falls_behind_is_dropped(
     hubs: tuple[RedisHub, RedisHub], clock: SteppedClock
 ) -> None:
@@ -289,6 +330,6 @@ def test_a_lease_setting_that_cannot_work_is_refused_at_start(lease: str, monkey
 
 def test_the_lease_setting_reaches_the_hub(redis_server: RedisServer) -> None:
     settings = Settings(redis_url=redis_server.url, live_poll_interval=1, live_poll_lease=4)
-    hub = hub_for(settings, RedisLink.from_url(redis_server.url, timeout=1))
-    assert isinstance(hub, RedisHub) and (hub.interval, hub.lease) == (1, 4)
+    hub = hub_for(settings, RedisLink.from_url(redis_server.url, timeout=1), tolerate=_is_blip)
+    assert isinstance(hub, RedisHub) and (hub.interval, hub.lease, hub.tolerate) == (1, 4, _is_blip)
     assert type(hub_for(settings, None)).__name__ == "LocalHub"
