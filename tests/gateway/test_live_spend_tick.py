@@ -113,6 +113,15 @@ async def test_filters_and_since_go_upstream_as_bifrost_reads_them() -> None:
     ]
 
 
+async def test_repeated_ids_and_names_count_once_against_the_filter_limits() -> None:
+    stats, clock = Stats(), SteppedClock()
+    async with AsgiWebSocket(gateway(stats, clock)) as ws:
+        await ws.init()
+        payload = await first(ws, {"teams": ["t1"] * 500, "models": ["gpt-4o"] * 500})
+    assert payload["data"]["spendTick"]["totalRequests"] == "0", payload
+    assert stats.queries == [{"team_ids": ["t1"], "models": ["gpt-4o"]}]
+
+
 @pytest.mark.parametrize(
     ("variables", "argument", "fragment"),
     [

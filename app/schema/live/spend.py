@@ -98,10 +98,11 @@ def _query(
         for index, value in enumerate(values or ()):
             if not is_valid_id(value):
                 raise _bad(argument, f"{argument}[{index}] is not a valid id")
-        if len(values or ()) > MAX_FILTER_VALUES:
+        # Distinct values, as they go upstream (a repeated id is one id, as budgetUsage counts it).
+        if len(set(values or ())) > MAX_FILTER_VALUES:
             raise _bad(argument, f"{argument} may name at most {MAX_FILTER_VALUES} ids")
     for argument, names in (("providers", providers), ("models", models)):
-        if len(names or ()) > MAX_FILTER_VALUES:
+        if len(set(names or ())) > MAX_FILTER_VALUES:
             raise _bad(argument, f"{argument} may name at most {MAX_FILTER_VALUES} values")
         for index, name in enumerate(names or ()):
             if not name.strip() or len(name) > _MAX_NAME_CHARS or "," in name or not name.isprintable():
