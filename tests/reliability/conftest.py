@@ -27,13 +27,14 @@ from app.web import create_app
 from app.web.app import bifrost_client_of
 from tests.reliability.fault_proxy import FaultProxy
 
-# Short timeouts so every fault resolves within a second or two, yet long enough that a healthy call on a
-# loaded 2-core machine (gateway, proxy and upstream share this process) never reaches them.
+# Short timeouts so every fault resolves within a few seconds, yet long enough that a healthy call on a loaded
+# 2-core machine (gateway, proxy and upstream share this process; CI runs two suites at once) never reaches them:
+# at 0.6 s a lookup made before any fault was injected sometimes timed out under load.
 FAST = {
     "bifrost_api_generation": "current",
-    "upstream_connect_timeout": 0.3,
-    "upstream_read_timeout": 0.6,
-    "upstream_total_timeout": 1.5,
+    "upstream_connect_timeout": 1.0,
+    "upstream_read_timeout": 2.0,
+    "upstream_total_timeout": 4.0,
     "upstream_read_retries": 1,
     "upstream_max_response_bytes": 256 * 1024,
     "breaker_failure_threshold": 5,
