@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.generations import GENERATIONS, Generation, generation_named
 from app.keys import GatewayKey, parse_gateway_keys
+from app.live.budget import DEFAULT_POLLED_IDS_PER_CLIENT
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     live_poll_lease: float | None = Field(None, gt=0, le=3600)  # with REDIS_URL; None: 3 intervals
     live_subscriber_queue: int = Field(8, ge=1, le=1000)
     live_max_watched_ids: int = Field(50, ge=1, le=1000)
+    live_max_polled_ids_per_client: int = Field(DEFAULT_POLLED_IDS_PER_CLIENT, ge=1, le=100_000)
     live_max_subscriptions_per_connection: int = Field(20, ge=1, le=1000)
     live_max_connections_per_client: int = Field(20, ge=1, le=100_000)
     live_connection_init_timeout: float = Field(10.0, gt=0, le=300)
@@ -213,6 +215,9 @@ class Settings(BaseSettings):
         if self.live_poll_lease is not None and self.live_poll_lease <= self.live_poll_interval:
             # A lease that lapses before its holder's next renewal would be taken over every interval.
             raise ValueError("LIVE_POLL_LEASE must be longer than LIVE_POLL_INTERVAL")
+        if self.live_max_polled_ids_per_client < self.live_max_watched_ids:
+            # A subscription that LIVE_MAX_WATCHED_IDS allows would always be refused by the client's budget.
+            raise ValueError("LIVE_MAX_POLLED_IDS_PER_CLIENT must be at least LIVE_MAX_WATCHED_IDS")
         if self.idempotency_lease < self.upstream_total_timeout:
             # A claim whose lease runs out while its write is still on its way could be run again.
             raise ValueError("IDEMPOTENCY_LEASE must be at least UPSTREAM_TOTAL_TIMEOUT")

@@ -71,6 +71,11 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("METRICS_OPERATION_NAMES", ",".join(f"Op{i}" for i in range(1001))),
         ("MAX_COST_IN_FLIGHT", "0"),
         ("QUEUE_ABOVE_COST", "-1"),
+        ("LIVE_MAX_POLLED_IDS_PER_CLIENT", "0"),
+        ("LIVE_MAX_POLLED_IDS_PER_CLIENT", "-5"),
+        ("LIVE_MAX_POLLED_IDS_PER_CLIENT", "100001"),
+        ("LIVE_MAX_POLLED_IDS_PER_CLIENT", "many"),
+        ("LIVE_MAX_POLLED_IDS_PER_CLIENT", "1.5"),
     ],
 )
 def test_invalid_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -107,6 +112,9 @@ def test_invalid_setting_stops_start_up() -> None:
         ({"GATEWAY_ENV": "production", "EMBEDDED_BIFROST": "true", "BIFROST_URL": "http://b.test"}, "EMBEDDED_BIFROST"),
         ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL"),
         ({"IDEMPOTENCY_LEASE": "5", "UPSTREAM_TOTAL_TIMEOUT": "15"}, "IDEMPOTENCY_LEASE"),
+        # A subscription LIVE_MAX_WATCHED_IDS allows would always be over the client's budget.
+        ({"LIVE_MAX_POLLED_IDS_PER_CLIENT": "40"}, "LIVE_MAX_POLLED_IDS_PER_CLIENT"),
+        ({"LIVE_MAX_WATCHED_IDS": "300"}, "LIVE_MAX_POLLED_IDS_PER_CLIENT"),
     ],
 )
 def test_conflicting_settings_name_the_setting(
@@ -121,6 +129,13 @@ def test_conflicting_settings_name_the_setting(
     message = str(raised.value)
     assert message.startswith(f"invalid setting {name}: ")
     assert "settings:" not in message and "Value error" not in message
+
+
+def test_the_polled_id_budget_defaults_to_four_of_the_largest_subscriptions(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert settings.live_max_polled_ids_per_client == 200 == 4 * settings.live_max_watched_ids
+    monkeypatch.setenv("LIVE_MAX_POLLED_IDS_PER_CLIENT", "50")
+    assert load_settings().live_max_polled_ids_per_client == 50  # as low as one largest subscription
 
 
 def test_metrics_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,6 @@
 """Live data: the poller hub that shares one upstream poll per watched set between every subscriber."""
 
+from app.live.budget import DEFAULT_POLLED_IDS_PER_CLIENT, BudgetShare, PolledIdBudget
 from app.live.hub import (
     LiveHub,
     LocalHub,
@@ -14,10 +15,13 @@ from app.live.hub import (
 from app.live.shared import SharedResults
 
 __all__ = [
+    "DEFAULT_POLLED_IDS_PER_CLIENT",
+    "BudgetShare",
     "LiveHub",
     "LocalHub",
     "Observe",
     "Poll",
+    "PolledIdBudget",
     "SharedResults",
     "Sleep",
     "Snapshot",

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
-from app.live import LiveHub
+from app.live import LiveHub, PolledIdBudget
 from app.live.redis_hub import RedisHub, hub_for
 from app.observability import LIVE_DROPPED, LIVE_POLLS, OperationLabels
 from app.schema import build_schema
@@ -115,6 +115,7 @@ def create_app(
         ceilings=endpoint.ceilings,
         trusted_documents=trusted_documents,
         persisted_queries=endpoint.persisted_queries,
+        polled_ids=PolledIdBudget(settings.live_max_polled_ids_per_client),
     )
     endpoint.subscriptions = LiveSubscriptions(live)  # SSE and multipart streams at POST/GET /graphql
     websocket = GraphQLTransportWS(

@@ -4,7 +4,8 @@ Each HTTP stream is one live connection of its client: it counts against ``LIVE_
 with the WebSockets of the same address (one more is refused with 429 before anything opens), and stops
 counting when the stream ends, however it ends. Live's refusals before the start (variables that do not fit,
 a cost above the limit, ids that are not ids) become ``SubscriptionNotStarted``, which the endpoint answers as
-it answers a query's request errors.
+it answers a query's request errors. A subscription its client's polled-id budget has no room for
+(``LIVE_MAX_POLLED_IDS_PER_CLIENT``) is refused with 429 and ``TOO_MANY_POLLED_IDS``, as one stream too many is.
 
 Example:
     >>> # endpoint.subscriptions = LiveSubscriptions(live)
@@ -12,10 +13,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from app.web.subscriptions import LiveService, SubscriptionRefused, open_subscription
+from app.web.subscriptions import BudgetExceeded, LiveService, LiveStream, SubscriptionRefused, open_subscription
 from app.web.subscriptions_http import StreamRefused, SubscriptionNotStarted, SubscriptionRequest
 
 __all__ = ["LiveSubscriptions"]
@@ -49,6 +50,9 @@ class LiveSubscriptions:
                 client_address=address,
                 request_id=request.request_id,
             )
+        except BudgetExceeded as refused:
+            connections.close(address)
+            raise StreamRefused(429, refused.errors[0]["message"], "TOO_MANY_POLLED_IDS") from None
         except SubscriptionRefused as refused:
             connections.close(address)
             raise SubscriptionNotStarted(refused.errors) from None
@@ -62,7 +66,7 @@ class _Counted:
     """``results``, and ``release`` called exactly once when closed (even when never read: an async generator that
     has not started runs no ``finally`` on ``aclose``)."""
 
-    def __init__(self, results: AsyncGenerator[dict[str, Any], None], release: Callable[[], None]) -> None:
+    def __init__(self, results: LiveStream, release: Callable[[], None]) -> None:
         self._results = results
         self._release: Callable[[], None] | None = release
 

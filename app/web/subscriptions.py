@@ -15,13 +15,17 @@ stream yields each result; an error after the start (a poll refused by Bifrost a
 dropped for being slow) is the last result. Closing the stream (the client left) leaves the poller, which
 stops when nobody else listens. A query yields its one result.
 
+Each subscription holds its share of its client address's polled-id budget (``LIVE_MAX_POLLED_IDS_PER_CLIENT``,
+``app.live.budget``) while it runs; one that would go over raises ``BudgetExceeded`` before anything is polled,
+and the share is given back once when the stream ends or is closed, whichever comes first.
+
 Mutations are refused on streams: they belong to ``POST /graphql`` (idempotency keys, cookies on login).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +39,9 @@ from app.bifrost import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from app.live import LiveHub, credentials_digest
+from app.live import DEFAULT_POLLED_IDS_PER_CLIENT, BudgetShare, LiveHub, PolledIdBudget, credentials_digest
 from app.schema.context import GatewayContext
+from app.schema.errors import GatewayErrorCode
 from app.schema.executor import Executor
 from app.schema.live import LiveSource
 from app.schema.loaders import Loaders
@@ -48,8 +53,10 @@ from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 from app.web.trusted_documents import TrustedDocuments
 
 __all__ = [
+    "BudgetExceeded",
     "ClientConnections",
     "LiveService",
+    "LiveStream",
     "SubscriptionRefused",
     "document_of",
     "open_subscription",
@@ -65,6 +72,35 @@ class SubscriptionRefused(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors[0]["message"] if errors else "refused")
         self.errors = errors
+
+
+class BudgetExceeded(SubscriptionRefused):
+    """A subscription its client address's polled-id budget has no room for (``TOO_MANY_POLLED_IDS``)."""
+
+
+class LiveStream:
+    """The formatted results of one started operation; ``aclose`` ends it and gives its budget share back, once
+    (even when it was never read: an async generator that has not started runs no ``finally`` on ``aclose``).
+
+    Example:
+        >>> # async with aclosing(stream): async for result in stream: ...
+    """
+
+    def __init__(self, results: AsyncGenerator[dict[str, Any], None], release: Callable[[], None]) -> None:
+        self._results = results
+        self._release = release
+
+    def __aiter__(self) -> LiveStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        return await self._results.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._results.aclose()
+        finally:
+            self._release()
 
 
 class ClientConnections:
@@ -114,6 +150,8 @@ class LiveService:
             (a larger one is replaced by ``RESPONSE_TOO_LARGE``).
         trusted_documents: the endpoint's manifest (enforced on streams as on HTTP: ``document_of``).
         persisted_queries: the endpoint's APQ documents (a stream may name one by hash).
+        polled_ids: ids polled per interval per client address, all its subscriptions together
+            (``LIVE_MAX_POLLED_IDS_PER_CLIENT``).
     """
 
     executor: Executor
@@ -126,6 +164,7 @@ class LiveService:
     ceilings: RequestCeilings = RequestCeilings()  # noqa: RUF009 (frozen: one shared default is safe)
     trusted_documents: TrustedDocuments = field(default_factory=lambda: TrustedDocuments(None))
     persisted_queries: PersistedQueries = field(default_factory=lambda: PersistedQueries(0, 0))
+    polled_ids: PolledIdBudget = field(default_factory=lambda: PolledIdBudget(DEFAULT_POLLED_IDS_PER_CLIENT))
 
 
 def passing_upstream_failure(error: BaseException) -> bool:
@@ -178,11 +217,12 @@ async def open_subscription(
     *,
     client_address: str | None = None,
     request_id: str | None = None,
-) -> AsyncGenerator[dict[str, Any], None]:
+) -> LiveStream:
     """Prepare ``document`` for ``caller`` and start it; see the module docstring.
 
     Raises:
         SubscriptionRefused: a document, variables or operation name that cannot start (formatted errors).
+        BudgetExceeded: a subscription the client's polled-id budget has no room for (nothing was polled).
     """
     query, given_variables, name = _checked(live, document, variables, operation_name)
     prepared = live.executor.prepare(query, name)
@@ -195,6 +235,24 @@ async def open_subscription(
         refusal = key_holder_refusal(prepared.document, name)
         if refusal is not None:  # as over HTTP: nothing runs, nothing goes upstream
             raise _refused(refusal, "FORBIDDEN")
+    share = live.polled_ids.share(client_address)
+    try:
+        return await _started(live, caller, prepared, given_variables, name, share, client_address, request_id)
+    except BaseException:
+        share.release()  # refused mid-way (or cancelled): nothing stays held
+        raise
+
+
+async def _started(
+    live: LiveService,
+    caller: IdentifiedCaller,
+    prepared: Any,
+    given_variables: dict[str, Any] | None,
+    name: str | None,
+    share: BudgetShare,
+    client_address: str | None,
+    request_id: str | None,
+) -> LiveStream:
     ceilings = live.ceilings
     session = live.client.session(
         caller.upstream,
@@ -213,6 +271,7 @@ async def open_subscription(
             _poll_sessions(live.client, caller, ceilings),
             credentials_digest(caller.upstream),
             live.max_watched_ids,
+            share,
         ),
         operation_type=prepared.operation_type,
         operation_name=name or prepared.operation_name,
@@ -220,12 +279,20 @@ async def open_subscription(
     if prepared.operation_type == "query":
         result = await live.executor.execute(prepared, variables=given_variables, context=context, operation_name=name)
         context.loaders.close()
-        return _one(result, ceilings)
+        share.release()
+        return LiveStream(_one(result, ceilings), share.release)
     started = await live.executor.subscribe(prepared, variables=given_variables, context=context, operation_name=name)
-    if isinstance(started, ExecutionResult):
+    if isinstance(started, ExecutionResult):  # it did not start: nothing is polled for it
         context.loaders.close()
-        return _one(started, ceilings)
-    return _formatted(started, context, ceilings)
+        share.release()
+        if any(_code(error) == GatewayErrorCode.TOO_MANY_POLLED_IDS for error in started.errors or ()):
+            raise BudgetExceeded([formatted_error(error) for error in started.errors or ()])
+        return LiveStream(_one(started, ceilings), share.release)
+    return LiveStream(_formatted(started, context, ceilings, share), share.release)
+
+
+def _code(error: Any) -> object:
+    return (getattr(error, "extensions", None) or {}).get("code")
 
 
 def _poll_sessions(client: BifrostClient, caller: IdentifiedCaller, ceilings: RequestCeilings) -> Any:
@@ -274,11 +341,17 @@ async def _one(result: ExecutionResult, ceilings: RequestCeilings) -> AsyncGener
 
 
 async def _formatted(
-    results: AsyncGenerator[ExecutionResult, None], context: GatewayContext, ceilings: RequestCeilings
+    results: AsyncGenerator[ExecutionResult, None],
+    context: GatewayContext,
+    ceilings: RequestCeilings,
+    share: BudgetShare,
 ) -> AsyncGenerator[dict[str, Any], None]:
     try:
         async for result in results:
             yield _result(result, ceilings)
     finally:
-        await results.aclose()
-        context.loaders.close()
+        try:
+            await results.aclose()
+        finally:
+            context.loaders.close()
+            share.release()  # the stream ended (an error, a drop): its ids are free before the transport closes it

@@ -45,6 +45,7 @@ async def spend_ticks(
 ) -> AsyncGenerator[SpendTick, None]:
     """Check the arguments, then the stream of totals (raises GatewayError for a bad argument)."""
     query = _query(ids, providers, models, since)
+    live.claim(1)  # one stats call per interval, whatever the filters (before detection, which may call upstream)
     if await lacks(session, Feature.ANALYTICS):
         raise GraphQLError(
             "spendTick needs Bifrost v2+ (its /api/logs analytics)", extensions={"code": "UNSUPPORTED_BY_UPSTREAM"}

@@ -2,8 +2,9 @@
 
 Arguments are checked before anything is polled (each id well formed, at least one, at most
 ``LIVE_MAX_WATCHED_IDS`` in all): a bad one is a ``BAD_USER_INPUT`` error naming the argument and the
-subscription does not start. The stream then shares its poller with every subscriber of the same watched set
-and credentials (``app.live``).
+subscription does not start. Nor does one that would take its client address over
+``LIVE_MAX_POLLED_IDS_PER_CLIENT`` ids (``TOO_MANY_POLLED_IDS``, see ``app.live.budget``). The stream then
+shares its poller with every subscriber of the same watched set and credentials (``app.live``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Subscription:
         live = _live(info)
         watched = _watched(live, teamIds=team_ids, customerIds=customer_ids, virtualKeyIds=virtual_key_ids)
         key = WatchKey("budgetUsage", live.credentials, watched.members())
+        live.claim(watched.size)  # each distinct id is one upstream read per interval
 
         async def poll() -> list[dict[str, Any]]:
             return await read_counters(live.poll_session(watched.size), watched)
