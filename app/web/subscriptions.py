@@ -42,7 +42,7 @@ from app.bifrost import (
 from app.live import DEFAULT_POLLED_IDS_PER_CLIENT, BudgetShare, LiveHub, PolledIdBudget, credentials_digest
 from app.schema.context import GatewayContext
 from app.schema.errors import GatewayErrorCode
-from app.schema.executor import Executor
+from app.schema.executor import Executor, PreparedDocument
 from app.schema.live import LiveSource
 from app.schema.loaders import Loaders
 from app.schema.safe_errors import formatted_error
@@ -246,7 +246,7 @@ async def open_subscription(
 async def _started(
     live: LiveService,
     caller: IdentifiedCaller,
-    prepared: Any,
+    prepared: PreparedDocument,
     given_variables: dict[str, Any] | None,
     name: str | None,
     share: BudgetShare,
