@@ -6,15 +6,15 @@ Rows are seeded with ``request_logs.record()`` into the server's own store, as t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 from bifrost_helpers import client_for, message_of
+from log_rows import get, row, seed
 
 from app.embedded_bifrost import create_app
 from app.embedded_bifrost.app import BifrostApp
-from app.embedded_bifrost.request_logs import LogRow, record
+from app.embedded_bifrost.request_logs import record
 from app.embedded_bifrost.timestamps import NANOS_PER_SECOND, format_rfc3339, parse_rfc3339
 
 STATS = "/api/logs/stats"
@@ -38,24 +38,6 @@ async def served() -> AsyncIterator[tuple[BifrostApp, httpx.AsyncClient]]:
     app = create_app(generation="v2")
     async with client_for(app) as client:
         yield app, client
-
-
-def seed(app: BifrostApp, *rows: LogRow) -> None:
-    for row in rows:
-        record(app.state.store.db, row)
-
-
-def row(name: str, when: int, **fields: Any) -> LogRow:
-    """A successful request of ``gpt-4o-mini`` on openai unless told otherwise."""
-    values: dict[str, Any] = {"provider": "openai", "model": "gpt-4o-mini", "status": "success", **fields}
-    return LogRow(id=name, timestamp=when, **values)
-
-
-async def get(client: httpx.AsyncClient, path: str, **params: str) -> dict[str, Any]:
-    response = await client.get(path, params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 # --- stats -----------------------------------------------------------------------------------------------------
