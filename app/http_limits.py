@@ -30,7 +30,7 @@ import functools
 import http
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import orjson
@@ -41,7 +41,14 @@ from uvicorn.server import ServerState
 
 from app.settings import Settings
 
-__all__ = ["REFUSED_REQUESTS", "HttpLimits", "LimitedHttpToolsProtocol", "server_options"]
+__all__ = [
+    "DISCONNECT_WATCH",
+    "REFUSED_REQUESTS",
+    "DisconnectWatch",
+    "HttpLimits",
+    "LimitedHttpToolsProtocol",
+    "server_options",
+]
 
 log = logging.getLogger("app.web")
 
@@ -51,6 +58,36 @@ REFUSED_REQUESTS = Counter(
 
 _LINGER_SECONDS = 2.0
 """How long a refused connection keeps reading (and dropping) before it is dropped."""
+
+
+DISCONNECT_WATCH = "gateway.disconnect"
+"""The key of a request's :class:`DisconnectWatch` in its scope's ``extensions`` (set by this protocol only)."""
+
+
+class DisconnectWatch:
+    """Tells the application when its client leaves, without a task waiting on ``receive()`` for it.
+
+    The protocol puts one into each request's ``scope["extensions"]``; the application names the task
+    to cancel (``task``) while it works, and the protocol cancels it, with ``left`` set, when the
+    connection is lost. A request whose client left before it set ``task`` finds ``left`` set.
+
+    Example:
+        >>> watch = DisconnectWatch()
+        >>> watch.left, watch.task
+        (False, None)
+    """
+
+    __slots__ = ("left", "task")
+
+    def __init__(self) -> None:
+        self.left = False
+        self.task: asyncio.Task[Any] | None = None
+
+    def client_left(self) -> None:
+        """The connection is lost: cancel the task at work, if any."""
+        self.left = True
+        if self.task is not None:
+            self.task.cancel()
 
 
 class _Refused(Exception):
@@ -156,7 +193,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             if not cycle.response_complete:
                 cycle.disconnected = True
                 cycle.message_event.set()
+                _client_left(cycle)
         self._earlier_cycles.clear()
+        if self.cycle is not None and not self.cycle.response_complete:
+            _client_left(self.cycle)
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -226,6 +266,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_head(f"the request has more than {self.limits.max_header_count} header fields")
             raise _Refused  # stop before uvicorn starts the application
         previous = self.cycle
+        scope = cast(dict[str, Any], self.scope)
+        scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch()
         HttpToolsProtocol.on_headers_complete(self)
         if self.pipeline and previous is not None and not previous.response_complete:
             self._earlier_cycles.append(previous)
@@ -367,3 +409,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = self._linger_timer = self._send_timer = None
+
+
+def _client_left(cycle: RequestResponseCycle) -> None:
+    watch = cast(dict[str, Any], cycle.scope).get("extensions", {}).get(DISCONNECT_WATCH)
+    if isinstance(watch, DisconnectWatch):
+        watch.client_left()

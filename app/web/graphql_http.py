@@ -24,6 +24,7 @@ Rules implemented (GraphQL over HTTP, 2024 draft):
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import time
@@ -36,6 +37,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.bifrost import BifrostClient
+from app.http_limits import DISCONNECT_WATCH, DisconnectWatch
 from app.observability import REQUEST_DURATION, REQUESTS, OperationLabels, loggable_operation_name
 from app.schema.context import GatewayContext
 from app.schema.executor import Executor, PreparedDocument
@@ -83,6 +85,10 @@ _ALL = frozenset({"query", "mutation"})
 _SUBSCRIPTION = frozenset({"subscription"})
 _NOT_JSON = "Accept must allow application/json or application/graphql-response+json"
 log = logging.getLogger("app.request")
+# Each request's metric series by (operation label, outcome, operation type), resolved once: ``labels()``
+# validates and locks on every use. Bounded as the labels are: known operation names (OperationLabels), the
+# gateway's own outcome codes and the four operation types.
+_REQUEST_SERIES: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 T = TypeVar("T")
 
 
@@ -156,8 +162,14 @@ class GraphQLEndpoint:
             outcome = problem.code
         response.headers["x-request-id"] = request_id
         duration = time.perf_counter() - started
-        REQUESTS.labels(self.operation_labels.label(facts["operation"]), outcome).inc()
-        REQUEST_DURATION.labels(facts["operation_type"] or "none").observe(duration)
+        counted = (self.operation_labels.label(facts["operation"]), outcome, facts["operation_type"] or "none")
+        series = _REQUEST_SERIES.get(counted)
+        if series is None:
+            series = _REQUEST_SERIES[counted] = (REQUESTS.labels(*counted[:2]), REQUEST_DURATION.labels(counted[2]))
+        series[0].inc()
+        series[1].observe(duration)
+        if not log.isEnabledFor(logging.INFO):
+            return response
         log.info(
             "request",
             extra={
@@ -456,20 +468,24 @@ class GraphQLEndpoint:
 async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:
     """Run ``work`` in this task; if the client goes away first, cancel it (and its upstream calls).
 
-    Returns None when the client left. Only the watcher is a new task: the work itself runs inline.
+    Returns None when the client left. Under the gateway's HTTP server the connection itself cancels the
+    work (``DisconnectWatch``: nothing else runs); elsewhere a watcher task waits for ``http.disconnect``.
     """
     current = asyncio.current_task()
     assert current is not None
+    watch = request.scope.get("extensions", {}).get(DISCONNECT_WATCH)
+    if watch is not None:
+        return await _cancel_when_watched(watch, current, work)
     left = False
 
-    async def watch() -> None:
+    async def watch_receive() -> None:
         nonlocal left
         while (await request.receive())["type"] != "http.disconnect":
             pass
         left = True
         current.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    watcher = asyncio.ensure_future(watch_receive())
     try:
         return await work
     except asyncio.CancelledError:
@@ -479,6 +495,23 @@ async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | Non
         return None
     finally:
         watcher.cancel()
+
+
+async def _cancel_when_watched(watch: DisconnectWatch, current: asyncio.Task[Any], work: Awaitable[T]) -> T | None:
+    if watch.left:  # gone before the work started
+        if inspect.iscoroutine(work):
+            work.close()
+        return None
+    watch.task = current
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not watch.left:
+            raise
+        current.uncancel()
+        return None
+    finally:
+        watch.task = None
 
 
 def _request_errors(body: dict[str, Any], media: str, framing: StreamFraming | None, request_id: str) -> Response:

@@ -41,11 +41,14 @@ class Served:
 
 
 @asynccontextmanager
-async def served(**settings: Any) -> AsyncIterator[Served]:
-    """Serve a gateway with ``settings`` (defaults otherwise) through uvicorn on a free port."""
+async def served(transport: httpx.AsyncBaseTransport | None = None, **settings: Any) -> AsyncIterator[Served]:
+    """Serve a gateway with ``settings`` (defaults otherwise) through uvicorn on a free port.
+
+    The upstream is the embedded server unless ``transport`` replaces it.
+    """
     upstream = create_embedded_bifrost(database=":memory:", generation="current")
     gateway_settings = Settings(bifrost_url="http://bifrost.internal:8080", **settings)
-    app = create_app(gateway_settings, transport=httpx.ASGITransport(app=upstream))
+    app = create_app(gateway_settings, transport=transport or httpx.ASGITransport(app=upstream))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)  # connections made before the server accepts wait in the backlog
