@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -41,6 +42,7 @@ def main() -> None:
     what = "GraphQL endpoint" if settings.is_production else "GraphiQL"
     print(f"{what}: {endpoint}  (upstream: {upstream})", flush=True)
     share_worker_metrics(settings)
+    share_redis_key_secret(settings)
     metrics = start_metrics_server(settings)
     try:
         _run_uvicorn(settings)
@@ -77,6 +79,24 @@ def share_worker_metrics(settings: Settings) -> None:
         directory = tempfile.mkdtemp(prefix="gateway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
+def share_redis_key_secret(settings: Settings) -> None:
+    """With ``REDIS_URL`` and no ``REDIS_KEY_SECRET`` (refused in production), give this process's workers one
+    random secret, so that they at least share among themselves, and say once that other replicas do not.
+
+    The workers read it from the environment, as they read every setting.
+    """
+    if settings.redis_url is None or settings.redis_key_secret is not None:
+        return
+    os.environ["REDIS_KEY_SECRET"] = secrets.token_hex(32)
+    print(
+        "warning: REDIS_KEY_SECRET is not set: the names this gateway writes into Redis are keyed with a random "
+        "secret of this process, so other replicas share no idempotency keys, live pollers or login counts with "
+        "it; set REDIS_KEY_SECRET (at least 32 characters, the same on every replica)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def start_metrics_server(settings: Settings) -> MetricsServer | None:

@@ -15,6 +15,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.generations import GENERATIONS, Generation, generation_named
+from app.keyed_names import MIN_SECRET_CHARS
 from app.keys import GatewayKey, parse_gateway_keys
 from app.live.budget import DEFAULT_POLLED_IDS_PER_CLIENT
 
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
 
     # State shared by replicas (in-process without REDIS_URL) and idempotency keys
     redis_url: SecretStr | None = None
+    # Keys every Redis name derived from a credential (app.keyed_names); the same on every replica
+    redis_key_secret: SecretStr | None = None
     redis_timeout: float = Field(0.5, gt=0, le=10)
     apq_shared_ttl: int = Field(24 * 3600, ge=1, le=30 * 24 * 3600)
     idempotency_ttl: int = Field(24 * 3600, ge=1, le=30 * 24 * 3600)
@@ -204,6 +207,16 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters (a random token, e.g. `openssl rand -hex 32`)")
         return token
 
+    @field_validator("redis_key_secret")
+    @classmethod
+    def _secret_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value().strip()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_CHARS} characters (a random value shared by every replica, "
+                "e.g. `openssl rand -hex 32`)"
+            )
+        return secret
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.upstream_total_timeout < self.upstream_connect_timeout:
@@ -212,6 +225,13 @@ class Settings(BaseSettings):
             raise ValueError("MAX_DOCUMENT_BYTES must not exceed MAX_BODY_BYTES")
         if self.redis_url is not None and not self.redis_url.get_secret_value().startswith(_REDIS_SCHEMES):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.is_production and self.redis_url is not None and self.redis_key_secret is None:
+            # Without it each replica keys its Redis names its own way: they would share nothing, silently.
+            raise ValueError(
+                "REDIS_KEY_SECRET is required when GATEWAY_ENV=production and REDIS_URL is set: set it to a random "
+                f"value of at least {MIN_SECRET_CHARS} characters, the same on every replica (e.g. `openssl rand "
+                "-hex 32`); it keys the names derived from credentials that the gateway writes into Redis"
+            )
         if self.live_poll_lease is not None and self.live_poll_lease <= self.live_poll_interval:
             # A lease that lapses before its holder's next renewal would be taken over every interval.
             raise ValueError("LIVE_POLL_LEASE must be longer than LIVE_POLL_INTERVAL")

@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_KEY_SECRET = secrets.token_hex(32)  # one for the run: names keyed the same in every gateway started
 
 APQ_A = "query PersistedA { __typename }"
 APQ_B = "query PersistedB { __typename }"
@@ -68,6 +70,7 @@ def start_gateway(upstream: str, redis_url: str | None, apq_cache_size: int) -> 
     env.pop("REDIS_URL", None)
     if redis_url is not None:
         env["REDIS_URL"] = redis_url
+        env["REDIS_KEY_SECRET"] = REDIS_KEY_SECRET  # production refuses REDIS_URL without it
     process = subprocess.Popen(
         pinned("0", [PYTHON, "-m", "app"]), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

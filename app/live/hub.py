@@ -22,9 +22,10 @@ pub/sub and hands pollers over when a replica dies) is ``LiveHub``::
     class LiveHub(Protocol):
         def watch(self, key: WatchKey, poll: Callable[[], Awaitable[Snapshot]]) -> AsyncGenerator[Snapshot, None]: ...
 
-``WatchKey.channel`` is a stable string naming the key (the credentials appear only as a digest), fit for a
-pub/sub channel; a ``Snapshot`` is JSON-serialisable (dicts, lists, strings, numbers, booleans, None), so it can
-cross a process boundary as it is. The iterator is closed (``aclose``) by the subscriber when it leaves.
+``WatchKey.channel`` is a stable string naming the key (the credentials appear only as an HMAC under
+``REDIS_KEY_SECRET``: ``credentials_digest``), fit for a pub/sub channel; a ``Snapshot`` is JSON-serialisable
+(dicts, lists, strings, numbers, booleans, None), so it can cross a process boundary as it is. The iterator is
+closed (``aclose``) by the subscriber when it leaves.
 
 The hub's clock is injectable: it waits between polls with ``sleep(interval)``, so tests release each interval
 themselves instead of sleeping.
@@ -46,11 +47,12 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
+
+from app.keyed_names import KeyedNames
 
 __all__ = [
     "LiveHub",
@@ -84,7 +86,7 @@ class WatchKey:
 
     Attributes:
         topic: what is polled (a subscription field, e.g. ``budgetUsage``).
-        credentials: a digest of the credentials the poll sends (``credentials_digest``), never the credentials.
+        credentials: a keyed digest of the credentials the poll sends (``credentials_digest``), never the credentials.
         watched: the watched set, normalised (sorted, no duplicates) so equal sets make equal keys.
 
     Example:
@@ -102,18 +104,24 @@ class WatchKey:
         return f"live:{self.topic}:{self.credentials}:{','.join(self.watched)}"
 
 
-def credentials_digest(headers: Mapping[str, str]) -> str:
-    """A digest of the credential headers a poll sends: equal credentials, equal digest.
+def credentials_digest(names: KeyedNames, headers: Mapping[str, str]) -> str:
+    """A keyed digest of the credential headers a poll sends: equal credentials (and secret), equal digest.
+
+    Keyed (``app.keyed_names``): the digest ends up in Redis names, where a plain hash would let anyone who reads
+    them test guesses of a token offline.
 
     Example:
-        >>> credentials_digest({"authorization": "Bearer a"}) == credentials_digest({"Authorization": "Bearer a"})
+        >>> from app.keyed_names import KeyedNames
+        >>> names = KeyedNames(b"s" * 32)
+        >>> credentials_digest(names, {"authorization": "Bearer a"}) == credentials_digest(
+        ...     names, {"Authorization": "Bearer a"}
+        ... )
         True
-        >>> credentials_digest({}) == credentials_digest({"authorization": "Bearer a"})
+        >>> credentials_digest(names, {}) == credentials_digest(names, {"authorization": "Bearer a"})
         False
     """
     lowered = sorted((name.lower(), value) for name, value in headers.items())
-    material = "\n".join(f"{name}:{value}" for name, value in lowered)
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    return names.digest("live-credentials", *(part for pair in lowered for part in pair))[:32]
 
 
 class LiveHub(Protocol):

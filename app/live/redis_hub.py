@@ -19,8 +19,9 @@ With ``REDIS_URL`` set, the replicas share their pollers. For each ``WatchKey`` 
   ``LocalHub`` does, and competes for the lease again once Redis answers. A subscription never fails for Redis;
 * nothing polls when nobody listens: a replica without subscribers of a key neither polls nor holds its lease.
 
-What Redis holds (``<h>``: SHA-256 of the key's channel, whose credentials part is a digest already; no
-credential or header is ever written, and ids only inside snapshots):
+What Redis holds (``<h>``: SHA-256 of the key's channel, whose credentials part is an HMAC under
+``REDIS_KEY_SECRET`` already (``credentials_digest``), so a name cannot be checked against a guessed token
+without the secret; no credential or header is ever written, and ids only inside snapshots):
 
     gateway:live:lease:<h>    the holder's random token                        expires after the lease period
     gateway:live:latest:<h>   "<Redis time, µs> <snapshot JSON>"                expires after the lease period

@@ -1,9 +1,9 @@
 """Login attempts counted across every replica: the ``limits`` library's Redis storage, with a fallback.
 
 With ``REDIS_URL`` set, the moving windows of ``LoginLimiter`` live in Redis (``gateway:login...`` keys, through
-the process's Redis connection pool), so a guesser spreading attempts over replicas meets one limit. While
-Redis fails, each replica counts on its own (as without Redis), with the warning and metric of
-``app.shared_state.redis_link``.
+the process's Redis connection pool; usernames keyed with ``REDIS_KEY_SECRET``), so a guesser spreading attempts
+over replicas meets one limit. While Redis fails, each replica counts on its own (as without Redis), with the
+warning and metric of ``app.shared_state.redis_link``.
 
 Example:
     >>> # limiter = SharedLoginLimiter("5/minute", "10/minute", link=link, redis_url="redis://cache:6379/0")
@@ -15,6 +15,7 @@ from __future__ import annotations
 from limits.aio.storage import RedisStorage
 from limits.errors import StorageError
 
+from app.keyed_names import KeyedNames
 from app.schema.session.limiter import LoginLimiter
 from app.shared_state.redis_link import REDIS_FAILURES, RedisLink
 
@@ -47,7 +48,9 @@ class SharedLoginLimiter(LoginLimiter):
         'LoginLimiter'
     """
 
-    def __init__(self, per_address: str, per_username: str, *, link: RedisLink, redis_url: str) -> None:
+    def __init__(
+        self, per_address: str, per_username: str, *, link: RedisLink, redis_url: str, names: KeyedNames | None = None
+    ) -> None:
         storage = RedisStorage(
             limits_uri(redis_url),
             wrap_exceptions=True,
@@ -55,9 +58,9 @@ class SharedLoginLimiter(LoginLimiter):
             key_prefix="gateway:login",
             connection_pool=link.client.connection_pool,  # type: ignore[arg-type]  # documented, typed too narrowly
         )
-        super().__init__(per_address, per_username, storage)
+        super().__init__(per_address, per_username, storage, names=names)
         self.link = link
-        self.local = LoginLimiter(per_address, per_username)
+        self.local = LoginLimiter(per_address, per_username, names=names)
 
     async def attempt(self, address: str | None, username: str) -> int:
         if self.link.usable():

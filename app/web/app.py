@@ -99,7 +99,9 @@ def create_app(
         callers=CallerPolicy.from_settings(settings),
         login_limiter=shared.login_limiter,
         tracing=tracing,
-        idempotent_mutations=IdempotentMutations(shared.idempotency, wait=settings.idempotency_wait),
+        idempotent_mutations=IdempotentMutations(
+            shared.idempotency, names=shared.names, wait=settings.idempotency_wait
+        ),
         operation_labels=OperationLabels([*settings.metrics_operation_names, *trusted_documents.operation_names]),
         shared_documents=shared.documents,
         trusted_documents=trusted_documents,
@@ -116,6 +118,7 @@ def create_app(
         trusted_documents=trusted_documents,
         persisted_queries=endpoint.persisted_queries,
         polled_ids=PolledIdBudget(settings.live_max_polled_ids_per_client),
+        names=shared.names,
     )
     endpoint.subscriptions = LiveSubscriptions(live)  # SSE and multipart streams at POST/GET /graphql
     websocket = GraphQLTransportWS(

@@ -4,8 +4,9 @@ The first POST of a mutation with a key runs; a retry with the same key, the sam
 variables gets the first answer again (with ``Idempotent-Replayed: true``); the same key with another body is
 refused (422 ``IDEMPOTENCY_KEY_REUSED``); a retry while the first still runs waits for it, at most
 ``IDEMPOTENCY_WAIT`` seconds (then 409 ``IDEMPOTENCY_KEY_IN_USE``). Keys belong to the credentials that sent
-them (a hash of the caller's Authorization, gateway key and session cookie; nothing is stored raw) and are kept for
-``IDEMPOTENCY_TTL``.
+them (an HMAC of the caller's Authorization, gateway key and session cookie under ``REDIS_KEY_SECRET``:
+``app.keyed_names``; nothing is stored raw, nor hashed without the secret) and are kept for ``IDEMPOTENCY_TTL``.
+The request's fingerprint is keyed the same way, as its variables may hold a secret.
 
 What a run leaves behind (``Settle``):
 * no errors: its answer, replayed to every retry (userErrors such as NAME_TAKEN are the write's answer too);
@@ -51,6 +52,7 @@ from graphql import (
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from app.keyed_names import KeyedNames
 from app.schema.virtual_keys.types import mask_secret
 from app.shared_state import Answer, ClaimState, IdempotencyStore
 
@@ -157,14 +159,17 @@ def caller_credentials(headers: Mapping[str, str], forwarded: Mapping[str, str])
     }
 
 
-def record_key(credentials: Mapping[str, str], key: str) -> str:
-    """The store's name for ``key`` sent with these credentials: a hash, so no credential is ever stored."""
-    digest = hashlib.sha256()
-    for name in _CREDENTIALS:
-        value = credentials.get(name, "").encode("latin-1", "replace")
-        digest.update(b"%d:%s\n" % (len(value), value))
-    digest.update(key.encode("ascii"))
-    return digest.hexdigest()
+def record_key(names: KeyedNames, credentials: Mapping[str, str], key: str) -> str:
+    """The store's name for ``key`` sent with these credentials: keyed with the deployment's secret, so neither
+    a credential nor anything a guess could be checked against is ever stored.
+
+    Example:
+        >>> names = KeyedNames(b"s" * 32)
+        >>> a, b = {"authorization": "Bearer a"}, {"authorization": "Bearer b"}
+        >>> record_key(names, a, "k") == record_key(names, b, "k")
+        False
+    """
+    return names.digest("idempotency", *(credentials.get(name, "") for name in _CREDENTIALS), key)
 
 
 def settle_of(result: Any, sets_cookie: bool) -> Settle:
@@ -209,14 +214,27 @@ Run = Callable[[float | None], Awaitable[tuple[Response, Settle, bytes | None]]]
 class IdempotentMutations:
     """Runs keyed mutations through a key store.
 
+    Args:
+        store: where records live (this process's, or Redis shared by the replicas).
+        names: keys each record's name and fingerprint (``app.keyed_names``).
+        wait: seconds a retry waits for a first request still running (``IDEMPOTENCY_WAIT``).
+
     Example:
+        >>> from app.keyed_names import process_names
         >>> from app.shared_state import InProcessIdempotencyStore
-        >>> mutations = IdempotentMutations(InProcessIdempotencyStore(ttl=86400, lease=60), wait=20)
+        >>> store = InProcessIdempotencyStore(ttl=86400, lease=60)
+        >>> mutations = IdempotentMutations(store, names=process_names(), wait=20)
     """
 
-    def __init__(self, store: IdempotencyStore, *, wait: float) -> None:
+    def __init__(self, store: IdempotencyStore, *, names: KeyedNames, wait: float) -> None:
         self.store = store
+        self.names = names
         self.wait = wait
+
+    def stored_as(self, credentials: Mapping[str, str], key: str, same: str) -> tuple[str, str]:
+        """The record's name and the request's fingerprint as the store keeps them: both keyed, as the
+        fingerprint covers the variables, which may hold a secret."""
+        return record_key(self.names, credentials, key), self.names.digest("idempotency-request", same)
 
     async def run(self, key: str, credentials: Mapping[str, str], same: str, execute: Run) -> Response:
         """Answer a keyed mutation: replay, wait, refuse, or ``execute(earlier_attempt_at)`` and remember.
@@ -224,7 +242,7 @@ class IdempotentMutations:
         Raises:
             IdempotencyProblem: 422 for a reused key, 409 when the first request is still running.
         """
-        name = record_key(credentials, key)
+        name, same = self.stored_as(credentials, key, same)
         claim = await self.store.claim(name, same)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait

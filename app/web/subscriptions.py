@@ -39,6 +39,7 @@ from app.bifrost import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from app.keyed_names import KeyedNames, process_names
 from app.live import DEFAULT_POLLED_IDS_PER_CLIENT, BudgetShare, LiveHub, PolledIdBudget, credentials_digest
 from app.schema.context import GatewayContext
 from app.schema.errors import GatewayErrorCode
@@ -152,6 +153,7 @@ class LiveService:
         persisted_queries: the endpoint's APQ documents (a stream may name one by hash).
         polled_ids: ids polled per interval per client address, all its subscriptions together
             (``LIVE_MAX_POLLED_IDS_PER_CLIENT``).
+        names: keys the credentials part of each watch's name (``REDIS_KEY_SECRET``, ``app.keyed_names``).
     """
 
     executor: Executor
@@ -165,6 +167,7 @@ class LiveService:
     trusted_documents: TrustedDocuments = field(default_factory=lambda: TrustedDocuments(None))
     persisted_queries: PersistedQueries = field(default_factory=lambda: PersistedQueries(0, 0))
     polled_ids: PolledIdBudget = field(default_factory=lambda: PolledIdBudget(DEFAULT_POLLED_IDS_PER_CLIENT))
+    names: KeyedNames = field(default_factory=process_names)
 
 
 def passing_upstream_failure(error: BaseException) -> bool:
@@ -269,7 +272,7 @@ async def _started(
         live=LiveSource(
             live.hub,
             _poll_sessions(live.client, caller, ceilings),
-            credentials_digest(caller.upstream),
+            credentials_digest(live.names, caller.upstream),
             live.max_watched_ids,
             share,
         ),

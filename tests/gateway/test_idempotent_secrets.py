@@ -20,7 +20,7 @@ from app.schema.virtual_keys.types import mask_secret
 from app.settings import Settings
 from app.shared_state import ClaimState
 from app.web import create_app
-from app.web.idempotency import caller_credentials, fingerprint, record_key
+from app.web.idempotency import IdempotentMutations, caller_credentials, fingerprint
 from tests.gateway.conftest import REVEAL_KEY, Gateway
 
 CREATE_KEY = """
@@ -73,8 +73,9 @@ async def post(gw: Gateway, query: str, variables: dict[str, Any], key: str | No
 async def remembered(gw: Gateway, key: str, query: str, variables: dict[str, Any]) -> bytes:
     """The bytes the store keeps for ``key``, asked the way a retry asks."""
     store = gw.app.state.shared.idempotency
-    name = record_key(caller_credentials(HEADERS, {}), key)
-    claim = await store.claim(name, fingerprint(query, None, variables))
+    keyed = IdempotentMutations(store, names=gw.app.state.shared.names, wait=1)
+    name, same = keyed.stored_as(caller_credentials(HEADERS, {}), key, fingerprint(query, None, variables))
+    claim = await store.claim(name, same)
     assert claim.state is ClaimState.DONE and claim.answer is not None, claim
     return bytes(claim.answer.body)
 

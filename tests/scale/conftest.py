@@ -30,6 +30,8 @@ from app.web.edge import GatewayASGI
 from tests.system_programs import require_program
 
 REDIS_SERVER = shutil.which("redis-server")
+# REDIS_KEY_SECRET of the gateway processes started here: the same for all, so they share what Redis holds.
+SHARED_SECRET = "the-secret-these-test-replicas-share-0123456789"
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from tests.scale.conftest import RedisServer, free_port
+from tests.scale.conftest import SHARED_SECRET, RedisServer, free_port
 from tests.scale.test_two_processes import stop, wait_for
 
 USAGE = """
@@ -39,6 +39,7 @@ def gateway(upstream_url: str, redis_url: str) -> tuple[subprocess.Popen[bytes],
         "BIFROST_URL": upstream_url,
         "BIFROST_API_GENERATION": "v2",
         "REDIS_URL": redis_url,
+        "REDIS_KEY_SECRET": SHARED_SECRET,  # without it each process keys its names its own way: nothing shared
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(port),
         "LOG_LEVEL": "WARNING",

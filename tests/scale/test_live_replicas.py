@@ -29,6 +29,7 @@ from app.web.app import bifrost_client_of
 from app.web.edge import GatewayASGI
 from tests.gateway.live import AsgiWebSocket, SteppedClock
 from tests.scale.conftest import RedisServer
+from tests.scale.redis_watch import unkeyed_digests
 from tests.scale.test_redis_live_hub import eventually, within
 
 PASSWORD = "correct-horse-battery-staple"
@@ -173,7 +174,9 @@ async def test_redis_holds_no_credential_of_the_subscribers(replicas: Replicas, 
     while (message := monitor.get_message(timeout=0.01)) is not None:
         stored += [message["channel"] or b"", message["data"] if isinstance(message["data"], bytes) else b""]
     assert any(name.startswith(b"gateway:live:lease:") for name in stored), "the hubs did use Redis"
-    secrets = [PASSWORD, BASIC, BASIC.split()[1], credentials_digest({"authorization": BASIC}), "admin:"]
+    keyed = credentials_digest(replicas.a.state.shared.names, {"authorization": BASIC})
+    plain = unkeyed_digests([{"authorization": BASIC}], [], [], [("budgetUsage", f"team:{team_id}")])
+    secrets = [PASSWORD, BASIC, BASIC.split()[1], keyed, "admin:", *plain]
     everything = b"\n".join(stored).decode(errors="replace")
     for secret in secrets:
         assert secret not in everything

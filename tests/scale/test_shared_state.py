@@ -13,7 +13,7 @@ import pytest
 
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.shared_state import RedisIdempotencyStore
-from app.web.idempotency import caller_credentials, fingerprint, record_key
+from app.web.idempotency import IdempotentMutations, caller_credentials, fingerprint
 from tests.gateway.lossy import LossyUpstream
 from tests.scale.conftest import Cluster, RedisServer, Replica, replica
 
@@ -147,9 +147,10 @@ async def test_a_claim_whose_replica_died_is_taken_over_with_a_read_back(redis_s
     )
     dead = RedisIdempotencyStore(b.app.state.shared.redis.client, ttl=60, lease=0.3)
     variables = {"input": {"name": "orphan"}}
-    name = record_key(caller_credentials({}, {}), "orphan-1")
+    keyed = IdempotentMutations(dead, names=b.app.state.shared.names, wait=1)
+    name, same = keyed.stored_as(caller_credentials({}, {}), "orphan-1", fingerprint(CREATE_CUSTOMER, None, variables))
     claimed_at = time.time()
-    assert (await dead.claim(name, fingerprint(CREATE_CUSTOMER, None, variables))).state.value == "new"
+    assert (await dead.claim(name, same)).state.value == "new"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=upstream), base_url="http://b") as rest:
         landed = (await rest.post("/api/governance/customers", json={"name": "orphan"})).json()["customer"]
     try:

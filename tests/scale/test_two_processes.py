@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.scale.conftest import RedisServer, free_port
+from tests.scale.conftest import SHARED_SECRET, RedisServer, free_port
 
 CREATE_CUSTOMER = """
 mutation CreateCustomer($input: CreateCustomerInput!) {
@@ -69,6 +69,7 @@ def processes(redis_server: RedisServer) -> Iterator[tuple[str, str, str]]:
                 "BIFROST_URL": upstream_url,
                 "BIFROST_API_GENERATION": "current",
                 "REDIS_URL": redis_server.url,
+                "REDIS_KEY_SECRET": SHARED_SECRET,  # without it each process keys its names its own way
                 "GATEWAY_HOST": "127.0.0.1",
                 "GATEWAY_PORT": str(port),
                 "LOG_LEVEL": "WARNING",

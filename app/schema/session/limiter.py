@@ -2,14 +2,14 @@
 
 Moving windows from the ``limits`` library (its asyncio API), kept in process memory: each replica counts
 on its own. Any other ``limits.aio`` storage (Redis) can be passed in to share the counts between replicas.
-Usernames are counted case-folded and hashed: a guesser gains nothing from ``Admin`` versus ``admin``,
-and a flood of long names costs a fixed few bytes each. An IPv6 client is counted by its /64 network,
-the block one subscriber usually holds: a fresh address from it is not a fresh allowance.
+Usernames are counted case-folded and keyed (an HMAC under ``REDIS_KEY_SECRET``, ``app.keyed_names``): a
+guesser gains nothing from ``Admin`` versus ``admin``, a flood of long names costs a fixed few bytes each, and
+whoever reads the counters (in Redis) cannot test guessed usernames against them. An IPv6 client is counted by
+its /64 network, the block one subscriber usually holds: a fresh address from it is not a fresh allowance.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import math
 import time
@@ -17,6 +17,8 @@ import time
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+from app.keyed_names import KeyedNames, process_names
 
 __all__ = ["LoginLimiter", "address_key"]
 
@@ -29,9 +31,12 @@ class LoginLimiter:
         >>> # [await limiter.attempt("10.0.0.1", "admin") for _ in range(3)] == [0, 0, 60]
     """
 
-    def __init__(self, per_address: str, per_username: str, storage: Storage | None = None) -> None:
+    def __init__(
+        self, per_address: str, per_username: str, storage: Storage | None = None, *, names: KeyedNames | None = None
+    ) -> None:
         self.per_address: list[RateLimitItem] = parse_many(per_address)
         self.per_username: list[RateLimitItem] = parse_many(per_username)
+        self.names = names or process_names()
         self._windows = MovingWindowRateLimiter(storage or MemoryStorage())
 
     async def attempt(self, address: str | None, username: str) -> int:
@@ -41,7 +46,7 @@ class LoginLimiter:
         past the limit together); a window that refuses does not count the attempt, so waiting out the window
         always works. The address windows come first: a refused username still costs its sender.
         """
-        user_key = hashlib.sha256(username.strip().casefold().encode("utf-8", "surrogateescape")).hexdigest()
+        user_key = self.names.digest("login-username", username.strip().casefold())
         client = address_key(address)
         checks = [(limit, "address", client) for limit in self.per_address]
         checks += [(limit, "username", user_key) for limit in self.per_username]
