@@ -27,6 +27,7 @@ for being slow) ends the stream with one last result carrying it, as safe as any
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
@@ -244,26 +245,36 @@ class Executor:
 
         def run_event(event: GraphQLExecutor) -> Any:
             # Every subscriber of a watched set gets the same event objects, and a push's result depends on the
-            # event and the document alone (subscription types read nothing from the context): run it once.
+            # event and the document alone (subscription types read nothing from the context): run it once. Its
+            # errors are made safe for each subscriber, so each one's log lines carry its own request id.
             payload = event.root_value
-            return self._events.get(
-                (prepared, payload), (variables_key,), partial(self._run_event, prepared, variables, context, event)
-            )
+            shared = self._events.get((prepared, payload), (variables_key,), partial(self._run_event, event))
+            if isinstance(shared, asyncio.Future):
+                return self._safe_later(prepared, variables, context, shared)
+            return self._safe_copy(prepared, variables, context, shared)
 
         return self._safe_stream(prepared, variables, context, map_source_to_response_event(built, events, run_event))
 
-    def _run_event(
-        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, event: GraphQLExecutor
-    ) -> Any:
+    def _run_event(self, event: GraphQLExecutor) -> ExecutionResult | asyncio.Future[ExecutionResult]:
+        """One push's result as every subscriber of it may share it (a future when awaited: any of them may)."""
         result = event.execute_operation(False)  # False: no incremental delivery in a subscription event
         if isawaitable(result):
-            return self._safe_later(prepared, variables, context, result)
-        return self._safe(prepared, variables, context, cast(ExecutionResult, result))
+            return asyncio.ensure_future(cast(Awaitable[ExecutionResult], result))
+        return cast(ExecutionResult, result)
 
     async def _safe_later(
         self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, result: Awaitable[Any]
     ) -> ExecutionResult:
-        return self._safe(prepared, variables, context, await result)
+        return self._safe_copy(prepared, variables, context, await result)
+
+    def _safe_copy(
+        self, prepared: PreparedDocument, variables: dict[str, Any] | None, context: Any, shared: ExecutionResult
+    ) -> ExecutionResult:
+        """``shared`` made safe for one subscriber: the same object without errors, else a copy of its own."""
+        if not shared.errors:
+            return shared
+        own = ExecutionResult(shared.data, list(shared.errors), shared.extensions)
+        return self._safe(prepared, variables, context, own)
 
     async def _safe_stream(
         self,

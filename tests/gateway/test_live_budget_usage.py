@@ -380,9 +380,9 @@ async def test_a_push_runs_once_per_document_and_each_subscriber_gets_its_own_se
     runs: list[object] = []
     original = executor._run_event
 
-    def counted(prepared: Any, *args: Any) -> Any:
-        runs.append(prepared)
-        return original(prepared, *args)
+    def counted(event: Any) -> Any:
+        runs.append(event)
+        return original(event)
 
     monkeypatch.setattr(executor, "_run_event", counted)
     async with AsgiWebSocket(gw.app) as ws:
