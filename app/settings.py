@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     upstream_max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     dataloader_concurrency: int = Field(10, ge=1, le=100)
     upstream_coalesce_reads: bool = True
+    # The HTTP client to a real Bifrost (app.bifrost.wire): Rust's reqwest, or aiohttp
+    upstream_http_client: Literal["reqwest", "aiohttp"] = "reqwest"
 
     # Who the caller is (README: "Callers and credentials")
     gateway_api_keys: Annotated[tuple[GatewayKey, ...], NoDecode] = ()
@@ -167,6 +169,11 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"must be 'auto' or one of {_GENERATION_NAMES}, not {value[:40]!r}") from None
         return value
+
+    @field_validator("upstream_http_client", mode="before")
+    @classmethod
+    def _client_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("embedded_bifrost_generation")
     @classmethod

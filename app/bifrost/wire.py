@@ -1,8 +1,10 @@
-"""The wire under the Bifrost client: one method, ``send``, with two implementations.
+"""The wire under the Bifrost client: one method, ``send``, with three implementations.
 
-* ``AiohttpWire`` talks to a real Bifrost. It is the fastest pooled client measured here
-  (``bench/upstream_clients.py``: at concurrency 20, aiohttp served ~4.7x the requests of httpx with an
-  aiohttp transport, and ~18x httpx's own pool), and the upstream client dominates a gateway's CPU.
+* ``ReqwestWire`` talks to a real Bifrost through Rust's reqwest (pyreqwest): the cheapest client measured
+  here (``bench/upstream_clients.py``: about half of aiohttp's CPU per request), and the upstream client
+  is the largest layer of the gateway's CPU. ``UPSTREAM_HTTP_CLIENT`` chooses it or aiohttp.
+* ``AiohttpWire`` talks to a real Bifrost through aiohttp (at concurrency 20 it served ~4.7x the requests
+  of httpx with an aiohttp transport, and ~18x httpx's own pool).
 * ``HttpxWire`` wraps an ``httpx.AsyncClient``: the embedded server runs in-process through
   ``httpx.ASGITransport``, and tests swap the wire with ``httpx.MockTransport``.
 
@@ -15,14 +17,20 @@ that way did not happen, while any other failure of a write leaves its outcome u
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Protocol
 
 import aiohttp
 import httpx
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import BuilderError, PoolTimeoutError, PyreqwestError, RequestTimeoutError
+from pyreqwest.response import Response
+from yarl import URL
 
 __all__ = [
     "AiohttpWire",
     "HttpxWire",
+    "ReqwestWire",
     "UpstreamResponse",
     "Wire",
     "WireConnectError",
@@ -158,6 +166,97 @@ class AiohttpWire:
             await self._session.close()
 
 
+class ReqwestWire:
+    """A pooled Rust reqwest client (pyreqwest) bound to Bifrost's base URL, hardened as ``AiohttpWire``.
+
+    No redirects, proxies, cookie store or Referer; gzip and deflate answers decoded (aiohttp's
+    ``auto_decompress``); at most ``max_connections`` requests in flight, so at most that many connections,
+    kept alive. ``read_timeout`` bounds each read, the wait for the answer's head included (aiohttp's
+    ``sock_read``). pyreqwest names a failure to send like one to connect, so the two "before sending"
+    kinds are told apart by reqwest's own cause (``client error (Connect)``): anything else is an outcome
+    unknown. Its messages carry the URL: they are dropped, and the wire's exceptions name only the kind.
+
+    Example:
+        >>> wire = ReqwestWire("http://127.0.0.1:8080", max_connections=100, connect_timeout=2, read_timeout=10)
+        >>> wire.base_url
+        'http://127.0.0.1:8080'
+    """
+
+    def __init__(self, base_url: str, *, max_connections: int, connect_timeout: float, read_timeout: float) -> None:
+        self.base_url = base_url
+        self._client: Client | None = None
+        self._max_connections = max_connections
+        self._connect_timeout = timedelta(seconds=connect_timeout)
+        self._read_timeout = timedelta(seconds=read_timeout)
+
+    def _open(self) -> Client:
+        # Created lazily: building the client starts reqwest's runtime thread, which must not exist before
+        # the workers fork.
+        self._client = (
+            ClientBuilder()
+            .max_connections(self._max_connections)
+            .pool_max_idle_per_host(self._max_connections)
+            .pool_timeout(self._connect_timeout)  # no free connection in time: nothing was sent
+            .connect_timeout(self._connect_timeout)
+            .read_timeout(self._read_timeout)
+            .follow_redirects(False)
+            .no_proxy()
+            .default_cookie_store(False)
+            .referer(False)
+            .gzip(True)
+            .deflate(True)
+            .brotli(False)  # what aiohttp asks for and decodes: gzip and deflate
+            .zstd(False)
+            .http1_only()
+            .build()
+        )
+        return self._client
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+        max_bytes: int,
+    ) -> UpstreamResponse:
+        client = self._client or self._open()
+        # The URL as aiohttp builds it (yarl), so both wires send the same query string.
+        target = URL(path).extend_query(params) if params else URL(path)
+        # No body is read before the head is seen (pyreqwest reads 64 KiB ahead by default): a declared length
+        # over the limit is refused before reading.
+        request = client.request(method, self.base_url + str(target)).headers(headers).streamed_read_buffer_limit(0)
+        if content is not None:
+            request = request.body_bytes(content)
+        try:
+            async with request.build_streamed() as response:
+                declared = response.headers.get("content-length")  # absent when reqwest decodes the body
+                if declared is not None and declared.isdigit():
+                    if int(declared) > max_bytes:
+                        raise WireTooLarge
+                    # hyper reads no more than the declared length: one call reads it all
+                    body = bytes(await response.bytes())
+                else:
+                    body = await _read_at_most(response, max_bytes)
+                return UpstreamResponse(
+                    response.status,
+                    body,
+                    response.headers.getall("set-cookie"),
+                    response.headers.get("retry-after"),
+                    _deprecated(response.headers.get("deprecation")),
+                )
+        except PyreqwestError as exc:
+            raise _reqwest_error(exc) from None
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # close() stops new requests; the pooled connections close when the client itself is dropped.
+            await client.close()
+            del client
+
+
 class HttpxWire:
     """An httpx client (ASGI or mock transports; any httpx transport works)."""
 
@@ -212,6 +311,38 @@ class HttpxWire:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+async def _read_at_most(response: Response, max_bytes: int) -> bytes:
+    """A body of unknown length (chunked, or decoded by reqwest), stopped as soon as it passes ``max_bytes``."""
+    reader = response.body_reader
+    body = bytearray()
+    while (chunk := await reader.read_chunk()) is not None:
+        body += chunk
+        if len(body) > max_bytes:
+            raise WireTooLarge
+    return bytes(body)
+
+
+def _reqwest_error(error: PyreqwestError) -> Exception:
+    """The wire's exception for a pyreqwest error, by what can have been sent; no URL or message of reqwest's."""
+    kind = type(error).__name__
+    if isinstance(error, PoolTimeoutError):
+        return WireConnectTimeout(kind)
+    if isinstance(error, BuilderError):
+        return ValueError("the upstream request cannot be built")  # as aiohttp refuses a bad header
+    # pyreqwest's ConnectTimeoutError also covers the wait for the answer's head, and its ConnectError a
+    # connection closed after the request went: only reqwest's own "Connect" cause says nothing was sent.
+    connecting = _while_connecting(error)
+    if isinstance(error, RequestTimeoutError):
+        return WireConnectTimeout(kind) if connecting else WireTimeout(kind)
+    return WireConnectError(kind) if connecting else WireConnectionError(kind)
+
+
+def _while_connecting(error: PyreqwestError) -> bool:
+    details = getattr(error, "details", None)
+    causes = details.get("causes") if isinstance(details, dict) else None
+    return any(isinstance(cause, dict) and cause.get("message") == "client error (Connect)" for cause in causes or ())
 
 
 def _deprecated(header: str | None) -> bool:

@@ -1,9 +1,9 @@
 """Building the one pooled Bifrost client of a process from settings.
 
-With ``BIFROST_URL`` set, requests go over the wire through aiohttp (``AiohttpWire``: the fastest
-client measured, see ``app/bifrost/wire.py`` and the README's Performance section). Without it, the
-embedded Bifrost-compatible server answers in-process through ``httpx.ASGITransport``; tests pass any
-httpx transport (ASGI, mock) instead.
+With ``BIFROST_URL`` set, requests go over the wire through Rust's reqwest (``ReqwestWire``: the cheapest
+client measured, see ``app/bifrost/wire.py``) or aiohttp (``AiohttpWire``), as ``UPSTREAM_HTTP_CLIENT``
+says. Without it, the embedded Bifrost-compatible server answers in-process through
+``httpx.ASGITransport``; tests pass any httpx transport (ASGI, mock) instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 
 from app.bifrost import BifrostClient
 from app.bifrost.breaker import CircuitBreaker
-from app.bifrost.wire import AiohttpWire, HttpxWire, Wire
+from app.bifrost.wire import AiohttpWire, HttpxWire, ReqwestWire, Wire
 from app.observability import UPSTREAM_DEPRECATED, UPSTREAM_DURATION, UPSTREAM_REQUESTS, UPSTREAM_SHARED_READS
 from app.settings import Settings
 from app.tracing import NO_TRACING, Tracing
@@ -82,7 +82,8 @@ def build_bifrost_client(
 
 def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wire:
     if transport is None and not settings.uses_embedded_bifrost:
-        return AiohttpWire(
+        wire = ReqwestWire if settings.upstream_http_client == "reqwest" else AiohttpWire
+        return wire(
             settings.upstream_base_url,
             max_connections=settings.upstream_max_connections,
             connect_timeout=settings.upstream_connect_timeout,

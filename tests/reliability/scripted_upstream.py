@@ -1,0 +1,230 @@
+"""A raw HTTP/1.1 server on 127.0.0.1 whose answers are scripted by path, for testing the wires byte by byte.
+
+Each connection is served in a keep-alive loop; the server counts the connections it accepts and how many are
+open at once, and keeps every request it parsed. The first path segment picks the answer:
+
+    /echo          200, a JSON body describing the request (method, raw target, header pairs, body)
+    /status/503    that status, with ``Retry-After: 7`` and ``Deprecation: true``
+    /redirect      302 to /echo
+    /cookies       three ``Set-Cookie`` headers, in order
+    /chunked       a chunked body of 64 chunks of 1 KiB
+    /gzip, /deflate            a compressed JSON body; /broken-gzip: ``Content-Encoding: gzip`` over garbage
+    /huge-declared ``Content-Length: 10**12`` and a few bytes, then held
+    /endless       a chunked body that never ends (until the client goes)
+    /silent        the request is read and never answered (until the client goes)
+    /reset-head    the request is read, then the connection is reset (RST) before any answer
+    /reset-body    half of a declared body, then a reset
+    /drip          one byte of a 64-byte body each ``drip`` seconds
+    /gate          held until ``open_gate()``, then 200
+
+Example:
+    >>> # server = await ScriptedUpstream().start(); ...; await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import socket
+import struct
+import zlib
+
+import orjson
+
+__all__ = ["Received", "ScriptedUpstream", "blackhole_listener", "closed_port"]
+
+_JSON = b"Content-Type: application/json\r\n"
+
+
+class Received:
+    """One request as the server parsed it."""
+
+    __slots__ = ("body", "connection", "headers", "method", "target")
+
+    def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, connection: int):
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
+        self.connection = connection
+
+
+class ScriptedUpstream:
+    """The scripted server; ``url`` once started."""
+
+    def __init__(self, *, drip: float = 0.2) -> None:
+        self.drip = drip
+        self.received: list[Received] = []
+        self.accepted = 0
+        self.open = 0
+        self.most_open = 0
+        self.in_gate = 0
+        self.gate_filled = asyncio.Event()
+        self.gate_size = 1
+        self.all_closed = asyncio.Event()
+        self._gate = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> ScriptedUpstream:
+        """Listen on a free port."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        """Stop listening and end every connection."""
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    def open_gate(self) -> None:
+        """Answer every request held at /gate, and those that come later."""
+        self._gate.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.accepted += 1
+        connection = self.accepted
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        self.all_closed.clear()
+        try:
+            while await self._serve_one(reader, writer, connection):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client went, or the server stops
+        finally:
+            self.open -= 1
+            if self.open == 0:
+                self.all_closed.set()
+            writer.close()
+            self._tasks.discard(task)
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: int) -> bool:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        request_line, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+        method, target, _ = request_line.split(" ", 2)
+        headers = [(name.strip(), value.strip()) for name, _, value in (line.partition(":") for line in lines)]
+        length = next((int(value) for name, value in headers if name.lower() == "content-length"), 0)
+        body = await reader.readexactly(length) if length else b""
+        self.received.append(Received(method, target, headers, body, connection))
+        route = target.split("?", 1)[0].split("/")[1]
+        return await self._answer(route, target, writer, reader, self.received[-1])
+
+    async def _answer(
+        self, route: str, target: str, writer: asyncio.StreamWriter, reader: asyncio.StreamReader, request: Received
+    ) -> bool:
+        if route == "echo":
+            described = {"method": request.method, "target": target, "headers": request.headers}
+            described["body"] = request.body.decode("latin-1")
+            await _respond(writer, 200, _JSON, orjson.dumps(described))
+        elif route == "status":
+            status = int(target.split("/")[2])
+            await _respond(writer, status, b"Retry-After: 7\r\nDeprecation: true\r\n" + _JSON, b'{"error":"x"}')
+        elif route == "redirect":
+            await _respond(writer, 302, b"Location: /echo\r\n", b"")
+        elif route == "cookies":
+            cookies = b"".join(b"Set-Cookie: c%d=v%d; Path=/; HttpOnly\r\n" % (i, i) for i in (3, 1, 2))
+            await _respond(writer, 200, cookies + _JSON, b"{}")
+        elif route == "chunked":
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + _JSON + b"\r\n")
+            for _ in range(64):
+                writer.write(b"400\r\n" + b"x" * 1024 + b"\r\n")
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        elif route in ("gzip", "deflate", "broken-gzip"):
+            plain = orjson.dumps({"compressed": route, "filler": "y" * 4000})
+            encoded = {"gzip": gzip.compress, "deflate": zlib.compress}.get(route, lambda _: b"\x1f\x8bnot gzip")(plain)
+            encoding = b"gzip" if route == "broken-gzip" else route.encode()
+            await _respond(writer, 200, b"Content-Encoding: " + encoding + b"\r\n" + _JSON, encoded)
+        elif route == "huge-declared":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n" + _JSON + b"\r\n{}")
+            await writer.drain()
+            await reader.read()  # until the client goes
+            return False
+        elif route == "endless":
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + _JSON + b"\r\n")
+            while True:  # ends with ConnectionError once the client has gone
+                writer.write(b"4000\r\n" + b"z" * 0x4000 + b"\r\n")
+                await writer.drain()
+        elif route == "silent":
+            await reader.read()
+            return False
+        elif route == "reset-head":
+            _reset(writer)
+            return False
+        elif route == "reset-body":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n" + _JSON + b"\r\n" + b"{" * 50)
+            await writer.drain()
+            _reset(writer)
+            return False
+        elif route == "drip":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n" + _JSON + b"\r\n")
+            for _ in range(64):
+                await asyncio.sleep(self.drip)
+                writer.write(b" ")
+                await writer.drain()
+        elif route == "gate":
+            self.in_gate += 1
+            if self.in_gate >= self.gate_size:
+                self.gate_filled.set()
+            await self._gate.wait()
+            await _respond(writer, 200, _JSON, b"{}")
+        else:
+            await _respond(writer, 404, _JSON, b"{}")
+        return True
+
+
+async def _respond(writer: asyncio.StreamWriter, status: int, headers: bytes, body: bytes) -> None:
+    head = b"HTTP/1.1 %d Scripted\r\nContent-Length: %d\r\n" % (status, len(body))
+    writer.write(head + headers + b"\r\n" + body)
+    await writer.drain()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (a connection to it is refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def blackhole_listener() -> tuple[int, list[socket.socket]]:
+    """A port whose accept queue is full and never drained: the kernel drops SYNs, so connects time out.
+
+    Returns the port and the sockets to close afterwards.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    held = [listener]
+    for _ in range(2):
+        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        held.append(filler)
+    return port, held
