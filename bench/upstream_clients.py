@@ -4,8 +4,9 @@ Starts the embedded Bifrost-compatible server standalone on 127.0.0.1, then load
 ``GET /api/governance/teams/{id}`` at a fixed concurrency with each client in turn (A B C A B C ...),
 in one process, for a fixed number of requests per round, and prints req/s medians (min-max), the
 ratio to httpx's own pool, and this process's CPU time per request (user + system of all its threads,
-which holds still when other work shares the machine). pyreqwest (Rust's reqwest; not a project
-dependency) is measured too when it is importable (``pip install pyreqwest``).
+which holds still when other work shares the machine). Beside the bare clients, the gateway's two wires
+(``app/bifrost/wire.py``: ``AiohttpWire`` and ``ReqwestWire``, with their limits and error mapping) are
+measured as the Bifrost client calls them.
 Usage: ``.venv/bin/python bench/upstream_clients.py [--rounds 3] [--requests 4000]``.
 """
 
@@ -21,10 +22,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from pyreqwest.client import ClientBuilder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's app, wherever it is run from
+
+from app.bifrost.wire import AiohttpWire, ReqwestWire, Wire
 
 Fetch = Callable[[str], Awaitable[int]]
 
@@ -99,19 +106,24 @@ async def main() -> None:
             "httpx + AiohttpTransport": lambda p: with_httpx(aiohttp_backed, p),
             "aiohttp (direct)": with_aiohttp,
         }
-        try:
-            from pyreqwest.client import ClientBuilder
-        except ImportError:
-            pass
-        else:
-            reqwest = ClientBuilder().base_url(base).max_connections(100).build()
+        reqwest = ClientBuilder().base_url(base).max_connections(100).build()
 
-            async def with_reqwest(p: str) -> int:
-                response = await reqwest.get(p).build().send()
-                await response.bytes()
-                return int(response.status)
+        async def with_reqwest(p: str) -> int:
+            response = await reqwest.get(p).build().send()
+            await response.bytes()
+            return int(response.status)
 
-            clients["pyreqwest (Rust)"] = with_reqwest
+        clients["pyreqwest (Rust)"] = with_reqwest
+        wires: list[Wire] = []
+        headers = {"accept": "application/json", "authorization": "Bearer bench"}
+        for name, kind in (("AiohttpWire (gateway)", AiohttpWire), ("ReqwestWire (gateway)", ReqwestWire)):
+            wire = kind(base, max_connections=100, connect_timeout=2.0, read_timeout=10.0)
+            wires.append(wire)
+
+            async def with_wire(p: str, wire: Wire = wire) -> int:
+                return (await wire.send("GET", p, headers, None, None, 16 * 1024 * 1024)).status
+
+            clients[name] = with_wire
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
         for fetch in clients.values():  # warm-up: connections open, code paths hot
             await load(fetch, path, 500, args.concurrency)
@@ -130,6 +142,9 @@ async def main() -> None:
         await default_pool.aclose()
         await aiohttp_backed.aclose()
         await session.close()
+        await reqwest.close()
+        for wire in wires:
+            await wire.aclose()
     finally:
         os.killpg(upstream.pid, signal.SIGTERM)
         upstream.wait(timeout=10)

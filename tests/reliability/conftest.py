@@ -187,6 +187,24 @@ def _free_port() -> int:
         return port
 
 
+HTTP_CLIENTS = ("reqwest", "aiohttp")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test whose gateway reaches Bifrost over a real socket runs with each UPSTREAM_HTTP_CLIENT.
+    if "gateway" in metafunc.fixturenames or hasattr(metafunc.module, "real_gateway"):
+        metafunc.parametrize("upstream_http_client", HTTP_CLIENTS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def upstream_http_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The HTTP client the gateways of this test use (``UPSTREAM_HTTP_CLIENT``); None: the default."""
+    client: str | None = getattr(request, "param", None)
+    if client is not None:
+        monkeypatch.setenv("UPSTREAM_HTTP_CLIENT", client)
+    return client
+
+
 @pytest.fixture
 def upstream() -> Iterator[EmbeddedServer]:
     """A fresh embedded Bifrost (current generation, auth off) on a real socket."""

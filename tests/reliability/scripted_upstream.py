@@ -17,6 +17,8 @@ open at once, and keeps every request it parsed. The first path segment picks th
     /drip          one byte of a 64-byte body each ``drip`` seconds
     /gate          held until ``open_gate()``, then 200
 
+``ScriptedUpstream(only="silent")`` answers every path as /silent (for a gateway whose paths are its own).
+
 Example:
     >>> # server = await ScriptedUpstream().start(); ...; await server.stop()
 """
@@ -53,8 +55,9 @@ class Received:
 class ScriptedUpstream:
     """The scripted server; ``url`` once started."""
 
-    def __init__(self, *, drip: float = 0.2) -> None:
+    def __init__(self, *, drip: float = 0.2, only: str | None = None) -> None:
         self.drip = drip
+        self.only = only  # answer every request as this route, whatever its path
         self.received: list[Received] = []
         self.accepted = 0
         self.open = 0
@@ -124,7 +127,7 @@ class ScriptedUpstream:
         length = next((int(value) for name, value in headers if name.lower() == "content-length"), 0)
         body = await reader.readexactly(length) if length else b""
         self.received.append(Received(method, target, headers, body, connection))
-        route = target.split("?", 1)[0].split("/")[1]
+        route = self.only or target.split("?", 1)[0].split("/")[1]
         return await self._answer(route, target, writer, reader, self.received[-1])
 
     async def _answer(
