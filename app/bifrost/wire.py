@@ -224,14 +224,26 @@ class ReqwestWire:
         client = self._client or self._open()
         # The URL as aiohttp builds it (yarl), so both wires send the same query string.
         target = URL(path).extend_query(params) if params else URL(path)
+        try:
+            request = client.request(method, self.base_url + str(target)).headers(headers)
+        except (ValueError, PyreqwestError):
+            # A control character in a header (aiohttp refuses it too); reqwest's message would quote the value.
+            raise ValueError("an upstream request header is not valid") from None
         # No body is read before the head is seen (pyreqwest reads 64 KiB ahead by default): a declared length
         # over the limit is refused before reading.
-        request = client.request(method, self.base_url + str(target)).headers(headers).streamed_read_buffer_limit(0)
+        request = request.streamed_read_buffer_limit(0)
         if content is not None:
             request = request.body_bytes(content)
         try:
             async with request.build_streamed() as response:
-                declared = response.headers.get("content-length")  # absent when reqwest decodes the body
+                try:  # one header at a time: no mapping of them all is made
+                    declared = response.get_header("content-length")  # absent when reqwest decodes the body
+                    set_cookies = response.get_header_all("set-cookie")
+                    retry_after = response.get_header("retry-after")
+                    deprecation = response.get_header("deprecation")
+                except ValueError:
+                    # A value outside ASCII, which reqwest cannot give as text (aiohttp escapes it).
+                    raise WireConnectionError("an answer header is not text") from None
                 if declared is not None and declared.isdigit():
                     if int(declared) > max_bytes:
                         raise WireTooLarge
@@ -242,9 +254,9 @@ class ReqwestWire:
                 return UpstreamResponse(
                     response.status,
                     body,
-                    response.headers.getall("set-cookie"),
-                    response.headers.get("retry-after"),
-                    _deprecated(response.headers.get("deprecation")),
+                    set_cookies,
+                    retry_after,
+                    _deprecated(deprecation),
                 )
         except PyreqwestError as exc:
             raise _reqwest_error(exc) from None
@@ -330,7 +342,7 @@ def _reqwest_error(error: PyreqwestError) -> Exception:
     if isinstance(error, PoolTimeoutError):
         return WireConnectTimeout(kind)
     if isinstance(error, BuilderError):
-        return ValueError("the upstream request cannot be built")  # as aiohttp refuses a bad header
+        return ValueError("the upstream request cannot be built")
     # pyreqwest's ConnectTimeoutError also covers the wait for the answer's head, and its ConnectError a
     # connection closed after the request went: only reqwest's own "Connect" cause says nothing was sent.
     connecting = _while_connecting(error)

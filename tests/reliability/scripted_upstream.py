@@ -6,7 +6,7 @@ open at once, and keeps every request it parsed. The first path segment picks th
     /echo          200, a JSON body describing the request (method, raw target, header pairs, body)
     /status/503    that status, with ``Retry-After: 7`` and ``Deprecation: true``
     /redirect      302 to /echo
-    /cookies       three ``Set-Cookie`` headers, in order
+    /cookies       three ``Set-Cookie`` headers, in order; /cookies-latin1: one with a byte outside ASCII
     /chunked       a chunked body of 64 chunks of 1 KiB
     /gzip, /deflate            a compressed JSON body; /broken-gzip: ``Content-Encoding: gzip`` over garbage
     /huge-declared ``Content-Length: 10**12`` and a few bytes, then held
@@ -145,6 +145,8 @@ class ScriptedUpstream:
         elif route == "cookies":
             cookies = b"".join(b"Set-Cookie: c%d=v%d; Path=/; HttpOnly\r\n" % (i, i) for i in (3, 1, 2))
             await _respond(writer, 200, cookies + _JSON, b"{}")
+        elif route == "cookies-latin1":
+            await _respond(writer, 200, b"Set-Cookie: c=caf\xe9\r\n" + _JSON, b"{}")
         elif route == "chunked":
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + _JSON + b"\r\n")
             for _ in range(64):

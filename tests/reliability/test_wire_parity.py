@@ -289,3 +289,44 @@ async def test_the_client_total_timeout_stops_a_slow_body(kind: str) -> None:
     finally:
         await wire.aclose()
         await server.stop()
+
+
+# Requests that cannot be sent ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(WIRES))
+async def test_a_header_with_a_control_character_is_refused_before_anything_is_sent(
+    kind: str, server: ScriptedUpstream
+) -> None:
+    wire = make_wire(kind, server.url)
+    try:
+        with pytest.raises(ValueError) as error:
+            await wire.send("POST", "/echo", {"authorization": "Bearer s3cret\r\nx-injected: 1"}, b"{}", None, LIMIT)
+    finally:
+        await wire.aclose()
+    assert "s3cret" not in str(error.value)
+    assert server.received == []
+
+
+@pytest.mark.parametrize("kind", list(WIRES))
+async def test_a_header_value_outside_ascii_leaves_as_utf8(kind: str, server: ScriptedUpstream) -> None:
+    wire = make_wire(kind, server.url)
+    try:
+        assert (await wire.send("POST", "/echo", {"x-name": "caf\u00e9"}, b"{}", None, LIMIT)).status == 200
+    finally:
+        await wire.aclose()
+    assert ("x-name", "caf\u00e9".encode().decode("latin-1")) in [(n.lower(), v) for n, v in server.received[0].headers]
+
+
+@pytest.mark.parametrize("kind", list(WIRES))
+async def test_a_set_cookie_outside_ascii_is_read_or_refused_never_a_crash(kind: str) -> None:
+    # aiohttp reads the bytes as text with escapes; reqwest refuses the header, so the answer is no usable one.
+    server = await ScriptedUpstream(only="cookies-latin1").start()
+    wire = make_wire(kind, server.url)
+    try:
+        result = await outcome(wire, "GET", "/x")
+    finally:
+        await wire.aclose()
+        await server.stop()
+    expected = (WireConnectionError,) if kind == "reqwest" else (200, b"{}", ["c=caf\udce9"], None, False)
+    assert result == expected
