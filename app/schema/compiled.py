@@ -13,6 +13,12 @@ Three ways to read a value, all with exactly Strawberry's semantics:
 - *direct* fields (a synchronous resolver without GraphQL arguments, extensions or exception handlers): the
   resolver function called with the parent and a Strawberry ``Info``, which is what Strawberry's wrapper does
   after converting (no) arguments;
+- *converted* fields (any other resolver without extensions, permissions or exception handlers, with
+  arguments or async): the arguments graphql-core coerced (once per plan when they are literals) converted
+  as Strawberry's ``convert_arguments`` does (scalars pass unchanged; input objects, enums and lists through
+  Strawberry's own ``convert_argument``), then the resolver function called with them, which is what
+  Strawberry's wrapper does, without its three wrapper frames; an async resolver's conversion error is
+  raised when it is awaited, as it is inside Strawberry's async wrapper;
 - everything else: the graphql-core resolver Strawberry built, called with a full resolve info.
 
 The basic fields a selection starts with, when they are strings, IDs, booleans or floats, are read and
@@ -79,19 +85,24 @@ from graphql.pyutils import Path, inspect, is_iterable
 from graphql.type import GraphQLBoolean, GraphQLFloat, GraphQLID, GraphQLInt, GraphQLString
 from graphql.type.scalars import GRAPHQL_MAX_INT as _MAX_INT
 from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
+from strawberry import ID as strawberry_ID
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
+from strawberry.types.arguments import StrawberryArgument, convert_argument
+from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
 __all__ = ["CompiledDocument", "Unsupported", "compile_document", "execute_compiled"]
 
-_BASIC, _DIRECT, _GENERIC, _TYPENAME = range(4)
+_BASIC, _DIRECT, _GENERIC, _TYPENAME, _CONVERTED = range(5)
 # How a direct resolver is called: positionally for the usual signatures, else by keyword.
 _SOURCE_INFO, _SOURCE, _INFO, _NOTHING, _KEYWORDS = range(5)
 _SHAPES = {("source", "info"): _SOURCE_INFO, ("source",): _SOURCE, ("info",): _INFO, (): _NOTHING}
 _NON_NULL, _LIST, _LEAF, _OBJECT = range(4)
 _SYNC_TYPES: set[type] = {str, int, float, bool, type(None), list, dict, tuple}
+# Argument types whose values Strawberry's ``convert_argument`` returns unchanged (leaf scalars, not GlobalID).
+_UNCHANGED_ARGUMENTS: frozenset[Any] = frozenset({str, int, float, bool, strawberry_ID})
 # Types of list items completed as objects before: never None, an exception or awaitable.
 _PLAIN_OBJECTS: set[type] = set()
 
@@ -142,11 +153,13 @@ class FieldPlan:
 
     __slots__ = (
         "args",
+        "arguments",
         "attr",
         "dynamic_args",
         "field_def",
         "function",
         "info_name",
+        "is_async",
         "key",
         "kind",
         "leaf",
@@ -184,6 +197,9 @@ class FieldPlan:
         self.self_arg = False
         self.shape = _KEYWORDS
         self.leaf = False
+        # Converted fields: (GraphQL name, Python name, Strawberry type or None when the value passes unchanged).
+        self.arguments: tuple[tuple[str, str, Any], ...] = ()
+        self.is_async = False
 
 
 def _uncallable(*_args: Any, **_kwargs: Any) -> Any:
@@ -266,6 +282,25 @@ class OperationPlan:
     serial: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ArgumentConverter:
+    """What Strawberry's ``convert_argument`` needs besides the value: the schema's scalars and config."""
+
+    scalar_registry: Any
+    config: Any
+
+    @classmethod
+    def of(cls, schema: GraphQLSchema) -> ArgumentConverter | None:
+        """The converter of the Strawberry schema behind ``schema``; None when it is not one Strawberry built."""
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        converter = getattr(strawberry_schema, "schema_converter", None)
+        registry = getattr(converter, "scalar_registry", None)
+        config = getattr(strawberry_schema, "config", None)
+        if registry is None or config is None or getattr(config, "name_converter", None) is None:
+            return None
+        return cls(registry, config)
+
+
 @dataclass(slots=True)
 class CompiledDocument:
     """What a prepared document keeps for compiled execution; plans are made on first use."""
@@ -277,6 +312,7 @@ class CompiledDocument:
     fragments: dict[str, FragmentDetails]
     directive_variables: tuple[str, ...]
     info_class: type
+    converter: ArgumentConverter | None = None
     plans: dict[tuple[Any, ...], OperationPlan | None] = field(default_factory=dict)
 
 
@@ -314,7 +350,14 @@ def compile_document(
     if scan.unsupported:
         return None
     return CompiledDocument(
-        schema, document, operation, fragment_definitions, fragments, tuple(scan.variables), info_class
+        schema,
+        document,
+        operation,
+        fragment_definitions,
+        fragments,
+        tuple(scan.variables),
+        info_class,
+        ArgumentConverter.of(schema),
     )
 
 
@@ -375,7 +418,7 @@ def _compile_object(
             plan.kind = _TYPENAME
             fields.append(plan)
             continue
-        _choose_resolution(plan, field_def, variables)
+        _choose_resolution(plan, field_def, variables, compiled.converter)
         plan.return_plan = _compile_type(compiled, variables, field_def.type, details)
         plan.leaf = _is_leaf_plan(plan.return_plan)
         fields.append(plan)
@@ -389,7 +432,9 @@ def _is_leaf_plan(plan: TypePlan) -> bool:
     return plan.kind == _LEAF
 
 
-def _choose_resolution(plan: FieldPlan, field_def: Any, variables: VariableValues) -> None:
+def _choose_resolution(
+    plan: FieldPlan, field_def: Any, variables: VariableValues, converter: ArgumentConverter | None
+) -> None:
     node = plan.node
     if field_def.args or node.arguments:
         if any(_has_variable(argument.value) for argument in node.arguments or ()):
@@ -430,6 +475,54 @@ def _choose_resolution(plan: FieldPlan, field_def: Any, variables: VariableValue
         plan.source_names = tuple(dict.fromkeys(names))
         plan.info_name = base.info_parameter.name if base.info_parameter else None
         plan.shape = _call_shape(plan)
+        return
+    if (
+        resolver_name in ("_resolver", "_async_resolver")
+        and converter is not None
+        and base is not None
+        and base.is_async == (resolver_name == "_async_resolver")
+        and not strawberry_field.extensions
+        and _without_exception_handlers(resolve)
+        and callable(base.wrapped_func)
+    ):
+        arguments = _argument_plans(strawberry_field.arguments, converter)
+        if arguments is None:
+            return
+        plan.kind = _CONVERTED
+        plan.strawberry_field = strawberry_field
+        plan.function = cast("Callable[..., Any]", base.wrapped_func)
+        plan.self_arg = base.self_parameter is not None
+        names = [parameter.name for parameter in (base.parent_parameter, base.root_parameter) if parameter]
+        plan.source_names = tuple(dict.fromkeys(names))
+        plan.info_name = base.info_parameter.name if base.info_parameter else None
+        plan.arguments = arguments
+        plan.is_async = base.is_async
+
+
+def _argument_plans(
+    arguments: list[StrawberryArgument], converter: ArgumentConverter
+) -> tuple[tuple[str, str, Any], ...] | None:
+    """Per argument: its GraphQL name (as ``convert_arguments`` computes it), Python name and the type to convert
+    to (None: the value passes unchanged); None when an argument has no Python name."""
+    plans = []
+    name_converter = converter.config.name_converter
+    for argument in arguments:
+        if not argument.python_name:
+            return None
+        argument_type: Any = argument.type
+        inner = argument_type.of_type if type(argument_type) is StrawberryOptional else argument_type
+        unchanged = _is_plain_scalar(inner)
+        plans.append(
+            (name_converter.from_argument(argument), argument.python_name, None if unchanged else argument_type)
+        )
+    return tuple(plans)
+
+
+def _is_plain_scalar(type_: Any) -> bool:
+    try:
+        return type_ in _UNCHANGED_ARGUMENTS
+    except TypeError:  # an unhashable type annotation
+        return False
 
 
 def _call_shape(plan: FieldPlan) -> int:
@@ -550,6 +643,7 @@ class _Run:
 
     __slots__ = (
         "context",
+        "converter",
         "data_nulled",
         "errors",
         "failure",
@@ -569,6 +663,7 @@ class _Run:
         self.operation = compiled.operation
         self.fragment_definitions = compiled.fragment_definitions
         self.info_class = compiled.info_class
+        self.converter = compiled.converter
         self.variables = variables
         self.context = context
         self.errors = CollectedErrors()
@@ -842,6 +937,8 @@ def _execute_field(
                     kwargs[plan.info_name] = _info_for(run, plan, path)
                 function = plan.function
                 value = function(source, **kwargs) if plan.self_arg else function(**kwargs)
+        elif kind == _CONVERTED:
+            value = _call_converted(run, plan, source, path)
         else:
             args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
             value = plan.resolve(source, run.info(plan, path), **args)
@@ -854,6 +951,43 @@ def _execute_field(
     except Exception as raw:
         run.field_error(raw, return_plan.type, plan.nodes, path)
         return None
+
+
+def _call_converted(run: _Run, plan: FieldPlan, source: Any, path: Path) -> Any:
+    """What Strawberry's resolver wrapper gives for a field without extensions: converted arguments, one call."""
+    # graphql-core coerces the arguments before it calls the wrapper: its errors are raised now.
+    raw = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
+    info = _info_for(run, plan, path)
+    try:
+        kwargs: dict[str, Any] = {}
+        converter = run.converter
+        for graphql_name, python_name, argument_type in plan.arguments:
+            if graphql_name in raw:
+                value = raw[graphql_name]
+                if argument_type is not None:
+                    value = convert_argument(
+                        value,
+                        argument_type,
+                        converter.scalar_registry,  # type: ignore[union-attr]
+                        converter.config,  # type: ignore[union-attr]
+                        info,
+                        path=(graphql_name,),
+                    )
+                kwargs[python_name] = value
+        for name in plan.source_names:
+            kwargs[name] = source
+        if plan.info_name is not None:
+            kwargs[plan.info_name] = info
+        function = plan.function
+        return function(source, **kwargs) if plan.self_arg else function(**kwargs)
+    except Exception as error:
+        if plan.is_async:
+            return _raising(error)  # Strawberry's async wrapper raises it when awaited
+        raise
+
+
+async def _raising(error: Exception) -> Any:
+    raise error
 
 
 def _info_for(run: _Run, plan: FieldPlan, path: Path) -> Info:
