@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeAlias, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "Budget",
@@ -30,6 +30,7 @@ __all__ = [
     "Customer",
     "CustomerEnvelope",
     "CustomerList",
+    "EmbeddedCustomer",
     "EnvVar",
     "MCPClient",
     "MCPConfig",
@@ -291,9 +292,10 @@ class MCPConfig(BifrostModel):
 class Customer(WithBudgets):
     """A customer: owner of teams and customer-scoped virtual keys.
 
-    A customer embedded in a team or a key is partial. On v2 its ``virtual_key_count`` is not filled in
-    (Bifrost computes it only on the customer read paths, and serialises 0 elsewhere) and its budgets may
-    not be loaded, so ``own_virtual_key_count`` and ``has_budgets_loaded`` do not trust it.
+    A customer embedded in a team or a key is partial (an ``EmbeddedCustomer``). On v2 its
+    ``virtual_key_count`` is not filled in (Bifrost computes it only on the customer read paths, and
+    serialises 0 elsewhere) and its budgets may not be loaded, so ``own_virtual_key_count`` and
+    ``has_budgets_loaded`` do not trust it.
 
     Example:
         >>> customer = Customer.model_validate_json(
@@ -316,7 +318,9 @@ class Customer(WithBudgets):
     created_at: datetime
     updated_at: datetime
 
-    _embedded: bool = PrivateAttr(default=False)  # read from inside a team's or a key's payload
+    # Read from inside a team's or a key's payload (``EmbeddedCustomer``). A class attribute, not a private
+    # attribute: pydantic sets private attributes up in Python for every instance it parses.
+    _embedded: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _stamp_calendar_alignment(self) -> Customer:
@@ -347,10 +351,21 @@ class Customer(WithBudgets):
             return self.virtual_key_count
         return len(self.virtual_keys) if self.virtual_keys is not None else None
 
-    def mark_embedded(self) -> Customer:
-        """This customer, noted as read from inside another entity's payload (see the class docstring)."""
-        self._embedded = True
-        return self
+
+class EmbeddedCustomer(Customer):
+    """A customer read from inside a team's or a virtual key's payload: partial (see ``Customer``).
+
+    Example:
+        >>> team = Team.model_validate_json(
+        ...     b'{"id": "t", "name": "T", "customer": {"id": "c", "name": "Acme", "virtual_key_count": 0,'
+        ...     b' "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"},'
+        ...     b' "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}'
+        ... )
+        >>> type(team.customer).__name__, team.customer.own_virtual_key_count, team.customer.has_budgets_loaded
+        ('EmbeddedCustomer', None, False)
+    """
+
+    _embedded: ClassVar[bool] = True
 
 
 class Team(WithBudgets):
@@ -359,7 +374,7 @@ class Team(WithBudgets):
     id: str
     name: str
     customer_id: OwnerId = None
-    customer: Customer | None = None
+    customer: EmbeddedCustomer | None = None  # partial, as the embedding endpoints send it
     rate_limit_id: str | None = None
     rate_limit: RateLimit | None = None
     virtual_keys: list[VirtualKey] | None = None
@@ -371,11 +386,6 @@ class Team(WithBudgets):
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("customer")
-    @classmethod
-    def _customer_is_partial(cls, customer: Customer | None) -> Customer | None:
-        return customer.mark_embedded() if customer is not None else None
 
     @model_validator(mode="after")
     def _stamp_calendar_alignment(self) -> Team:
@@ -414,7 +424,7 @@ class VirtualKey(WithBudgets):
     team_id: OwnerId = None
     customer_id: OwnerId = None
     team: Team | None = None
-    customer: Customer | None = None
+    customer: EmbeddedCustomer | None = None  # partial, as the embedding endpoints send it
     rate_limit_id: str | None = None
     rate_limit: RateLimit | None = None
     calendar_aligned: bool | None = None  # v2
@@ -424,11 +434,6 @@ class VirtualKey(WithBudgets):
     config_hash: str | None = None
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("customer")
-    @classmethod
-    def _customer_is_partial(cls, customer: Customer | None) -> Customer | None:
-        return customer.mark_embedded() if customer is not None else None
 
     @model_validator(mode="after")
     def _stamp_calendar_alignment(self) -> VirtualKey:
@@ -518,5 +523,6 @@ class RateLimitList(BifrostModel):
 
 
 Customer.model_rebuild()
+EmbeddedCustomer.model_rebuild()
 Team.model_rebuild()
 VirtualKey.model_rebuild()

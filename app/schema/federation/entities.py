@@ -58,6 +58,7 @@ ENTITY_TYPES = tuple(_LOADS)
 _TYPE_NAMES: dict[type, str] = {
     models.Team: "Team",
     models.Customer: "Customer",
+    models.EmbeddedCustomer: "Customer",
     models.VirtualKey: "VirtualKey",
     models.Budget: "Budget",
 }
