@@ -79,12 +79,20 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.executor import CollectedErrors, default_field_resolver
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    get_argument_values,
+    get_variable_values,
+    input_is_nested_too_deeply,
+)
 from graphql.language import Visitor, visit
 from graphql.pyutils import Path, inspect, is_iterable
 from graphql.type import GraphQLBoolean, GraphQLFloat, GraphQLID, GraphQLInt, GraphQLString
 from graphql.type.scalars import GRAPHQL_MAX_INT as _MAX_INT
 from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
+from graphql.utilities import coerce_input_value
 from strawberry import ID as strawberry_ID
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
@@ -313,6 +321,8 @@ class CompiledDocument:
     directive_variables: tuple[str, ...]
     info_class: type
     converter: ArgumentConverter | None = None
+    # Each variable's signature and whether it has a default; None: coerce with graphql-core's own function.
+    variable_signatures: tuple[tuple[GraphQLVariableSignature, bool], ...] | None = None
     plans: dict[tuple[Any, ...], OperationPlan | None] = field(default_factory=dict)
 
 
@@ -358,7 +368,53 @@ def compile_document(
         tuple(scan.variables),
         info_class,
         ArgumentConverter.of(schema),
+        _variable_signatures(schema, operation),
     )
+
+
+def _variable_signatures(
+    schema: GraphQLSchema, operation: OperationDefinitionNode
+) -> tuple[tuple[GraphQLVariableSignature, bool], ...] | None:
+    """What ``coerce_variable_values`` works out from the document on every request, worked out once."""
+    signatures = []
+    for node in operation.variable_definitions or ():
+        signature = get_variable_signature(schema, node)
+        if isinstance(signature, GraphQLError):
+            return None
+        signatures.append((signature, node.default_value is not None))
+    return tuple(signatures)
+
+
+def _coerced_variables(compiled: CompiledDocument, inputs: dict[str, Any]) -> VariableValues | None:
+    """graphql-core's ``coerce_variable_values`` over the remembered signatures, for values that coerce.
+
+    None for anything else (a missing required value, a default to apply, a value that does not coerce,
+    one nested too deeply): graphql-core's ``get_variable_values`` then does it all, errors included.
+    """
+    signatures = compiled.variable_signatures
+    if signatures is None:
+        return None
+    sources: dict[str, VariableValueSource] = {}
+    coerced: dict[str, Any] = {}
+    try:
+        for signature, has_default in signatures:
+            name = signature.name
+            value = inputs.get(name, Undefined)
+            if value is Undefined:
+                if has_default or is_non_null_type(signature.type):
+                    return None
+                sources[name] = VariableValueSource(signature)  # nullable and not provided: left out
+                continue
+            sources[name] = VariableValueSource(signature, value)
+            if input_is_nested_too_deeply(value, signature.type):
+                return None
+            coerced_value = coerce_input_value(value, signature.type)
+            if coerced_value is Undefined:
+                return None
+            coerced[name] = coerced_value
+    except (GraphQLError, RecursionError):
+        return None
+    return VariableValues(sources, coerced)
 
 
 def _plan_for(compiled: CompiledDocument, variables: VariableValues) -> OperationPlan | None:
@@ -808,15 +864,19 @@ async def execute_compiled(
     compiled: CompiledDocument, raw_variables: dict[str, Any] | None, context: Any, hide_suggestions: bool = False
 ) -> ExecutionResult | None:
     """Execute a compiled document; None (before any resolver ran) hands it to graphql-core."""
-    variables = get_variable_values(
-        compiled.schema,
-        compiled.operation.variable_definitions or (),
-        raw_variables or {},
-        max_errors=50,
-        hide_suggestions=hide_suggestions,
-    )
-    if isinstance(variables, list):
-        return ExecutionResult(None, variables)
+    inputs = raw_variables or {}
+    variables = _coerced_variables(compiled, inputs)
+    if variables is None:
+        coerced_or_errors = get_variable_values(
+            compiled.schema,
+            compiled.operation.variable_definitions or (),
+            inputs,
+            max_errors=50,
+            hide_suggestions=hide_suggestions,
+        )
+        if isinstance(coerced_or_errors, list):
+            return ExecutionResult(None, coerced_or_errors)
+        variables = coerced_or_errors
     plan = _plan_for(compiled, variables)
     if plan is None:
         return None

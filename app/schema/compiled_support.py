@@ -1,7 +1,8 @@
 """Whether compiled execution may run on the installed Strawberry and graphql-core.
 
-``app.schema.compiled`` reads names both libraries keep private (Strawberry's resolver wrappers and resolve
-info class, graphql-core's ``collect_fields``, ``CollectedErrors`` and variable values). It has been tested on
+``app.schema.compiled`` reads names both libraries keep private (Strawberry's resolver wrappers, argument
+conversion and resolve info class, graphql-core's ``collect_fields``, ``CollectedErrors``, variable signatures
+and values). It has been tested on
 the versions ``TESTED_RANGES`` lists, the same ranges ``pyproject.toml`` declares (a test keeps the two
 equal). Outside them, or when one of those names is gone, the executor runs every document on graphql-core's
 public executor instead and logs why once: a library upgrade may make the gateway slower, never wrong.

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TypeVar
 
+from prometheus_client import Histogram
 from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostNotFound, BifrostSession
@@ -244,7 +245,7 @@ class Loaders:
     # Batch functions -------------------------------------------------------------------------------
 
     async def _each(self, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]) -> list[V | None]:
-        DATALOADER_BATCH_SIZE.labels(getattr(fetch, "__name__", "fetch")).observe(len(keys))
+        _batch_sizes(getattr(fetch, "__name__", "fetch")).observe(len(keys))
 
         async def one(key: K) -> V | None:
             async with self._limit:
@@ -253,6 +254,9 @@ class Loaders:
                 except BifrostNotFound:
                     return None
 
+        if len(keys) == 1:
+            # A lookup by id is a batch of one: awaited in the batch's own task, without a task and a gather.
+            return [await one(keys[0])]
         return list(await asyncio.gather(*(one(key) for key in keys)))
 
     async def _load_teams(self, ids: list[str]) -> list[Team | None]:
@@ -310,6 +314,12 @@ class Loaders:
     async def _load_rate_limits(self, ids: list[str]) -> list[RateLimit | None]:
         by_id = {limit.id: limit for limit in (await self.all_rate_limits()).rate_limits}
         return [by_id.get(limit_id) for limit_id in ids]
+
+
+@cache
+def _batch_sizes(loader: str) -> Histogram:
+    """The batch-size histogram of one loader (a handful of names), resolved once per process."""
+    return DATALOADER_BATCH_SIZE.labels(loader)
 
 
 def _group_by_team(team_ids: Iterable[str], everything: list[VirtualKey]) -> dict[str, list[VirtualKey]]:

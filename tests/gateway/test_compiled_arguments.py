@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import ExecutionResult, GraphQLSchema
+from graphql import ExecutionResult, GraphQLSchema, get_variable_values
+from graphql.execution.values import VariableValues
 from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
 
@@ -324,3 +325,83 @@ async def test_create_team_input_is_converted_with_the_same_writes(engines: Engi
 def test_the_gateway_schema_has_a_converter_and_a_plain_graphql_schema_none() -> None:
     assert compiled.ArgumentConverter.of(build_schema()._schema) is not None
     assert compiled.ArgumentConverter.of(GraphQLSchema()) is None
+
+
+# Variables: coerced over signatures worked out once per document, graphql-core's function for the rest ----
+
+
+@pytest.mark.parametrize(
+    ("variables", "remembered"),
+    [
+        pytest.param(
+            {"id": "a", "count": 2, "note": "n", "filter": {"name": "f", "ids": [1]}, "shade": "LIGHT"},
+            True,
+            id="all-given",
+        ),
+        pytest.param({"id": 5, "filter": {"name": "f"}, "shade": "DARK"}, True, id="nullable-left-out"),
+        pytest.param(
+            {"id": "a", "count": None, "note": None, "filter": {"name": "f"}, "shade": "LIGHT"},
+            True,
+            id="explicit-nulls",
+        ),
+        pytest.param({"id": "a", "filter": {"name": "f"}}, False, id="default-applied"),
+        pytest.param({"filter": {"name": "f"}, "shade": "DARK"}, False, id="required-missing"),
+        pytest.param({"id": "a", "count": "2", "filter": {"name": "f"}, "shade": "DARK"}, False, id="wrong-type"),
+        pytest.param({"id": "a", "count": 2**31, "filter": {"name": "f"}, "shade": "DARK"}, False, id="int-too-big"),
+        pytest.param({"id": "a", "filter": {"name": "f", "x": 1}, "shade": "DARK"}, False, id="unknown-input-field"),
+        pytest.param({"id": "a", "filter": {"ids": ["1"]}, "shade": "DARK"}, False, id="input-field-missing"),
+        pytest.param({"id": "a", "filter": None, "shade": "DARK"}, False, id="null-for-required"),
+        pytest.param({"id": ["a"], "filter": {"name": "f"}, "shade": "DARK"}, False, id="list-for-scalar"),
+        pytest.param({"id": "a", "filter": {"name": "f"}, "shade": "GREY"}, False, id="unknown-enum-value"),
+    ],
+)
+async def test_variables_coerce_as_graphql_core_coerces_them(variables: dict[str, Any], remembered: bool) -> None:
+    document = """query Q($id: ID!, $count: Int, $note: String, $filter: Filter!, $shade: Shade = DARK) {
+      echo(id: $id, count: $count, note: $note)
+      search(filter: $filter)
+      later(id: "x", shade: $shade)
+    }"""
+    if remembered:
+        prepared, _ = await on_both(document, variables)
+    else:
+        results = []
+        for use_compiled in (True, False):
+            executor = Executor(SCHEMA, Limits(10, 15, 2000), hide_suggestions=False, compiled=use_compiled)
+            prepared = executor.prepare(document, None)
+            results.append(await executor.execute(prepared, variables=variables, context=Seen(), operation_name=None))
+        assert results[0].data == results[1].data
+        assert [e.formatted for e in results[0].errors or []] == [e.formatted for e in results[1].errors or []]
+        prepared = Executor(SCHEMA, Limits(10, 15, 2000), hide_suggestions=False).prepare(document, None)
+    assert prepared.compiled is not None
+    coerced = compiled._coerced_variables(prepared.compiled, variables)
+    assert (coerced is not None) == remembered
+    if coerced is not None:
+        operation = prepared.compiled.operation
+        reference = get_variable_values(SCHEMA._schema, operation.variable_definitions or (), variables)
+        assert not isinstance(reference, list)
+        assert coerced.coerced == reference.coerced
+        assert described_sources(coerced) == described_sources(reference)
+
+
+def described_sources(values: VariableValues) -> dict[str, tuple[str, str, Any, Any]]:
+    """Each source's signature (name, printed type, default) and value: type objects are built per call."""
+    return {
+        name: (source.signature.name, str(source.signature.type), source.signature.default, source.value)
+        for name, source in values.sources.items()
+    }
+
+
+async def test_variables_nested_too_deeply_give_graphql_cores_error() -> None:
+    deep: Any = 1
+    for _ in range(3000):
+        deep = [deep]
+    document = 'query Q($numbers: [Int!]) { search(filter: {name: "x"}, numbers: $numbers) }'
+    results = []
+    for use_compiled in (True, False):
+        executor = Executor(SCHEMA, Limits(10, 15, 2000), hide_suggestions=False, compiled=use_compiled)
+        prepared = executor.prepare(document, None)
+        results.append(
+            await executor.execute(prepared, variables={"numbers": deep}, context=Seen(), operation_name=None)
+        )
+    assert results[0].data is None and results[1].data is None
+    assert [e.formatted for e in results[0].errors or []] == [e.formatted for e in results[1].errors or []]
