@@ -899,6 +899,10 @@ async def execute_compiled(
         for future in run.tracked:
             future.cancel()
         raise
+    finally:
+        # A task that failed keeps its traceback (asyncio holds it beside the exception), whose frames hold
+        # the resolver's ``Info`` and so this run: forgetting the tasks leaves no cycle for the collector.
+        run.tracked.clear()
     return ExecutionResult(data, list(run.errors.errors) or None)
 
 
