@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import re
 import sys
 import time
@@ -161,6 +162,10 @@ async def main() -> None:
     canned = CannedWire(answers)
     client = BifrostClient(canned, generation=generation)
 
+    # As the served app does (app/web/asgi.py): start-up objects frozen, young collections every 200k objects.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(200_000, 10, 10)
     for load in args.loads.split(","):
         document, variables = loads[load]
         number = max(1, args.number // 10) if load == "dashboard" else args.number

@@ -71,6 +71,7 @@ from graphql import (
     Undefined,
     ValueNode,
     VariableNode,
+    is_input_object_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -95,11 +96,13 @@ from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
 from graphql.utilities import coerce_input_value
 from strawberry import ID as strawberry_ID
 from strawberry.execution import optimized_is_awaitable
+from strawberry.scalars import is_scalar
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
-from strawberry.types.arguments import StrawberryArgument, convert_argument
-from strawberry.types.base import StrawberryOptional
+from strawberry.types.arguments import InputContext, StrawberryArgument, convert_argument
+from strawberry.types.base import StrawberryOptional, has_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
+from strawberry.types.unset import UNSET
 
 __all__ = ["CompiledDocument", "Unsupported", "compile_document", "execute_compiled"]
 
@@ -321,8 +324,9 @@ class CompiledDocument:
     directive_variables: tuple[str, ...]
     info_class: type
     converter: ArgumentConverter | None = None
-    # Each variable's signature and whether it has a default; None: coerce with graphql-core's own function.
-    variable_signatures: tuple[tuple[GraphQLVariableSignature, bool], ...] | None = None
+    # Each variable's signature, whether it has a default and whether its values may nest (a list or an input
+    # object); None: coerce with graphql-core's own function.
+    variable_signatures: tuple[tuple[GraphQLVariableSignature, bool, bool], ...] | None = None
     plans: dict[tuple[Any, ...], OperationPlan | None] = field(default_factory=dict)
 
 
@@ -374,14 +378,16 @@ def compile_document(
 
 def _variable_signatures(
     schema: GraphQLSchema, operation: OperationDefinitionNode
-) -> tuple[tuple[GraphQLVariableSignature, bool], ...] | None:
+) -> tuple[tuple[GraphQLVariableSignature, bool, bool], ...] | None:
     """What ``coerce_variable_values`` works out from the document on every request, worked out once."""
     signatures = []
     for node in operation.variable_definitions or ():
         signature = get_variable_signature(schema, node)
         if isinstance(signature, GraphQLError):
             return None
-        signatures.append((signature, node.default_value is not None))
+        type_ = signature.type.of_type if is_non_null_type(signature.type) else signature.type
+        nests = is_list_type(type_) or is_input_object_type(type_)
+        signatures.append((signature, node.default_value is not None, nests))
     return tuple(signatures)
 
 
@@ -397,7 +403,7 @@ def _coerced_variables(compiled: CompiledDocument, inputs: dict[str, Any]) -> Va
     sources: dict[str, VariableValueSource] = {}
     coerced: dict[str, Any] = {}
     try:
-        for signature, has_default in signatures:
+        for signature, has_default, nests in signatures:
             name = signature.name
             value = inputs.get(name, Undefined)
             if value is Undefined:
@@ -406,7 +412,7 @@ def _coerced_variables(compiled: CompiledDocument, inputs: dict[str, Any]) -> Va
                 sources[name] = VariableValueSource(signature)  # nullable and not provided: left out
                 continue
             sources[name] = VariableValueSource(signature, value)
-            if input_is_nested_too_deeply(value, signature.type):
+            if nests and input_is_nested_too_deeply(value, signature.type):  # a leaf's value never nests
                 return None
             coerced_value = coerce_input_value(value, signature.type)
             if coerced_value is Undefined:
@@ -567,11 +573,31 @@ def _argument_plans(
             return None
         argument_type: Any = argument.type
         inner = argument_type.of_type if type(argument_type) is StrawberryOptional else argument_type
-        unchanged = _is_plain_scalar(inner)
-        plans.append(
-            (name_converter.from_argument(argument), argument.python_name, None if unchanged else argument_type)
-        )
+        if _is_plain_scalar(inner):
+            argument_type = None
+        elif _builds_itself(argument_type, converter):
+            argument_type = _BuiltInput(argument_type)
+        plans.append((name_converter.from_argument(argument), argument.python_name, argument_type))
     return tuple(plans)
+
+
+class _BuiltInput:
+    """An input type with a ``from_input`` hook: what ``convert_argument`` calls for its values, called directly."""
+
+    __slots__ = ("cls", "from_input")
+
+    def __init__(self, cls: Any) -> None:
+        self.cls = cls
+        self.from_input = cls.__strawberry_definition__.from_input
+
+
+def _builds_itself(type_: Any, converter: ArgumentConverter) -> bool:
+    """Whether ``convert_argument`` takes any value of ``type_`` but None and UNSET straight to its ``from_input``
+    hook: a class with an input definition and a hook that is no scalar (scalars are checked first there)."""
+    if not isinstance(type_, type) or not has_object_definition(type_):
+        return False
+    definition = type_.__strawberry_definition__
+    return definition.is_input and definition.from_input is not None and not is_scalar(type_, converter.scalar_registry)
 
 
 def _is_plain_scalar(type_: Any) -> bool:
@@ -1028,7 +1054,16 @@ def _call_converted(run: _Run, plan: FieldPlan, source: Any, path: Path) -> Any:
         for graphql_name, python_name, argument_type in plan.arguments:
             if graphql_name in raw:
                 value = raw[graphql_name]
-                if argument_type is not None:
+                if type(argument_type) is _BuiltInput:
+                    if value is not None and value is not UNSET:
+                        context = InputContext(
+                            info=info,
+                            config=converter.config,  # type: ignore[union-attr]
+                            scalar_registry=converter.scalar_registry,  # type: ignore[union-attr]
+                            path=(graphql_name,),
+                        )
+                        value = argument_type.from_input(argument_type.cls, value, context)
+                elif argument_type is not None:
                     value = convert_argument(
                         value,
                         argument_type,

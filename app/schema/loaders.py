@@ -182,12 +182,18 @@ class Loaders:
     def forget_team_keys(self) -> None:
         """A write changed which keys a team has: later reads in this request load them again."""
         self._team_keys.clear()
-        self.virtual_keys_by_team.clear_all()
+        self._clear_all("virtual_keys_by_team")
 
     def forget_budgets(self) -> None:
         """A write changed a budget: later reads in this request fetch budgets again."""
         self._budget_list = None
-        self.budget.clear_all()
+        self._clear_all("budget")
+
+    def _clear_all(self, name: str) -> None:
+        # A loader not made yet holds nothing: clearing it would only make it (as a write's payload does).
+        loader = self.__dict__.get(name)
+        if loader is not None:
+            loader.clear_all()
 
     def close(self) -> None:
         """Drop the loaders and what they hold, at the end of the request.
@@ -222,7 +228,7 @@ class Loaders:
     def forget_rate_limits(self) -> None:
         """A write changed a rate limit: later reads in this request fetch rate limits again."""
         self._rate_limit_list = None
-        self.rate_limit.clear_all()
+        self._clear_all("rate_limit")
 
     # Priming with what payloads already embed ------------------------------------------------------
 

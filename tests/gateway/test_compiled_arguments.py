@@ -24,6 +24,7 @@ from strawberry.permission import BasePermission
 
 from app.schema import compiled
 from app.schema.executor import Executor, PreparedDocument
+from app.schema.input_builders import install_input_builders
 from app.schema.limits import Limits
 from app.schema.schema import GatewaySchema, build_schema
 from tests.gateway.test_compiled_execution import Engines, demo_upstream, make_engines, used_compiled_plan
@@ -405,3 +406,87 @@ async def test_variables_nested_too_deeply_give_graphql_cores_error() -> None:
         )
     assert results[0].data is None and results[1].data is None
     assert [e.formatted for e in results[0].errors or []] == [e.formatted for e in results[1].errors or []]
+
+
+# Input types with a ``from_input`` hook (the gateway's input builders) are built by it directly -------------
+
+
+@strawberry.input
+class Span:
+    start: int
+    end: int = 10
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+
+
+@strawberry.input
+class Plan:
+    name: str
+    spans: list[Span] = strawberry.field(default_factory=list)
+    shade: Shade | None = None
+    main: Span | None = None
+
+
+@strawberry.type
+class PlanQuery:
+    @strawberry.field
+    def plan(self, info: strawberry.Info, plan: Plan, extra: Span | None = None) -> str:
+        info.context.calls.append(("plan", described_plan(plan), described_plan(extra)))
+        return plan.name
+
+    @strawberry.field
+    async def plan_later(self, plan: Plan) -> int | None:
+        return len(plan.spans)
+
+    @strawberry.field
+    def sibling(self) -> str:
+        return "sibling"
+
+
+def described_plan(value: Any) -> Any:
+    if isinstance(value, (Plan, Span)):
+        return (type(value).__name__, {k: described_plan(v) for k, v in vars(value).items()})
+    if isinstance(value, list):
+        return [described_plan(item) for item in value]
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+PLAN_SCHEMA = GatewaySchema(query=PlanQuery)
+install_input_builders(PLAN_SCHEMA)
+
+
+async def test_inputs_with_a_builder_are_built_by_it_as_strawberry_would() -> None:
+    assert Plan.__strawberry_definition__.from_input is not None  # the gateway's builders are installed
+    document = """query Q($plan: Plan!, $extra: Span) {
+      a: plan(plan: {name: "lit", spans: [{start: 1}, {start: 2, end: 3, label: "x"}], shade: DARK})
+      b: plan(plan: $plan, extra: $extra)
+      c: plan(plan: {name: "null extra"}, extra: null)
+      bad: planLater(plan: {name: "bad", main: {start: 9, end: 1}})
+      badVariable: planLater(plan: $plan)
+      last: sibling
+    }"""
+    for variables in (
+        {"plan": {"name": "v", "spans": [{"start": 0}], "main": {"start": 1}}, "extra": {"start": 2, "end": 2}},
+        {"plan": {"name": "w", "spans": [{"start": 5, "end": 4}]}},
+    ):
+        answers = []
+        for use_compiled in (True, False):
+            executor = Executor(PLAN_SCHEMA, Limits(10, 15, 2000), hide_suggestions=False, compiled=use_compiled)
+            prepared = executor.prepare(document, None)
+            seen = Seen()
+            result = await executor.execute(prepared, variables=variables, context=seen, operation_name=None)
+            answers.append((result, seen.calls, prepared))
+        (result, calls, prepared), (reference, reference_calls, _) = answers
+        assert result.data == reference.data
+        assert sorted(str(e.formatted) for e in result.errors or []) == sorted(
+            str(e.formatted) for e in reference.errors or []
+        )
+        assert calls == reference_calls
+        assert set(kinds(prepared).values()) == {CONVERTED, compiled._DIRECT}
+    assert result.data is None or result.data["last"] == "sibling"
+    assert prepared.compiled is not None
+    plan_field = next(f for p in prepared.compiled.plans.values() if p for f in p.root.fields if f.key == "a")
+    assert isinstance(plan_field.arguments[0][2], compiled._BuiltInput)
