@@ -11,6 +11,7 @@ open at once, and keeps every request it parsed. The first path segment picks th
     /gzip, /deflate            a compressed JSON body; /broken-gzip: ``Content-Encoding: gzip`` over garbage
     /huge-declared ``Content-Length: 10**12`` and a few bytes, then held
     /endless       a chunked body that never ends (until the client goes)
+    /slow-head     the answer starts 0.3 s late
     /silent        the request is read and never answered (until the client goes)
     /reset-head    the request is read, then the connection is reset (RST) before any answer
     /reset-body    half of a declared body, then a reset
@@ -168,6 +169,9 @@ class ScriptedUpstream:
             while True:  # ends with ConnectionError once the client has gone
                 writer.write(b"4000\r\n" + b"z" * 0x4000 + b"\r\n")
                 await writer.drain()
+        elif route == "slow-head":
+            await asyncio.sleep(0.3)  # the answer's first byte late, within the client's 1 s read timeout
+            await _respond(writer, 200, _JSON, b'{"late":true}')
         elif route == "silent":
             await reader.read()
             return False

@@ -74,6 +74,7 @@ MATRIX: dict[str, tuple[str, str, int, Outcome]] = {
     "broken-gzip": ("/broken-gzip", "GET", LIMIT, (WireConnectionError,)),
     "huge-declared-length": ("/huge-declared", "GET", LIMIT, (WireTooLarge,)),
     "endless-chunked": ("/endless", "GET", LIMIT, (WireTooLarge,)),
+    "slow-first-byte": ("/slow-head", "GET", LIMIT, (200, b'{"late":true}', [], None, False)),
     "silent-read": ("/silent", "GET", LIMIT, (WireTimeout,)),
     "silent-write": ("/silent", "POST", LIMIT, (WireTimeout,)),
     "reset-before-answer-read": ("/reset-head", "GET", LIMIT, (WireConnectionError,)),
