@@ -58,10 +58,16 @@ class HeldUpstream:
 
 
 def start_gateway(
-    upstream_port: int, port: int, workers: int, log_level: str = "WARNING", stderr: int = subprocess.DEVNULL
+    upstream_port: int,
+    port: int,
+    workers: int,
+    log_level: str = "WARNING",
+    stderr: int = subprocess.DEVNULL,
+    client: str = "reqwest",
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "UPSTREAM_HTTP_CLIENT": client,
         "BIFROST_URL": f"http://127.0.0.1:{upstream_port}",
         "GATEWAY_PORT": str(port),
         "GATEWAY_HOST": "127.0.0.1",
@@ -112,11 +118,13 @@ def wait_for_shutdown_start(process: subprocess.Popen[bytes], workers: int) -> N
     raise AssertionError("the gateway exited without logging its shutdown")
 
 
+@pytest.mark.parametrize("client", ["reqwest", "aiohttp"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_drains_in_flight_requests(upstream: tuple[int, HeldUpstream], workers: int) -> None:
+def test_sigterm_drains_in_flight_requests(upstream: tuple[int, HeldUpstream], workers: int, client: str) -> None:
+    # Each upstream HTTP client drains and exits cleanly (pyreqwest's runtime thread included: no abort at exit).
     upstream_port, held = upstream
     port = free_port()
-    process = start_gateway(upstream_port, port, workers, log_level="INFO", stderr=subprocess.PIPE)
+    process = start_gateway(upstream_port, port, workers, log_level="INFO", stderr=subprocess.PIPE, client=client)
     try:
         with httpx.Client(timeout=30) as client:
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
