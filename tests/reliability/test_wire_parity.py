@@ -331,3 +331,18 @@ async def test_a_set_cookie_outside_ascii_is_read_or_refused_never_a_crash(kind:
         await server.stop()
     expected = (WireConnectionError,) if kind == "reqwest" else (200, b"{}", ["c=caf\udce9"], None, False)
     assert result == expected
+
+
+@pytest.mark.parametrize("kind", list(WIRES))
+async def test_calls_abandoned_by_their_caller_give_their_connection_back(kind: str) -> None:
+    # One connection: a call cancelled while waiting for the head or mid-body must free it, or the next would wait.
+    server = await ScriptedUpstream(drip=0.1).start()
+    wire = make_wire(kind, server.url, max_connections=1)
+    try:
+        for path in ("/silent", "/drip", "/silent", "/drip"):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(wire.send("GET", path, {}, None, None, LIMIT), 0.3)
+        assert (await outcome(wire, "GET", "/status/200"))[0] == 200
+    finally:
+        await wire.aclose()
+        await server.stop()
