@@ -195,10 +195,12 @@ class Executor:
         priced = {"cost": {"requestedQueryCost": cost, "maxQueryCost": max_cost}}
         if cost > max_cost:
             return ExecutionResult(None, [too_complex(cost, max_cost)], priced)
-        if self.gate is None:
+        gate = self.gate
+        if gate is None or cost <= gate.queue_above:
+            # Cheap operations go straight through (as ``admit`` lets them), without its context manager.
             result = await self._run(prepared, variables, context, operation_name)
         else:
-            async with self.gate.admit(cost):
+            async with gate.admit(cost):
                 result = await self._run(prepared, variables, context, operation_name)
         if result.errors and self.hide_suggestions and any(error.path is None for error in result.errors):
             result.errors = self._concealed(prepared, variables, result.errors)
