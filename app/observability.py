@@ -28,6 +28,7 @@ __all__ = [
     "REDIS_ERRORS",
     "REQUESTS",
     "REQUEST_DURATION",
+    "SHARED_QUERIES",
     "UPSTREAM_DEPRECATED",
     "UPSTREAM_DURATION",
     "UPSTREAM_REQUESTS",
@@ -54,6 +55,10 @@ UPSTREAM_DURATION = Histogram(
     "Duration of requests to Bifrost",
     ["route"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SHARED_QUERIES = Counter(
+    "gateway_shared_queries_total",
+    "Queries answered by an identical query already executing (no execution of their own)",
 )
 UPSTREAM_SHARED_READS = Counter(
     "gateway_upstream_shared_reads_total",

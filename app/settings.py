@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     upstream_coalesce_reads: bool = True
     # The HTTP client to a real Bifrost (app.bifrost.wire): Rust's reqwest, or aiohttp
     upstream_http_client: Literal["reqwest", "aiohttp"] = "reqwest"
+    coalesce_queries: bool = True
 
     # Who the caller is (README: "Callers and credentials")
     gateway_api_keys: Annotated[tuple[GatewayKey, ...], NoDecode] = ()

@@ -158,11 +158,12 @@ GATEWAYS: dict[str, dict[str, Any]] = {
     },
 }
 
-# The control: ours with identical reads in flight each sent upstream (no sharing), on the read loads.
+# The control: ours with nothing shared between requests in flight (each query executed, each read sent
+# upstream), on the read loads.
 GATEWAYS["ours-nc"] = {
     **GATEWAYS["ours"],
     "label": "ours, no coalescing",
-    "env": {**GATEWAYS["ours"]["env"], "UPSTREAM_COALESCE_READS": "false"},
+    "env": {**GATEWAYS["ours"]["env"], "UPSTREAM_COALESCE_READS": "false", "COALESCE_QUERIES": "false"},
     "reads_only": True,
 }
 GATEWAY_ORDER = ["ours", "ours-nc", "tailcall", "hive"]  # the order in which each round loads them

@@ -100,6 +100,9 @@ class BifrostClient:
         self.on_shared_read = on_shared_read
         # A request's own ceiling stopping the call it sent is no answer for the others: they send it again.
         self.reads = ReadCoalescer(self._shared_read, callers_own=(RequestCeilingExceeded,)) if coalesce_reads else None
+        # Whatever shares work between requests in flight: each starts a new period when a write is sent
+        # (the endpoint adds its shared queries).
+        self.periods: list[ReadCoalescer] = [self.reads] if self.reads is not None else []
         self.on_deprecated = on_deprecated
         self._deprecated_routes: set[str] = set()  # logged once each
         # How the client waits between attempts of a read; tests pass a recorder to see the delays asked for.
@@ -147,13 +150,15 @@ class BifrostClient:
             BifrostError: a typed upstream failure (see ``app.bifrost.errors``); a write that was sent and
                 whose answer was lost raises ``UpstreamOutcomeUnknown``.
         """
-        if method != "GET" and self.reads is not None:
-            # Reads that start from now on must not join a call sent before this write.
-            self.reads.new_period()
+        if method != "GET" and self.periods:
+            # Reads (and queries) that start from now on must not join a call sent before this write.
+            for coalescer in self.periods:
+                coalescer.new_period()
             try:
                 return await self._send(method, path, headers, body, params, max_bytes)
             finally:
-                self.reads.new_period()  # nor one sent while it was on its way
+                for coalescer in self.periods:
+                    coalescer.new_period()  # nor one sent while it was on its way
         return await self._send(method, path, headers, body, params, max_bytes)
 
     async def _send(

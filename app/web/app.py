@@ -15,9 +15,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from app.bifrost import BifrostClient
+from app.bifrost.coalesce import ReadCoalescer
 from app.live import LiveHub, PolledIdBudget
 from app.live.redis_hub import RedisHub, hub_for
-from app.observability import LIVE_DROPPED, LIVE_POLLS, OperationLabels
+from app.observability import LIVE_DROPPED, LIVE_POLLS, SHARED_QUERIES, OperationLabels
 from app.schema import build_schema
 from app.schema.cost_gate import CostGate
 from app.schema.executor import Executor
@@ -83,6 +84,9 @@ def create_app(
         transport = embedded_transport(settings)
     client = build_bifrost_client(settings, transport, tracing)
     shared = SharedState.from_settings(settings)
+    shared_queries = ReadCoalescer(_record_shared_query) if settings.coalesce_queries else None
+    if shared_queries is not None:
+        client.periods.append(shared_queries)
     endpoint = GraphQLEndpoint(
         executor,
         client,
@@ -105,6 +109,7 @@ def create_app(
         operation_labels=OperationLabels([*settings.metrics_operation_names, *trusted_documents.operation_names]),
         shared_documents=shared.documents,
         trusted_documents=trusted_documents,
+        shared_queries=shared_queries,
     )
     live = LiveService(
         executor,
@@ -205,6 +210,10 @@ def build_executor(settings: Settings) -> Executor:
         compiled=settings.gateway_compiled_execution,
         gate=CostGate(settings.max_cost_in_flight, settings.queue_above_cost),
     )
+
+
+def _record_shared_query(key: object) -> None:
+    SHARED_QUERIES.inc()
 
 
 def _record_live(topic: str, what: str) -> None:

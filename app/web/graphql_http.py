@@ -37,6 +37,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.bifrost import BifrostClient
+from app.bifrost.coalesce import ReadCoalescer
 from app.http_limits import DISCONNECT_WATCH, DisconnectWatch
 from app.observability import REQUEST_DURATION, REQUESTS, OperationLabels, loggable_operation_name
 from app.schema.context import GatewayContext
@@ -65,6 +66,7 @@ from app.web.idempotency import (
     withhold_secrets,
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
+from app.web.shared_queries import SharedAnswer, query_key
 from app.web.stream_framing import SSEFraming, StreamFraming, framing_for
 from app.web.stream_response import SubscriptionStream, one_result
 from app.web.subscriptions_http import (
@@ -122,6 +124,7 @@ class GraphQLEndpoint:
         shared_documents: SharedDocuments | None = None,
         trusted_documents: TrustedDocuments | None = None,
         subscriptions: SubscriptionSource | None = None,
+        shared_queries: ReadCoalescer | None = None,
     ) -> None:
         self.executor = executor
         self.client = client
@@ -139,6 +142,8 @@ class GraphQLEndpoint:
         self.shared_documents = shared_documents
         self.trusted_documents = trusted_documents or TrustedDocuments(None)
         self.subscriptions = subscriptions
+        # Identical queries in flight share one execution (None: COALESCE_QUERIES=false).
+        self.shared_queries = shared_queries
 
     async def handle(self, request: Request) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
@@ -178,6 +183,7 @@ class GraphQLEndpoint:
                 "operation_type": facts["operation_type"],
                 "duration_ms": round(duration * 1000, 3),
                 "upstream_calls": facts["upstream_calls"],
+                "shared": facts.get("shared", False),
                 "cost": facts["cost"],
                 "caller": facts["caller"],
                 "status": response.status_code,
@@ -338,6 +344,13 @@ class GraphQLEndpoint:
             key = idempotency_key(request.headers)
         except IdempotencyProblem as problem:
             raise Problem(problem.status, problem.message, problem.code) from None
+        if (
+            self.shared_queries is not None
+            and prepared.operation_type == "query"
+            and key is None
+            and not identified.caller.is_key_holder  # a key holder's reads are its own, never coalesced
+        ):
+            return await self._shared_query(request, prepared, query, params, media, forwarded, identified, facts)
         run = partial(self._run, request, prepared, params, media, forwarded, identified, request_id, facts)
         if (
             key is None
@@ -358,6 +371,56 @@ class GraphQLEndpoint:
         if REPLAYED_HEADER in response.headers:
             facts["outcome"] = "REPLAYED"
         return response
+
+    async def _shared_query(
+        self,
+        request: Request,
+        prepared: PreparedDocument,
+        query: str,
+        params: dict[str, Any],
+        media: str,
+        forwarded: dict[str, str],
+        identified: IdentifiedCaller,
+        facts: dict[str, Any],
+    ) -> Response:
+        """Run the query, or take the answer of an identical one in flight (``app/web/shared_queries.py``)."""
+        assert self.shared_queries is not None
+        shared_key = query_key(
+            query,
+            params.get("operationName"),
+            params.get("variables"),
+            identified.caller,
+            {**identified.upstream, **identified.session},
+            media,
+            "x-query-cost" in request.headers,
+        )
+        request_id = forwarded["x-request-id"]
+        while True:
+            own: Response | None = None
+
+            async def lead() -> object:
+                nonlocal own
+                own, _, _ = await self._run(
+                    request, prepared, params, media, forwarded, identified, request_id, facts, None, watch=False
+                )
+                if own.status_code == 499 or any(name == b"set-cookie" for name, _ in own.raw_headers):
+                    return _UNSHARED  # an answer for its own client only: the others run the query themselves
+                return SharedAnswer(own.status_code, bytes(own.body), facts.get("outcome"), facts["cost"])
+
+            answer = await _cancel_on_disconnect(request, self.shared_queries.run(shared_key, lead))
+            if answer is None:  # this request's client left
+                facts["outcome"] = "CLIENT_CLOSED_REQUEST"
+                return Response(status_code=499)
+            if own is not None:
+                return own  # this request ran it
+            if answer is _UNSHARED:
+                continue  # run it (or join whoever runs it now)
+            assert isinstance(answer, SharedAnswer)
+            facts["shared"] = True
+            facts["cost"] = answer.cost
+            if answer.outcome is not None:
+                facts["outcome"] = answer.outcome
+            return Response(answer.content, status_code=answer.status, media_type=media)
 
     async def _subscribe(
         self,
@@ -407,6 +470,8 @@ class GraphQLEndpoint:
         request_id: str,
         facts: dict[str, Any],
         earlier_attempt_at: float | None,
+        *,
+        watch: bool = True,
     ) -> tuple[Response, Settle, bytes | None]:
         operation_name = params.get("operationName")
         session = self.client.session(
@@ -425,12 +490,10 @@ class GraphQLEndpoint:
             request_id=request_id,
         )
         try:
-            result = await _cancel_on_disconnect(
-                request,
-                self.executor.execute(
-                    prepared, variables=params.get("variables"), context=context, operation_name=operation_name
-                ),
+            work = self.executor.execute(
+                prepared, variables=params.get("variables"), context=context, operation_name=operation_name
             )
+            result = await (_cancel_on_disconnect(request, work) if watch else work)
         finally:
             facts["upstream_calls"] = session.calls
             context.loaders.close()
@@ -463,6 +526,10 @@ class GraphQLEndpoint:
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
         return response, settle_of(result, bool(context.response_cookies)), remembered
+
+
+_UNSHARED = object()
+"""What a leader hands the queries that waited for it when its answer was not theirs to have."""
 
 
 async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:

@@ -154,6 +154,7 @@ async def test_an_expensive_query_waits_for_its_turn_while_a_lookup_goes_straigh
         max_cost_in_flight=150,
         queue_above_cost=50,
         upstream_coalesce_reads=False,
+        coalesce_queries=False,  # two identical pages, each its own execution
     )
     held = Gate(upstream)
     app = create_app(settings, transport=held)

@@ -111,6 +111,9 @@ class Setup:
 
 
 async def make_setup(teams: int = 10, **settings: Any) -> Setup:
+    # Read coalescing alone: identical queries would otherwise share their whole execution
+    # (tests/gateway/test_shared_queries.py), and never get as far as the reads.
+    settings.setdefault("coalesce_queries", False)
     upstream = create_embedded_bifrost(database=":memory:", generation="current")
     await seed_data(upstream, teams)
     gate = Gate(upstream)
