@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
@@ -84,7 +85,13 @@ class ReadCoalescer:
         while flight is not waiters:
             waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             flight.append(waiter)
-            outcome = await waiter
+            try:
+                outcome = await waiter
+            except asyncio.CancelledError:
+                # Its caller left: forget it, or callers that come and go while a slow call runs pile up.
+                with contextlib.suppress(ValueError):
+                    flight.remove(waiter)
+                raise
             if outcome is not _RETRY:
                 self.shared += 1
                 if self.on_shared is not None:

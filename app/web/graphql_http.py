@@ -395,6 +395,10 @@ class GraphQLEndpoint:
             "x-query-cost" in request.headers,
         )
         request_id = forwarded["x-request-id"]
+        if shared_key is None:  # variables no key can be made of: run alone
+            return (await self._run(request, prepared, params, media, forwarded, identified, request_id, facts, None))[
+                0
+            ]
         while True:
             own: Response | None = None
 

@@ -56,9 +56,13 @@ def query_key(
     credentials: Mapping[str, str],
     media: str,
     wants_cost: bool,
-) -> Hashable:
-    """Everything that decides a query's answer, as one hashable value."""
-    canonical = None if variables is None else orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+) -> Hashable | None:
+    """Everything that decides a query's answer, as one hashable value; None when the variables cannot
+    be written back as canonical JSON (nested deeper than orjson writes): such a query runs alone."""
+    try:
+        canonical = None if variables is None else orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return None
     sent = tuple(sorted(credentials.items())) if credentials else ()
     # ``Caller`` leaves a key holder's key out of its equality: it is part of the key here.
     return (query, operation_name, canonical, caller, caller.virtual_key, sent, media, wants_cost)
