@@ -48,6 +48,12 @@ def _filters(search: str | None, **ids: str | None) -> dict[str, str]:
                 GatewayErrorCode.BAD_USER_INPUT,
                 argument="search",
             )
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in search):
+            # No name can hold one, so it could only ever match nothing; a NUL is a 500 from a Postgres-backed
+            # Bifrost (as for modelConfigs' search).
+            raise GatewayError(
+                "search must not contain control characters", GatewayErrorCode.BAD_USER_INPUT, argument="search"
+            )
         params["search"] = search
     for name, value in ids.items():
         if value is not None:

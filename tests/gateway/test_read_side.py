@@ -67,6 +67,8 @@ async def test_teams_search_and_customer_filter(gateway: Gateway) -> None:
     await rest(gateway, "POST", "/api/governance/teams", {"name": "data"})
     found = await gateway.graphql(TEAMS_PAGE, {"search": "PLATFORM"})
     assert sorted(e["node"]["name"] for e in found["data"]["teams"]["edges"]) == ["Platform", "platform-ops"]
+    unicode = await gateway.graphql(TEAMS_PAGE, {"search": "platform \u00e9\u4e2d"})
+    assert unicode["data"]["teams"]["edges"] == []  # printable text of any script is searched for as it is
     filtered = await gateway.graphql(TEAMS_PAGE, {"customerId": customer["id"]})
     assert [e["node"]["name"] for e in filtered["data"]["teams"]["edges"]] == ["Platform"]
 
@@ -78,6 +80,11 @@ async def test_teams_search_and_customer_filter(gateway: Gateway) -> None:
         ({"first": 0}, "first"),
         ({"after": "bm9wZQ=="}, "after"),
         ({"customerId": "../virtual-keys"}, "customerId"),
+        ({"search": "x" * 256}, "search"),
+        ({"search": "plat\u0000form"}, "search"),
+        ({"search": "plat\nform"}, "search"),
+        ({"search": "\u007f"}, "search"),
+        ({"search": "\u0085"}, "search"),
     ],
 )
 async def test_teams_bad_arguments_are_errors_before_upstream(
@@ -171,3 +178,14 @@ async def test_customer_relations_and_lists(gateway: Gateway) -> None:
         "virtualKeys": [{"name": "ck", "customer": {"name": "Acme"}}],
     }
     assert {"maxLimit": 50} in body["data"]["budgets"]
+
+
+@pytest.mark.parametrize("field", ["teams", "customers", "virtualKeys"])
+async def test_a_search_with_a_control_character_is_refused_on_every_list(current_gateway: Gateway, field: str) -> None:
+    body = await current_gateway.graphql(
+        f"query Find($s: String) {{ {field}(search: $s) {{ totalCount }} }}", {"s": "name\u0000"}
+    )
+    assert body["data"] is None
+    assert body["errors"][0]["message"] == "search must not contain control characters"
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "search"}
+    assert current_gateway.upstream_calls() == []
