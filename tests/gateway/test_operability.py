@@ -17,6 +17,7 @@ from app.settings import Settings
 from app.web import create_app
 from app.web.app import bifrost_client_of
 from tests.gateway.conftest import Gateway, make_gateway
+from tests.gateway.raw_asgi import LeavingClient, graphql_scope
 
 TEAM_ID = "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c"
 LOOKUP = 'query Lookup { team(id: "0b7e4a2c-1d2f-4e5a-9b8c-7d6e5f4a3b2c") { id } }'
@@ -225,39 +226,10 @@ async def test_client_disconnect_cancels_upstream_calls() -> None:
     app = create_app(
         Settings(bifrost_url="http://bifrost.internal", bifrost_api_generation="current"), transport=Slow()
     )
-    body = json.dumps({"query": LOOKUP}).encode()
-    sent = False
-    disconnect = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await disconnect.wait()
-        return {"type": "http.disconnect"}
-
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
-        "http_version": "1.1",
-        "scheme": "http",
-        "server": ("gw", 80),
-        "client": ("127.0.0.1", 5000),
-        "root_path": "",
-    }
-    call = asyncio.create_task(app(scope, receive, send))
+    client = LeavingClient(json.dumps({"query": LOOKUP}).encode())
+    call = asyncio.create_task(app(graphql_scope(), client.receive, client.send))
     await asyncio.wait_for(started.wait(), 5)
-    disconnect.set()
+    client.leave.set()
     await asyncio.wait_for(cancelled.wait(), 5)
     await asyncio.wait_for(call, 5)
-    assert messages[0]["status"] == 499
+    assert client.messages[0]["status"] == 499

@@ -19,6 +19,7 @@ from app.web import create_app
 from app.web.app import bifrost_client_of
 from app.web.shared_queries import query_key
 from tests.gateway.guarded import ADMIN_KEY, BFF_KEY, KEYS
+from tests.gateway.raw_asgi import LeavingClient, graphql_scope
 from tests.gateway.test_dashboard_calls import seed_data
 from tests.gateway.test_read_coalescing import (
     CREATE,
@@ -227,43 +228,14 @@ async def test_an_upstream_failure_is_shared_as_the_same_typed_error(shared: Sha
 async def test_when_the_leading_client_leaves_the_others_still_get_their_answer(shared: Shared) -> None:
     reference = (await shared.post(DASHBOARD)).json()
     shared.gate.hold = hold_lists
-    body = orjson.dumps({"query": DASHBOARD})
-    leave = asyncio.Event()
-    sent_once = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent_once
-        if not sent_once:
-            sent_once = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await leave.wait()
-        return {"type": "http.disconnect"}
-
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
-        "http_version": "1.1",
-        "scheme": "http",
-        "server": ("gw", 80),
-        "client": ("127.0.0.1", 5000),
-        "root_path": "",
-    }
-    leader = asyncio.create_task(shared.app(scope, receive, send))
+    client = LeavingClient(orjson.dumps({"query": DASHBOARD}))
+    leader = asyncio.create_task(shared.app(graphql_scope(), client.receive, client.send))
     await shared.gate.until_held(1)
     followers = shared.spawn(DASHBOARD, 3)
     await shared.until_following(3)
-    leave.set()
+    client.leave.set()
     await asyncio.wait_for(leader, 5)
-    assert messages[0]["status"] == 499
+    assert client.messages[0]["status"] == 499
     await shared.gate.until_held(2)  # one of the followers runs it again
     shared.gate.release()
     responses = await asyncio.gather(*followers)
