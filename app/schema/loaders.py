@@ -77,7 +77,10 @@ class PrimedLoader(DataLoader[K, V]):
     def clear(self, key: K) -> None:
         self._read_remembered()
         self._known.pop(key, None)
-        super().clear(key)
+        try:
+            super().clear(key)
+        except KeyError:
+            pass  # never loaded: nothing to forget (Strawberry's cache deletes without looking)
 
     def clear_all(self) -> None:
         self._known.clear()

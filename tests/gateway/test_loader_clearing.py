@@ -56,6 +56,19 @@ async def test_forgetting_clears_a_loader_that_was_made() -> None:
     assert upstream.calls == ["budgets", "budgets"]  # read again after the write
 
 
+async def test_clearing_a_key_never_loaded_is_a_no_op_and_a_loaded_one_is_read_again() -> None:
+    # A write whose answer names an owner this request never read (a customer id in a created team) clears it:
+    # Strawberry's cache raised KeyError there, which failed the mutation after Bifrost had made the team.
+    upstream = Upstream()
+    loaders = Loaders(upstream, 10)  # type: ignore[arg-type]
+    loaders.team.clear("never-read")
+    assert await loaders.team.load("t1") == "T1"
+    loaders.team.clear("t1")
+    loaders.team.clear("t1")  # twice: the second finds nothing
+    assert await loaders.team.load("t1") == "T1"
+    assert upstream.calls == ["team t1", "team t1"]
+
+
 async def test_a_batch_of_one_answers_misses_and_fails_like_a_batch_of_several() -> None:
     upstream = Upstream()
     loaders = Loaders(upstream, 10)  # type: ignore[arg-type]
