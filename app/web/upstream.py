@@ -15,6 +15,7 @@ import httpx
 
 from app.bifrost import BifrostClient
 from app.bifrost.breaker import CircuitBreaker
+from app.bifrost.h1wire import H1Wire
 from app.bifrost.wire import AiohttpWire, HttpxWire, ReqwestWire, Wire
 from app.observability import UPSTREAM_DEPRECATED, UPSTREAM_DURATION, UPSTREAM_REQUESTS, UPSTREAM_SHARED_READS
 from app.settings import Settings
@@ -80,9 +81,17 @@ def build_bifrost_client(
     )
 
 
+# The wires to a real Bifrost, by UPSTREAM_HTTP_CLIENT.
+_WIRES: dict[str, type[AiohttpWire | ReqwestWire | H1Wire]] = {
+    "reqwest": ReqwestWire,
+    "aiohttp": AiohttpWire,
+    "h1": H1Wire,
+}
+
+
 def _wire(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> Wire:
     if transport is None and not settings.uses_embedded_bifrost:
-        wire = ReqwestWire if settings.upstream_http_client == "reqwest" else AiohttpWire
+        wire = _WIRES[settings.upstream_http_client]
         return wire(
             settings.upstream_base_url,
             max_connections=settings.upstream_max_connections,

@@ -1,5 +1,5 @@
-"""``UPSTREAM_HTTP_CLIENT`` picks the wire to a real Bifrost; the reqwest wire starts nothing before the first call
-(workers fork after the app is built), runs on uvloop, and no URL of the upstream reaches a caller or a log line.
+"""``UPSTREAM_HTTP_CLIENT`` picks the wire to a real Bifrost; the reqwest and h1 wires start nothing before the first
+call (workers fork after the app is built), run on uvloop, and no URL of the upstream reaches a caller or a log line.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvloop
 
+from app.bifrost.h1wire import H1Wire
 from app.bifrost.wire import AiohttpWire, ReqwestWire, WireConnectionError, WireTimeout, WireTooLarge
 from app.settings import Settings, SettingsError, load_settings
 from app.web import create_app
@@ -24,7 +25,9 @@ from tests.reliability.scripted_upstream import ScriptedUpstream, closed_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("value", "wire"), [(None, ReqwestWire), ("reqwest", ReqwestWire), (" AIOHTTP ", AiohttpWire)])
+@pytest.mark.parametrize(
+    ("value", "wire"), [(None, ReqwestWire), ("reqwest", ReqwestWire), (" AIOHTTP ", AiohttpWire), ("h1", H1Wire)]
+)
 async def test_the_setting_picks_the_wire(value: str | None, wire: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("UPSTREAM_HTTP_CLIENT", raising=False)
     if value is not None:
@@ -39,7 +42,7 @@ def test_an_unknown_client_is_refused_naming_the_setting(value: str, monkeypatch
     monkeypatch.setenv("UPSTREAM_HTTP_CLIENT", value)
     with pytest.raises(SettingsError, match="UPSTREAM_HTTP_CLIENT") as error:
         load_settings()
-    assert "'reqwest'" in str(error.value) and "'aiohttp'" in str(error.value)
+    assert all(f"'{name}'" in str(error.value) for name in ("reqwest", "aiohttp", "h1"))
 
 
 def test_nothing_is_started_before_the_first_call() -> None:
@@ -74,10 +77,41 @@ def test_nothing_is_started_before_the_first_call() -> None:
     assert int(after[2]) > int(before[2])  # the runtime's thread, made by the first call only
 
 
-def test_the_reqwest_wire_on_uvloop() -> None:
+def test_the_h1_wire_opens_nothing_before_the_first_call() -> None:
+    # In a fresh process: building the app makes no connection and no thread; the first call opens one.
+    script = textwrap.dedent(
+        """
+        import asyncio, os, sys
+        from app.settings import Settings
+        from app.web import create_app
+        from app.web.app import bifrost_client_of
+        from tests.reliability.scripted_upstream import ScriptedUpstream
+        async def call():
+            server = await ScriptedUpstream().start()
+            app = create_app(Settings(bifrost_url=server.url, upstream_http_client="h1"), transport=None)
+            wire = bifrost_client_of(app).wire
+            print(type(wire).__name__, server.accepted, len(os.listdir("/proc/self/task")))
+            response = await wire.send("GET", "/status/200", {}, None, None, 1024)
+            print(response.status, server.accepted, len(os.listdir("/proc/self/task")))
+            await wire.aclose()
+            await server.stop()
+        asyncio.run(call())
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    before, after = (line.split() for line in result.stdout.splitlines())
+    assert before[:2] == ["H1Wire", "0"]
+    assert after[:2] == ["200", "1"]
+    assert after[2] == before[2]  # no thread of its own, ever
+
+
+@pytest.mark.parametrize("wire_type", [ReqwestWire, H1Wire])
+def test_the_wire_on_uvloop(wire_type: type[ReqwestWire | H1Wire]) -> None:
     async def scenario() -> None:
         server = await ScriptedUpstream().start()
-        wire = ReqwestWire(server.url, max_connections=2, connect_timeout=1.0, read_timeout=1.0)
+        wire = wire_type(server.url, max_connections=2, connect_timeout=1.0, read_timeout=1.0)
         try:
             assert (await wire.send("GET", "/gzip", {}, None, None, 65536)).status == 200
             assert (await wire.send("GET", "/cookies", {}, None, None, 65536)).set_cookies[0].startswith("c3=")
@@ -95,7 +129,7 @@ def test_the_reqwest_wire_on_uvloop() -> None:
     uvloop.run(scenario())
 
 
-@pytest.mark.parametrize("client", ["reqwest", "aiohttp"])
+@pytest.mark.parametrize("client", ["reqwest", "aiohttp", "h1"])
 @pytest.mark.parametrize("route", ["refused", "reset-head", "silent", "broken-gzip", "huge-declared"])
 async def test_no_upstream_url_reaches_the_caller_or_a_log_line(
     client: str, route: str, caplog: pytest.LogCaptureFixture

@@ -1,10 +1,11 @@
-"""The two wires to a real Bifrost, side by side: the same requests against the same scripted server give the
+"""The wires to a real Bifrost, side by side: the same requests against the same scripted server give the
 same ``UpstreamResponse`` or the same exception, and the requests leave byte for byte alike.
 
-``ReqwestWire`` (Rust's reqwest) replaces ``AiohttpWire`` by default; every hardening of the old one is proven
-here on both: answer size limits (declared and streamed), timeouts, the pool bound and keep-alive, what can
-have been sent when a call fails (a write is retried only when nothing left), no redirects, proxies or cookie
-store, gzip and deflate decoded, a broken body refused, and no URL in any exception.
+``ReqwestWire`` (Rust's reqwest) and ``H1Wire`` (the gateway's own, on httptools) replace ``AiohttpWire``;
+every hardening of the old one is proven here on all three: answer size limits (declared and streamed),
+timeouts, the pool bound and keep-alive, what can have been sent when a call fails (a write is retried only
+when nothing left), no redirects, proxies or cookie store, gzip and deflate decoded, a broken body refused,
+and no URL in any exception.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from app.bifrost import BifrostClient
 from app.bifrost.errors import UpstreamOutcomeUnknown, UpstreamTimeout, UpstreamUnavailable
+from app.bifrost.h1wire import H1Wire
 from app.bifrost.wire import (
     AiohttpWire,
     ReqwestWire,
@@ -32,7 +34,7 @@ from app.bifrost.wire import (
 )
 from tests.reliability.scripted_upstream import ScriptedUpstream, blackhole_listener, closed_port
 
-WIRES: dict[str, Callable[..., Wire]] = {"aiohttp": AiohttpWire, "reqwest": ReqwestWire}
+WIRES: dict[str, Callable[..., Wire]] = {"aiohttp": AiohttpWire, "reqwest": ReqwestWire, "h1": H1Wire}
 LIMIT = 256 * 1024
 Outcome = tuple[Any, ...]
 
@@ -59,7 +61,7 @@ def fields(response: UpstreamResponse) -> Outcome:
 PLAIN = {route: orjson.dumps({"compressed": route, "filler": "y" * 4000}) for route in ("gzip", "deflate")}
 COOKIES = [f"c{i}=v{i}; Path=/; HttpOnly" for i in (3, 1, 2)]
 
-# path, method, max_bytes -> what both wires must give
+# path, method, max_bytes -> what every wire must give
 MATRIX: dict[str, tuple[str, str, int, Outcome]] = {
     "503-retry-after": ("/status/503", "GET", LIMIT, (503, b'{"error":"x"}', [], "7", True)),
     "500": ("/status/500", "POST", LIMIT, (500, b'{"error":"x"}', [], "7", True)),
@@ -91,7 +93,7 @@ async def server() -> AsyncIterator[ScriptedUpstream]:
 
 
 @pytest.mark.parametrize("case", list(MATRIX))
-async def test_both_wires_give_the_same_answer_or_error(case: str, server: ScriptedUpstream) -> None:
+async def test_every_wire_gives_the_same_answer_or_error(case: str, server: ScriptedUpstream) -> None:
     path, method, max_bytes, expected = MATRIX[case]
     results = {}
     for kind in WIRES:
@@ -100,7 +102,7 @@ async def test_both_wires_give_the_same_answer_or_error(case: str, server: Scrip
             results[kind] = await outcome(wire, method, path, max_bytes)
         finally:
             await wire.aclose()
-    assert results == {"aiohttp": expected, "reqwest": expected}
+    assert results == dict.fromkeys(WIRES, expected)
 
 
 @pytest.mark.parametrize("kind", list(WIRES))
@@ -125,8 +127,9 @@ async def test_a_connection_never_accepted_is_a_connect_timeout(kind: str) -> No
             sock.close()
 
 
-async def test_a_dns_failure_is_a_connect_error() -> None:
-    wire = make_wire("reqwest", "http://bifrost.invalid")
+@pytest.mark.parametrize("kind", ["reqwest", "h1"])
+async def test_a_dns_failure_is_a_connect_error(kind: str) -> None:
+    wire = make_wire(kind, "http://bifrost.invalid")
     try:
         assert await outcome(wire, "POST", "/echo") == (WireConnectError,)
     finally:
@@ -167,9 +170,17 @@ async def test_requests_leave_with_the_same_target_headers_and_body(
         finally:
             await wire.aclose()
     # The same bytes, but for ``'``, which the WHATWG URL rules reqwest follows send as %27 (decoded alike).
-    assert seen["reqwest"]["target"].replace("%27", "'") == seen["aiohttp"]["target"]
+    assert seen["reqwest"]["target"].replace("%27", "'") == seen["aiohttp"]["target"] == seen["h1"]["target"]
     assert parse_qsl(urlsplit(seen["reqwest"]["target"]).query) == list(PARAMS_SENT.items())
-    assert seen["reqwest"]["body"] == seen["aiohttp"]["body"] == (content or b"").decode("latin-1")
+    assert (
+        seen["reqwest"]["body"] == seen["aiohttp"]["body"] == seen["h1"]["body"] == (content or b"").decode("latin-1")
+    )
+    # A body's length as aiohttp gives it: a method that may carry a body says 0 when it has none.
+    lengths = {
+        kind: dict((n.lower(), v) for n, v in described["headers"]).get("content-length")
+        for kind, described in seen.items()
+    }
+    assert lengths["h1"] == lengths["aiohttp"]
     for described in seen.values():
         assert described["method"] == method
         pairs = [(name.lower(), value) for name, value in described["headers"]]
@@ -222,8 +233,9 @@ async def test_at_most_max_connections_and_they_are_reused(kind: str, server: Sc
     assert server.accepted <= 2  # kept alive: the later calls went over the same connections
 
 
-async def test_no_free_connection_in_time_is_a_connect_timeout(server: ScriptedUpstream) -> None:
-    wire = make_wire("reqwest", server.url, max_connections=1, connect_timeout=0.3)
+@pytest.mark.parametrize("kind", ["reqwest", "h1"])
+async def test_no_free_connection_in_time_is_a_connect_timeout(kind: str, server: ScriptedUpstream) -> None:
+    wire = make_wire(kind, server.url, max_connections=1, connect_timeout=0.3)
     try:
         held = asyncio.create_task(outcome(wire, "GET", "/gate"))
         await asyncio.wait_for(server.gate_filled.wait(), 10)
@@ -321,7 +333,7 @@ async def test_a_header_value_outside_ascii_leaves_as_utf8(kind: str, server: Sc
 
 @pytest.mark.parametrize("kind", list(WIRES))
 async def test_a_set_cookie_outside_ascii_is_read_or_refused_never_a_crash(kind: str) -> None:
-    # aiohttp reads the bytes as text with escapes; reqwest refuses the header, so the answer is no usable one.
+    # aiohttp (and h1) read the bytes as text with escapes; reqwest refuses the header: no usable answer.
     server = await ScriptedUpstream(only="cookies-latin1").start()
     wire = make_wire(kind, server.url)
     try:

@@ -1,0 +1,438 @@
+"""``H1Wire``: a small HTTP/1.1 client to Bifrost, written as an asyncio protocol over httptools' parser.
+
+The upstream client is the largest layer of the gateway's CPU per request. reqwest is cheap per byte, but on
+one core every call crosses from the event loop to reqwest's runtime thread and back; aiohttp stays in the
+loop but runs a task, streams and a payload object per call. This wire does only what Bifrost needs: one
+``transport.write`` per request, httptools (C) parsing the answer in the loop's own ``data_received``, and one
+future per call. It is hardened as the other wires (``tests/reliability/test_wire_parity.py`` runs it over the
+same matrix, ``tests/reliability/test_h1wire_attacks.py`` over lying and hostile servers):
+
+* at most ``max_connections`` calls in flight, so at most that many connections, kept alive (LIFO; one idle
+  for ~15 s, or closed by the server, is dropped when taken); waiting longer than ``connect_timeout`` for a
+  free one is a connect timeout;
+* ``read_timeout`` between reads, the wait for the head included (aiohttp's ``sock_read``);
+* an answer is at most ``max_bytes`` after decoding (a declared length over it is refused before the body is
+  read; gzip and deflate inflate no further than the limit), its head at most 64 KiB;
+* a connection is reused only after a complete answer that allows it and nothing more arrived; a call that
+  fails or whose caller left closes its connection;
+* refused, DNS or connect timeout say nothing was sent; any failure after writing leaves the outcome unknown,
+  and nothing is ever sent twice. Exceptions name the kind only, never the URL or the upstream's text.
+
+Example:
+    >>> wire = H1Wire("http://127.0.0.1:8080", max_connections=100, connect_timeout=2, read_timeout=10)
+    >>> wire.base_url
+    'http://127.0.0.1:8080'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import zlib
+from collections.abc import Mapping
+from typing import NoReturn, cast
+
+import httptools
+from yarl import URL
+
+from app.bifrost.wire import (
+    UpstreamResponse,
+    WireConnectError,
+    WireConnectionError,
+    WireConnectTimeout,
+    WireTimeout,
+    WireTooLarge,
+)
+
+__all__ = ["MAX_HEAD_BYTES", "H1Wire"]
+
+MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers together
+_IDLE_SECONDS = 15.0  # aiohttp's keep-alive: an idle connection older than this is not trusted to be open
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a value may hold tabs and text, nothing else below space
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # others say Content-Length: 0 (as aiohttp)
+# The answer headers the gateway reads; every other one is skipped unread.
+_LENGTH, _ENCODING, _TRANSFER, _COOKIE, _RETRY, _DEPRECATION = range(6)
+_KEPT = {
+    b"content-length": _LENGTH,
+    b"content-encoding": _ENCODING,
+    b"transfer-encoding": _TRANSFER,
+    b"set-cookie": _COOKIE,
+    b"retry-after": _RETRY,
+    b"deprecation": _DEPRECATION,
+}
+
+
+class H1Wire:
+    """A pool of HTTP/1.1 connections to Bifrost's base URL, each an asyncio protocol (see the module)."""
+
+    def __init__(self, base_url: str, *, max_connections: int, connect_timeout: float, read_timeout: float) -> None:
+        self.base_url = base_url
+        url = URL(base_url)
+        self._host = url.raw_host or ""
+        self._tls = url.scheme == "https"
+        self._port = url.port or (443 if self._tls else 80)
+        self._prefix = url.raw_path.rstrip("/")
+        self._host_line = f"Host: {url.host_port_subcomponent}\r\n"
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._slots = asyncio.Semaphore(max_connections)  # binds to the loop of its first wait
+        self._idle: list[_Connection] = []
+        self._open: set[_Connection] = set()
+        self._ssl: ssl.SSLContext | None = None
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+        max_bytes: int,
+    ) -> UpstreamResponse:
+        request = self._request(method, path, headers, content, params)
+        slots = self._slots
+        if slots.locked():
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    await slots.acquire()
+            except TimeoutError:
+                raise WireConnectTimeout("no free connection in time") from None
+        else:
+            await slots.acquire()
+        try:
+            connection = self._pooled() or await self._connect()
+            try:
+                response = await connection.start(request, max_bytes)
+            except BaseException:
+                connection.close()  # failed, or its caller left mid-call: what it would read next is unknown
+                raise
+            if connection.reusable:
+                connection.idle_since = connection.loop.time()
+                self._idle.append(connection)
+            else:
+                connection.close()
+            return response
+        finally:
+            slots.release()
+
+    async def aclose(self) -> None:
+        """Close every connection; a later call opens new ones."""
+        for connection in list(self._open):
+            connection.close()
+        self._idle.clear()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+    ) -> bytes:
+        # The target as aiohttp and reqwest build it (yarl), below the base URL's path.
+        target = self._prefix + str(URL(path).extend_query(params) if params else URL(path))
+        lines = [f"{method} {target} HTTP/1.1\r\n", self._host_line]
+        for name, value in headers.items():
+            if _TOKEN.fullmatch(name) is None or _CONTROL.search(value) is not None:
+                raise ValueError("an upstream request header is not valid")  # never quoted: it may be a secret
+            lines.append(f"{name}: {value}\r\n")
+        lines.append("Accept-Encoding: gzip, deflate\r\n")
+        if content:
+            lines.append(f"Content-Length: {len(content)}\r\n\r\n")
+        elif method in _NO_BODY_METHODS:
+            lines.append("\r\n")
+        else:
+            lines.append("Content-Length: 0\r\n\r\n")
+        try:
+            head = "".join(lines).encode()  # a value outside ASCII leaves as UTF-8, as the other wires send it
+        except UnicodeEncodeError:
+            raise ValueError("an upstream request header is not valid") from None
+        return head + content if content else head
+
+    def _pooled(self) -> _Connection | None:
+        idle = self._idle
+        if not idle:
+            return None
+        now = idle[0].loop.time()
+        if now - idle[0].idle_since > _IDLE_SECONDS:  # the oldest, unused since: closed in passing
+            idle.pop(0).close()
+        while idle:
+            connection = idle.pop()
+            if not connection.lost and now - connection.idle_since <= _IDLE_SECONDS:
+                return connection
+            connection.close()
+        return None
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        if self._tls and self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(loop, self._read_timeout, self._open),
+                    self._host,
+                    self._port,
+                    ssl=self._ssl if self._tls else None,
+                    server_hostname=self._host if self._tls else None,
+                )
+        except TimeoutError:
+            raise WireConnectTimeout("no connection in time") from None
+        except OSError:  # refused, unreachable, DNS (gaierror), TLS handshake: nothing was sent
+            raise WireConnectError("no connection") from None
+        return connection
+
+
+class _Stop(Exception):
+    """Raised from a parser callback to stop parsing; the reason is kept on the connection."""
+
+
+class _Connection(asyncio.Protocol):
+    """One connection and the one call it serves at a time; httptools calls the ``on_*`` methods."""
+
+    __slots__ = (
+        "body",
+        "call",
+        "chunked",
+        "decoder",
+        "deprecation",
+        "done",
+        "encoding",
+        "failure",
+        "head_bytes",
+        "head_read",
+        "idle_since",
+        "keep_alive",
+        "last_read",
+        "length",
+        "loop",
+        "lost",
+        "max_bytes",
+        "open",
+        "parser",
+        "read_timeout",
+        "received",
+        "retry_after",
+        "reusable",
+        "set_cookies",
+        "size",
+        "status",
+        "timer",
+        "transport",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float, open: set[_Connection]) -> None:
+        self.loop = loop
+        self.read_timeout = read_timeout
+        self.open = open
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+        self.idle_since = 0.0
+        self.call: asyncio.Future[UpstreamResponse] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.last_read = 0.0
+        self.reusable = False
+        self.max_bytes = 0
+        self.head_read = 0
+        self.head_bytes = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget what was read of an answer (a new call, or after a 1xx interim answer)."""
+        self.status = 0
+        self.length: bytes | None = None
+        self.encoding = b""
+        self.chunked = False
+        self.set_cookies: list[str] = []
+        self.retry_after: str | None = None
+        self.deprecation: bytes | None = None
+        self.body: list[bytes] = []
+        self.received = 0
+        self.size = 0
+        self.decoder: zlib._Decompress | None = None
+        self.done = False
+        self.keep_alive = False
+        self.failure: Exception | None = None
+
+    def start(self, request: bytes, max_bytes: int) -> asyncio.Future[UpstreamResponse]:
+        """Write one request; the future gives its answer."""
+        assert self.transport is not None
+        self._clear()
+        self.max_bytes = max_bytes
+        self.head_read = self.head_bytes = 0  # kept across interim answers: endless 1xx are bounded too
+        self.reusable = False
+        self.call = call = self.loop.create_future()
+        self.last_read = self.loop.time()
+        self.timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
+        self.transport.write(request)
+        return call
+
+    def close(self) -> None:
+        self.lost = True
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.abort()
+
+    # asyncio's protocol --------------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
+        self.open.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        call = self.call
+        if call is None or call.done():  # bytes nobody asked for: the connection cannot be trusted
+            self.close()
+            return
+        self.last_read = self.loop.time()
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            if not self.done:
+                self._fail(self.failure or WireConnectionError("the answer is not valid HTTP"))
+            self.close()  # an answer was read, then more bytes: the connection cannot be trusted
+            return
+        if not self.status:  # the head is not complete yet: httptools holds it, so it is bounded here
+            self.head_read += len(data)
+            if self.head_read > MAX_HEAD_BYTES:
+                self._fail(WireConnectionError("the answer's head is too large"))
+
+    def eof_received(self) -> bool:
+        self.lost = True
+        return False  # asyncio closes the transport; connection_lost settles a call in flight
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.open.discard(self)
+        call = self.call
+        if call is None or call.done():
+            return
+        if self.status and self.length is None and not self.chunked:
+            self._finish()  # an answer without a length ends with its connection
+        else:
+            self._fail(WireConnectionError("the connection closed before the answer ended"))
+
+    # httptools' callbacks ------------------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.done:
+            raise _Stop  # a second answer to one request
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_bytes += len(name) + len(value)
+        if self.head_bytes > MAX_HEAD_BYTES:  # a whole head in one read never reaches data_received's bound
+            self._stop(WireConnectionError("the answer's head is too large"))
+        kind = _KEPT.get(name.lower())
+        if kind is None:
+            return
+        if kind == _COOKIE:
+            self.set_cookies.append(value.decode("utf-8", "surrogateescape"))  # aiohttp's reading of the bytes
+        elif kind == _LENGTH:
+            self.length = value
+        elif kind == _ENCODING:
+            self.encoding = value.strip().lower()
+        elif kind == _TRANSFER:
+            self.chunked = value.rstrip().lower().endswith(b"chunked")
+        elif kind == _RETRY:
+            self.retry_after = value.decode("utf-8", "surrogateescape")
+        else:
+            self.deprecation = value
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200:
+            return  # an interim answer: its headers are forgotten when it completes
+        self.status = status
+        if self.length is not None and int(self.length) > self.max_bytes:
+            self._stop(WireTooLarge("the answer is too large"))
+
+    def on_body(self, chunk: bytes) -> None:
+        # Both bounded: what came (as a declared length is) and what it decodes to.
+        self.received += len(chunk)
+        if self.encoding:
+            chunk = self._decode(chunk)
+        self.body.append(chunk)
+        self.size += len(chunk)
+        if self.size > self.max_bytes or self.received > self.max_bytes:
+            self._stop(WireTooLarge("the answer is too large"))
+
+    def on_message_complete(self) -> None:
+        if not self.status:
+            self._clear()  # 100 Continue and the like: the real answer follows
+            return
+        self.keep_alive = self.parser.should_keep_alive()
+        self._finish()
+
+    # The call's end ------------------------------------------------------------------------------------------
+
+    def _decode(self, chunk: bytes) -> bytes:
+        decoder = self.decoder
+        if decoder is None:
+            if not chunk:
+                return chunk
+            if self.encoding in (b"gzip", b"x-gzip"):
+                wbits = 16 + zlib.MAX_WBITS
+            elif self.encoding == b"deflate":
+                # zlib-wrapped as the RFC says, or raw deflate as some servers send (aiohttp reads both)
+                wbits = zlib.MAX_WBITS if chunk[0] & 0x0F == 8 else -zlib.MAX_WBITS
+            else:
+                return chunk  # not an encoding asked for: the bytes as they came (as aiohttp gives them)
+            self.decoder = decoder = zlib.decompressobj(wbits)
+        try:
+            # Never more than one byte past the limit, however much this chunk would inflate to.
+            plain = decoder.decompress(chunk, self.max_bytes - self.size + 1)
+        except zlib.error:
+            self._stop(WireConnectionError("the answer's encoding is broken"))
+        if decoder.unused_data:  # bytes after the compressed stream's end
+            self._stop(WireConnectionError("the answer's encoding is broken"))
+        return plain
+
+    def _finish(self) -> None:
+        call = self.call
+        assert call is not None
+        decoder = self.decoder
+        if decoder is not None and not decoder.eof:
+            self._fail(WireConnectionError("the answer's encoding is broken"))  # cut short
+            return
+        self.done = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.reusable = self.keep_alive and not self.lost
+        body = self.body
+        call.set_result(
+            UpstreamResponse(
+                self.status,
+                body[0] if len(body) == 1 else b"".join(body),
+                self.set_cookies,
+                self.retry_after,
+                self.deprecation is not None and self.deprecation.strip().lower() not in (b"", b"false"),
+            )
+        )
+
+    def _stop(self, failure: Exception) -> NoReturn:
+        self.failure = failure
+        raise _Stop
+
+    def _fail(self, failure: Exception) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.close()
+        call = self.call
+        if call is not None and not call.done():
+            call.set_exception(failure)
+
+    def _read_timed_out(self) -> None:
+        self.timer = None
+        call = self.call
+        if call is None or call.done():
+            return
+        quiet = self.loop.time() - self.last_read
+        if quiet >= self.read_timeout:
+            self._fail(WireTimeout("no answer in time"))
+        else:  # data came since the timer was set: wait out the rest from the last read
+            self.timer = self.loop.call_later(self.read_timeout - quiet, self._read_timed_out)
