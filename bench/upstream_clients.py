@@ -5,8 +5,8 @@ Starts the embedded Bifrost-compatible server standalone on 127.0.0.1, then load
 in one process, for a fixed number of requests per round, and prints req/s medians (min-max), the
 ratio to httpx's own pool, and this process's CPU time per request (user + system of all its threads,
 which holds still when other work shares the machine). Beside the bare clients, the gateway's two wires
-(``app/bifrost/wire.py``: ``AiohttpWire`` and ``ReqwestWire``, with their limits and error mapping) are
-measured as the Bifrost client calls them.
+(``AiohttpWire`` and ``ReqwestWire`` in ``app/bifrost/wire.py``, ``H1Wire`` in ``app/bifrost/h1wire.py``, with
+their limits and error mapping) are measured as the Bifrost client calls them.
 Usage: ``.venv/bin/python bench/upstream_clients.py [--rounds 3] [--requests 4000]``.
 """
 
@@ -31,6 +31,7 @@ from pyreqwest.client import ClientBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's app, wherever it is run from
 
+from app.bifrost.h1wire import H1Wire
 from app.bifrost.wire import AiohttpWire, ReqwestWire, Wire
 
 Fetch = Callable[[str], Awaitable[int]]
@@ -116,7 +117,12 @@ async def main() -> None:
         clients["pyreqwest (Rust)"] = with_reqwest
         wires: list[Wire] = []
         headers = {"accept": "application/json", "authorization": "Bearer bench"}
-        for name, kind in (("AiohttpWire (gateway)", AiohttpWire), ("ReqwestWire (gateway)", ReqwestWire)):
+        gateway_wires: tuple[tuple[str, type[AiohttpWire | ReqwestWire | H1Wire]], ...] = (
+            ("AiohttpWire (gateway)", AiohttpWire),
+            ("ReqwestWire (gateway)", ReqwestWire),
+            ("H1Wire (gateway)", H1Wire),
+        )
+        for name, kind in gateway_wires:
             wire = kind(base, max_connections=100, connect_timeout=2.0, read_timeout=10.0)
             wires.append(wire)
 

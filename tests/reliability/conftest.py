@@ -187,7 +187,7 @@ def _free_port() -> int:
         return port
 
 
-HTTP_CLIENTS = ("reqwest", "aiohttp")
+HTTP_CLIENTS = ("reqwest", "aiohttp", "h1")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -18,6 +18,24 @@ open at once, and keeps every request it parsed. The first path segment picks th
     /drip          one byte of a 64-byte body each ``drip`` seconds
     /gate          held until ``open_gate()``, then 200
 
+Answers that lie or attack the client:
+
+    /short-body    ``Content-Length: 100``, ten bytes, then a clean close
+    /two-lengths   two different ``Content-Length`` headers
+    /bad-chunk     a chunked body whose size line is not hexadecimal
+    /long-header   one header line of 100 KiB; /many-cookies: 10,000 ``Set-Cookie`` headers
+    /extra-answer  a whole answer and, in the same write, a second one nobody asked for
+    /early-answer  413 and ``Connection: close`` before the request's body is read (then it is read)
+    /continue      ``100 Continue``, then the answer
+    /until-close   an answer with no length and no chunks: its body ends when the connection does
+    /close-after   an answer that says keep-alive, then the connection is closed
+    /bomb          a gzip body of about 1 MiB that inflates to 1 GiB of zeros
+    /cut-gzip      a gzip body cut in half (its length declared as the half)
+    /endless-head  a head that never ends, one KiB at a time (until the client goes)
+    /upgrade       ``101 Switching Protocols``, asked for by nobody
+
+``ScriptedUpstream(tls=context)`` serves over TLS (``url`` then starts with ``https``).
+
 ``ScriptedUpstream(only="silent")`` answers every path as /silent (for a gateway whose paths are its own).
 
 Example:
@@ -30,6 +48,7 @@ import asyncio
 import contextlib
 import gzip
 import socket
+import ssl
 import struct
 import zlib
 
@@ -56,8 +75,9 @@ class Received:
 class ScriptedUpstream:
     """The scripted server; ``url`` once started."""
 
-    def __init__(self, *, drip: float = 0.2, only: str | None = None) -> None:
+    def __init__(self, *, drip: float = 0.2, only: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.drip = drip
+        self.tls = tls
         self.only = only  # answer every request as this route, whatever its path
         self.received: list[Received] = []
         self.accepted = 0
@@ -75,11 +95,11 @@ class ScriptedUpstream:
     @property
     def url(self) -> str:
         """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     async def start(self) -> ScriptedUpstream:
         """Listen on a free port."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -126,10 +146,18 @@ class ScriptedUpstream:
         method, target, _ = request_line.split(" ", 2)
         headers = [(name.strip(), value.strip()) for name, _, value in (line.partition(":") for line in lines)]
         length = next((int(value) for name, value in headers if name.lower() == "content-length"), 0)
+        if (self.only or target.split("/")[1]) == "early-answer":
+            self.received.append(Received(method, target, headers, b"", connection))
+            return await self._answer_early(reader, writer, length)
         body = await reader.readexactly(length) if length else b""
         self.received.append(Received(method, target, headers, body, connection))
         route = self.only or target.split("?", 1)[0].split("/")[1]
         return await self._answer(route, target, writer, reader, self.received[-1])
+
+    async def _answer_early(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, length: int) -> bool:
+        await _respond(writer, 413, b"Connection: close\r\n" + _JSON, b'{"error":"too large"}')
+        await reader.readexactly(length)
+        return False
 
     async def _answer(
         self, route: str, target: str, writer: asyncio.StreamWriter, reader: asyncio.StreamReader, request: Received
@@ -195,6 +223,27 @@ class ScriptedUpstream:
                 self.gate_filled.set()
             await self._gate.wait()
             await _respond(writer, 200, _JSON, b"{}")
+        elif route in _LIES:
+            writer.write(_LIES[route])
+            await writer.drain()
+            return False  # closed after the answer, whatever it said
+        elif route == "endless-head":
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            while True:  # ends with ConnectionError once the client has gone
+                writer.write(b"X-More: " + b"m" * 1024 + b"\r\n")
+                await writer.drain()
+        elif route == "close-after":
+            await _respond(writer, 200, b"Connection: keep-alive\r\n" + _JSON, b"{}")
+            return False
+        elif route == "extra-answer":
+            await _respond(writer, 200, _JSON, b'{"asked":true}')
+            await _respond(writer, 200, _JSON, b'{"asked":false}')
+        elif route == "continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await _respond(writer, 200, _JSON, b'{"continued":true}')
+        elif route in ("bomb", "cut-gzip"):
+            body = _BOMB if route == "bomb" else _CUT_GZIP
+            await _respond(writer, 200, b"Content-Encoding: gzip\r\n" + _JSON, body)
         else:
             await _respond(writer, 404, _JSON, b"{}")
         return True
@@ -211,6 +260,33 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+def _gzip_bomb(segments: int) -> bytes:
+    """A gzip body of ``segments`` MiB of zeros, about 1 KiB per MiB, made in milliseconds.
+
+    Each MiB is compressed once after a full flush (which resets the compressor), so the same bytes repeat;
+    the trailer's checksum covers two MiB only, which a client that stops at its limit never reaches.
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    segment = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return first + segment * (segments - 1) + compressor.flush()
+
+
+_BOMB = _gzip_bomb(1024)
+_CUT_GZIP = gzip.compress(orjson.dumps({"filler": "y" * 4000}))[:-20]
+_HEAD = b"HTTP/1.1 200 OK\r\n" + _JSON
+_LIES = {
+    "short-body": _HEAD + b"Content-Length: 100\r\n\r\n" + b"{" * 10,
+    "two-lengths": _HEAD + b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+    "bad-chunk": _HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    "long-header": _HEAD + b"X-Long: " + b"a" * 100 * 1024 + b"\r\nContent-Length: 2\r\n\r\n{}",
+    "many-cookies": _HEAD + b"Set-Cookie: c=v; Path=/\r\n" * 10_000 + b"Content-Length: 2\r\n\r\n{}",
+    "until-close": _HEAD + b"\r\n" + b'{"until":"close"}',
+    "upgrade": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\nraw",
+}
 
 
 def closed_port() -> int:

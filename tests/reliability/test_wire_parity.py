@@ -82,6 +82,20 @@ MATRIX: dict[str, tuple[str, str, int, Outcome]] = {
     "reset-before-answer-read": ("/reset-head", "GET", LIMIT, (WireConnectionError,)),
     "reset-before-answer-write": ("/reset-head", "POST", LIMIT, (WireConnectionError,)),
     "reset-mid-body": ("/reset-body", "GET", LIMIT, (WireConnectionError,)),
+    # Answers that lie
+    "shorter-than-declared": ("/short-body", "GET", LIMIT, (WireConnectionError,)),
+    "two-content-lengths": ("/two-lengths", "GET", LIMIT, (WireConnectionError,)),
+    "bad-chunk-size": ("/bad-chunk", "GET", LIMIT, (WireConnectionError,)),
+    "10000-set-cookies": ("/many-cookies", "GET", LIMIT, (WireConnectionError,)),
+    "answer-before-the-body-is-read": (
+        "/early-answer",
+        "POST",
+        LIMIT,
+        (413, b'{"error":"too large"}', [], None, False),
+    ),
+    "100-continue-skipped": ("/continue", "GET", LIMIT, (200, b'{"continued":true}', [], None, False)),
+    "read-until-close": ("/until-close", "GET", LIMIT, (200, b'{"until":"close"}', [], None, False)),
+    "gzip-bomb": ("/bomb", "GET", LIMIT, (WireTooLarge,)),
 }
 
 
@@ -245,6 +259,34 @@ async def test_no_free_connection_in_time_is_a_connect_timeout(kind: str, server
     finally:
         await wire.aclose()
     assert [request.target for request in server.received] == ["/gate"]
+
+
+@pytest.mark.parametrize("kind", list(WIRES))
+async def test_an_answer_nobody_asked_for_never_reaches_the_next_call(kind: str, server: ScriptedUpstream) -> None:
+    # The server sends a second answer after the first, in the same write: the next call gets its own.
+    wire = make_wire(kind, server.url, max_connections=1)
+    try:
+        assert await outcome(wire, "GET", "/extra-answer") == (200, b'{"asked":true}', [], None, False)
+        described = await echo(wire, "GET", None)
+    finally:
+        await wire.aclose()
+    assert described["target"].startswith("/echo/teams")
+
+
+@pytest.mark.parametrize("kind", list(WIRES))
+async def test_an_answer_to_a_caller_that_left_never_reaches_the_next_call(kind: str, server: ScriptedUpstream) -> None:
+    wire = make_wire(kind, server.url, max_connections=1)
+    try:
+        held = asyncio.create_task(outcome(wire, "GET", "/gate"))
+        await asyncio.wait_for(server.gate_filled.wait(), 10)
+        held.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await held
+        server.open_gate()  # the answer to the call that left goes out now
+        described = await echo(wire, "GET", None)
+    finally:
+        await wire.aclose()
+    assert described["target"].startswith("/echo/teams")
 
 
 @pytest.mark.parametrize("kind", list(WIRES))
