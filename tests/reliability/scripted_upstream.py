@@ -31,7 +31,7 @@ Answers that lie or attack the client:
     /close-after   an answer that says keep-alive, then the connection is closed
     /bomb          a gzip body of about 1 MiB that inflates to 1 GiB of zeros
     /cut-gzip      a gzip body cut in half (its length declared as the half)
-    /endless-head  a head that never ends, one KiB at a time (until the client goes)
+    /endless-head  a header line that never ends, one KiB at a time (until the client goes)
     /upgrade       ``101 Switching Protocols``, asked for by nobody
 
 ``ScriptedUpstream(tls=context)`` serves over TLS (``url`` then starts with ``https``).
@@ -228,9 +228,9 @@ class ScriptedUpstream:
             await writer.drain()
             return False  # closed after the answer, whatever it said
         elif route == "endless-head":
-            writer.write(b"HTTP/1.1 200 OK\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nX-More: ")
             while True:  # ends with ConnectionError once the client has gone
-                writer.write(b"X-More: " + b"m" * 1024 + b"\r\n")
+                writer.write(b"m" * 1024)
                 await writer.drain()
         elif route == "close-after":
             await _respond(writer, 200, b"Connection: keep-alive\r\n" + _JSON, b"{}")

@@ -95,7 +95,8 @@ MATRIX: dict[str, tuple[str, str, int, Outcome]] = {
     ),
     "100-continue-skipped": ("/continue", "GET", LIMIT, (200, b'{"continued":true}', [], None, False)),
     "read-until-close": ("/until-close", "GET", LIMIT, (200, b'{"until":"close"}', [], None, False)),
-    "gzip-bomb": ("/bomb", "GET", LIMIT, (WireTooLarge,)),
+    "gzip-bomb-declared": ("/bomb", "GET", LIMIT, (WireTooLarge,)),  # 1 MiB on the wire: refused unread
+    "gzip-bomb-inflated": ("/bomb", "GET", 2 * 1024 * 1024, (WireTooLarge,)),  # read, and inflated only so far
 }
 
 
