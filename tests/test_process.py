@@ -118,7 +118,7 @@ def wait_for_shutdown_start(process: subprocess.Popen[bytes], workers: int) -> N
     raise AssertionError("the gateway exited without logging its shutdown")
 
 
-@pytest.mark.parametrize("client", ["reqwest", "aiohttp"])
+@pytest.mark.parametrize("client", ["reqwest", "aiohttp", "h1"])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_drains_in_flight_requests(upstream: tuple[int, HeldUpstream], workers: int, client: str) -> None:
     # Each upstream HTTP client drains and exits cleanly (pyreqwest's runtime thread included: no abort at exit).
