@@ -14,6 +14,10 @@ moving per call, so the parse memo never hits). What it leaves out is what the o
 
     python bench/endpoint.py                                 # every load, 3 rounds of 3,000 requests
     python bench/endpoint.py --loads lookup --profile tottime   # and a cProfile of one more round
+    python bench/endpoint.py --plain-asgi                    # as under an ASGI server without the disconnect watch
+
+Each request's scope carries the disconnect watch the gateway's own HTTP server puts there
+(``app/http_limits.py``), so no task waits on ``receive()`` for it; ``--plain-asgi`` leaves it out.
 
 Prints the best (minimum) of ``--rounds`` per load: microseconds of CPU per request at ``--concurrency``.
 """
@@ -42,6 +46,7 @@ import orjson
 import uvloop
 
 from app.bifrost.wire import UpstreamResponse
+from app.http_limits import DISCONNECT_WATCH, DisconnectWatch
 from app.settings import load_settings
 from app.web.app import bifrost_client_of, create_app
 
@@ -110,9 +115,9 @@ class Load:
         return body, headers
 
 
-async def one(app: Any, load: Load) -> None:
+async def one(app: Any, load: Load, served: bool = True) -> None:
     body, headers = load.next()
-    scope = {
+    scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
@@ -127,6 +132,8 @@ async def one(app: Any, load: Load) -> None:
         "headers": headers,
         "state": {},
     }
+    if served:  # as the gateway's HTTP server does: it tells the app when the client leaves (app/http_limits.py)
+        scope["extensions"] = {DISCONNECT_WATCH: DisconnectWatch()}
     sent: list[dict[str, Any]] = []
     delivered = False
 
@@ -146,10 +153,10 @@ async def one(app: Any, load: Load) -> None:
     assert b'"errors"' not in sent[1]["body"], sent[1]["body"]
 
 
-async def rounds(app: Any, load: Load, number: int, concurrency: int) -> float:
+async def rounds(app: Any, load: Load, number: int, concurrency: int, served: bool) -> float:
     async def client(count: int) -> None:
         for _ in range(count):
-            await one(app, load)
+            await one(app, load, served)
 
     started = time.process_time()
     await asyncio.gather(*(client(number // concurrency) for _ in range(concurrency)))
@@ -162,6 +169,11 @@ async def main() -> None:
     parser.add_argument("--number", type=int, default=3000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--plain-asgi",
+        action="store_true",
+        help="no disconnect watch in the scope, as under another ASGI server (a task per request waits on receive)",
+    )
     parser.add_argument("--profile", metavar="SORT", help="cProfile one more round, sorted by SORT (tottime ...)")
     args = parser.parse_args()
 
@@ -171,19 +183,21 @@ async def main() -> None:
     for name in args.loads.split(","):
         load = Load(name)
         for _ in range(200):
-            await one(app, load)  # warm: documents prepared, metric series made
+            await one(app, load, not args.plain_asgi)  # warm: documents prepared, metric series made
         # As the served app does (app/web/asgi.py): start-up objects frozen, young collections every 200k objects.
         gc.collect()
         gc.freeze()
         gc.set_threshold(200_000, 10, 10)
         calls = wire.calls
-        best = min([await rounds(app, load, args.number, args.concurrency) for _ in range(args.rounds)])
+        best = min(
+            [await rounds(app, load, args.number, args.concurrency, not args.plain_asgi) for _ in range(args.rounds)]
+        )
         per = (wire.calls - calls) / (args.rounds * (args.number // args.concurrency * args.concurrency))
         print(f"{name:16s} {best * 1e6:7.1f} us CPU per request (best of {args.rounds}; {per:.2f} upstream calls each)")
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()
-            await rounds(app, load, args.number, args.concurrency)
+            await rounds(app, load, args.number, args.concurrency, not args.plain_asgi)
             profile.disable()
             pstats.Stats(profile).sort_stats(args.profile).print_stats(40)
 

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.web.request_headers import GatewayRequest
+
 __all__ = ["GatewayASGI"]
 
 log = logging.getLogger("app.web")
@@ -57,7 +59,7 @@ class GatewayASGI:
             response = Response(status_code=405, headers={"allow": "GET, POST"})
         else:
             try:
-                response = await self._handle(Request(scope, receive))
+                response = await self._handle(GatewayRequest(scope, receive))
             except Exception as error:  # a bug: answer 500 without any detail, log the type only
                 log.error("unhandled error at the edge", extra={"error_type": type(error).__name__})
                 response = Response(_INTERNAL_ERROR, status_code=500, media_type="application/json")

@@ -33,7 +33,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from app.bifrost import BifrostClient
@@ -165,7 +165,9 @@ class GraphQLEndpoint:
         except Problem as problem:
             response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)
             outcome = problem.code
-        response.headers["x-request-id"] = request_id
+        # Appended rather than set through ``response.headers``: no response carries one before this point, and
+        # the request id is ASCII (``_request_id``).
+        response.raw_headers.append((b"x-request-id", request_id.encode()))
         duration = time.perf_counter() - started
         counted = (self.operation_labels.label(facts["operation"]), outcome, facts["operation_type"] or "none")
         series = _REQUEST_SERIES.get(counted)
@@ -272,15 +274,21 @@ class GraphQLEndpoint:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
+        # The ASGI messages read directly, as ``Request.stream`` reads them, without an async generator.
         body = bytearray()
-        try:
-            async for chunk in request.stream():
-                body += chunk
+        receive = request.receive
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                body += message.get("body", b"")
                 if len(body) > self.max_body_bytes:
                     raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
-        except ClientDisconnect:
-            # The client left (or the server gave up on a slow body): nothing failed here, nobody to answer.
-            raise Problem(499, "the client closed the request", "CLIENT_CLOSED_REQUEST") from None
+                if not message.get("more_body", False):
+                    break
+            elif kind == "http.disconnect":
+                # The client left (or the server gave up on a slow body): nothing failed here, nobody to answer.
+                raise Problem(499, "the client closed the request", "CLIENT_CLOSED_REQUEST")
         try:
             params = orjson.loads(body)
         except orjson.JSONDecodeError:
