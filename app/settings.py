@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     upstream_max_response_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     dataloader_concurrency: int = Field(10, ge=1, le=100)
     upstream_coalesce_reads: bool = True
-    # The HTTP client to a real Bifrost (app.bifrost.wire): Rust's reqwest, aiohttp, or the gateway's own (h1)
-    upstream_http_client: Literal["reqwest", "aiohttp", "h1"] = "reqwest"
+    # The HTTP client to a real Bifrost: the gateway's own on httptools (app.bifrost.h1wire), Rust's reqwest
+    # or aiohttp (app.bifrost.wire)
+    upstream_http_client: Literal["h1", "reqwest", "aiohttp"] = "h1"
     coalesce_queries: bool = True
 
     # Who the caller is (README: "Callers and credentials")

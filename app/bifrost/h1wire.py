@@ -403,6 +403,7 @@ class _Connection(asyncio.Protocol):
             self.timer = None
         self.reusable = self.keep_alive and not self.lost
         body = self.body
+        self.body = []  # an idle connection holds no answer
         call.set_result(
             UpstreamResponse(
                 self.status,

@@ -1,14 +1,16 @@
-"""The wire under the Bifrost client: one method, ``send``, with three implementations.
+"""The wire under the Bifrost client: one method, ``send``, with four implementations.
 
-* ``ReqwestWire`` talks to a real Bifrost through Rust's reqwest (pyreqwest): the cheapest client measured
-  here (``bench/upstream_clients.py``: about half of aiohttp's CPU per request), and the upstream client
-  is the largest layer of the gateway's CPU. ``UPSTREAM_HTTP_CLIENT`` chooses it or aiohttp.
+* ``H1Wire`` (``app/bifrost/h1wire.py``, the default) talks to a real Bifrost over HTTP/1.1 with httptools'
+  parser, in the event loop itself: the cheapest client measured (``bench/upstream_clients.py``: about a
+  third of reqwest's CPU per call), and the upstream client is the largest layer of the gateway's CPU.
+* ``ReqwestWire`` talks to a real Bifrost through Rust's reqwest (pyreqwest): about half of aiohttp's CPU
+  per call, but each call crosses to reqwest's runtime thread and back. ``UPSTREAM_HTTP_CLIENT`` chooses.
 * ``AiohttpWire`` talks to a real Bifrost through aiohttp (at concurrency 20 it served ~4.7x the requests
   of httpx with an aiohttp transport, and ~18x httpx's own pool).
 * ``HttpxWire`` wraps an ``httpx.AsyncClient``: the embedded server runs in-process through
   ``httpx.ASGITransport``, and tests swap the wire with ``httpx.MockTransport``.
 
-Both read at most ``max_bytes`` of a body and raise the same small set of exceptions, which
+All read at most ``max_bytes`` of a body and raise the same small set of exceptions, which
 ``BifrostClient`` maps onto the upstream error family. The two "before sending" kinds
 (``WireConnectError``, ``WireConnectTimeout``) say that no byte of the request left: a write that failed
 that way did not happen, while any other failure of a write leaves its outcome unknown.

@@ -1,9 +1,9 @@
 """Building the one pooled Bifrost client of a process from settings.
 
-With ``BIFROST_URL`` set, requests go over the wire through Rust's reqwest (``ReqwestWire``: the cheapest
-client measured, see ``app/bifrost/wire.py``) or aiohttp (``AiohttpWire``), as ``UPSTREAM_HTTP_CLIENT``
-says. Without it, the embedded Bifrost-compatible server answers in-process through
-``httpx.ASGITransport``; tests pass any httpx transport (ASGI, mock) instead.
+With ``BIFROST_URL`` set, requests go over the wire through the gateway's own HTTP/1.1 client (``H1Wire``:
+the cheapest client measured, see ``app/bifrost/h1wire.py``), Rust's reqwest (``ReqwestWire``) or aiohttp
+(``AiohttpWire``), as ``UPSTREAM_HTTP_CLIENT`` says. Without it, the embedded Bifrost-compatible server
+answers in-process through ``httpx.ASGITransport``; tests pass any httpx transport (ASGI, mock) instead.
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ def _free_port() -> int:
         return port
 
 
-HTTP_CLIENTS = ("reqwest", "aiohttp", "h1")
+HTTP_CLIENTS = ("h1", "reqwest", "aiohttp")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

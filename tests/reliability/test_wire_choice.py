@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
-    ("value", "wire"), [(None, ReqwestWire), ("reqwest", ReqwestWire), (" AIOHTTP ", AiohttpWire), ("h1", H1Wire)]
+    ("value", "wire"), [(None, H1Wire), ("h1", H1Wire), ("reqwest", ReqwestWire), (" AIOHTTP ", AiohttpWire)]
 )
 async def test_the_setting_picks_the_wire(value: str | None, wire: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("UPSTREAM_HTTP_CLIENT", raising=False)
@@ -53,7 +53,8 @@ def test_nothing_is_started_before_the_first_call() -> None:
         from app.settings import Settings
         from app.web import create_app
         from app.web.app import bifrost_client_of
-        app = create_app(Settings(bifrost_url="http://127.0.0.1:{closed_port()}"), transport=None)
+        settings = Settings(bifrost_url="http://127.0.0.1:{closed_port()}", upstream_http_client="reqwest")
+        app = create_app(settings, transport=None)
         wire = bifrost_client_of(app).wire
         print(type(wire).__name__, wire._client is None, len(os.listdir("/proc/self/task")))
         async def call():
