@@ -33,6 +33,7 @@ Answers that lie or attack the client:
     /cut-gzip      a gzip body cut in half (its length declared as the half)
     /endless-head  a header line that never ends, one KiB at a time (until the client goes)
     /upgrade       ``101 Switching Protocols``, asked for by nobody
+    /trickle       a chunked gzip answer with cookies, sent one byte at a time (every read a piece of it)
 
 ``ScriptedUpstream(tls=context)`` serves over TLS (``url`` then starts with ``https``).
 
@@ -232,6 +233,11 @@ class ScriptedUpstream:
             while True:  # ends with ConnectionError once the client has gone
                 writer.write(b"m" * 1024)
                 await writer.drain()
+        elif route == "trickle":
+            for byte in _TRICKLED:
+                writer.write(bytes((byte,)))
+                await writer.drain()
+                await asyncio.sleep(0)  # the client's loop turns between bytes: each read is a byte or a few
         elif route == "close-after":
             await _respond(writer, 200, b"Connection: keep-alive\r\n" + _JSON, b"{}")
             return False
@@ -278,6 +284,14 @@ def _gzip_bomb(segments: int) -> bytes:
 _BOMB = _gzip_bomb(1024)
 _CUT_GZIP = gzip.compress(orjson.dumps({"filler": "y" * 4000}))[:-20]
 _HEAD = b"HTTP/1.1 200 OK\r\n" + _JSON
+TRICKLED_BODY = orjson.dumps({"trickled": True, "filler": "t" * 200})
+_TRICKLED_GZIP = gzip.compress(TRICKLED_BODY)
+_TRICKLED = (
+    b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nRetry-After: 7\r\nSet-Cookie: b=2\r\nContent-Encoding: gzip\r\n"
+    + b"Transfer-Encoding: chunked\r\nDeprecation: true\r\n\r\n"
+    + b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (_TRICKLED_GZIP[:40], _TRICKLED_GZIP[40:]))
+    + b"0\r\n\r\n"
+)
 _LIES = {
     "short-body": _HEAD + b"Content-Length: 100\r\n\r\n" + b"{" * 10,
     "two-lengths": _HEAD + b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",

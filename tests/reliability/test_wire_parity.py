@@ -32,7 +32,7 @@ from app.bifrost.wire import (
     WireTimeout,
     WireTooLarge,
 )
-from tests.reliability.scripted_upstream import ScriptedUpstream, blackhole_listener, closed_port
+from tests.reliability.scripted_upstream import TRICKLED_BODY, ScriptedUpstream, blackhole_listener, closed_port
 
 WIRES: dict[str, Callable[..., Wire]] = {"aiohttp": AiohttpWire, "reqwest": ReqwestWire, "h1": H1Wire}
 LIMIT = 256 * 1024
@@ -95,6 +95,7 @@ MATRIX: dict[str, tuple[str, str, int, Outcome]] = {
     ),
     "100-continue-skipped": ("/continue", "GET", LIMIT, (200, b'{"continued":true}', [], None, False)),
     "read-until-close": ("/until-close", "GET", LIMIT, (200, b'{"until":"close"}', [], None, False)),
+    "every-read-a-byte": ("/trickle", "GET", LIMIT, (200, TRICKLED_BODY, ["a=1", "b=2"], "7", True)),
     "gzip-bomb-declared": ("/bomb", "GET", LIMIT, (WireTooLarge,)),  # 1 MiB on the wire: refused unread
     "gzip-bomb-inflated": ("/bomb", "GET", 2 * 1024 * 1024, (WireTooLarge,)),  # read, and inflated only so far
 }
