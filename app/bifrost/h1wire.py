@@ -16,7 +16,10 @@ same matrix, ``tests/reliability/test_h1wire_attacks.py`` over lying and hostile
 * a connection is reused only after a complete answer that allows it and nothing more arrived; a call that
   fails or whose caller left closes its connection;
 * refused, DNS or connect timeout say nothing was sent; any failure after writing leaves the outcome unknown,
-  and nothing is ever sent twice. Exceptions name the kind only, never the URL or the upstream's text.
+  and nothing is ever sent twice. Exceptions name the kind only, never the URL or the upstream's text;
+* the request target is the one aiohttp sends (no fragment, dot segments resolved);
+* the pool belongs to the event loop that calls it: called from another (each test runs its own), it starts
+  over rather than use the old loop's connections and semaphore.
 
 Example:
     >>> wire = H1Wire("http://127.0.0.1:8080", max_connections=100, connect_timeout=2, read_timeout=10)
@@ -27,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 import zlib
@@ -51,6 +55,7 @@ MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers together
 _IDLE_SECONDS = 15.0  # aiohttp's keep-alive: an idle connection older than this is not trusted to be open
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a value may hold tabs and text, nothing else below space
+_ROOT = URL("http://upstream")  # resolves a path's dot segments (the host is never used)
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # others say Content-Length: 0 (as aiohttp)
 # The answer headers the gateway reads; every other one is skipped unread.
 _LENGTH, _ENCODING, _TRANSFER, _COOKIE, _RETRY, _DEPRECATION = range(6)
@@ -77,6 +82,8 @@ class H1Wire:
         self._host_line = f"Host: {url.host_port_subcomponent}\r\n"
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        self._max_connections = max_connections
+        self._loop: asyncio.AbstractEventLoop | None = None  # the pool below belongs to this loop (see _bind)
         self._slots = asyncio.Semaphore(max_connections)  # binds to the loop of its first wait
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
@@ -92,6 +99,9 @@ class H1Wire:
         max_bytes: int,
     ) -> UpstreamResponse:
         request = self._request(method, path, headers, content, params)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._bind(loop)
         slots = self._slots
         if slots.locked():
             try:
@@ -102,7 +112,7 @@ class H1Wire:
         else:
             await slots.acquire()
         try:
-            connection = self._pooled() or await self._connect()
+            connection = self._pooled() or await self._connect(loop)
             try:
                 response = await connection.start(request, max_bytes)
             except BaseException:
@@ -123,6 +133,19 @@ class H1Wire:
             connection.close()
         self._idle.clear()
 
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve calls on ``loop`` from now on (a wire called from a new loop, as each test's, starts over).
+
+        The old loop's connections cannot be read from this one, and its semaphore's waiters are bound to it.
+        """
+        for connection in self._open:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: its sockets close when collected
+                connection.close()
+        self._open.clear()
+        self._idle.clear()
+        self._slots = asyncio.Semaphore(self._max_connections)
+        self._loop = loop
+
     def _request(
         self,
         method: str,
@@ -131,8 +154,14 @@ class H1Wire:
         content: bytes | None,
         params: Mapping[str, str | int] | None,
     ) -> bytes:
-        # The target as aiohttp and reqwest build it (yarl), below the base URL's path.
-        target = self._prefix + str(URL(path).extend_query(params) if params else URL(path))
+        # The target as aiohttp and reqwest build it (yarl), below the base URL's path: never a fragment (no
+        # client sends one), dot segments resolved and a relative path made absolute as both do (rare: the
+        # client's paths are absolute and its ids never hold a dot).
+        url = URL(path)
+        raw = url.raw_path
+        if raw[:1] != "/" or "/." in raw:
+            url = _ROOT.join(url)
+        target = self._prefix + (url.extend_query(params) if params else url).raw_path_qs
         lines = [f"{method} {target} HTTP/1.1\r\n", self._host_line]
         for name, value in headers.items():
             if _TOKEN.fullmatch(name) is None or _CONTROL.search(value) is not None:
@@ -165,8 +194,7 @@ class H1Wire:
             connection.close()
         return None
 
-    async def _connect(self) -> _Connection:
-        loop = asyncio.get_running_loop()
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
         if self._tls and self._ssl is None:
             self._ssl = ssl.create_default_context()
         try:
@@ -182,6 +210,11 @@ class H1Wire:
             raise WireConnectTimeout("no connection in time") from None
         except OSError:  # refused, unreachable, DNS (gaierror), TLS handshake: nothing was sent
             raise WireConnectError("no connection") from None
+        if connection.lost:  # closed by the server before a byte was written
+            raise WireConnectError("no connection")
+        # Known from here on, not from connection_made: uvloop closes a connection whose connect was cancelled
+        # mid-way without ever calling connection_lost, which would leave it in the set for good.
+        self._open.add(connection)
         return connection
 
 
@@ -280,7 +313,6 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
-        self.open.add(self)
 
     def data_received(self, data: bytes) -> None:
         call = self.call
@@ -344,6 +376,8 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if status < 200:
+            if status < 100:  # no such answer: not an interim one to wait past until the read timeout
+                self._stop(WireConnectionError("the answer is not valid HTTP"))
             return  # an interim answer: its headers are forgotten when it completes
         self.status = status
         if self.length is not None and int(self.length) > self.max_bytes:
@@ -364,6 +398,10 @@ class _Connection(asyncio.Protocol):
             self._clear()  # 100 Continue and the like: the real answer follows
             return
         self.keep_alive = self.parser.should_keep_alive()
+        if (self.status == 204 or self.status == 304) and (self.chunked or (self.length and int(self.length))):
+            # An answer that has no body declared one: if the server writes it after all, it would be read as
+            # the next call's answer. (A 304 may declare a length it does not send; Bifrost sends no 304.)
+            self.keep_alive = False
         self._finish()
 
     # The call's end ------------------------------------------------------------------------------------------
