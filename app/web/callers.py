@@ -72,6 +72,18 @@ class IdentifiedCaller:
     session: Mapping[str, str]
     """For login and logout: the caller's own credentials only."""
 
+    @property
+    def credentials(self) -> Mapping[str, str]:
+        """Every credential header sent upstream on the caller's behalf: ``upstream`` and ``session`` together.
+
+        Example:
+            >>> IdentifiedCaller(ANONYMOUS, {"authorization": "Bearer svc"}, {}).credentials
+            {'authorization': 'Bearer svc'}
+        """
+        if self.session is self.upstream or not self.session:
+            return self.upstream  # a caller's own credentials go with both; otherwise login and logout get none
+        return {**self.upstream, **self.session}
+
 
 class CallerPolicy:
     """Turns a request's headers into an ``IdentifiedCaller``.

@@ -159,8 +159,9 @@ class GraphQLEndpoint:
         try:
             with self.tracing.operation(request.headers) as span:
                 response = await self._respond(request, request_id, facts)
-                named = facts["operation"]  # operationName is free text: a span carries a GraphQL name at most
-                self.tracing.name_operation(span, named and loggable_operation_name(named), facts["operation_type"])
+                if span is not None:  # None: tracing is off
+                    named = facts["operation"]  # operationName is free text: a span carries a GraphQL name at most
+                    self.tracing.name_operation(span, named and loggable_operation_name(named), facts["operation_type"])
             outcome = facts.get("outcome", "ok")
         except Problem as problem:
             response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)
@@ -398,7 +399,7 @@ class GraphQLEndpoint:
             params.get("operationName"),
             params.get("variables"),
             identified.caller,
-            {**identified.upstream, **identified.session},
+            identified.credentials,
             media,
             "x-query-cost" in request.headers,
         )
@@ -496,7 +497,7 @@ class GraphQLEndpoint:
             bifrost=session,
             loaders=Loaders(session, self.dataloader_concurrency),
             caller=identified.caller,
-            client_address=request.client.host if request.client else None,
+            client_address=_client_address(request),
             login_limiter=self.login_limiter,
             earlier_attempt_at=earlier_attempt_at,
             request_id=request_id,
@@ -544,17 +545,22 @@ _UNSHARED = object()
 """What a leader hands the queries that waited for it when its answer was not theirs to have."""
 
 
-async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:
+def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> Awaitable[T | None]:
     """Run ``work`` in this task; if the client goes away first, cancel it (and its upstream calls).
 
     Returns None when the client left. Under the gateway's HTTP server the connection itself cancels the
     work (``DisconnectWatch``: nothing else runs); elsewhere a watcher task waits for ``http.disconnect``.
+    (A function that hands back the one coroutine that watches: no coroutine of its own around it.)
     """
-    current = asyncio.current_task()
-    assert current is not None
     watch = request.scope.get("extensions", {}).get(DISCONNECT_WATCH)
     if watch is not None:
-        return await _cancel_when_watched(watch, current, work)
+        return _cancel_when_watched(watch, work)
+    return _cancel_on_receive(request, work)
+
+
+async def _cancel_on_receive(request: Request, work: Awaitable[T]) -> T | None:
+    current = asyncio.current_task()
+    assert current is not None
     left = False
 
     async def watch_receive() -> None:
@@ -576,11 +582,13 @@ async def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | Non
         watcher.cancel()
 
 
-async def _cancel_when_watched(watch: DisconnectWatch, current: asyncio.Task[Any], work: Awaitable[T]) -> T | None:
+async def _cancel_when_watched(watch: DisconnectWatch, work: Awaitable[T]) -> T | None:
     if watch.left:  # gone before the work started
         if inspect.iscoroutine(work):
             work.close()
         return None
+    current = asyncio.current_task()
+    assert current is not None
     watch.task = current
     try:
         return await work
@@ -662,6 +670,12 @@ def _checked(params: object) -> dict[str, Any]:
     if extensions is not None and not isinstance(extensions, dict):
         raise Problem(400, "extensions must be a JSON object")
     return params
+
+
+def _client_address(request: Request) -> str | None:
+    # What ``request.client.host`` says, without building the ``Address`` it comes in.
+    client = request.scope.get("client")
+    return None if client is None else client[0]
 
 
 def _request_id(request: Request) -> str:

@@ -11,9 +11,12 @@ import orjson
 import pytest
 from starlette.datastructures import Headers
 
+from app.keys import KeyRing, entry_for, parse_gateway_keys
 from app.settings import Settings
 from app.web import create_app
+from app.web.callers import CallerPolicy
 from app.web.request_headers import RequestHeaders
+from tests.gateway.conftest import REVEAL_KEY
 from tests.gateway.documents import TEAM_BY_ID
 from tests.gateway.raw_asgi import graphql_scope
 
@@ -78,10 +81,13 @@ class Upstream:
             Settings(bifrost_url="http://bifrost.internal", **settings), transport=httpx.MockTransport(answer)
         )
 
-    async def post(self, headers: list[tuple[bytes, bytes]], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    async def post(
+        self, headers: list[tuple[bytes, bytes]], messages: list[dict[str, Any]], **scope_changes: Any
+    ) -> dict[str, Any]:
         """Drive one POST /graphql through the ASGI interface; the status, headers and JSON body of the answer."""
         scope = graphql_scope()
         scope["headers"] = headers
+        scope.update(scope_changes)
         sent: list[dict[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
@@ -119,6 +125,15 @@ async def test_a_name_not_lower_cased_is_not_read_as_the_credential(gw: Upstream
     assert answer["body"]["data"] == ANSWERED
     assert len(gw.seen) == 1
     assert "authorization" not in gw.seen[0].headers
+
+
+@pytest.mark.parametrize("client", [None, ["10.0.0.7", 4000], ("10.0.0.7", 4000)])
+async def test_a_request_whose_server_names_no_client_or_names_it_in_a_list_is_served(
+    gw: Upstream, client: Any
+) -> None:
+    answer = await gw.post([JSON], _whole(LOOKUP), client=client)
+    assert answer["status"] == 200
+    assert answer["body"]["data"] == ANSWERED
 
 
 async def test_two_authorization_headers_are_refused_before_anything_goes_upstream(gw: Upstream) -> None:
@@ -208,3 +223,29 @@ async def test_a_body_over_the_limit_in_a_later_message_is_refused_without_readi
     assert answer["body"]["errors"][0]["extensions"]["code"] == "BODY_TOO_LARGE"
     assert len(messages) == 1  # the third message was never asked for
     assert gw.seen == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [],
+        [(b"authorization", b"Bearer mine")],
+        [(b"cookie", b"token=abc")],
+        [(b"authorization", b"Basic dTpw"), (b"cookie", b"a=1; token=abc")],
+        [(b"x-gateway-key", REVEAL_KEY.encode())],
+        [(b"authorization", b"Bearer " + REVEAL_KEY.encode())],
+        [(b"x-bf-vk", b"sk-bf-0123456789abcdef")],
+    ],
+)
+@pytest.mark.parametrize("lend", [False, True])
+def test_a_callers_credentials_are_its_upstream_and_session_headers_together(
+    raw: list[tuple[bytes, bytes]], lend: bool
+) -> None:
+    # The shared-query key is made of them: two callers share an answer only when they send the same ones.
+    policy = CallerPolicy(
+        KeyRing(parse_gateway_keys(entry_for("tests", REVEAL_KEY))),
+        {"authorization": "Bearer service"},
+        anonymous_gets_service_credentials=lend,
+    )
+    identified = policy.identify(RequestHeaders({"headers": raw}))
+    assert identified.credentials == {**identified.upstream, **identified.session}
