@@ -243,8 +243,8 @@ class _Connection(asyncio.Protocol):
         "loop",
         "lost",
         "max_bytes",
-        "open",
         "parser",
+        "pool",
         "read_timeout",
         "received",
         "retry_after",
@@ -256,10 +256,10 @@ class _Connection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float, open: set[_Connection]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float, pool: set[_Connection]) -> None:
         self.loop = loop
         self.read_timeout = read_timeout
-        self.open = open
+        self.pool = pool  # the wire's open connections, which this one leaves when it closes
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.lost = False
@@ -338,7 +338,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        self.open.discard(self)
+        self.pool.discard(self)
         call = self.call
         if call is None or call.done():
             return
