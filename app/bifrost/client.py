@@ -291,8 +291,9 @@ def _backoff_delay(attempt: int, retry_after: str | None) -> float:
         >>> 0 <= _backoff_delay(1, None) <= 0.1
         True
     """
-    if retry_after is not None and retry_after.strip().isdigit():
-        return min(float(retry_after), 2.0)
+    if retry_after is not None and (seconds := retry_after.strip()).isascii() and seconds.isdigit():
+        # ASCII only: "²" is a digit to isdigit() and no number to float(), whose error would quote it.
+        return min(float(seconds), 2.0)
     return random.uniform(0, 0.05 * (2**attempt))
 
 

@@ -154,9 +154,10 @@ class H1Wire:
         content: bytes | None,
         params: Mapping[str, str | int] | None,
     ) -> bytes:
-        # The target as aiohttp and reqwest build it (yarl), below the base URL's path: never a fragment (no
-        # client sends one), dot segments resolved and a relative path made absolute as both do (rare: the
-        # client's paths are absolute and its ids never hold a dot).
+        # The target as aiohttp and reqwest build it (yarl), below the base URL's path: only a path and query,
+        # never a host (the absolute form tells a server to ignore the Host line) nor a fragment; dot segments
+        # resolved and a relative path made absolute as both do (rare: the client's paths are absolute and its
+        # ids never hold a dot).
         url = URL(path)
         raw = url.raw_path
         if raw[:1] != "/" or "/." in raw:

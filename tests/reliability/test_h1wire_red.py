@@ -578,3 +578,60 @@ async def test_an_odd_path_leaves_as_aiohttp_sends_it(path: str) -> None:
         await server.stop()
     assert targets["h1"] == targets["aiohttp"]
     assert all("#" not in target for target in targets["h1"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/echo/x\r\nX-Injected: 1\r\n", "/echo/x HTTP/1.1\r\nHost: evil\r\n\r\nGET /echo/y", "/echo/x\x00\x7f"]
+)
+async def test_a_path_cannot_inject_a_line_or_a_second_request(path: str) -> None:
+    server = await ScriptedUpstream(only="echo").start()
+    wire = make_wire(server.url)
+    try:
+        assert (await wire.send("GET", path, {}, None, {"q": "a\r\nX-Injected: 2"}, LIMIT)).status == 200
+        assert (await wire.send("GET", "/echo/z", {}, None, None, LIMIT)).status == 200
+    finally:
+        await wire.aclose()
+        await server.stop()
+    assert [request.target.split("/")[2][:1] for request in server.received] == ["x", "z"]  # two requests, no more
+    first = server.received[0]
+    assert " " not in first.target and "\r" not in first.target and "\n" not in first.target
+    assert [value for name, value in first.headers if name.lower() == "host"] == [server.url.removeprefix("http://")]
+    assert not any(name.lower() == "x-injected" for name, _ in first.headers)
+
+
+@pytest.mark.parametrize("path", ["http://elsewhere.example/echo/a", "//elsewhere.example/echo/a"])
+async def test_a_path_naming_another_host_stays_a_path_on_bifrost(path: str) -> None:
+    # Never the absolute form (which tells a server to ignore the Host line) nor another host's name.
+    server = await ScriptedUpstream(only="echo").start()
+    wire = make_wire(server.url)
+    try:
+        assert (await wire.send("GET", path, {}, None, None, LIMIT)).status == 200
+    finally:
+        await wire.aclose()
+        await server.stop()
+    assert [request.target for request in server.received] == ["/echo/a"]
+    assert ("Host", server.url.removeprefix("http://")) in server.received[0].headers
+
+
+async def test_a_retry_after_in_digits_outside_ascii_is_no_delay_and_no_error(
+    canned: Callable[[Canned], Awaitable[Canned]],
+) -> None:
+    # "²" passes str.isdigit() and fails float(), whose ValueError would quote the upstream's text.
+    async def handler(n: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 503 Busy\r\nRetry-After: \xc2\xb2\r\nContent-Length: 2\r\n\r\n{}" if n == 1 else OK)
+        await writer.drain()
+        return True
+
+    server = await canned(Canned(handler))
+    wire = make_wire(server.url)
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    try:
+        client = BifrostClient(wire, total_timeout=10.0, read_retries=1, sleep=sleep)
+        assert (await client.request("GET", "/api/governance/teams", headers={})).status == 200
+    finally:
+        await wire.aclose()
+    assert len(delays) == 1 and delays[0] <= 0.05  # the backoff's own jitter, as for no Retry-After
