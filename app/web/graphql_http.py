@@ -196,7 +196,7 @@ class GraphQLEndpoint:
         return response
 
     async def _respond(self, request: Request, request_id: str, facts: dict[str, Any]) -> Response:
-        framing = framing_for(request.headers.get("accept", ""))
+        framing = _framing(request.headers.get("accept", ""))
         try:
             media: str | None = _media(request)
         except Problem:
@@ -615,6 +615,14 @@ def _persisted_query_error(error: PersistedQueryError, media: str, facts: dict[s
     facts["outcome"] = error.code
     body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
     return Response(orjson.dumps(body), status_code=error.status, media_type=media)
+
+
+def _framing(accept: str) -> StreamFraming | None:
+    """``framing_for(accept)``, parsed only when the header names a streaming type (most requests name none)."""
+    lowered = accept.lower()
+    if "text/event-stream" in lowered or "multipart/mixed" in lowered:
+        return framing_for(accept)
+    return None
 
 
 def _media(request: Request) -> str:

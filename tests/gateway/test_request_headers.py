@@ -15,7 +15,9 @@ from app.keys import KeyRing, entry_for, parse_gateway_keys
 from app.settings import Settings
 from app.web import create_app
 from app.web.callers import CallerPolicy
+from app.web.graphql_http import _framing
 from app.web.request_headers import RequestHeaders
+from app.web.stream_framing import framing_for
 from tests.gateway.conftest import REVEAL_KEY
 from tests.gateway.documents import TEAM_BY_ID
 from tests.gateway.raw_asgi import graphql_scope
@@ -249,3 +251,26 @@ def test_a_callers_credentials_are_its_upstream_and_session_headers_together(
     )
     identified = policy.identify(RequestHeaders({"headers": raw}))
     assert identified.credentials == {**identified.upstream, **identified.session}
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "",
+        "application/json",
+        "application/graphql-response+json, application/json;q=0.9",
+        "*/*",
+        "text/event-stream",
+        "TEXT/Event-Stream; charset=utf-8",
+        'multipart/mixed;subscriptionSpec="1.0", application/json',
+        "Multipart/Mixed; subscriptionspec=1.0; boundary=graphql",
+        "multipart/mixed",
+        "multipart/mixed; boundary=other; subscriptionSpec=1.0",
+        "application/json, " + "x" * 2000 + ", text/event-stream",
+        "text/event-stream\xe9",
+        "text/html, application/xhtml+xml",
+    ],
+)
+def test_the_stream_an_accept_header_asks_for_is_read_as_before(accept: str) -> None:
+    ours, theirs = _framing(accept), framing_for(accept)
+    assert type(ours) is type(theirs)
