@@ -307,6 +307,9 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         self.lost = True
         self.reusable = False
+        if self.timer is not None:  # a call its caller left: its timer would keep this alive until it fired
+            self.timer.cancel()
+            self.timer = None
         if self.transport is not None:
             self.transport.abort()
 

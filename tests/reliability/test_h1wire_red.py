@@ -29,7 +29,7 @@ import pytest
 import trustme
 import uvloop
 
-from app.bifrost import BifrostClient
+from app.bifrost import BifrostClient, h1wire
 from app.bifrost.errors import UpstreamOutcomeUnknown
 from app.bifrost.h1wire import H1Wire
 from app.bifrost.wire import AiohttpWire, WireConnectError, WireConnectionError, WireTimeout
@@ -424,6 +424,28 @@ def test_a_wire_serves_a_second_event_loop_after_the_first_closed(second: str, c
     asyncio.run(burst())
     RUNNERS[second](burst())
     RUNNERS[second](burst())
+
+
+@pytest.mark.parametrize("loop", list(RUNNERS))
+def test_a_call_its_caller_left_is_forgotten_at_once_not_at_the_read_timeout(loop: str, child_upstream: str) -> None:
+    # The read timer of a call cancelled mid-wait would hold its connection (parser, body read so far) until the
+    # read timeout; a gateway whose clients leave often would hold that many.
+    async def scenario() -> None:
+        wire = make_wire(child_upstream, read_timeout=60.0)
+        call = asyncio.create_task(wire.send("GET", "/silent", {}, None, None, LIMIT))
+        while not wire._open:  # noqa: ASYNC110 (connected: the only sign is the pool's set)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the request is out, the answer awaited
+        call.cancel()
+        await asyncio.gather(call, return_exceptions=True)
+        del call  # its exception's traceback holds the connection, as a caller's would until it is gone
+        for _ in range(5):  # the aborted transport's last callbacks
+            await asyncio.sleep(0)
+        gc.collect()
+        assert not [kept for kept in gc.get_objects() if isinstance(kept, h1wire._Connection)]
+        await wire.aclose()
+
+    RUNNERS[loop](scenario())
 
 
 async def test_many_failing_calls_do_not_grow_memory(canned: Callable[[Canned], Awaitable[Canned]]) -> None:
