@@ -396,7 +396,16 @@ class BifrostSession:
             return await self._read(model, path, params, query, headers)
         # Shared only with callers that send the same credentials (see app/bifrost/coalesce.py).
         key = (path, query, model, headers.get("authorization"), headers.get("cookie"))
-        return await reads.run(key, self._read, model, path, params, query, headers)
+        waiters = reads.lead(key)
+        if waiters is None:  # an identical read is in flight: its answer
+            return await reads.run(key, self._read, model, path, params, query, headers)
+        try:
+            value = await self._read(model, path, params, query, headers)
+        except BaseException as error:
+            reads.abandon(key, waiters, error)
+            raise
+        reads.settle(key, waiters, value)
+        return value
 
     async def _read(
         self,

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.bifrost import BifrostClient
-from app.bifrost.coalesce import ReadCoalescer
+from app.bifrost.coalesce import RETRY, ReadCoalescer
 from app.http_limits import DISCONNECT_WATCH, DisconnectWatch
 from app.observability import REQUEST_DURATION, REQUESTS, OperationLabels, loggable_operation_name
 from app.schema.context import GatewayContext
@@ -408,25 +408,24 @@ class GraphQLEndpoint:
             return (await self._run(request, prepared, params, media, forwarded, identified, request_id, facts, None))[
                 0
             ]
+        shared = self.shared_queries
         while True:
-            own: Response | None = None
-
-            async def lead() -> object:
-                nonlocal own
-                own, _, _ = await self._run(
-                    request, prepared, params, media, forwarded, identified, request_id, facts, None, watch=False
-                )
-                if own.status_code == 499 or any(name == b"set-cookie" for name, _ in own.raw_headers):
-                    return _UNSHARED  # an answer for its own client only: the others run the query themselves
-                return SharedAnswer(own.status_code, bytes(own.body), facts.get("outcome"), facts["cost"])
-
-            answer = await _cancel_on_disconnect(request, self.shared_queries.run(shared_key, lead))
+            waiters = shared.lead(shared_key)
+            if waiters is not None:  # none in flight (the usual case): run it here, in this request's task
+                try:
+                    own, _, _ = await self._run(
+                        request, prepared, params, media, forwarded, identified, request_id, facts, None
+                    )
+                except BaseException as error:
+                    shared.abandon(shared_key, waiters, error)
+                    raise
+                shared.settle(shared_key, waiters, _shared_answer(own, facts) if waiters else None)
+                return own
+            answer = await _cancel_on_disconnect(request, shared.follow(shared_key))
             if answer is None:  # this request's client left
                 facts["outcome"] = "CLIENT_CLOSED_REQUEST"
                 return Response(status_code=499)
-            if own is not None:
-                return own  # this request ran it
-            if answer is _UNSHARED:
+            if answer is RETRY or answer is _UNSHARED:
                 continue  # run it (or join whoever runs it now)
             assert isinstance(answer, SharedAnswer)
             facts["shared"] = True
@@ -483,8 +482,6 @@ class GraphQLEndpoint:
         request_id: str,
         facts: dict[str, Any],
         earlier_attempt_at: float | None,
-        *,
-        watch: bool = True,
     ) -> tuple[Response, Settle, bytes | None]:
         operation_name = params.get("operationName")
         session = self.client.session(
@@ -506,7 +503,7 @@ class GraphQLEndpoint:
             work = self.executor.execute(
                 prepared, variables=params.get("variables"), context=context, operation_name=operation_name
             )
-            result = await (_cancel_on_disconnect(request, work) if watch else work)
+            result = await _cancel_on_disconnect(request, work)
         finally:
             facts["upstream_calls"] = session.calls
             context.loaders.close()
@@ -543,6 +540,14 @@ class GraphQLEndpoint:
 
 _UNSHARED = object()
 """What a leader hands the queries that waited for it when its answer was not theirs to have."""
+
+
+def _shared_answer(own: Response, facts: dict[str, Any]) -> object:
+    """What the queries that waited for this one receive: its answer, or ``_UNSHARED`` when the answer is for
+    its own client only (a 499 of a client that left, or one that sets a cookie): they run it themselves."""
+    if own.status_code == 499 or any(name == b"set-cookie" for name, _ in own.raw_headers):
+        return _UNSHARED
+    return SharedAnswer(own.status_code, bytes(own.body), facts.get("outcome"), facts["cost"])
 
 
 def _cancel_on_disconnect(request: Request, work: Awaitable[T]) -> Awaitable[T | None]:
