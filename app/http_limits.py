@@ -19,6 +19,9 @@ What a client meets (each setting is in the README):
 * an answer that cannot be written for ``SEND_TIMEOUT`` seconds because the client reads nothing (the
   write buffer stays full): the connection is dropped, and the application sees the client leave.
 
+A complete GraphQL answer is written by ``respond_directly`` in one write, with the bytes uvicorn's ``send``
+would write in two (``HTTP_DIRECT_RESPONSES=false`` sends it through ``send``).
+
 Each refusal closes the connection after the answer: the server stops sending, drops what the client
 still sends for a moment so that the client can read the answer, then closes.
 """
@@ -36,7 +39,13 @@ import httptools
 import orjson
 from prometheus_client import Counter
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from app.settings import Settings
@@ -77,11 +86,13 @@ class DisconnectWatch:
         (False, None)
     """
 
-    __slots__ = ("left", "task")
+    __slots__ = ("cycle", "left", "task")
 
     def __init__(self) -> None:
         self.left = False
         self.task: asyncio.Task[Any] | None = None
+        # The request's cycle, for ``respond_directly`` (GraphQL requests only; the edge drops it when done).
+        self.cycle: RequestResponseCycle | None = None
 
     def client_left(self) -> None:
         """The connection is lost: cancel the task at work, if any."""
@@ -133,7 +144,11 @@ def server_options(settings: Settings) -> dict[str, Any]:
     http_protocol: Any = "httptools"
     if settings.http_edge_limits:
         # A partial of a module-level class: uvicorn pickles its config for worker processes.
-        http_protocol = functools.partial(LimitedHttpToolsProtocol, limits=HttpLimits.from_settings(settings))
+        http_protocol = functools.partial(
+            LimitedHttpToolsProtocol,
+            limits=HttpLimits.from_settings(settings),
+            direct_responses=settings.http_direct_responses,
+        )
     return {
         "http": http_protocol,
         "timeout_keep_alive": settings.keepalive_timeout,
@@ -156,9 +171,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         limits: HttpLimits,
+        direct_responses: bool = True,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
+        self.direct_responses = direct_responses
         # The head is counted from the end of the previous message (or the connection's start) until
         # the parser completes the headers; within that span every byte received is a head byte.
         self._max_head = limits.max_header_bytes
@@ -267,8 +284,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             raise _Refused  # stop before uvicorn starts the application
         previous = self.cycle
         scope = cast(dict[str, Any], self.scope)
-        scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch()
+        watch = scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch()
         HttpToolsProtocol.on_headers_complete(self)
+        cycle = self.cycle
+        if self.direct_responses and cycle is not previous and cycle.scope is scope and scope["path"] == "/graphql":
+            watch.cycle = cycle
         if self.pipeline and previous is not None and not previous.response_complete:
             self._earlier_cycles.append(previous)
 
@@ -409,6 +429,51 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = self._linger_timer = self._send_timer = None
+
+
+def respond_directly(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+    """Write a whole answer as uvicorn's ``send`` would for its start and body messages, in one write.
+
+    False (nothing written, nothing changed) where ``send`` is needed: an answer started, a client gone, writes
+    paused, access log on, no ``content-length`` that matches the body, a header ``send`` would refuse.
+    """
+    if cycle.response_started or cycle.disconnected or cycle.flow.write_paused or cycle.access_log:
+        return False
+    content = [STATUS_LINE[status]]
+    keep_alive = cycle.keep_alive
+    has_close = False
+    length = -1
+    for name, value in (*cycle.default_headers, *headers):
+        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+            return False
+        name = name.lower()
+        if name == b"content-length":
+            if length != -1:
+                return False
+            length = int(value) if value.isdigit() else -2
+        elif name == b"transfer-encoding":
+            return False
+        elif name == b"connection":
+            if b"close" in [token.lower().strip() for token in value.split(b",")]:
+                keep_alive = False
+                has_close = True
+        content += (name, b": ", value, b"\r\n")
+    if length != len(body):
+        return False
+    if not keep_alive and not has_close:
+        content.append(b"connection: close\r\n")
+    content += (b"\r\n", body)
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    cycle.chunked_encoding = False
+    cycle.keep_alive = keep_alive
+    cycle.transport.write(b"".join(content))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
+    return True
 
 
 def _client_left(cycle: RequestResponseCycle) -> None:

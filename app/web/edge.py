@@ -4,6 +4,10 @@ The GraphQL endpoint is the hot path; Starlette's routing and middleware stack c
 a request there, so it is dispatched directly (CORS still applies when configured). A WebSocket at /graphql
 goes to the graphql-transport-ws handler (``app.web.graphql_ws``). Health, metrics, GraphiQL assets and
 lifespan go through the Starlette application as usual.
+
+Served by the gateway's own protocol (``app.http_limits``, ``HTTP_DIRECT_RESPONSES``), a complete answer is
+written to the connection in one write by ``respond_directly``, as uvicorn's ``send`` would write its head and
+body; a stream, an answer with a background task, or anything ``send`` must frame or refuse goes through ASGI.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.http_limits import DISCONNECT_WATCH, respond_directly
 from app.web.request_headers import GatewayRequest
 
 __all__ = ["GatewayASGI"]
@@ -44,7 +49,8 @@ class GatewayASGI:
         self._websocket = websocket
         self.rest = rest
         self.state = rest.state
-        self._graphql: ASGIApp = wrap(self._serve_graphql) if wrap else self._serve_graphql
+        # Wrapped (CORS): the answer goes through the wrapper's ``send``, never straight to the connection.
+        self._graphql: ASGIApp = wrap(self._answer) if wrap else self._serve_graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":
@@ -55,6 +61,25 @@ class GatewayASGI:
             await self.rest(scope, receive, send)
 
     async def _serve_graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watch = scope["extensions"].get(DISCONNECT_WATCH) if "extensions" in scope else None
+        if watch is None or watch.cycle is None:
+            await self._answer(scope, receive, send)
+            return
+        cycle = watch.cycle
+        watch.cycle = None  # no reference from the scope back to its cycle once answered
+        response = await self._response(scope, receive)
+        if (
+            response.__class__ is not Response
+            or response.background is not None
+            or not respond_directly(cycle, response.status_code, response.raw_headers, bytes(response.body))
+        ):
+            await response(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._response(scope, receive)
+        await response(scope, receive, send)
+
+    async def _response(self, scope: Scope, receive: Receive) -> Response:
         if scope["method"] not in ("GET", "POST"):
             response = Response(status_code=405, headers={"allow": "GET, POST"})
         else:
@@ -63,7 +88,7 @@ class GatewayASGI:
             except Exception as error:  # a bug: answer 500 without any detail, log the type only
                 log.error("unhandled error at the edge", extra={"error_type": type(error).__name__})
                 response = Response(_INTERNAL_ERROR, status_code=500, media_type="application/json")
-        await response(scope, receive, send)
+        return response
 
     def __getattr__(self, name: str) -> Any:
         # Anything else (routes, url_path_for ...) is the Starlette application's.

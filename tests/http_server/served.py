@@ -30,6 +30,7 @@ class Served:
 
     port: int
     upstream: Any
+    server: uvicorn.Server
 
     async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A new raw connection to the gateway."""
@@ -63,7 +64,7 @@ async def served(transport: httpx.AsyncBaseTransport | None = None, **settings: 
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        yield Served(sock.getsockname()[1], upstream)
+        yield Served(sock.getsockname()[1], upstream, server)
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 10)

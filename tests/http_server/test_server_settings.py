@@ -22,6 +22,7 @@ from app.settings import Settings, SettingsError, load_settings
         ("SEND_TIMEOUT", "0"),
         ("KEEPALIVE_TIMEOUT", "inf"),
         ("HTTP_EDGE_LIMITS", "maybe"),
+        ("HTTP_DIRECT_RESPONSES", "sometimes"),
         ("APQ_CACHE_BYTES", "-1"),
     ],
 )
@@ -43,8 +44,13 @@ def test_uvicorn_gets_the_limited_protocol_with_the_configured_limits() -> None:
     options = server_options(settings)
     protocol = options["http"]
     assert isinstance(protocol, functools.partial) and protocol.func is LimitedHttpToolsProtocol
-    assert protocol.keywords == {"limits": HttpLimits(4096, 20, 3, 4, 6)}
+    assert protocol.keywords == {"limits": HttpLimits(4096, 20, 3, 4, 6), "direct_responses": True}
     assert options["timeout_keep_alive"] == 2
+
+
+def test_direct_responses_can_be_turned_off() -> None:
+    protocol = server_options(Settings(http_direct_responses=False))["http"]
+    assert protocol.keywords["direct_responses"] is False
 
 
 def test_limits_can_be_turned_off() -> None:
