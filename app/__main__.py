@@ -15,6 +15,7 @@ from app.http_limits import server_options
 from app.metrics_listener import MetricsAccess, MetricsServer
 from app.observability import configure_logging
 from app.settings import Settings, SettingsError, load_settings
+from app.workers import reserve_port, serve_workers
 
 
 def main() -> None:
@@ -114,18 +115,30 @@ def start_metrics_server(settings: Settings) -> MetricsServer | None:
 
 
 def _run_uvicorn(settings: Settings) -> None:
-    uvicorn.run(
-        "app.web.asgi:app",
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        workers=settings.web_concurrency,
-        loop="uvloop",
+    options = {
+        "loop": "uvloop",
         **server_options(settings),  # httptools, with header and body limits unless HTTP_EDGE_LIMITS=false
-        access_log=False,  # one JSON line per request comes from the gateway itself
-        log_config=None,  # uvicorn's own lines go through the JSON handler too
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=20,
-    )
+        "access_log": False,  # one JSON line per request comes from the gateway itself
+        "log_config": None,  # uvicorn's own lines go through the JSON handler too
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": 20,
+    }
+    host, port = settings.gateway_host, settings.gateway_port
+    if settings.web_concurrency == 1 or not settings.worker_reuse_port:
+        uvicorn.run("app.web.asgi:app", host=host, port=port, workers=settings.web_concurrency, **options)
+        return
+    # A listening socket per worker (app.workers): the kernel spreads connections over them.
+    try:
+        reserved = reserve_port(host, port)
+    except OSError as error:
+        print(f"error: GATEWAY_PORT: cannot listen on {host}:{port} ({error.strerror})", file=sys.stderr)
+        raise SystemExit(2) from None
+    with reserved:
+        port = reserved.getsockname()[1]
+        config = uvicorn.Config("app.web.asgi:app", host=host, port=port, **options)
+        status = serve_workers(config, settings.web_concurrency, host, port)
+    if status:
+        raise SystemExit(status)
 
 
 if __name__ == "__main__":

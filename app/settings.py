@@ -137,6 +137,7 @@ class Settings(BaseSettings):
     keepalive_timeout: float = Field(5.0, gt=0, le=3600)
     http_edge_limits: bool = True
     http_direct_responses: bool = True
+    worker_reuse_port: bool = True
     schema_endpoint: bool = True
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -199,7 +199,7 @@ async def main() -> None:
             profile.enable()
             await rounds(app, load, args.number, args.concurrency, not args.plain_asgi)
             profile.disable()
-            pstats.Stats(profile).sort_stats(args.profile).print_stats(40)
+            pstats.Stats(profile).sort_stats(args.profile).print_stats(int(os.environ.get("PROFILE_LINES", "40")))
 
 
 if __name__ == "__main__":
