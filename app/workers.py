@@ -29,6 +29,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from multiprocessing import connection
 from multiprocessing.process import BaseProcess
 
@@ -40,6 +41,7 @@ __all__ = ["reserve_port", "serve_workers", "worker_socket"]
 log = logging.getLogger("app.workers")
 
 _STOPS = (signal.SIGTERM, signal.SIGINT)
+_RESTART_SECONDS = 1.0
 
 
 def worker_socket(host: str, port: int) -> socket.socket:
@@ -99,11 +101,17 @@ def serve_workers(config: uvicorn.Config, workers: int, host: str, port: int) ->
     previous_wakeup = signal.set_wakeup_fd(wake_write.fileno())
     previous = {number: signal.signal(number, lambda number, _frame: received.append(number)) for number in _STOPS}
     processes: list[BaseProcess] = []
+    started_at: list[float] = []
 
-    def start() -> BaseProcess:
+    def start(index: int) -> None:
         process = context.Process(target=_worker, args=(config, host, port), name="gateway-worker")
         process.start()
-        return process
+        if index == len(processes):
+            processes.append(process)
+            started_at.append(time.monotonic())
+        else:
+            processes[index] = process
+            started_at[index] = time.monotonic()
 
     def tell_all(number: int) -> None:
         for process in processes:
@@ -113,11 +121,13 @@ def serve_workers(config: uvicorn.Config, workers: int, host: str, port: int) ->
     status = 0
     stops = 0
     try:
-        processes.extend(start() for _ in range(workers))
+        for index in range(workers):
+            start(index)
         while True:
             while stops < len(received):
                 tell_all(signal.SIGTERM if stops == 0 else signal.SIGINT)
                 stops += 1
+            timeout = None
             if stops:
                 if all(process.exitcode is not None for process in processes):
                     break
@@ -130,11 +140,17 @@ def serve_workers(config: uvicorn.Config, workers: int, host: str, port: int) ->
                         status = STARTUP_FAILURE
                         received.append(signal.SIGTERM)
                         break
+                    # One that dies as it starts is not started again in a tight loop: at most once a second.
+                    wait = started_at[index] + _RESTART_SECONDS - time.monotonic()
+                    if wait > 0:
+                        timeout = wait if timeout is None else min(timeout, wait)
+                        continue
                     log.warning("a worker stopped (exit status %s); starting another", process.exitcode)
-                    processes[index] = start()
+                    start(index)
                 if received:
                     continue
-            connection.wait([wake_read, *(process.sentinel for process in processes)])
+            running = [process.sentinel for process in processes if process.exitcode is None]
+            connection.wait([wake_read, *running], timeout)
             with contextlib.suppress(BlockingIOError):
                 while wake_read.recv(4096):
                     pass

@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -24,7 +25,16 @@ import httpx
 import pytest
 
 from app.workers import reserve_port, worker_socket
-from tests.test_process import free_port, stop, wait_for_health
+from tests.test_process import (
+    QUERIES,
+    HeldUpstream,
+    free_port,
+    start_gateway,
+    stop,
+    wait_for_health,
+    wait_for_shutdown_start,
+)
+from tests.test_process import upstream as held_upstream  # noqa: F401  (a fixture)
 
 
 def gateway_env(port: int, workers: int, **extra: str) -> dict[str, str]:
@@ -225,3 +235,24 @@ def test_worker_sockets_share_a_port_and_a_reserved_port_takes_no_connection() -
         plain.listen()
         with pytest.raises(OSError):
             worker_socket("127.0.0.1", plain.getsockname()[1]).close()  # not ours to share
+
+
+def test_a_second_signal_stops_the_workers_without_draining(held_upstream: tuple[int, HeldUpstream]) -> None:  # noqa: F811
+    # SIGTERM drains (test_process.py); a second signal, while a request is still held upstream, stops at once.
+    upstream_port, held = held_upstream
+    port = free_port()
+    process = start_gateway(upstream_port, port, workers=2, log_level="INFO", stderr=subprocess.PIPE, client="h1")
+    try:
+        with httpx.Client(timeout=30) as client, ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(client.post, f"http://127.0.0.1:{port}/graphql", json=QUERIES[0])
+            assert held.arrived.acquire(timeout=30), "the request never reached the upstream"
+            process.send_signal(signal.SIGTERM)
+            wait_for_shutdown_start(process, 2)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) is not None  # while the upstream still holds the request
+            with pytest.raises(httpx.TransportError):
+                pending.result()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
