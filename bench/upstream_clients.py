@@ -6,7 +6,8 @@ in one process, for a fixed number of requests per round, and prints req/s media
 ratio to httpx's own pool, and this process's CPU time per request (user + system of all its threads,
 which holds still when other work shares the machine). Beside the bare clients, the gateway's two wires
 (``AiohttpWire`` and ``ReqwestWire`` in ``app/bifrost/wire.py``, ``H1Wire`` in ``app/bifrost/h1wire.py``, with
-their limits and error mapping) are measured as the Bifrost client calls them.
+their limits and error mapping) are measured as the Bifrost client calls them (with its total timeout: handed
+down to a wire that enforces it itself, ``asyncio.timeout`` around the others).
 Usage: ``.venv/bin/python bench/upstream_clients.py [--rounds 3] [--requests 4000]``.
 """
 
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import httpx
@@ -32,9 +34,10 @@ from pyreqwest.client import ClientBuilder
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's app, wherever it is run from
 
 from app.bifrost.h1wire import H1Wire
-from app.bifrost.wire import AiohttpWire, ReqwestWire, Wire
+from app.bifrost.wire import AiohttpWire, DeadlineWire, ReqwestWire, Wire
 
 Fetch = Callable[[str], Awaitable[int]]
+LIMIT = 16 * 1024 * 1024
 
 
 def free_port() -> int:
@@ -127,7 +130,14 @@ async def main() -> None:
             wires.append(wire)
 
             async def with_wire(p: str, wire: Wire = wire) -> int:
-                return (await wire.send("GET", p, headers, None, None, 16 * 1024 * 1024)).status
+                # As BifrostClient calls it: the total timeout handed to a wire that enforces it, else around it.
+                if getattr(wire, "enforces_total_timeout", False):
+                    deadline = asyncio.get_running_loop().time() + 15.0
+                    return (
+                        await cast(DeadlineWire, wire).send("GET", p, headers, None, None, LIMIT, deadline=deadline)
+                    ).status
+                async with asyncio.timeout(15.0):
+                    return (await wire.send("GET", p, headers, None, None, LIMIT)).status
 
             clients[name] = with_wire
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
@@ -144,7 +154,7 @@ async def main() -> None:
             median = statistics.median(rates)
             spread = f"{min(rates):.0f}-{max(rates):.0f}"
             cpu = statistics.median(us for _, us in values)
-            print(f"{name:<28}{median:>14.0f}{spread:>20}{median / baseline:>15.2f}x{cpu:>12.0f}")
+            print(f"{name:<28}{median:>14.0f}{spread:>20}{median / baseline:>15.2f}x{cpu:>12.1f}")
         await default_pool.aclose()
         await aiohttp_backed.aclose()
         await session.close()

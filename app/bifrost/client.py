@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -36,6 +36,7 @@ from app.bifrost.generation import GenerationDetector
 from app.bifrost.ids import is_valid_id
 from app.bifrost.memo import ParseMemo
 from app.bifrost.wire import (
+    DeadlineWire,
     UpstreamResponse,
     Wire,
     WireConnectError,
@@ -186,8 +187,16 @@ class BifrostClient:
             settled = False  # whether the breaker heard how this attempt ended
             try:
                 with self.tracing.upstream(route, send_headers):
-                    async with asyncio.timeout(self.total_timeout):
-                        response = await self.wire.send(method, path, send_headers, content, params, allowance)
+                    wire = self.wire
+                    if getattr(wire, "enforces_total_timeout", False):
+                        # The wire folds the deadline into its own read timer: no second timer per call.
+                        deadline = asyncio.get_running_loop().time() + self.total_timeout
+                        response = await cast(DeadlineWire, wire).send(
+                            method, path, send_headers, content, params, allowance, deadline=deadline
+                        )
+                    else:
+                        async with asyncio.timeout(self.total_timeout):
+                            response = await wire.send(method, path, send_headers, content, params, allowance)
             except WireConnectionError as error:
                 self._observe(route, "connection_error", started)
                 self.breaker.record_failure()

@@ -11,6 +11,9 @@ same matrix, ``tests/reliability/test_h1wire_attacks.py`` over lying and hostile
   for ~15 s, or closed by the server, is dropped when taken); waiting longer than ``connect_timeout`` for a
   free one is a connect timeout;
 * ``read_timeout`` between reads, the wait for the head included (aiohttp's ``sock_read``);
+* a total ``deadline`` per call when the caller gives one, on the same timer as the read timeout (one timer per
+  call, not two): reached while waiting for a connection it is a connect timeout, after writing a
+  ``TimeoutError`` as ``asyncio.timeout`` would raise;
 * an answer is at most ``max_bytes`` after decoding (a declared length over it is refused before the body is
   read; gzip and deflate inflate no further than the limit), its head at most 64 KiB;
 * a connection is reused only after a complete answer that allows it and nothing more arrived; a call that
@@ -59,6 +62,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a value may hold tabs and 
 _ROOT = URL("http://upstream")  # resolves a path's dot segments (the host is never used)
 # A path yarl gives back unchanged: nothing to quote, no query or fragment, no dot segment (with "//" refused too).
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9_\-~/]*")
+_NO_DEADLINE = float("inf")  # a call without a total deadline: the read timeout alone bounds it
 _HEADER_LINES = 256  # validated header lines kept per wire (names and values repeat from call to call)
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # others say Content-Length: 0 (as aiohttp)
 # The answer headers the gateway reads; every other one is skipped unread.
@@ -74,7 +78,19 @@ _KEPT = {
 
 
 class H1Wire:
-    """A pool of HTTP/1.1 connections to Bifrost's base URL, each an asyncio protocol (see the module)."""
+    """A pool of HTTP/1.1 connections to Bifrost's base URL, each an asyncio protocol (see the module).
+
+    ``send(..., deadline=t)`` ends the call by the loop time ``t`` (the Bifrost client's total timeout) on the
+    connection's own read timer rather than a timer of the caller's (``enforces_total_timeout``): waiting for a
+    free connection or connecting past it is a connect timeout (nothing was sent), and once written the call
+    raises ``TimeoutError`` at the deadline, as ``asyncio.timeout`` around it would.
+
+    Example:
+        >>> H1Wire.enforces_total_timeout
+        True
+    """
+
+    enforces_total_timeout = True
 
     def __init__(self, base_url: str, *, max_connections: int, connect_timeout: float, read_timeout: float) -> None:
         self.base_url = base_url
@@ -103,6 +119,8 @@ class H1Wire:
         content: bytes | None,
         params: Mapping[str, str | int] | None,
         max_bytes: int,
+        *,
+        deadline: float | None = None,
     ) -> UpstreamResponse:
         request = self._request(method, path, headers, content, params)
         loop = asyncio.get_running_loop()
@@ -111,16 +129,16 @@ class H1Wire:
         slots = self._slots
         if slots.locked():
             try:
-                async with asyncio.timeout(self._connect_timeout):
+                async with asyncio.timeout_at(self._connect_deadline(loop, deadline)):
                     await slots.acquire()
             except TimeoutError:
                 raise WireConnectTimeout("no free connection in time") from None
         else:
             await slots.acquire()
         try:
-            connection = self._pooled() or await self._connect(loop)
+            connection = self._pooled() or await self._connect(loop, deadline)
             try:
-                response = await connection.start(request, max_bytes)
+                response = await connection.start(request, max_bytes, _NO_DEADLINE if deadline is None else deadline)
             except BaseException:
                 connection.close()  # failed, or its caller left mid-call: what it would read next is unknown
                 raise
@@ -218,11 +236,16 @@ class H1Wire:
             connection.close()
         return None
 
-    async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+    def _connect_deadline(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> float:
+        # Nothing is sent before a connection is had: the total deadline cuts this wait short as a connect timeout.
+        connect_by = loop.time() + self._connect_timeout
+        return connect_by if deadline is None or deadline > connect_by else deadline
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> _Connection:
         if self._tls and self._ssl is None:
             self._ssl = ssl.create_default_context()
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with asyncio.timeout_at(self._connect_deadline(loop, deadline)):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(loop, self._read_timeout, self._open),
                     self._host,
@@ -260,6 +283,7 @@ class _Connection(asyncio.Protocol):
         "body",
         "call",
         "chunked",
+        "deadline",
         "decoder",
         "deprecation",
         "done",
@@ -284,6 +308,7 @@ class _Connection(asyncio.Protocol):
         "size",
         "status",
         "timer",
+        "timer_at",
         "transport",
     )
 
@@ -297,6 +322,8 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.call: asyncio.Future[UpstreamResponse] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0  # the loop time the timer was set for
+        self.deadline = _NO_DEADLINE  # the call's total deadline (loop time)
         self.last_read = 0.0
         self.reusable = False
         self.max_bytes = 0
@@ -321,16 +348,17 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = False
         self.failure: Exception | None = None
 
-    def start(self, request: bytes, max_bytes: int) -> asyncio.Future[UpstreamResponse]:
-        """Write one request; the future gives its answer."""
+    def start(self, request: bytes, max_bytes: int, deadline: float) -> asyncio.Future[UpstreamResponse]:
+        """Write one request; the future gives its answer, or fails by the loop time ``deadline``."""
         assert self.transport is not None
         self._clear()
         self.max_bytes = max_bytes
         self.head_read = self.head_bytes = 0  # kept across interim answers: endless 1xx are bounded too
         self.reusable = False
         self.call = call = self.loop.create_future()
-        self.last_read = self.loop.time()
-        self.timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
+        self.deadline = deadline
+        self.last_read = now = self.loop.time()
+        self._arm(now + self.read_timeout)
         self.transport.write(request)
         return call
 
@@ -499,13 +527,23 @@ class _Connection(asyncio.Protocol):
         if call is not None and not call.done():
             call.set_exception(failure)
 
-    def _read_timed_out(self) -> None:
+    def _arm(self, read_by: float) -> None:
+        """One timer for both bounds: the next read's and the call's total deadline, whichever comes first."""
+        self.timer_at = at = read_by if read_by < self.deadline else self.deadline
+        self.timer = self.loop.call_at(at, self._timed_out)
+
+    def _timed_out(self) -> None:
         self.timer = None
         call = self.call
         if call is None or call.done():
+            return
+        if self.timer_at >= self.deadline:
+            # Set for the total deadline: it ends the call when the loop runs it, as asyncio.timeout's timer
+            # would (which may be a hair before the clock reads the deadline), and as the same TimeoutError.
+            self._fail(TimeoutError())
             return
         quiet = self.loop.time() - self.last_read
         if quiet >= self.read_timeout:
             self._fail(WireTimeout("no answer in time"))
         else:  # data came since the timer was set: wait out the rest from the last read
-            self.timer = self.loop.call_later(self.read_timeout - quiet, self._read_timed_out)
+            self._arm(self.last_read + self.read_timeout)

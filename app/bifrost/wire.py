@@ -31,6 +31,7 @@ from yarl import URL
 
 __all__ = [
     "AiohttpWire",
+    "DeadlineWire",
     "HttpxWire",
     "ReqwestWire",
     "UpstreamResponse",
@@ -100,6 +101,27 @@ class Wire(Protocol):
     ) -> UpstreamResponse: ...
 
     async def aclose(self) -> None: ...
+
+
+class DeadlineWire(Wire, Protocol):
+    """A wire that ends a call by a total deadline itself (``enforces_total_timeout``), on a timer it already
+    keeps, so that its caller sets none around the call: ``H1Wire``. Past the deadline before sending it raises
+    ``WireConnectTimeout``, after sending ``TimeoutError``, as ``asyncio.timeout`` around the call would.
+    """
+
+    enforces_total_timeout: bool
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+        max_bytes: int,
+        *,
+        deadline: float | None = None,
+    ) -> UpstreamResponse: ...
 
 
 class AiohttpWire:
