@@ -223,3 +223,18 @@ async def test_the_client_hands_the_total_deadline_to_a_wire_that_enforces_it_an
     ((keywords,),) = [enforcing.calls]
     assert set(keywords) == {"deadline"} and before + 7.0 <= keywords["deadline"] <= after + 7.0
     assert other.calls == [{}]
+
+
+async def test_an_endless_total_timeout_leaves_the_read_timeout_in_charge(server: ScriptedUpstream) -> None:
+    # A client built with no total bound: the deadline is infinite and never the timer's.
+    wire = make_wire(server.url, read_timeout=SHORT)
+    client = BifrostClient(wire, total_timeout=float("inf"), read_retries=0)
+    try:
+        assert (await call(wire, "GET", "/echo", float("inf"))).status == 200
+        with pytest.raises(WireTimeout) as error:
+            await call(wire, "GET", "/silent", float("inf"))
+        assert not isinstance(error.value, WireConnectTimeout)
+        with pytest.raises(UpstreamTimeout):
+            await client.request("GET", "/silent", headers={})
+    finally:
+        await wire.aclose()
