@@ -153,14 +153,22 @@ async def test_a_deadline_already_past_sends_nothing(server: ScriptedUpstream) -
 async def test_a_finished_call_leaves_no_timer_and_its_deadline_never_reaches_the_next_call(
     server: ScriptedUpstream,
 ) -> None:
+    loop = asyncio.get_running_loop()
     wire = make_wire(server.url)
     try:
-        assert (await call(wire, "GET", "/echo", soon(0.1))).status == 200
+        first_deadline = soon(1.0)
+        assert (await call(wire, "GET", "/echo", first_deadline)).status == 200
         (connection,) = wire._idle
         assert connection.timer is None
-        # The same connection next serves an answer that comes 0.3 s late, past the first call's deadline.
-        assert (await call(wire, "GET", "/slow-head", None)).status == 200
-        assert (await call(wire, "GET", "/slow-head", soon(LONG))).status == 200
+        # The same connection serves the next call, held upstream until the first call's deadline has passed.
+        held = asyncio.create_task(call(wire, "GET", "/gate", soon(LONG)))
+        await asyncio.wait_for(server.gate_filled.wait(), 10)
+        passed = asyncio.Event()  # set by a timer due after any the first call could have left behind
+        loop.call_at(first_deadline + 0.01, passed.set)
+        await asyncio.wait_for(passed.wait(), 10)
+        server.open_gate()
+        assert (await held).status == 200
+        assert (await call(wire, "GET", "/echo", None)).status == 200
         assert wire._idle == [connection] and connection.timer is None
     finally:
         await wire.aclose()
@@ -227,7 +235,7 @@ async def test_the_client_hands_the_total_deadline_to_a_wire_that_enforces_it_an
 
 async def test_an_endless_total_timeout_leaves_the_read_timeout_in_charge(server: ScriptedUpstream) -> None:
     # A client built with no total bound: the deadline is infinite and never the timer's.
-    wire = make_wire(server.url, read_timeout=SHORT)
+    wire = make_wire(server.url, read_timeout=1.0)
     client = BifrostClient(wire, total_timeout=float("inf"), read_retries=0)
     try:
         assert (await call(wire, "GET", "/echo", float("inf"))).status == 200
