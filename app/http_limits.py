@@ -56,6 +56,8 @@ __all__ = [
     "DisconnectWatch",
     "HttpLimits",
     "LimitedHttpToolsProtocol",
+    "direct_cycle",
+    "respond_directly",
     "server_options",
 ]
 
@@ -86,13 +88,13 @@ class DisconnectWatch:
         (False, None)
     """
 
-    __slots__ = ("cycle", "left", "task")
+    __slots__ = ("direct", "left", "task")
 
-    def __init__(self) -> None:
+    def __init__(self, direct: bool = False) -> None:
         self.left = False
         self.task: asyncio.Task[Any] | None = None
-        # The request's cycle, for ``respond_directly`` (GraphQL requests only; the edge drops it when done).
-        self.cycle: RequestResponseCycle | None = None
+        # Whether a complete answer may be written by ``respond_directly`` (``direct_cycle``).
+        self.direct = direct
 
     def client_left(self) -> None:
         """The connection is lost: cancel the task at work, if any."""
@@ -284,11 +286,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             raise _Refused  # stop before uvicorn starts the application
         previous = self.cycle
         scope = cast(dict[str, Any], self.scope)
-        watch = scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch()
+        scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch(self.direct_responses)
         HttpToolsProtocol.on_headers_complete(self)
-        cycle = self.cycle
-        if self.direct_responses and cycle is not previous and cycle.scope is scope and scope["path"] == "/graphql":
-            watch.cycle = cycle
         if self.pipeline and previous is not None and not previous.response_complete:
             self._earlier_cycles.append(previous)
 
@@ -429,6 +428,26 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = self._linger_timer = self._send_timer = None
+
+
+def direct_cycle(scope: Any, receive: Any) -> RequestResponseCycle | None:
+    """The uvicorn cycle that ``respond_directly`` may write this request's answer to, or None.
+
+    The cycle is found from uvicorn's ``receive`` (its cycle's method), so that nothing reachable from the scope
+    refers back to it: such a reference would keep every cycle not answered directly (CORS, ``limit_concurrency``,
+    a request whose client left first), with its transport and body, until the cyclic collector runs. A
+    ``receive`` wrapped by middleware (uvicorn's trace logging of ASGI messages) gives None: the answer goes
+    through the wrapper's ``send``.
+
+    Example:
+        >>> direct_cycle({"extensions": {DISCONNECT_WATCH: DisconnectWatch(direct=True)}}, lambda: None) is None
+        True
+    """
+    watch = scope["extensions"].get(DISCONNECT_WATCH) if "extensions" in scope else None
+    cycle = getattr(receive, "__self__", None)
+    if watch is None or not watch.direct or cycle.__class__ is not RequestResponseCycle:
+        return None
+    return cast(RequestResponseCycle, cycle)
 
 
 def respond_directly(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:

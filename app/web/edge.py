@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.http_limits import DISCONNECT_WATCH, respond_directly
+from app.http_limits import direct_cycle, respond_directly
 from app.web.request_headers import GatewayRequest
 
 __all__ = ["GatewayASGI"]
@@ -61,12 +61,10 @@ class GatewayASGI:
             await self.rest(scope, receive, send)
 
     async def _serve_graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
-        watch = scope["extensions"].get(DISCONNECT_WATCH) if "extensions" in scope else None
-        if watch is None or watch.cycle is None:
+        cycle = direct_cycle(scope, receive)
+        if cycle is None:
             await self._answer(scope, receive, send)
             return
-        cycle = watch.cycle
-        watch.cycle = None  # no reference from the scope back to its cycle once answered
         response = await self._response(scope, receive)
         if (
             response.__class__ is not Response
