@@ -199,9 +199,20 @@ CONVERSATIONS: dict[str, bytes] = {
     "a request id with a control character": post(extra=[("X-Request-Id", "a\x0bb"), *CLOSE]),
     "a request id with obs-text": post(extra=[("X-Request-Id", "a\xffb"), *CLOSE]),
     "a request id too long": post(extra=[("X-Request-Id", "a" * 129), *CLOSE]),
-    "a 401 challenge": post(
-        orjson.dumps({"query": '{ team(id: "t-1") { id } }'}), [("Authorization", "Bearer nope"), *CLOSE]
+    "logout clears the cookie": post(orjson.dumps({"query": "mutation { logout { success } }"}), CLOSE),
+    "login": post(
+        orjson.dumps({"query": 'mutation { login(username: "a", password: "b") { success userErrors { code } } }'}),
+        CLOSE,
     ),
+    "a body over the limit, then a request": post(b"x" * (1024 * 1024 + 1)) + post(extra=CLOSE),
+    "a chunked body over the limit, then a request": b"POST /graphql HTTP/1.1\r\nHost: g\r\nContent-Type: "
+    b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + (b"10000\r\n" + b"x" * 0x10000 + b"\r\n") * 20
+    + b"0\r\n\r\n"
+    + post(extra=CLOSE),
+    "a 401 challenge": post(extra=[("X-Gateway-Key", "not-a-key"), *CLOSE]),
+    "a cookie no token can hold": post(extra=[("Cookie", 'token=a"b'), *CLOSE]),
+    "two gateway keys": post(extra=[("X-Gateway-Key", "a"), ("X-Gateway-Key", "b"), *CLOSE]),
 }
 
 
