@@ -454,7 +454,8 @@ def respond_directly(cycle: RequestResponseCycle, status: int, headers: list[tup
     """Write a whole answer as uvicorn's ``send`` would for its start and body messages, in one write.
 
     False (nothing written, nothing changed) where ``send`` is needed: an answer started, a client gone, writes
-    paused, access log on, no ``content-length`` that matches the body, a header ``send`` would refuse.
+    paused, access log on, no ``content-length`` that matches the body, a body in answer to HEAD, a header
+    ``send`` would refuse.
     """
     if cycle.response_started or cycle.disconnected or cycle.flow.write_paused or cycle.access_log:
         return False
@@ -477,8 +478,8 @@ def respond_directly(cycle: RequestResponseCycle, status: int, headers: list[tup
                 keep_alive = False
                 has_close = True
         content += (name, b": ", value, b"\r\n")
-    if length != len(body):
-        return False
+    if length != len(body) or (body and cycle.scope["method"] == "HEAD"):
+        return False  # ``send`` writes no body in answer to HEAD
     if not keep_alive and not has_close:
         content.append(b"connection: close\r\n")
     content += (b"\r\n", body)

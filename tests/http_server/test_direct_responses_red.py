@@ -29,9 +29,9 @@ from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 import app.web.edge
 from app.embedded_bifrost import create_app as create_embedded_bifrost
-from app.http_limits import LimitedHttpToolsProtocol
+from app.http_limits import LimitedHttpToolsProtocol, respond_directly
 from tests.http_server.served import WAIT, Served, read_answer, request, served, watching_logs
-from tests.http_server.test_direct_responses import BIG, CLOSE, JSON, TYPENAME, normalised, post
+from tests.http_server.test_direct_responses import BIG, CLOSE, JSON, TYPENAME, _cycle, _headers, normalised, post
 
 LOOKUP = orjson.dumps({"query": '{ team(id: "t-1") { id name } }'})
 
@@ -436,3 +436,19 @@ async def test_no_cycle_is_kept_over_many_connections() -> None:
         gc.collect()
         assert sum(type(o) is RequestResponseCycle for o in gc.get_objects()) - before <= 1
         assert not any(type(o) is LimitedHttpToolsProtocol for o in gc.get_objects())
+
+
+# respond_directly on a real uvicorn cycle
+
+
+async def test_a_body_in_answer_to_head_is_left_to_send() -> None:
+    # send writes the head only (content-length included) when the request was HEAD; a direct write must not
+    # put a body on the connection, where the client would read it as the start of the next answer.
+    cycle, transport, completed = _cycle()
+    cycle.scope["method"] = "HEAD"
+    assert not respond_directly(cycle, 200, _headers(b"{}"), b"{}")
+    assert transport.written == [] and completed == [] and not cycle.response_started
+    assert respond_directly(cycle, 405, [(b"allow", b"GET, POST"), (b"content-length", b"0")], b"")
+    assert transport.written == [
+        b"HTTP/1.1 405 Method Not Allowed\r\nserver: uvicorn\r\nallow: GET, POST\r\ncontent-length: 0\r\n\r\n"
+    ]
