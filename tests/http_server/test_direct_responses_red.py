@@ -257,6 +257,31 @@ async def test_uvicorns_trace_log_of_asgi_messages_sees_every_answer() -> None:
     assert "[2] Send {'type': 'h" in messages
 
 
+async def bookkept(direct: bool) -> tuple[bytes, int, list[str]]:
+    """Pipelined requests with uvicorn's access log on: the bytes, the answers counted, the access log lines."""
+    access = logging.getLogger("uvicorn.access")
+    async with watching_logs(lambda record: False) as logs, served(http_direct_responses=direct) as gw:
+        access.addHandler(logs)  # read by each new connection: uvicorn logs each answer it sends
+        try:
+            reader, writer = await gw.connect()
+            writer.write(post() + post(BIG) + request() + post(extra=CLOSE))
+            raw = await read_all(reader)
+            writer.close()
+            await settled(gw)
+        finally:
+            access.removeHandler(logs)
+        lines = [record.getMessage().split(" - ")[1] for record in logs.records if record.name == "uvicorn.access"]
+        return raw, gw.server.server_state.total_requests, lines
+
+
+async def test_the_access_log_and_the_request_count_see_every_answer() -> None:
+    raw, answered, lines = await bookkept(True)
+    raw_send, answered_send, lines_send = await bookkept(False)
+    assert (normalised(raw), answered, lines) == (normalised(raw_send), answered_send, lines_send)
+    assert answered == len(lines) == 4
+    assert lines[0] == '"POST /graphql HTTP/1.1" 200'
+
+
 # Clients that leave
 
 
