@@ -210,6 +210,8 @@ CONVERSATIONS: dict[str, bytes] = {
     + (b"10000\r\n" + b"x" * 0x10000 + b"\r\n") * 20
     + b"0\r\n\r\n"
     + post(extra=CLOSE),
+    "a body over the limit behind expect 100-continue": b"POST /graphql HTTP/1.1\r\nHost: g\r\nContent-Type: "
+    b"application/json\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
     "a 401 challenge": post(extra=[("X-Gateway-Key", "not-a-key"), *CLOSE]),
     "a cookie no token can hold": post(extra=[("Cookie", 'token=a"b'), *CLOSE]),
     "two gateway keys": post(extra=[("X-Gateway-Key", "a"), ("X-Gateway-Key", "b"), *CLOSE]),
