@@ -30,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 import app.web.edge
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.http_limits import LimitedHttpToolsProtocol, respond_directly
-from tests.http_server.served import WAIT, Served, read_answer, request, served, watching_logs
+from tests.http_server.served import WAIT, LogWatch, Served, read_answer, request, served, watching_logs
 from tests.http_server.test_direct_responses import BIG, CLOSE, JSON, TYPENAME, _cycle, _headers, normalised, post
 
 LOOKUP = orjson.dumps({"query": '{ team(id: "t-1") { id name } }'})
@@ -72,6 +72,23 @@ async def settled(gw: Served) -> None:
 
 def problems(records: list[logging.LogRecord]) -> list[str]:
     return [record.getMessage() for record in records if record.levelno >= logging.WARNING]
+
+
+@asynccontextmanager
+async def every_log() -> AsyncIterator[LogWatch]:
+    """Every log record in the block, uvicorn's included.
+
+    uvicorn's default logging configuration (applied by any ``uvicorn.Config`` made without ``log_config=None``)
+    stops its records at the ``uvicorn`` logger, short of the root logger that ``watching_logs`` watches.
+    """
+    uvicorn_logger = logging.getLogger("uvicorn")
+    propagate = uvicorn_logger.propagate
+    uvicorn_logger.propagate = True
+    try:
+        async with watching_logs(lambda record: False) as logs:
+            yield logs
+    finally:
+        uvicorn_logger.propagate = propagate
 
 
 @asynccontextmanager
@@ -239,7 +256,7 @@ async def traced(direct: bool) -> list[str]:
     for logger in loggers:  # at this level, uvicorn wraps the application in its message logger
         logger.setLevel(TRACE_LOG_LEVEL)
     try:
-        async with watching_logs(lambda record: False) as logs, served(http_direct_responses=direct) as gw:
+        async with every_log() as logs, served(http_direct_responses=direct) as gw:
             logs.setLevel(TRACE_LOG_LEVEL)
             reader, writer = await gw.connect()
             writer.write(post(extra=CLOSE))
@@ -262,7 +279,7 @@ async def test_uvicorns_trace_log_of_asgi_messages_sees_every_answer() -> None:
 async def bookkept(direct: bool) -> tuple[bytes, int, list[str]]:
     """Pipelined requests with uvicorn's access log on: the bytes, the answers counted, the access log lines."""
     access = logging.getLogger("uvicorn.access")
-    async with watching_logs(lambda record: False) as logs, served(http_direct_responses=direct) as gw:
+    async with every_log() as logs, served(http_direct_responses=direct) as gw:
         access.addHandler(logs)  # read by each new connection: uvicorn logs each answer it sends
         try:
             reader, writer = await gw.connect()
@@ -317,7 +334,7 @@ async def leaving_as_written(direct: bool, monkeypatch: pytest.MonkeyPatch) -> t
     loop = asyncio.get_running_loop()
     async with (
         loop_errors() as errors,
-        watching_logs(lambda record: False) as logs,
+        every_log() as logs,
         served(http_direct_responses=direct) as gw,
     ):
         sock = socket.socket()
@@ -371,7 +388,7 @@ async def never_reading(direct: bool) -> tuple[bool, int, list[str]]:
     loop = asyncio.get_running_loop()
     buffered: list[int] = []
     async with (
-        watching_logs(lambda record: False) as logs,
+        every_log() as logs,
         served(http_direct_responses=direct, send_timeout=0.3) as gw,
     ):
         with socket.socket() as sock:
