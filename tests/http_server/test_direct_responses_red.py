@@ -279,8 +279,10 @@ async def test_uvicorns_trace_log_of_asgi_messages_sees_every_answer() -> None:
 async def bookkept(direct: bool) -> tuple[bytes, int, list[str]]:
     """Pipelined requests with uvicorn's access log on: the bytes, the answers counted, the access log lines."""
     access = logging.getLogger("uvicorn.access")
+    level = access.level
     async with every_log() as logs, served(http_direct_responses=direct) as gw:
         access.addHandler(logs)  # read by each new connection: uvicorn logs each answer it sends
+        access.setLevel(logging.INFO)  # whatever uvicorn's logging configuration set before
         try:
             reader, writer = await gw.connect()
             writer.write(post() + post(BIG) + request() + post(extra=CLOSE))
@@ -289,6 +291,7 @@ async def bookkept(direct: bool) -> tuple[bytes, int, list[str]]:
             await settled(gw)
         finally:
             access.removeHandler(logs)
+            access.setLevel(level)
         lines = [record.getMessage().split(" - ")[1] for record in logs.records if record.name == "uvicorn.access"]
         return raw, gw.server.server_state.total_requests, lines
 
