@@ -64,6 +64,7 @@ _ROOT = URL("http://upstream")  # resolves a path's dot segments (the host is ne
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9_\-~/]*")
 _NO_DEADLINE = float("inf")  # a call without a total deadline: the read timeout alone bounds it
 _HEADER_LINES = 256  # validated header lines kept per wire (names and values repeat from call to call)
+_KEPT_VALUE_CHARS = 1024  # a header value longer than this is validated on every call, never kept
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # others say Content-Length: 0 (as aiohttp)
 # The answer headers the gateway reads; every other one is skipped unread.
 _LENGTH, _ENCODING, _TRANSFER, _COOKIE, _RETRY, _DEPRECATION = range(6)
@@ -180,9 +181,11 @@ class H1Wire:
         params: Mapping[str, str | int] | None,
     ) -> bytes:
         lines = [f"{method} {self._target(path, params)} HTTP/1.1\r\n", self._host_line]
-        line = self._header_line
+        kept = self._header_line
         for name, value in headers.items():
-            lines.append(line(name, value))
+            # A long value is checked on every call, never kept: the kept lines stay small however large a
+            # caller's headers are.
+            lines.append(kept(name, value) if len(value) <= _KEPT_VALUE_CHARS else _header_line(name, value))
         lines.append("Accept-Encoding: gzip, deflate\r\n")
         if content:
             lines.append(f"Content-Length: {len(content)}\r\n\r\n")

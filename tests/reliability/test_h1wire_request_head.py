@@ -168,3 +168,15 @@ async def test_the_kept_lines_are_bounded_and_dropped_when_the_wire_closes() -> 
     assert wire._header_line.cache_info().currsize <= 256
     await wire.aclose()
     assert wire._header_line.cache_info().currsize == 0  # secrets held no longer than the wire
+
+
+def test_a_long_header_value_is_sent_and_checked_every_time_but_never_kept() -> None:
+    wire = make_wire()
+    long = "v" * 100_000
+    for _ in range(3):
+        assert f"x-long: {long}\r\n".encode() in wire._request("GET", "/x", {"x-long": long}, None, None)
+        with pytest.raises(ValueError):
+            wire._request("GET", "/x", {"x-long": long + "\n"}, None, None)
+    assert wire._header_line.cache_info().currsize == 0
+    wire._request("GET", "/x", {"x-short": "v" * 1024}, None, None)
+    assert wire._header_line.cache_info().currsize == 1
