@@ -71,10 +71,10 @@ def test_a_secret_shorter_than_32_characters_is_refused_and_not_echoed(
 
 
 def _main(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``python -m app``'s start-up with uvicorn replaced: it prints whether its workers got a secret."""
+    """``python -m app``'s start-up with the servers replaced: it prints whether its workers got a secret."""
     stub = (
-        "import os, app.__main__ as m, uvicorn; "
-        "uvicorn.run = lambda *a, **k: print('workers get', len(os.environ.get('REDIS_KEY_SECRET', ''))); m.main()"
+        "import os, app.__main__ as m; "
+        "m._run_uvicorn = lambda s: print('workers get', len(os.environ.get('REDIS_KEY_SECRET', ''))); m.main()"
     )
     return subprocess.run(
         [sys.executable, "-c", stub],
