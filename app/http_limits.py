@@ -197,6 +197,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # like headers.
         self._chunk_unread = False
         self._trailer_left = self._max_head
+        # A head that began in the read that ended the previous message is not in the byte count (the parser
+        # tells where a message ends, not at which byte): its size is taken from the parsed fields instead.
+        self._head_uncounted = False
 
     # asyncio.Protocol
 
@@ -234,6 +237,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return  # refused: drop what the client still sends until the connection closes
         self._unset_keepalive_if_required()
         if self._reading_head:
+            if self._head_uncounted and "method" in self.scope:
+                self._head_uncounted = False  # the last read ended with its message: this head is counted
             if len(data) > self._head_left:
                 self._receive_beyond_head_budget(data)
                 return
@@ -284,6 +289,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.headers) > self.limits.max_header_count:
             self._refuse_head(f"the request has more than {self.limits.max_header_count} header fields")
             raise _Refused  # stop before uvicorn starts the application
+        if self._head_uncounted:
+            self._head_uncounted = False
+            # At least this many bytes: the target, and each field with its colon and CRLF.
+            if len(self.url) + sum(len(name) + len(value) + 3 for name, value in self.headers) > self._max_head:
+                self._refuse_head(f"the request line and headers are larger than {self._max_head} bytes")
+                raise _Refused
         previous = self.cycle
         scope = cast(dict[str, Any], self.scope)
         scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch(self.direct_responses)
@@ -299,6 +310,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._reading_head = True
+        self._head_uncounted = True
         self._head_left = self._max_head
         self._chunk_unread = False
         self._trailer_left = self._max_head

@@ -169,6 +169,29 @@ async def test_an_oversized_request_pipelined_behind_a_held_answer_waits_for_it(
     assert b"HTTP/1.1 431 Request Header Fields Too Large\r\n" in direct
 
 
+async def test_a_large_head_in_the_read_that_ends_a_body_is_431() -> None:
+    # The bytes after a message's end in one read are not in the head's byte count; the parsed fields are.
+    async with served() as gw:
+        reader, writer = await gw.connect()
+        writer.write(
+            b"POST /graphql HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\nContent-Length: 26\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b'{"query":"{ __typename }"}' + request(headers=[("X-Big", "a" * 20000), *CLOSE]))
+        raw = await read_all(reader)
+        writer.close()
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert raw.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 431 Request Header Fields Too Large\r\n" in raw
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "send"])
+async def test_a_large_head_pipelined_in_one_write_with_a_request_is_431(direct: bool) -> None:
+    raw = await conversation(direct, post() + request(headers=[("X-Big", "a" * 16400)]))
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert raw.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 431 Request Header Fields Too Large\r\n" in raw
+
+
 async def timed_conversation(direct: bool, then: bytes) -> bytes:
     """An answer, then ``then`` on the same connection, under short keep-alive and header timeouts."""
     async with served(http_direct_responses=direct, keepalive_timeout=0.2, header_timeout=0.2) as gw:
