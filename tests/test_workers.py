@@ -109,7 +109,7 @@ def holders(port: int, clients: list[socket.socket], workers: set[int]) -> Count
 def serving_workers(process: subprocess.Popen[bytes], port: int, count: int = 2) -> set[int]:
     """The gateway's ``count`` workers, once each listens on ``port`` (a worker that has just started is still
     loading the application: its socket is bound, and the kernel hands it no connection until it listens)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a worker imports the whole application: slow on a loaded machine
     while True:
         workers = {child for child in children(process.pid) if listening_inodes(child, port)}
         if len(workers) == count:
