@@ -870,9 +870,8 @@ class _Slot:
             container, key, path = self.container, self.key, self.path
             inner = (container, key, path) if type_plan.kind != _NON_NULL else self.anchor
             try:
-                error = future.exception()
-                if error is not None:
-                    raise error
+                # ``result()`` raises a failure and has the future let go of its traceback (``exception()``
+                # keeps it): a loader's future stays cached for the request, and the traceback holds the loader.
                 container[key] = _complete(run, self.field_plan, type_plan, future.result(), path, inner)
             except Exception as raw:
                 container[key] = None

@@ -1,8 +1,15 @@
-"""Single-entity queries: a missing (or malformed) id is ``null``, never an error."""
+"""Single-entity queries: a missing (or malformed) id is ``null``, never an error.
+
+Each resolver hands back the loader's future itself (``app.schema.relations`` does the same): a coroutine
+around it would be run as a task of its own, one more per lookup, only to wait for that future.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from app.bifrost import is_valid_id
 from app.schema.context import Info
@@ -17,21 +24,20 @@ __all__ = ["LookupQueries"]
 class LookupQueries:
     @strawberry.field(description="A team by id; null when it does not exist.")
     @staticmethod
-    async def team(info: Info, id: strawberry.ID) -> Team | None:
-        if not is_valid_id(id):
-            return None
-        return await info.context.loaders.team.load(id)  # type: ignore[return-value]
+    def team(info: Info, id: strawberry.ID) -> Team | None:
+        return _load(info.context.loaders.team, id)
 
     @strawberry.field(description="A customer by id; null when it does not exist.")
     @staticmethod
-    async def customer(info: Info, id: strawberry.ID) -> Customer | None:
-        if not is_valid_id(id):
-            return None
-        return await info.context.loaders.customer.load(id)  # type: ignore[return-value]
+    def customer(info: Info, id: strawberry.ID) -> Customer | None:
+        return _load(info.context.loaders.customer, id)
 
     @strawberry.field(description="A virtual key by id; null when it does not exist.")
     @staticmethod
-    async def virtual_key(info: Info, id: strawberry.ID) -> VirtualKey | None:
-        if not is_valid_id(id):
-            return None
-        return await info.context.loaders.virtual_key.load(id)  # type: ignore[return-value]
+    def virtual_key(info: Info, id: strawberry.ID) -> VirtualKey | None:
+        return _load(info.context.loaders.virtual_key, id)
+
+
+def _load(loader: DataLoader[str, Any], id: str) -> Any:
+    """The loader's future for a well-formed id (the model, or None); None, with nothing sent, for any other."""
+    return loader.load(id) if is_valid_id(id) else None
