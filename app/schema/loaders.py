@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import cache, cached_property
 from typing import TypeVar
 
-from prometheus_client import Histogram
 from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostNotFound, BifrostSession
 from app.bifrost.model_configs import ModelConfig
 from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
 from app.bifrost.quota import KeyQuota
+from app.metric_series import HistogramSeries
 from app.observability import DATALOADER_BATCH_SIZE
 from app.schema.model_configs.loaders import load_key_model_configs
 from app.schema.references import find_by_reference
@@ -327,7 +327,7 @@ class Loaders:
 
 
 @cache
-def _batch_sizes(loader: str) -> Histogram:
+def _batch_sizes(loader: str) -> HistogramSeries:
     """The batch-size histogram of one loader (a handful of names), resolved once per process."""
     return DATALOADER_BATCH_SIZE.labels(loader)
 
