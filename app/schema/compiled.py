@@ -730,11 +730,13 @@ class _Run:
         "errors",
         "failure",
         "fragment_definitions",
+        "held",
         "info_class",
         "nullings",
         "operation",
         "pending",
         "schema",
+        "serial",
         "tracked",
         "variables",
         "waiter",
@@ -755,6 +757,9 @@ class _Run:
         self.failure: BaseException | None = None
         self.data_nulled = False
         self.nullings: list[tuple[Anchor, GraphQLError]] = []
+        # A mutation's root field that must be awaited, handed to ``_execute_serially`` to await in place.
+        self.serial = False  # root fields one at a time (a mutation)
+        self.held: tuple[_Slot, Any] | None = None
 
     def info(self, plan: FieldPlan, path: Path) -> Any:
         return ResolveInfo(
@@ -860,6 +865,19 @@ class _Slot:
         run.pending += 1
         future.add_done_callback(self)
 
+    async def settle_here(self, awaitable: Any) -> None:
+        """``wait_for`` in the caller's own task: for a root field run alone (a mutation's), whose task would
+        only have been waited for. Cancelling the caller cancels it as it cancels what ``wait_for`` tracks."""
+        outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            outcome.set_result(await awaitable)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            outcome.set_exception(error)
+        self.run.pending += 1
+        self(outcome)
+
     def __call__(self, future: asyncio.Future[Any]) -> None:
         run = self.run
         try:
@@ -906,6 +924,7 @@ async def execute_compiled(
     if plan is None:
         return None
     run = _Run(compiled, variables, context)
+    run.serial = plan.serial
     data: Any
     try:
         if plan.serial:
@@ -938,7 +957,14 @@ async def _execute_serially(run: _Run, plan: ObjectPlan) -> dict[str, Any] | Non
             results[field_plan.key] = plan.type_name
             continue
         results[field_plan.key] = _execute_field(run, field_plan, None, None, results, None)
-        if run.pending:
+        held = run.held
+        if held is not None:  # as if waited for below: it was pending until now
+            run.held = None
+            await held[0].settle_here(held[1])
+            if run.pending:
+                await run.wait()
+            run.apply_nullings()
+        elif run.pending:
             await run.wait()
             run.apply_nullings()
         if run.data_nulled:
@@ -1032,7 +1058,11 @@ def _execute_field(
             args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
             value = plan.resolve(source, run.info(plan, path), **args)
         if type(value) not in _SYNC_TYPES and _is_awaitable(value):
-            _Slot(run, results, plan.key, plan, return_plan, path, anchor).wait_for(value)
+            slot = _Slot(run, results, plan.key, plan, return_plan, path, anchor)
+            if parent_path is None and run.serial:
+                run.held = (slot, value)  # awaited by ``_execute_serially`` in its own task
+            else:
+                slot.wait_for(value)
             return None
         if return_plan.kind != _NON_NULL and not plan.leaf:
             anchor = (results, plan.key, path)

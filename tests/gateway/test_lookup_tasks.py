@@ -78,3 +78,30 @@ async def test_lookups_run_no_task_of_their_own_and_answer_as_before(compiled: b
     ]
     assert not [name for name in names if name.startswith("LookupQueries.")], names
     assert names.count("dispatch_batch") == 2  # one batch of teams (two ids), one of customers
+
+
+TWO_CREATES = """
+mutation Two($first: CreateTeamInput!, $second: CreateTeamInput!) {
+  first: createTeam(input: $first) { team { name } userErrors { field code } }
+  second: createTeam(input: $second) { team { name } userErrors { field code } }
+}
+"""
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "graphql-core"])
+async def test_mutations_run_in_the_request_task_one_after_another(compiled: bool) -> None:
+    gw = await make_gateway("current", gateway_compiled_execution=compiled)
+    try:
+        with tasks_started() as names:
+            body = await gw.graphql(TWO_CREATES, {"first": {"name": "serial-1"}, "second": {"name": "serial-1"}})
+    finally:
+        await gw.http.aclose()
+    # The second sees what the first wrote: run one after another, as before.
+    assert body == {
+        "data": {
+            "first": {"team": {"name": "serial-1"}, "userErrors": []},
+            "second": {"team": None, "userErrors": [{"field": ["input", "name"], "code": "NAME_TAKEN"}]},
+        }
+    }
+    if compiled:
+        assert not [name for name in names if "create_team" in name], names

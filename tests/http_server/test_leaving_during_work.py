@@ -18,6 +18,8 @@ from app.http_limits import DISCONNECT_WATCH, DisconnectWatch
 from tests.http_server.served import WAIT, read_answer, request, served, watching_logs
 
 LOOKUP = orjson.dumps({"query": '{ team(id: "t-1") { id name } }'})
+# A mutation's root field is awaited in the request's own task (no task of its own): leaving cancels it there.
+CREATE = orjson.dumps({"query": 'mutation { createTeam(input: {name: "left"}) { team { id } } }'})
 GRAPHQL = [("Content-Type", "application/json")]
 
 
@@ -44,15 +46,18 @@ def request_line(record: logging.LogRecord) -> bool:
     return record.getMessage() == "request"
 
 
+@pytest.mark.parametrize("document", [LOOKUP, CREATE], ids=["lookup", "create"])
 @pytest.mark.parametrize("edge_limits", [True, False], ids=["gateway-protocol", "uvicorn-protocol"])
-async def test_leaving_while_bifrost_is_asked_cancels_the_call_and_logs_client_closed(edge_limits: bool) -> None:
+async def test_leaving_while_bifrost_is_asked_cancels_the_call_and_logs_client_closed(
+    edge_limits: bool, document: bytes
+) -> None:
     upstream = HeldUpstream()
     async with (
         served(transport=upstream, bifrost_api_generation="current", http_edge_limits=edge_limits) as gw,
         watching_logs(request_line) as logs,
     ):
         _, writer = await gw.connect()
-        writer.write(request("POST", "/graphql", body=LOOKUP, headers=GRAPHQL))
+        writer.write(request("POST", "/graphql", body=document, headers=GRAPHQL))
         await asyncio.wait_for(upstream.started.wait(), WAIT)
         writer.close()
         await asyncio.wait_for(upstream.cancelled.wait(), WAIT)
