@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from app.bifrost import analytics, models
 from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.coalesce import ReadCoalescer
+from app.bifrost.deadline import CallDeadline
 from app.bifrost.errors import (
     BifrostError,
     RequestCeilingExceeded,
@@ -195,8 +196,14 @@ class BifrostClient:
                             method, path, send_headers, content, params, allowance, deadline=deadline
                         )
                     else:
-                        async with asyncio.timeout(self.total_timeout):
+                        # ``asyncio.timeout``'s behaviour on a bare timer (app/bifrost/deadline.py).
+                        timer = CallDeadline(asyncio.get_running_loop(), self.total_timeout)
+                        try:
                             response = await wire.send(method, path, send_headers, content, params, allowance)
+                        except BaseException as error:
+                            timer.close(error)
+                            raise
+                        timer.close(None)
             except WireConnectionError as error:
                 self._observe(route, "connection_error", started)
                 self.breaker.record_failure()
