@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from functools import cache, cached_property
-from typing import TypeVar
+from functools import cache
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from strawberry.dataloader import DataLoader
 
@@ -32,6 +32,10 @@ __all__ = ["Loaders"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+H = TypeVar("H")
+
+WrittenLoader = Literal["team", "customer", "virtual_key"]
+"""The loaders that writes prime with what they returned."""
 
 # Above this many teams in one batch, one unfiltered virtual-key list beats a filtered call per team.
 KEYS_LIST_ALL_THRESHOLD = 4
@@ -95,6 +99,44 @@ class PrimedLoader(DataLoader[K, V]):
         self._unread.clear()
 
 
+class made_once(Generic[H, V]):
+    """``functools.cached_property`` without its lock: the value is made on first read and kept on the instance.
+
+    Python 3.11's ``cached_property`` takes a lock on every first read; a request's loaders are made and used
+    on its event loop's thread only, and each request makes one or two of them.
+
+    Example:
+        >>> class Holder:
+        ...     @made_once
+        ...     def value(self) -> list[int]:
+        ...         return []
+        >>> holder = Holder()
+        >>> holder.value is holder.value
+        True
+    """
+
+    def __init__(self, make: Callable[[H], V]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    def __set_name__(self, owner: type[H], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type[H] | None = None) -> made_once[H, V]: ...
+
+    @overload
+    def __get__(self, instance: H, owner: type[H] | None = None) -> V: ...
+
+    def __get__(self, instance: H | None, owner: type[H] | None = None) -> Any:
+        if instance is None:
+            return self
+        # A non-data descriptor: once the value is in the instance's ``__dict__``, reads find it there.
+        value = instance.__dict__[self.name] = self.make(instance)
+        return value
+
+
 class Loaders:
     """The DataLoaders of one request. Results come back in key order, ``None`` for a miss.
 
@@ -108,65 +150,67 @@ class Loaders:
         self._budget_list: asyncio.Future[BudgetList] | None = None
         self._rate_limit_list: asyncio.Future[RateLimitList] | None = None
         self._team_keys: dict[str, list[VirtualKey]] = {}
+        # What writes returned for a loader not made yet, by loader and id: it learns them when made.
+        self._written: dict[str, dict[str, Any]] = {}
 
     # Each loader is made on first use: most requests need one or two of them, or none.
 
-    @cached_property
+    @made_once
     def team(self) -> PrimedLoader[str, Team | None]:
         """Teams by id (``GET /teams/{id}``, concurrent)."""
-        return PrimedLoader(self._load_teams)
+        return self._learning_written("team", PrimedLoader(self._load_teams))
 
-    @cached_property
+    @made_once
     def customer(self) -> PrimedLoader[str, Customer | None]:
         """Customers by id, in full (``GET /customers/{id}``: teams and keys embedded)."""
-        return PrimedLoader(self._load_customers)
+        return self._learning_written("customer", PrimedLoader(self._load_customers))
 
-    @cached_property
+    @made_once
     def virtual_key(self) -> PrimedLoader[str, VirtualKey | None]:
         """Virtual keys by id (``GET /virtual-keys/{id}``, concurrent)."""
-        return PrimedLoader(self._load_virtual_keys)
+        return self._learning_written("virtual_key", PrimedLoader(self._load_virtual_keys))
 
-    @cached_property
+    @made_once
     def virtual_keys_by_team(self) -> DataLoader[str, list[VirtualKey]]:
         """A team's virtual keys (filtered lists, or one unfiltered list for many teams)."""
         return DataLoader(self._load_keys_by_team)
 
-    @cached_property
+    @made_once
     def team_reference(self) -> DataLoader[str, Team | None]:
         """Teams named by a router's references: a few by id, many from team pages (``app.schema.references``)."""
         return DataLoader(self._find_teams)
 
-    @cached_property
+    @made_once
     def customer_reference(self) -> DataLoader[str, Customer | None]:
         """Customers named by references: a few in full by id, many from customer pages."""
         return DataLoader(self._find_customers)
 
-    @cached_property
+    @made_once
     def virtual_key_reference(self) -> DataLoader[str, VirtualKey | None]:
         """Virtual keys named by references: a few by id, many from key pages."""
         return DataLoader(self._find_virtual_keys)
 
-    @cached_property
+    @made_once
     def key_model_configs(self) -> DataLoader[str, list[ModelConfig] | None]:
         """A virtual key's scoped model configs (``app.schema.model_configs.loaders``; None before Bifrost v2)."""
         return DataLoader(lambda ids: load_key_model_configs(self._bifrost, ids))
 
-    @cached_property
+    @made_once
     def key_quota(self) -> DataLoader[str, KeyQuota]:
         """Keys' quota answers by the key's value (``app.schema.self_service.usage``: one call per key)."""
         return DataLoader(lambda values: load_key_quotas(self._bifrost, self._limit, values))
 
-    @cached_property
+    @made_once
     def spend(self) -> SpendLoaders:
         """Spend series of teams, customers and keys, per range (``app.schema.spend.loaders``)."""
         return SpendLoaders(self._bifrost, lambda: self._limit)
 
-    @cached_property
+    @made_once
     def budget(self) -> DataLoader[str, Budget | None]:
         """Budgets by id, from one budget list per request."""
         return DataLoader(self._load_budgets)
 
-    @cached_property
+    @made_once
     def rate_limit(self) -> DataLoader[str, RateLimit | None]:
         """Rate limits by id, from one rate-limit list per request."""
         return DataLoader(self._load_rate_limits)
@@ -212,8 +256,37 @@ class Loaders:
         self._budget_list = None
         self._rate_limit_list = None
         self._team_keys = {}
+        self._written = {}
 
-    @cached_property
+    # What writes returned -----------------------------------------------------------------------------
+
+    def write(self, loader: WrittenLoader, key: str, value: Any) -> None:
+        """What a write returned for ``key`` (None: deleted), as ``prime(key, value, force=True)`` on the loader.
+
+        A loader not made yet is not made for it (a mutation's payload seldom reads back through it): it
+        learns the value when it is made, as a fresh loader primed with it would have it.
+        """
+        made = self.__dict__.get(loader)
+        if made is not None:
+            made.prime(key, value, force=True)
+        else:
+            self._written.setdefault(loader, {})[key] = value  # the latest write of a key wins, as with prime
+
+    def forget(self, loader: WrittenLoader, key: str) -> None:
+        """``clear(key)`` on the loader, without making a loader that holds nothing yet."""
+        made = self.__dict__.get(loader)
+        if made is not None:
+            made.clear(key)
+        else:
+            self._written.get(loader, {}).pop(key, None)
+
+    def _learning_written(self, name: WrittenLoader, loader: PrimedLoader[str, V]) -> PrimedLoader[str, V]:
+        written = self._written.pop(name, None)
+        if written:
+            loader.remember(list(written.items()))  # an empty loader: the same as priming each, by force
+        return loader
+
+    @made_once
     def _limit(self) -> asyncio.Semaphore:
         return asyncio.Semaphore(self._concurrency)
 

@@ -54,6 +54,16 @@ class Stale(Flag):
     KEY_MODEL_CONFIGS = auto()  # which model configs each virtual key has
 
 
+_TEAMS = Stale.TEAMS.value
+_CUSTOMERS = Stale.CUSTOMERS.value
+_CUSTOMER_OF_WRITTEN = Stale.CUSTOMER_OF_WRITTEN.value
+_VIRTUAL_KEYS = Stale.VIRTUAL_KEYS.value
+_TEAM_KEYS = Stale.TEAM_KEYS.value
+_BUDGETS = Stale.BUDGETS.value
+_RATE_LIMITS = Stale.RATE_LIMITS.value
+_KEY_MODEL_CONFIGS = Stale.KEY_MODEL_CONFIGS.value
+
+
 def makes_stale(stale: Stale, *, written: Written) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Declare what a mutation's write makes stale; the resolver's ``info`` argument gives the loaders.
 
@@ -86,23 +96,24 @@ def forget_stale(loaders: Loaders, payload: object, stale: Stale, *, written: Wr
     deleted_id = getattr(payload, "deleted_id", None)
     if not entities and deleted_id is None:
         return
-    if Stale.TEAMS in stale:
+    bits = stale.value  # tested as bits: each ``in`` of a ``Flag`` is a Python call of its own
+    if bits & _TEAMS:
         loaders.team.clear_all()
-    if Stale.CUSTOMERS in stale:
+    if bits & _CUSTOMERS:
         loaders.customer.clear_all()
-    elif Stale.CUSTOMER_OF_WRITTEN in stale:
+    elif bits & _CUSTOMER_OF_WRITTEN:
         for entity in entities:
             if entity.customer_id is not None:
-                loaders.customer.clear(entity.customer_id)
-    if Stale.VIRTUAL_KEYS in stale:
+                loaders.forget("customer", entity.customer_id)
+    if bits & _VIRTUAL_KEYS:
         loaders.virtual_key.clear_all()
-    if Stale.TEAM_KEYS in stale:
+    if bits & _TEAM_KEYS:
         loaders.forget_team_keys()
-    if Stale.BUDGETS in stale:
+    if bits & _BUDGETS:
         loaders.forget_budgets()
-    if Stale.RATE_LIMITS in stale:
+    if bits & _RATE_LIMITS:
         loaders.forget_rate_limits()
-    if Stale.KEY_MODEL_CONFIGS in stale:
+    if bits & _KEY_MODEL_CONFIGS:
         loaders.key_model_configs.clear_all()
     for entity in entities:
         _prime(loaders, written, entity.id, entity)
@@ -117,20 +128,20 @@ def _written_entities(payload: object, written: Written) -> list[Any]:
 
 def _prime(loaders: Loaders, written: Written, entity_id: str, entity: Any) -> None:
     if written == "team":
-        loaders.team.prime(entity_id, entity, force=True)
+        loaders.write("team", entity_id, entity)
         if entity is None:
             loaders.virtual_keys_by_team.prime(entity_id, [], force=True)  # its keys are detached
     elif written == "virtual_key":
-        loaders.virtual_key.prime(entity_id, entity, force=True)
+        loaders.write("virtual_key", entity_id, entity)
     elif written == "budget":
         loaders.budget.prime(entity_id, entity, force=True)
     elif written == "model_config":
         pass  # no loader holds model configs by id
     elif entity is None or _in_full(entity):
         # The customer loader holds customers in full only (teams and keys embedded).
-        loaders.customer.prime(entity_id, entity, force=True)
+        loaders.write("customer", entity_id, entity)
     else:
-        loaders.customer.clear(entity_id)
+        loaders.forget("customer", entity_id)
 
 
 def _in_full(customer: models.Customer) -> bool:
