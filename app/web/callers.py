@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Protocol
 
@@ -33,13 +34,17 @@ from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.settings import Settings
 from app.web.cookies import InvalidTokenCookie, token_cookie
 
-__all__ = ["CallerPolicy", "CallerRefused", "IdentifiedCaller", "service_headers"]
+__all__ = ["REMEMBERED_CALLERS", "CallerPolicy", "CallerRefused", "IdentifiedCaller", "service_headers"]
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
 VIRTUAL_KEY_HEADER = "x-bf-vk"
 VIRTUAL_KEY_PREFIX = "sk-bf-"
 # Headers Bifrost's inference routes read a virtual key from; the gateway does not, so a key there is refused.
 _UNREAD_KEY_HEADERS = frozenset({b"x-api-key", b"x-goog-api-key", b"api-key"})
+# Every header ``identify`` reads: what it answers depends on these alone.
+_READ_HEADERS = frozenset({b"authorization", b"cookie", b"x-gateway-key", b"x-bf-vk"}) | _UNREAD_KEY_HEADERS
+REMEMBERED_CALLERS = 1024
+"""Sets of credential headers whose caller is remembered (the most recently used)."""
 _OWN_CREDENTIALS = Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True)
 _NONE: Mapping[str, str] = MappingProxyType({})
 
@@ -108,6 +113,8 @@ class CallerPolicy:
             )
             for key in keys.keys
         }
+        # The keys are fixed for the policy's life, so what a set of credential headers says is too.
+        self._identified = lru_cache(maxsize=REMEMBERED_CALLERS)(self._identify)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallerPolicy:
@@ -121,15 +128,25 @@ class CallerPolicy:
     def identify(self, headers: _Headers) -> IdentifiedCaller:
         """Who is calling, from all of the request's headers.
 
+        The answer depends on the credential headers alone (in their order), so it is remembered for the last
+        ``REMEMBERED_CALLERS`` sets of them: a client sends the same ones with each request. A refusal is not
+        remembered; nor is anything for a request without credentials (there is nothing to work out).
+
         Raises:
             CallerRefused: ambiguous credentials (400) or a gateway key or token cookie that is not valid (401).
         """
-        # One pass over the raw headers (names arrive lower-cased from ASGI servers).
+        presented = tuple([(name, value) for name, value in headers.raw if name in _READ_HEADERS])
+        if not presented:
+            return self._anonymous
+        return self._identified(presented)
+
+    def _identify(self, presented: tuple[tuple[bytes, bytes], ...]) -> IdentifiedCaller:
+        # One pass over the credential headers (names arrive lower-cased from ASGI servers).
         authorizations: list[bytes] = []
         keys: list[bytes] = []
         cookies: list[str] = []
         virtual_keys: list[bytes] = []
-        for name, value in headers.raw:
+        for name, value in presented:
             if name == b"authorization":
                 authorizations.append(value)
             elif name == b"cookie":
