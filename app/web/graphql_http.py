@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import time
 from collections.abc import Awaitable
 from functools import partial
@@ -66,6 +65,7 @@ from app.web.idempotency import (
     withhold_secrets,
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
+from app.web.request_ids import fresh_request_id
 from app.web.shared_queries import SharedAnswer, query_key
 from app.web.stream_framing import SSEFraming, StreamFraming, framing_for
 from app.web.stream_response import SubscriptionStream, one_result
@@ -695,7 +695,7 @@ def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id", "")
     if 0 < len(given) <= 128 and given.isprintable() and given.isascii():
         return given
-    return os.urandom(16).hex()  # what uuid4().hex carries, without building a UUID
+    return fresh_request_id()
 
 
 def _error(
