@@ -100,6 +100,13 @@ def _series_of(
     return series
 
 
+def _remember(given: dict[tuple[object, ...], S], values: tuple[object, ...], series: S) -> None:
+    """Keep ``series`` by the values as given when they are all text: other values may be equal as keys yet
+    differ as label text (``1``, ``1.0`` and ``True`` are one key but three series), so those are read by text."""
+    if all(type(value) is str for value in values):
+        given[values] = series
+
+
 def _created_series() -> bool:
     """Whether prometheus-client exposes ``_created`` samples now (``disable_created_metrics`` turns them off)."""
     probe = Counter("created_probe", "", registry=None)
@@ -139,7 +146,8 @@ class LoopCounter(Collector):
         """The series of one label set (made on first use, as ``Counter.labels`` makes it)."""
         series = self._given.get(values)
         if series is None:
-            series = self._given[values] = _series_of(self._series, self._labelnames, values, self._new)
+            series = _series_of(self._series, self._labelnames, values, self._new)
+            _remember(self._given, values, series)
         return series
 
     def _new(self, values: tuple[str, ...]) -> CounterSeries:
@@ -200,7 +208,8 @@ class LoopHistogram(Collector):
         """The series of one label set (made on first use, as ``Histogram.labels`` makes it)."""
         series = self._given.get(values)
         if series is None:
-            series = self._given[values] = _series_of(self._series, self._labelnames, values, self._new)
+            series = _series_of(self._series, self._labelnames, values, self._new)
+            _remember(self._given, values, series)
         return series
 
     def _new(self, values: tuple[str, ...]) -> HistogramSeries:
