@@ -136,7 +136,7 @@ def test_a_hundred_thousand_distinct_tokens_hold_bounded_memory() -> None:
         before = tracemalloc.get_traced_memory()[0]
         for index in range(2000, 100_000):
             identified = policy.identify(token(index))
-            assert identified.upstream["authorization"].endswith("%032d" % index)
+            assert identified.upstream["authorization"].endswith(f"{index:032d}")
         gc.collect()
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
@@ -144,7 +144,7 @@ def test_a_hundred_thousand_distinct_tokens_hold_bounded_memory() -> None:
     # 98,000 more tokens of 263 bytes are about 26 MB: what stays is far below a tenth of that.
     assert grown < 2_000_000, grown
     # The first token is answered as its own, long after it was forgotten.
-    assert policy.identify(token(0)).upstream["authorization"].endswith("%032d" % 0)
+    assert policy.identify(token(0)).upstream["authorization"].endswith(f"{0:032d}")
     with pytest.raises(CallerRefused):
         policy.identify(Raw([(b"x-gateway-key", b"gk_wrong-0123456789abcdefghijklmnopqrstuv")]))
 
