@@ -34,7 +34,14 @@ from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.settings import Settings
 from app.web.cookies import InvalidTokenCookie, token_cookie
 
-__all__ = ["REMEMBERED_CALLERS", "CallerPolicy", "CallerRefused", "IdentifiedCaller", "service_headers"]
+__all__ = [
+    "REMEMBERED_BYTES",
+    "REMEMBERED_CALLERS",
+    "CallerPolicy",
+    "CallerRefused",
+    "IdentifiedCaller",
+    "service_headers",
+]
 
 GATEWAY_KEY_HEADER = "x-gateway-key"
 VIRTUAL_KEY_HEADER = "x-bf-vk"
@@ -45,6 +52,10 @@ _UNREAD_KEY_HEADERS = frozenset({b"x-api-key", b"x-goog-api-key", b"api-key"})
 _READ_HEADERS = frozenset({b"authorization", b"cookie", b"x-gateway-key", b"x-bf-vk"}) | _UNREAD_KEY_HEADERS
 REMEMBERED_CALLERS = 1024
 """Sets of credential headers whose caller is remembered (the most recently used)."""
+REMEMBERED_BYTES = 4096
+"""The largest set of credential headers remembered: the memory holds their bytes, and a set may be as large as
+the request head (``MAX_HEADER_BYTES``, a cookie header of unrelated cookies), so a client sending distinct
+large ones would otherwise pin ``REMEMBERED_CALLERS`` heads. Larger sets are worked out for each request."""
 _OWN_CREDENTIALS = Caller(CallerKind.OWN_CREDENTIALS, can_reveal=True)
 _NONE: Mapping[str, str] = MappingProxyType({})
 
@@ -129,8 +140,9 @@ class CallerPolicy:
         """Who is calling, from all of the request's headers.
 
         The answer depends on the credential headers alone (in their order), so it is remembered for the last
-        ``REMEMBERED_CALLERS`` sets of them: a client sends the same ones with each request. A refusal is not
-        remembered; nor is anything for a request without credentials (there is nothing to work out).
+        ``REMEMBERED_CALLERS`` sets of them (of ``REMEMBERED_BYTES`` at most): a client sends the same ones with
+        each request. A refusal is not remembered; nor is anything for a request without credentials (there is
+        nothing to work out).
 
         Raises:
             CallerRefused: ambiguous credentials (400) or a gateway key or token cookie that is not valid (401).
@@ -138,6 +150,8 @@ class CallerPolicy:
         presented = tuple([(name, value) for name, value in headers.raw if name in _READ_HEADERS])
         if not presented:
             return self._anonymous
+        if sum([len(value) for _, value in presented]) > REMEMBERED_BYTES:
+            return self._identify(presented)
         return self._identified(presented)
 
     def _identify(self, presented: tuple[tuple[bytes, bytes], ...]) -> IdentifiedCaller:

@@ -162,3 +162,25 @@ async def test_no_credential_reaches_a_log_line(
     logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
     for secret in ("secret-caller-token-42", KEY_A, "gk_wrong-secret", "secret-cookie-token-42", SERVICE):
         assert secret not in logged
+
+
+def test_distinct_large_credential_headers_do_not_pin_memory() -> None:
+    """Each set of credential headers may be as large as the request head (a cookie header full of unrelated
+    cookies beside the token): remembering a thousand of them would hold a thousand heads."""
+    policy = CallerPolicy(KeyRing(()), {})
+
+    def large(index: int) -> Raw:
+        unrelated = b"; ".join(b"pref%d=%s" % (n, b"%060d" % index) for n in range(230))  # about 16 KiB
+        return Raw([(b"cookie", b"token=session-%d; " % index + unrelated)])
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(1500):
+            assert policy.identify(large(index)).upstream["cookie"] == f"token=session-{index}"
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 2_000_000, grown  # remembering them all would hold about 16 MB
