@@ -6,6 +6,7 @@ failure of the batch reaches both. The compiled path and graphql-core must agree
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -28,7 +29,11 @@ query Lookups($id: ID!, $other: ID!, $bad: ID!) {
 
 
 def upstream_answering(kind: str) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
+    never = asyncio.Event()  # a late answer never comes: the total deadline ends the call
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if kind == "late":
+            await never.wait()
         if kind == "error":
             return httpx.Response(500, json={"error": {"message": "internal detail"}})
         if kind == "garbage":
@@ -47,6 +52,8 @@ async def answer(kind: str, compiled: bool) -> dict[str, Any]:
         bifrost_url="http://bifrost.internal:8080",
         gateway_compiled_execution=compiled,
         upstream_read_retries=0,
+        upstream_connect_timeout=0.05,
+        upstream_total_timeout=0.1,
         breaker_failure_threshold=1000,
         coalesce_queries=False,
     )
@@ -62,7 +69,7 @@ async def answer(kind: str, compiled: bool) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("kind", ["error", "garbage", "wrong-shape", "lost", "missing"])
+@pytest.mark.parametrize("kind", ["error", "garbage", "wrong-shape", "lost", "late", "missing"])
 async def test_a_failing_or_odd_lookup_answers_alike_on_both_paths(kind: str) -> None:
     compiled = await answer(kind, True)
     core = await answer(kind, False)
@@ -76,3 +83,5 @@ async def test_a_failing_or_odd_lookup_answers_alike_on_both_paths(kind: str) ->
         paths = sorted(error["path"] for error in compiled["errors"])
         assert ["again"] in paths and ["team"] in paths, compiled
         assert "internal detail" not in str(compiled)
+    if kind == "late":  # the deadline of a read: the same typed error as before
+        assert {error["extensions"]["code"] for error in compiled["errors"]} == {"UPSTREAM_TIMEOUT"}
