@@ -23,7 +23,9 @@ Three ways to read a value, all with exactly Strawberry's semantics:
 
 The basic fields a selection starts with, when they are strings, IDs, booleans or floats, are read and
 checked by one small function generated from the plan (``_leading_reader``); any value that is not
-exactly what those scalars pass unchanged sends the object down the general path, field by field.
+exactly what those scalars pass unchanged sends the object down the general path, field by field. A
+selection of nothing else (``budgets { id maxLimit }``) is read whole by that function: the items of a list
+of such objects get a path and an anchor only when one of them goes down the general path.
 
 Completion follows the GraphQL spec as graphql-core implements it (non-null checks and null propagation to
 the nearest nullable position, list items, leaf coercion, errors located with their paths and filtered under
@@ -221,16 +223,18 @@ class ObjectPlan:
     """The fields of one object type's selection set, in response order.
 
     ``leading`` reads the plain leaf fields the selection starts with in one generated function (see
-    ``_leading_reader``); ``rest`` are the fields after them.
+    ``_leading_reader``); ``rest`` are the fields after them; ``whole`` is ``leading`` when there are none.
     """
 
-    __slots__ = ("fields", "leading", "rest", "type_name")
+    __slots__ = ("fields", "leading", "rest", "type_name", "whole")
 
     def __init__(self, type_name: str, fields: list[FieldPlan]) -> None:
         self.type_name = type_name
         self.fields = fields
         self.leading, count = _leading_reader(fields)
         self.rest = fields[count:]
+        # The selection is only such fields (``customer { id name }``): ``leading`` completes all of it.
+        self.whole = self.leading if not self.rest else None
 
 
 _GENERATED_BUILTINS = {"type": type, "str": str, "bool": bool, "float": float, "Exception": Exception}
@@ -976,10 +980,20 @@ def _execute_fields(run: _Run, plan: ObjectPlan, source: Any, path: Path | None,
     leading = plan.leading
     results = leading(source) if leading is not None else None
     if results is None:
-        results = {}
-        fields = plan.fields
-    else:
-        fields = plan.rest
+        return _execute_each(run, plan, plan.fields, {}, source, path, anchor)
+    return _execute_each(run, plan, plan.rest, results, source, path, anchor)
+
+
+def _execute_each(
+    run: _Run,
+    plan: ObjectPlan,
+    fields: list[FieldPlan],
+    results: dict[str, Any],
+    source: Any,
+    path: Path | None,
+    anchor: Anchor,
+) -> dict[str, Any]:
+    """``fields`` of ``plan`` completed into ``results`` one by one (the general path)."""
     for field_plan in fields:
         kind = field_plan.kind
         if kind == _BASIC and field_plan.leaf:
@@ -1137,7 +1151,14 @@ def _complete(run: _Run, field_plan: FieldPlan, plan: TypePlan, value: Any, path
     elif value is None or value is Undefined:
         return None
     if kind == _OBJECT:
-        return _execute_fields(run, plan.object_plan, value, path, anchor)  # type: ignore[arg-type]
+        object_plan: ObjectPlan = plan.object_plan  # type: ignore[assignment]
+        whole = object_plan.whole
+        if whole is not None:
+            completed = whole(value)
+            if completed is not None:
+                return completed
+            return _execute_each(run, object_plan, object_plan.fields, {}, value, path, anchor)
+        return _execute_fields(run, object_plan, value, path, anchor)
     if kind == _LEAF:
         if type(value) is plan.fast:
             return value
@@ -1176,15 +1197,26 @@ def _complete_list(
     fast = item_plan.fast if item_plan.kind == _LEAF else None
     object_type = item_plan.item if item_nullable is False else item_plan
     object_plan = object_type.object_plan if object_type is not None and object_type.kind == _OBJECT else None
+    whole = object_plan.whole if object_plan is not None else None
+    object_fields = object_plan.fields if object_plan is not None else []
     for index, item in enumerate(value):
         if fast is not None and type(item) is fast:
             results.append(item)
             continue
+        if whole is not None and type(item) in _PLAIN_OBJECTS:
+            # A plain object whose selection reads whole: no path or anchor is made unless something fails.
+            completed = whole(item)
+            if completed is not None:
+                results.append(completed)
+                continue
         item_path = _new_tuple(Path, (path, index, None))
         inner = (results, index, item_path) if item_nullable else anchor
-        completed: Any = None
+        completed = None
         try:
-            if object_plan is not None and type(item) in _PLAIN_OBJECTS:
+            if whole is not None and type(item) in _PLAIN_OBJECTS:
+                # Read whole above and refused: field by field, without reading the fields again first.
+                completed = _execute_each(run, object_plan, object_fields, {}, item, item_path, inner)  # type: ignore[arg-type]
+            elif object_plan is not None and type(item) in _PLAIN_OBJECTS:
                 # What ``_complete`` would do for an object that is neither None, an error nor awaitable.
                 completed = _execute_fields(run, object_plan, item, item_path, inner)
             elif type(item) not in _SYNC_TYPES and _is_awaitable(item):

@@ -944,3 +944,101 @@ async def test_leading_leaf_fields_give_the_reference_answer_for_unusual_values(
     assert readings[3]["value"] == 2.0
     assert readings[5]["label"] == "7" and readings[5]["ok"] is True
     assert len(compiled_answer.errors or []) == 3
+
+
+# Objects whose selection is only such leaf fields are read whole, list items without a path -------------
+
+
+class Exploding:
+    """A list item whose fields raise when read (a resolver's object gone wrong)."""
+
+    @property
+    def label(self) -> str:
+        raise ValueError("label unreadable")
+
+    value = 1.0
+    ok = True
+
+
+def _odd_readings() -> list[Any]:
+    return [
+        Reading(label="fine", value=1.5, ok=True, note="n"),
+        None,
+        Reading(label="nan", value=float("nan"), ok=True, note=None),
+        Reading(label="int", value=2, ok=True, note="n"),
+        ValueError("item failed"),
+        Reading(label=7, value=1.0, ok=1, note="n"),  # type: ignore[arg-type]
+        Exploding(),
+        Reading(label="none", value=None, ok=True, note="n"),  # type: ignore[arg-type]
+        Exploding(),
+        Reading(label="last", value=-0.0, ok=False, note="n"),
+    ]
+
+
+@strawberry.type
+class Shelf:
+    name: str
+
+    @strawberry.field
+    def readings(self) -> list[Reading | None]:
+        return _odd_readings()
+
+    @strawberry.field
+    def checked(self) -> list[Reading] | None:  # non-null items: one failing nulls the whole list
+        return [
+            Reading(label="a", value=1.0, ok=True, note=None),
+            Reading(label="b", value=float("inf"), ok=True, note=None),
+        ]
+
+    @strawberry.field
+    def unchecked(self) -> list[Reading] | None:
+        return [Reading(label=f"r{i}", value=float(i), ok=i % 2 == 0, note=None) for i in range(5)]
+
+    @strawberry.field
+    def top(self) -> Reading | None:
+        return Reading(label=7, value=1.0, ok=True, note=None)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def must(self) -> Reading:  # a non-null object failing nulls the shelf
+        return Reading(label="m", value=float("nan"), ok=True, note=None)
+
+
+@strawberry.type
+class ShelfQuery:
+    @strawberry.field
+    def shelves(self) -> list[Shelf | None]:
+        return [Shelf(name="a"), Shelf(name="b")]
+
+
+WHOLE_SELECTIONS = [
+    "{ shelves { name readings { label value ok } } }",
+    "{ shelves { name readings { ok label } checked { label value } unchecked { label ok } } }",
+    "{ shelves { name top { label value } unchecked { value label } } }",
+    "{ shelves { name must { label value } } }",
+    "{ shelves { name must { label } readings { value } } }",
+    "{ shelves { readings { label value ok note } } }",  # a nullable leaf that is null: read field by field
+]
+
+
+@pytest.mark.parametrize("document", WHOLE_SELECTIONS)
+async def test_whole_selections_give_the_reference_answer(document: str) -> None:
+    for _ in range(2):  # the second time, every item type is known to be plain
+        compiled_answer, reference = await on_both_engines(ShelfQuery, document, None)
+        assert orjson.dumps(compiled_answer.data) == orjson.dumps(reference.data)
+        assert_same_errors(compiled_answer, reference)
+
+
+async def test_whole_selection_items_fail_at_their_own_paths() -> None:
+    compiled_answer, _ = await on_both_engines(ShelfQuery, WHOLE_SELECTIONS[0], None)
+    readings = compiled_answer.data["shelves"][0]["readings"]
+    assert readings[0] == {"label": "fine", "value": 1.5, "ok": True}
+    assert readings[3] == {"label": "int", "value": 2.0, "ok": True}
+    assert readings[5] == {"label": "7", "value": 1.0, "ok": True}
+    assert readings[9] == {"label": "last", "value": -0.0, "ok": False}
+    assert [readings[i] for i in (1, 2, 4, 6, 7, 8)] == [None] * 6
+    paths = sorted(tuple(error.path or ()) for error in compiled_answer.errors or [])
+    assert ("shelves", 0, "readings", 2, "value") in paths
+    assert ("shelves", 0, "readings", 4) in paths
+    assert ("shelves", 0, "readings", 6, "label") in paths
+    assert ("shelves", 1, "readings", 8, "label") in paths
+    assert len(paths) == 2 * 5  # nan, the error item, two unreadable labels and a null Float, per shelf
