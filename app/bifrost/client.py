@@ -587,7 +587,8 @@ def _parse_settled(model: type[M], content: bytes) -> M:
     """``parse``, then settle what list endpoints leave ambiguous, once per body (the memo keeps the result)."""
     parsed = parse(model, content)
     if isinstance(parsed, models.TeamList):
-        return parsed.model_copy(update={"teams": [team.settled_budgets() for team in parsed.teams]})
+        teams = models.settled_teams(parsed.teams)
+        return parsed if teams is parsed.teams else parsed.model_copy(update={"teams": teams})
     if isinstance(parsed, models.CustomerList):
         return parsed.model_copy(update={"customers": [_settle_customer(c) for c in parsed.customers]})
     return parsed

@@ -48,6 +48,7 @@ __all__ = [
     "VirtualKey",
     "VirtualKeyEnvelope",
     "VirtualKeyList",
+    "settled_teams",
 ]
 
 
@@ -408,6 +409,22 @@ class Team(WithBudgets):
         if self.budgets is None and self.budget is None and self.budget_id is None:
             return self.model_copy(update={"budgets": []})
         return self
+
+
+def settled_teams(teams: list[Team]) -> list[Team]:
+    """Each team's ``settled_budgets``; ``teams`` itself when none needs settling, as on most pages.
+
+    Example:
+        >>> team = Team.model_validate({"id": "t", "name": "T", "budgets": [], "created_at": "2026-01-01T00:00:00Z",
+        ...                             "updated_at": "2026-01-01T00:00:00Z"})
+        >>> teams = [team]
+        >>> settled_teams(teams) is teams, settled_teams([team.model_copy(update={"budgets": None})])[0].budgets
+        (True, [])
+    """
+    for team in teams:  # the test of ``settled_budgets``, without a call per team of a page that needs none
+        if team.budgets is None and team.budget is None and team.budget_id is None:
+            return [team.settled_budgets() for team in teams]
+    return teams
 
 
 class VirtualKey(WithBudgets):

@@ -736,6 +736,7 @@ class _Run:
         "fragment_definitions",
         "held",
         "info_class",
+        "lazy_info",
         "nullings",
         "operation",
         "pending",
@@ -751,6 +752,7 @@ class _Run:
         self.operation = compiled.operation
         self.fragment_definitions = compiled.fragment_definitions
         self.info_class = compiled.info_class
+        self.lazy_info = compiled.info_class is Info  # resolvers get a ``_LazyInfo`` (see ``_info_for``)
         self.converter = compiled.converter
         self.variables = variables
         self.context = context
@@ -1051,7 +1053,8 @@ def _execute_field(
         elif kind == _DIRECT:
             shape = plan.shape
             if shape == _SOURCE_INFO:
-                value = plan.function(source, _info_for(run, plan, path))
+                info = _LazyInfo(run, plan, path) if run.lazy_info else _info_for(run, plan, path)
+                value = plan.function(source, info)
             elif shape == _SOURCE:
                 value = plan.function(source)
             elif shape == _INFO:
@@ -1133,7 +1136,7 @@ async def _raising(error: Exception) -> Any:
 
 
 def _info_for(run: _Run, plan: FieldPlan, path: Path) -> Info:
-    if run.info_class is Info:
+    if run.lazy_info:
         return _LazyInfo(run, plan, path)
     return run.info_class(_raw_info=run.info(plan, path), _field=plan.strawberry_field)
 

@@ -90,7 +90,7 @@ def connection_of(items: list[T], window: PageWindow, total: int | None) -> Conn
     """A connection for one upstream page starting at ``window.offset``."""
     total_count = total if total is not None else window.offset + len(items)
     offset = window.offset
-    edges = [Edge(node=item, offset=offset + i) for i, item in enumerate(items)]
+    edges = _edges(items, offset)
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -101,3 +101,21 @@ def connection_of(items: list[T], window: PageWindow, total: int | None) -> Conn
         ),
         total_count=total_count,
     )
+
+
+_new_object = object.__new__
+
+
+def _edges(items: list[T], offset: int) -> list[Edge[T]]:
+    """``[Edge(node=item, offset=offset + i) ...]``, made without the dataclass ``__init__`` (a page of a hundred).
+
+    ``Edge.__init__`` only sets its two fields (Strawberry adds no ``__post_init__``), so setting them on a new
+    instance makes equal edges, at half the cost.
+    """
+    edges = []
+    for index, item in enumerate(items, offset):
+        edge = _new_object(Edge)
+        edge.node = item
+        edge.offset = index
+        edges.append(edge)
+    return edges

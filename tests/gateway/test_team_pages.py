@@ -1,0 +1,74 @@
+"""A page of teams is settled and turned into a connection as before, with less work per team.
+
+``settled_teams`` hands back the page's own list when no team needs its budgets settled (what a v1.5+ page
+with budgets is), and settles exactly the teams ``settled_budgets`` would otherwise. ``connection_of`` makes
+its edges without the dataclass ``__init__``: they must equal edges made through it, which holds while that
+``__init__`` sets nothing but ``node`` and ``offset``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app.bifrost import models
+from app.bifrost.client import _parse_settled
+from app.schema.pagination import Edge, PageWindow, connection_of, encode_cursor
+
+STAMPS = b'"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"'
+BUDGET = b'{"id": "b", "max_limit": 5, "reset_duration": "1M", ' + STAMPS + b"}"
+
+
+def team(team_id: str, budgets: bytes | None = None, extra: bytes = b"") -> bytes:
+    shape = b"" if budgets is None else b'"budgets": ' + budgets + b", "
+    return b'{"id": "' + team_id.encode() + b'", "name": "n", ' + shape + extra + STAMPS + b"}"
+
+
+def page(*teams: bytes) -> bytes:
+    return b'{"teams": [' + b", ".join(teams) + b'], "count": ' + str(len(teams)).encode() + b"}"
+
+
+def test_a_page_whose_teams_carry_budgets_is_kept_as_parsed() -> None:
+    body = page(team("a", b"[" + BUDGET + b"]"), team("b", b"[]"), team("c", extra=b'"budget_id": "x", '))
+    parsed = models.TeamList.model_validate_json(body)
+    assert models.settled_teams(parsed.teams) is parsed.teams
+    settled = _parse_settled(models.TeamList, body)
+    assert settled == parsed
+    assert [t.budgets for t in settled.teams] == [[parsed.teams[0].budgets[0]], [], None]
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])
+def test_a_team_without_any_budget_is_settled_to_none_wherever_it_is(where: int) -> None:
+    teams = [team("a", b"[" + BUDGET + b"]"), team("b", extra=b'"budget": ' + BUDGET + b", "), team("c")]
+    teams[where], teams[2] = teams[2], teams[where]
+    settled = _parse_settled(models.TeamList, page(*teams))
+    parsed = models.TeamList.model_validate_json(page(*teams))
+    assert settled.teams == [t.settled_budgets() for t in parsed.teams]
+    assert settled.teams[where].budgets == [] and settled.teams[where].all_budgets == []
+    assert sum(t.budgets == [] for t in settled.teams) == 1  # the others keep what they carried
+    assert settled.count == parsed.count == 3
+
+
+def test_an_empty_or_null_page_settles_to_an_empty_list() -> None:
+    assert _parse_settled(models.TeamList, b'{"teams": []}').teams == []
+    assert _parse_settled(models.TeamList, b'{"teams": null}').teams == []
+    assert _parse_settled(models.TeamList, b"{}").teams == []
+
+
+def test_edges_made_without_init_equal_edges_made_through_it() -> None:
+    items = [f"item-{i}" for i in range(5)]
+    connection = connection_of(items, PageWindow(limit=5, offset=40), total=100)
+    assert connection.edges == [Edge(node=item, offset=40 + i) for i, item in enumerate(items)]
+    assert [vars(edge) for edge in connection.edges] == [
+        {"node": item, "offset": 40 + i} for i, item in enumerate(items)
+    ]
+    assert connection.page_info.start_cursor == encode_cursor(40)
+    assert connection.page_info.end_cursor == encode_cursor(44)
+    assert connection_of([], PageWindow(limit=5, offset=0), total=0).edges == []
+
+
+def test_edge_init_sets_only_node_and_offset() -> None:
+    # If Strawberry or this module ever gives Edge more to do on creation, ``_edges`` must do it too.
+    assert [f.name for f in dataclasses.fields(Edge) if f.init] == ["node", "offset"]
+    assert not hasattr(Edge, "__post_init__")
