@@ -223,7 +223,8 @@ class Loaders:
 
     def know_team_keys(self, team_ids: Iterable[str], everything: list[VirtualKey]) -> None:
         """Group the full key list by team, for the teams of a page (teams without keys get [])."""
-        self._team_keys.update(_group_by_team(team_ids, everything))
+        grouped = _KEYS_BY_TEAM.of(everything)
+        self._team_keys.update({team_id: grouped.get(team_id) or [] for team_id in team_ids})
         self.prime_virtual_keys(everything)
 
     def forget_team_keys(self) -> None:
@@ -378,9 +379,9 @@ class Loaders:
     async def _load_keys_by_team(self, team_ids: list[str]) -> list[list[VirtualKey]]:
         if len(team_ids) > KEYS_LIST_ALL_THRESHOLD:
             everything = (await self._bifrost.list_virtual_keys()).virtual_keys
-            grouped = _group_by_team(team_ids, everything)
+            grouped = _KEYS_BY_TEAM.of(everything)
             self.prime_virtual_keys(everything)
-            return [grouped[team_id] for team_id in team_ids]
+            return [grouped.get(team_id) or [] for team_id in team_ids]
 
         async def for_team(team_id: str) -> list[VirtualKey]:
             page = await self._bifrost.list_virtual_keys({"team_id": team_id})
@@ -405,13 +406,30 @@ def _batch_sizes(loader: str) -> HistogramSeries:
     return DATALOADER_BATCH_SIZE.labels(loader)
 
 
-def _group_by_team(team_ids: Iterable[str], everything: list[VirtualKey]) -> dict[str, list[VirtualKey]]:
-    """Each team's keys, in the list's order; [] for a team without any."""
-    grouped: dict[str, list[VirtualKey]] = {team_id: [] for team_id in team_ids}
-    for key in everything:
-        if key.team_id in grouped:
-            grouped[key.team_id].append(key)
-    return grouped
+class _KeysByTeam:
+    """The last full key list grouped by team, grouped again only when a different list comes.
+
+    The parse memo hands out the very same list while Bifrost answers the same bytes, so a dashboard that
+    reloads its teams' keys groups them once, not on every request. The list is held (so its identity cannot
+    be reused by another) and never changed, like every parsed model; the groups are read only.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[list[VirtualKey] | None, dict[str, list[VirtualKey]]] = (None, {})
+
+    def of(self, everything: list[VirtualKey]) -> dict[str, list[VirtualKey]]:
+        """Each team's keys in ``everything``, in its order (teams without keys are absent)."""
+        last, grouped = self._last  # one tuple: a list and its groups are replaced together
+        if everything is not last:
+            grouped = {}
+            for key in everything:
+                if key.team_id is not None:
+                    grouped.setdefault(key.team_id, []).append(key)
+            self._last = (everything, grouped)
+        return grouped
+
+
+_KEYS_BY_TEAM = _KeysByTeam()
 
 
 _LOADER_NAMES = frozenset(
