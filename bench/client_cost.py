@@ -9,6 +9,10 @@ machine; wall-clock req/s does not), median over the rounds.
 
     python bench/client_cost.py                          # 5 rounds x 4,000 calls
     python bench/client_cost.py --root /path/to/checkout # the client of another checkout, same upstream
+    python bench/client_cost.py --typed                  # each call as a lookup makes it: session.get_team
+
+``--typed`` measures the whole read a team lookup makes (per-request session, read coalescing, parse memo,
+the team's model) rather than ``BifrostClient.request`` alone.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from local_processes import free_port, pinned, wait_until_up
 BENCH = Path(__file__).resolve().parent
 
 
-async def measure(base_url: str, paths: list[str], calls: int, concurrency: int, rounds: int) -> list[float]:
+async def measure(
+    base_url: str, paths: list[str], calls: int, concurrency: int, rounds: int, typed: bool = False
+) -> list[float]:
     from app.settings import Settings
     from app.web.upstream import build_bifrost_client
 
@@ -44,7 +50,12 @@ async def measure(base_url: str, paths: list[str], calls: int, concurrency: int,
                 while remaining > 0:
                     remaining -= 1
                     i += 1
-                    response = await client.request("GET", paths[i % len(paths)], headers=headers)
+                    path = paths[i % len(paths)]
+                    if typed:  # a session per call, as a request has
+                        team = await client.session(headers).get_team(path.rsplit("/", 1)[1])
+                        assert team.id, team
+                        continue
+                    response = await client.request("GET", path, headers=headers)
                     assert response.status == 200, response.status
 
             cpu = time.process_time()
@@ -61,6 +72,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--typed", action="store_true", help="each call through session.get_team")
     parser.add_argument("--root", default=str(BENCH.parent), help="the checkout whose app/ is measured")
     args = parser.parse_args()
     sys.path.insert(0, str(BENCH))
@@ -81,10 +93,11 @@ def main() -> None:
         os.sched_setaffinity(0, {0})
         import uvloop
 
-        results = uvloop.run(measure(base, paths, args.calls, args.concurrency, args.rounds))
+        results = uvloop.run(measure(base, paths, args.calls, args.concurrency, args.rounds, args.typed))
         spread = f"{min(results):.1f}-{max(results):.1f}"
         print(
-            f"{args.root}: {statistics.median(results):.1f} us CPU per call ({spread}), "
+            f"{args.root}{' (typed)' if args.typed else ''}: {statistics.median(results):.1f} us CPU per call "
+            f"({spread}), "
             f"{args.rounds} x {args.calls} calls at concurrency {args.concurrency}"
         )
     finally:

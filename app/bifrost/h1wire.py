@@ -12,8 +12,9 @@ same matrix, ``tests/reliability/test_h1wire_attacks.py`` over lying and hostile
   free one is a connect timeout;
 * ``read_timeout`` between reads, the wait for the head included (aiohttp's ``sock_read``);
 * a total ``deadline`` per call when the caller gives one, on the same timer as the read timeout (one timer per
-  call, not two): reached while waiting for a connection it is a connect timeout, after writing a
-  ``TimeoutError`` as ``asyncio.timeout`` would raise;
+  connection, not two per call, kept from call to call while it is due no later than the next call's bounds):
+  reached while waiting for a connection it is a connect timeout, after writing a ``TimeoutError`` as
+  ``asyncio.timeout`` would raise;
 * an answer is at most ``max_bytes`` after decoding (a declared length over it is refused before the body is
   read; gzip and deflate inflate no further than the limit), its head at most 64 KiB;
 * a connection is reused only after a complete answer that allows it and nothing more arrived; a call that
@@ -361,7 +362,15 @@ class _Connection(asyncio.Protocol):
         self.call = call = self.loop.create_future()
         self.deadline = deadline
         self.last_read = now = self.loop.time()
-        self._arm(now + self.read_timeout)
+        read_by = now + self.read_timeout
+        due = read_by if read_by < deadline else deadline
+        # A timer left by the previous call is kept when it is due no later than this call's bounds: it then
+        # finds data read since it was set and waits out the rest (see _timed_out). One timer per connection
+        # per read timeout, rather than one made and cancelled per call.
+        if self.timer is None or self.timer_at > due:
+            if self.timer is not None:
+                self.timer.cancel()
+            self._arm(read_by)
         self.transport.write(request)
         return call
 
@@ -500,10 +509,7 @@ class _Connection(asyncio.Protocol):
         if decoder is not None and not decoder.eof:
             self._fail(WireConnectionError("the answer's encoding is broken"))  # cut short
             return
-        self.done = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.done = True  # the timer stays: the next call on this connection may use it (see start)
         self.reusable = self.keep_alive and not self.lost
         body = self.body
         self.body = []  # an idle connection holds no answer
@@ -538,7 +544,7 @@ class _Connection(asyncio.Protocol):
     def _timed_out(self) -> None:
         self.timer = None
         call = self.call
-        if call is None or call.done():
+        if call is None or call.done():  # left by a call that has ended: nothing to bound until the next one
             return
         if self.timer_at >= self.deadline:
             # Set for the total deadline: it ends the call when the loop runs it, as asyncio.timeout's timer

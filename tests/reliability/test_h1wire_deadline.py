@@ -147,19 +147,29 @@ async def test_a_deadline_already_past_sends_nothing(server: ScriptedUpstream) -
     assert [request.target for request in server.received] == ["/echo", "/silent"]
 
 
-# A call that ends leaves no timer behind -----------------------------------------------------------------------------
+# A call that ends leaves its timer to the next call on the connection -----------------------------------------------
+#
+# A connection keeps one timer from call to call rather than making and cancelling one per call: a timer a finished
+# call left behind must never end a later call early, never let one run past its own bounds, and never touch the
+# connection while it is idle.
 
 
-async def test_a_finished_call_leaves_no_timer_and_its_deadline_never_reaches_the_next_call(
-    server: ScriptedUpstream,
-) -> None:
+async def finished(task: asyncio.Task[UpstreamResponse]) -> asyncio.Task[UpstreamResponse]:
+    """``task`` once it has ended; a call that never ends fails the test (after 10 s) instead of hanging it."""
+    done, _ = await asyncio.wait({task}, timeout=10)
+    if task not in done:
+        task.cancel()
+        raise AssertionError("the call was never ended by its own deadline or read timeout")
+    return task
+
+
+async def test_a_finished_calls_deadline_never_reaches_the_next_call(server: ScriptedUpstream) -> None:
     loop = asyncio.get_running_loop()
     wire = make_wire(server.url)
     try:
         first_deadline = soon(1.0)
         assert (await call(wire, "GET", "/echo", first_deadline)).status == 200
         (connection,) = wire._idle
-        assert connection.timer is None
         # The same connection serves the next call, held upstream until the first call's deadline has passed.
         held = asyncio.create_task(call(wire, "GET", "/gate", soon(LONG)))
         await asyncio.wait_for(server.gate_filled.wait(), 10)
@@ -169,7 +179,73 @@ async def test_a_finished_call_leaves_no_timer_and_its_deadline_never_reaches_th
         server.open_gate()
         assert (await held).status == 200
         assert (await call(wire, "GET", "/echo", None)).status == 200
-        assert wire._idle == [connection] and connection.timer is None
+        assert wire._idle == [connection]
+    finally:
+        await wire.aclose()
+    assert server.accepted == 1
+
+
+async def test_a_timer_left_on_an_idle_connection_leaves_it_usable(server: ScriptedUpstream) -> None:
+    loop = asyncio.get_running_loop()
+    wire = make_wire(server.url)
+    try:
+        deadline = soon()
+        assert (await call(wire, "GET", "/echo", deadline)).status == 200
+        (connection,) = wire._idle
+        passed = asyncio.Event()  # runs after the timer the call left behind has run, on the idle connection
+        loop.call_at(deadline + 0.01, passed.set)
+        await asyncio.wait_for(passed.wait(), 10)
+        assert wire._idle == [connection] and not connection.lost
+        assert (await call(wire, "GET", "/echo", soon())).status == 200
+    finally:
+        await wire.aclose()
+    assert server.accepted == 1
+
+
+async def test_a_deadline_earlier_than_the_timer_left_behind_still_ends_the_call(server: ScriptedUpstream) -> None:
+    # The first call has no deadline: the timer it leaves is due a read timeout (30 s) after it started. The next
+    # call's deadline comes far sooner and must end it; keeping the old timer would let it wait out the 30 s.
+    wire = make_wire(server.url)
+    try:
+        assert (await call(wire, "GET", "/echo", None)).status == 200
+        (connection,) = wire._idle
+        silent = await finished(asyncio.create_task(call(wire, "GET", "/silent", soon())))
+        with pytest.raises(TimeoutError):
+            silent.result()
+        assert connection.lost and not wire._idle
+    finally:
+        await wire.aclose()
+    assert server.accepted == 1
+
+
+async def test_the_clients_deadline_after_a_call_without_one_still_ends_the_call(server: ScriptedUpstream) -> None:
+    # The same, through the Bifrost client: a wire shared by a client with no total bound that cannot end its
+    # calls before the read timeout and one with a short one.
+    wire = make_wire(server.url)
+    try:
+        assert (await wire.send("GET", "/echo", {}, None, None, LIMIT)).status == 200
+        silent = await finished(asyncio.create_task(bifrost(wire).request("GET", "/silent", headers={})))
+        with pytest.raises(UpstreamTimeout):
+            silent.result()
+    finally:
+        await wire.aclose()
+
+
+async def test_the_read_timeout_ends_a_silent_call_on_a_reused_connection(server: ScriptedUpstream) -> None:
+    # The timer the first call left fires while the second waits: it finds no read since the second began and
+    # must wait out the rest of the read timeout, then end the call (never drop the bound, never end it early).
+    loop = asyncio.get_running_loop()
+    wire = make_wire(server.url, read_timeout=SHORT)
+    try:
+        assert (await call(wire, "GET", "/echo", soon(LONG))).status == 200
+        (connection,) = wire._idle
+        halfway = asyncio.Event()  # the second call starts well after the first: the old timer fires first
+        loop.call_at(connection.timer_at - SHORT / 2, halfway.set)
+        await asyncio.wait_for(halfway.wait(), 10)
+        silent = await finished(asyncio.create_task(call(wire, "GET", "/silent", soon(LONG))))
+        error = silent.exception()
+        assert isinstance(error, WireTimeout) and not isinstance(error, WireConnectTimeout)
+        assert connection.lost
     finally:
         await wire.aclose()
     assert server.accepted == 1
