@@ -53,6 +53,8 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """Whether a call may go out now (in half-open, only one probe at a time)."""
+        if self._opened_at is None:  # closed, as nearly always: no state to work out
+            return True
         state = self.state
         if state == "closed":
             return True

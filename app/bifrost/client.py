@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar, cast
 
 import orjson
@@ -55,6 +55,7 @@ M = TypeVar("M", bound=BaseModel)
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _GOVERNANCE = "/api/governance"
+_GOVERNANCE_SLASH = _GOVERNANCE + "/"
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 # Path segments after ``/api/governance/<collection>/`` that are words of a route, not ids.
 _ROUTE_WORDS = frozenset({"rotate", "quota", "override"})
@@ -133,7 +134,7 @@ class BifrostClient:
         """Close the connection pool."""
         await self.wire.aclose()
 
-    async def request(
+    def request(
         self,
         method: Method,
         path: str,
@@ -142,8 +143,8 @@ class BifrostClient:
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
         max_bytes: int | None = None,
-    ) -> UpstreamResponse:
-        """Send one request; GETs are retried on connection errors and 502/503/504, nothing else is.
+    ) -> Coroutine[Any, Any, UpstreamResponse]:
+        """Send one request (await it); GETs are retried on connection errors and 502/503/504, nothing else is.
 
         ``max_bytes`` lowers the size of answer accepted (a request's remaining allowance); a larger answer
         is then ``UpstreamDataTooLarge`` and is not read further.
@@ -153,15 +154,27 @@ class BifrostClient:
                 whose answer was lost raises ``UpstreamOutcomeUnknown``.
         """
         if method != "GET" and self.periods:
-            # Reads (and queries) that start from now on must not join a call sent before this write.
+            return self._write(method, path, headers, body, params, max_bytes)
+        # The call itself, not a coroutine awaiting it: one frame less to pass through on every resume.
+        return self._send(method, path, headers, body, params, max_bytes)
+
+    async def _write(
+        self,
+        method: Method,
+        path: str,
+        headers: Mapping[str, str],
+        body: Any,
+        params: Mapping[str, str | int] | None,
+        max_bytes: int | None,
+    ) -> UpstreamResponse:
+        # Reads (and queries) that start from now on must not join a call sent before this write.
+        for coalescer in self.periods:
+            coalescer.new_period()
+        try:
+            return await self._send(method, path, headers, body, params, max_bytes)
+        finally:
             for coalescer in self.periods:
-                coalescer.new_period()
-            try:
-                return await self._send(method, path, headers, body, params, max_bytes)
-            finally:
-                for coalescer in self.periods:
-                    coalescer.new_period()  # nor one sent while it was on its way
-        return await self._send(method, path, headers, body, params, max_bytes)
+                coalescer.new_period()  # nor one sent while it was on its way
 
     async def _send(
         self,
@@ -179,34 +192,24 @@ class BifrostClient:
         if content is not None:
             send_headers["content-type"] = "application/json"
         route = f"{method} {route_of(path)}"  # metrics and spans name the route, never the ids
+        breaker = self.breaker
+        tracing = self.tracing
         for attempt in range(attempts):
             last = attempt == attempts - 1
-            if not self.breaker.allow():
+            if not breaker.allow():
                 raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
-            probe = self.breaker.probing  # this call is the half-open probe (no await since allow())
+            probe = breaker.probing  # this call is the half-open probe (no await since allow())
             started = time.perf_counter()
             settled = False  # whether the breaker heard how this attempt ended
             try:
-                with self.tracing.upstream(route, send_headers):
-                    wire = self.wire
-                    if getattr(wire, "enforces_total_timeout", False):
-                        # The wire folds the deadline into its own read timer: no second timer per call.
-                        deadline = asyncio.get_running_loop().time() + self.total_timeout
-                        response = await cast(DeadlineWire, wire).send(
-                            method, path, send_headers, content, params, allowance, deadline=deadline
-                        )
-                    else:
-                        # ``asyncio.timeout``'s behaviour on a bare timer (app/bifrost/deadline.py).
-                        timer = CallDeadline(asyncio.get_running_loop(), self.total_timeout)
-                        try:
-                            response = await wire.send(method, path, send_headers, content, params, allowance)
-                        except BaseException as error:
-                            timer.close(error)
-                            raise
-                        timer.close(None)
+                if tracing is NO_TRACING:  # no span to open: no context manager around every call
+                    response = await self._over_wire(method, path, send_headers, content, params, allowance)
+                else:
+                    with tracing.upstream(route, send_headers):
+                        response = await self._over_wire(method, path, send_headers, content, params, allowance)
             except WireConnectionError as error:
                 self._observe(route, "connection_error", started)
-                self.breaker.record_failure()
+                breaker.record_failure()
                 settled = True
                 # Nothing usable came back; only reads are safe to send again.
                 if not last:
@@ -217,7 +220,7 @@ class BifrostClient:
                 raise UpstreamUnavailable("Bifrost is unreachable") from None
             except (WireTimeout, TimeoutError) as error:
                 self._observe(route, "timeout", started)
-                self.breaker.record_failure()
+                breaker.record_failure()
                 settled = True
                 if method != "GET" and not isinstance(error, WireConnectTimeout):
                     # The total timeout only fires once connected: the connect timeout is never longer.
@@ -225,7 +228,7 @@ class BifrostClient:
                 raise UpstreamTimeout("Bifrost did not answer in time") from None
             except WireTooLarge:
                 self._observe(route, "too_large", started)
-                self.breaker.record_success()
+                breaker.record_success()
                 settled = True
                 if allowance < self.max_response_bytes:
                     raise UpstreamDataTooLarge(_DATA_TOO_LARGE, allowance) from None
@@ -233,7 +236,7 @@ class BifrostClient:
             except Exception:
                 # Anything the wire does not map is no usable answer either; it propagates as it is.
                 self._observe(route, "error", started)
-                self.breaker.record_failure()
+                breaker.record_failure()
                 settled = True
                 raise
             else:
@@ -243,19 +246,50 @@ class BifrostClient:
                     # The caller left (cancelled) or the task is being torn down: that says nothing about
                     # Bifrost, but a half-open probe must end, or the circuit would stay open for good. (A call
                     # that was not the probe leaves the slot alone: freeing it would let a second probe out.)
-                    self.breaker.abandon()
-            self._observe(route, str(response.status), started)
+                    breaker.abandon()
+            status = response.status
+            if self.observe is not None:
+                self.observe(route, str(status), time.perf_counter() - started)
             if response.deprecated:
                 self._deprecated(method, path)
-            if response.status in _RETRY_STATUSES:
-                self.breaker.record_failure()
+            if status in _RETRY_STATUSES:
+                breaker.record_failure()
                 if not last:
                     await self.sleep(_backoff_delay(attempt, response.retry_after))
                     continue
             else:
-                self.breaker.record_success()
+                breaker.record_success()
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _over_wire(
+        self,
+        method: Method,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+        allowance: int,
+    ) -> Awaitable[UpstreamResponse]:
+        """The wire's call, bounded by the total timeout: handed to a wire that keeps it on a timer of its own
+        (the wire's call is then awaited as it is, with no frame around it); a ``CallDeadline`` around others."""
+        wire = self.wire
+        if getattr(wire, "enforces_total_timeout", False):
+            # The wire folds the deadline into its own read timer: no second timer per call.
+            deadline = asyncio.get_running_loop().time() + self.total_timeout
+            return cast(DeadlineWire, wire).send(method, path, headers, content, params, allowance, deadline=deadline)
+        return self._within_total_timeout(wire.send(method, path, headers, content, params, allowance))
+
+    async def _within_total_timeout(self, call: Awaitable[UpstreamResponse]) -> UpstreamResponse:
+        # ``asyncio.timeout``'s behaviour on a bare timer (app/bifrost/deadline.py).
+        timer = CallDeadline(asyncio.get_running_loop(), self.total_timeout)
+        try:
+            response = await call
+        except BaseException as error:
+            timer.close(error)
+            raise
+        timer.close(None)
+        return response
 
     def _shared_read(self, key: Any) -> None:
         if self.on_shared_read is not None:
@@ -288,6 +322,10 @@ def route_of(path: str) -> str:
         >>> route_of("/api/governance/virtual-keys/3f2b/budgets/9c1d/override")
         '/api/governance/virtual-keys/{id}/budgets/{id}/override'
     """
+    if path.startswith(_GOVERNANCE_SLASH):
+        collection, _, rest = path[len(_GOVERNANCE_SLASH) :].partition("/")
+        if rest and "/" not in rest:  # ``/<collection>/<id>``: nearly every call, without splitting the path
+            return path if rest in _ROUTE_WORDS else f"{_GOVERNANCE_SLASH}{collection}/{{id}}"
     parts = path.split("/")
     if parts[1:3] == ["api", "governance"]:
         # ``/<collection>/<id>/<relation>/<id>/...``: every second segment from the fifth on is an id.
@@ -416,7 +454,9 @@ class BifrostSession:
         if waiters is None:  # an identical read is in flight: its answer
             return await reads.run(key, self._read, model, path, params, query, headers)
         try:
-            value = await self._read(model, path, params, query, headers)
+            # ``_read``'s body, in this frame: one coroutine less between the caller and the wire.
+            response = await self.call("GET", path, params=params, headers=headers)
+            value = self.client.parse_memo.parse(model, (path, query), response.content, _parse_settled)
         except BaseException as error:
             reads.abandon(key, waiters, error)
             raise

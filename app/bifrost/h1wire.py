@@ -23,7 +23,7 @@ same matrix, ``tests/reliability/test_h1wire_attacks.py`` over lying and hostile
   and nothing is ever sent twice. Exceptions name the kind only, never the URL or the upstream's text;
 * the request target is the one aiohttp sends (no fragment, dot segments resolved);
 * the pool belongs to the event loop that calls it: called from another (each test runs its own), it starts
-  over rather than use the old loop's connections and semaphore.
+  over rather than use the old loop's connections and call slots.
 
 Example:
     >>> wire = H1Wire("http://127.0.0.1:8080", max_connections=100, connect_timeout=2, read_timeout=10)
@@ -45,6 +45,7 @@ from typing import NoReturn, cast
 import httptools
 from yarl import URL
 
+from app.bifrost.slots import CallSlots
 from app.bifrost.wire import (
     UpstreamResponse,
     WireConnectError,
@@ -106,7 +107,7 @@ class H1Wire:
         self._read_timeout = read_timeout
         self._max_connections = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None  # the pool below belongs to this loop (see _bind)
-        self._slots = asyncio.Semaphore(max_connections)  # binds to the loop of its first wait
+        self._slots = CallSlots(max_connections)  # its waiters' futures belong to this wire's loop
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
         self._ssl: ssl.SSLContext | None = None
@@ -129,14 +130,12 @@ class H1Wire:
         if loop is not self._loop:
             self._bind(loop)
         slots = self._slots
-        if slots.locked():
+        if not slots.take():
             try:
                 async with asyncio.timeout_at(self._connect_deadline(loop, deadline)):
-                    await slots.acquire()
+                    await slots.wait()
             except TimeoutError:
                 raise WireConnectTimeout("no free connection in time") from None
-        else:
-            await slots.acquire()
         try:
             connection = self._pooled() or await self._connect(loop, deadline)
             try:
@@ -163,14 +162,14 @@ class H1Wire:
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve calls on ``loop`` from now on (a wire called from a new loop, as each test's, starts over).
 
-        The old loop's connections cannot be read from this one, and its semaphore's waiters are bound to it.
+        The old loop's connections cannot be read from this one, and its slots' waiters are bound to it.
         """
         for connection in self._open:
             with contextlib.suppress(RuntimeError):  # that loop is closed: its sockets close when collected
                 connection.close()
         self._open.clear()
         self._idle.clear()
-        self._slots = asyncio.Semaphore(self._max_connections)
+        self._slots = CallSlots(self._max_connections)
         self._loop = loop
 
     def _request(
