@@ -90,7 +90,10 @@ class CannedWire:
     ) -> UpstreamResponse:
         self.calls += 1
         await asyncio.sleep(0)  # a real wire gives the loop back at least once
-        return UpstreamResponse(200, TEAM.replace(b"USAGE", b"%d.5" % self.calls), [], None)
+        return UpstreamResponse(200, self.answer(path), [], None)
+
+    def answer(self, path: str) -> bytes:
+        return TEAM.replace(b"USAGE", b"%d.5" % self.calls)
 
     async def aclose(self) -> None:
         return None
@@ -145,34 +148,21 @@ def seeded_lists(generation: str) -> dict[str, bytes]:
     return lists
 
 
-class DashboardWire:
+class DashboardWire(CannedWire):
     """Answers the dashboard's two list reads as the bench upstream does with usage moving (``run.py``)."""
 
     def __init__(self, lists: dict[str, bytes]) -> None:
-        self.calls = 0
+        super().__init__()
         self.lists = lists
         # Made once, not per call: rewriting 90 KB is the upstream's work, which this bench leaves out.
         teams = lists["/api/governance/teams"]
         self.moving = [teams.replace(_SEEDED_USAGE, b'"current_usage":%d.5' % n) for n in range(1, 65)]
 
-    async def send(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        params: Mapping[str, str | int] | None,
-        max_bytes: int,
-    ) -> UpstreamResponse:
-        self.calls += 1
-        await asyncio.sleep(0)  # a real wire gives the loop back at least once
+    def answer(self, path: str) -> bytes:
         answer = self.lists[path]  # any other read is a change in the dashboard's call plan: fail loudly
         if path.endswith("/teams"):  # never the body of the call before: the parse memo misses, as in run.py
             answer = self.moving[self.calls % len(self.moving)]
-        return UpstreamResponse(200, answer, [], None)
-
-    async def aclose(self) -> None:
-        return None
+        return answer
 
 
 class Load:
