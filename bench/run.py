@@ -166,7 +166,18 @@ GATEWAYS["ours-nc"] = {
     "env": {**GATEWAYS["ours"]["env"], "UPSTREAM_COALESCE_READS": "false", "COALESCE_QUERIES": "false"},
     "reads_only": True,
 }
-GATEWAY_ORDER = ["ours", "ours-nc", "tailcall", "hive"]  # the order in which each round loads them
+# The floor (not in the default set): the least a Python process does for a lookup (bench/floor.py).
+GATEWAYS["floor"] = {
+    **GATEWAYS["ours"],
+    "label": "Python floor",
+    "cmd": [PYTHON, str(BENCH / "floor.py"), "{port}"],
+    "env": {"BIFROST_URL": "{upstream}"},
+    "cwd": str(BENCH),
+    "present": lambda: True,
+    "docs": {"lookup"},
+}
+GATEWAY_ORDER = ["ours", "ours-nc", "floor", "tailcall", "hive"]  # the order in which each round loads them
+DEFAULT_GATEWAYS = ["ours", "ours-nc", "tailcall", "hive", "direct"]
 LABELS = {name: cfg["label"] for name, cfg in GATEWAYS.items()} | {"direct": "direct upstream"}
 
 # The same data straight from the upstream REST API: one operation = these calls in turn.
@@ -943,6 +954,8 @@ class Bench:
                 for t in targets:
                     if load["doc"] == "create" and GATEWAYS.get(t.name, {}).get("reads_only"):
                         continue
+                    if load["doc"] not in GATEWAYS.get(t.name, {}).get("docs", {load["doc"]}):
+                        continue
                     try:
                         ids = self.team_ids(t, seed) if (seed and load["doc"] == "lookup") else [""]
                         self.write_body(t, scenario, ids)
@@ -1317,8 +1330,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--gateways",
-        default=env("BENCH_GATEWAYS", ",".join([*GATEWAY_ORDER, "direct"])),
-        help=f"subset of {','.join([*GATEWAY_ORDER, 'direct'])} (BENCH_GATEWAYS; ours-nc: ours without coalescing)",
+        default=env("BENCH_GATEWAYS", ",".join(DEFAULT_GATEWAYS)),
+        help=f"subset of {','.join([*GATEWAY_ORDER, 'direct'])} (BENCH_GATEWAYS, {','.join(DEFAULT_GATEWAYS)}; "
+        "ours-nc: ours without coalescing; floor: bench/floor.py, lookups only)",
     )
     ap.add_argument(
         "--upstream",

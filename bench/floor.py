@@ -1,0 +1,191 @@
+"""The floor: the least a Python process does to answer the bench's team lookup from the upstream.
+
+Not a gateway. It answers ``run.py``'s lookup document (``{"variables": {"id": ...}}``) by one
+``GET /api/governance/teams/{id}`` and reshapes the JSON, with what any Python gateway would run on at
+least: uvloop, httptools on both sides, orjson, a task per request and pooled keep-alive upstream
+connections. It has no GraphQL, validation, limits, timeouts, metrics, errors worth the name or
+hardening of any kind, so it must never serve anything but a benchmark on 127.0.0.1.
+
+What it is for: ``run.py --gateways ours,floor,tailcall`` puts it beside ours and Tailcall on the
+lookup loads. Its CPU per request is what the language and the event loop cost; the rest of ours is
+what our stack costs, layer by layer (``profile_layers.py``).
+
+    BIFROST_URL=http://127.0.0.1:8081 python bench/floor.py 8090
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+import httptools
+import orjson
+import uvloop
+
+_TYPENAME = orjson.dumps({"data": {"__typename": "Query"}})
+_NOT_FOUND = orjson.dumps({"data": {"team": None}})
+
+
+class Upstream(asyncio.Protocol):
+    """One keep-alive connection to the upstream; one call at a time."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.body: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        body, self.body = b"".join(self.body), []
+        waiter, self.waiter = self.waiter, None
+        self.pool.release(self)
+        if waiter is not None and not waiter.done():
+            waiter.set_result((self.parser.get_status_code(), body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pool.lost(self)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("upstream connection lost"))
+
+
+class Pool:
+    """Up to ``size`` upstream connections; callers wait their turn first come, first served."""
+
+    def __init__(self, host: str, port: int, size: int = 8) -> None:
+        self.host, self.port, self.size = host, port, size
+        self.opened = 0
+        self.free: list[Upstream] = []
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def get(self, path: str, authorization: bytes | None) -> tuple[int, bytes]:
+        while not self.free:
+            if self.opened < self.size:
+                self.opened += 1
+                loop = asyncio.get_running_loop()
+                _, opened = await loop.create_connection(lambda: Upstream(self), self.host, self.port)
+                self.free.append(opened)
+                break
+            turn = asyncio.get_running_loop().create_future()
+            self.waiting.append(turn)
+            await turn
+        connection = self.free.pop()
+        head = b"GET %s HTTP/1.1\r\nhost: %s:%d\r\naccept: application/json\r\n" % (
+            path.encode(),
+            self.host.encode(),
+            self.port,
+        )
+        if authorization is not None:
+            head += b"authorization: " + authorization + b"\r\n"
+        waiter = connection.waiter = asyncio.get_running_loop().create_future()
+        assert connection.transport is not None
+        connection.transport.write(head + b"\r\n")
+        return await waiter
+
+    def release(self, connection: Upstream) -> None:
+        self.free.append(connection)
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                break
+
+    def lost(self, connection: Upstream) -> None:
+        self.opened -= 1
+        if connection in self.free:
+            self.free.remove(connection)
+
+
+def answer(status: int, raw: bytes) -> bytes:
+    """The bench lookup's answer from the upstream's team JSON."""
+    if status != 200:
+        return _NOT_FOUND
+    team = orjson.loads(raw)["team"]
+    customer = team.get("customer")
+    return orjson.dumps(
+        {
+            "data": {
+                "team": {
+                    "id": team["id"],
+                    "name": team["name"],
+                    "customer": {"id": customer["id"], "name": customer["name"]} if customer else None,
+                    "budgets": [{"id": b["id"], "maxLimit": b["max_limit"]} for b in team.get("budgets") or []],
+                }
+            }
+        }
+    )
+
+
+class Client(asyncio.Protocol):
+    """One client connection: requests answered in order, one at a time (wrk does not pipeline)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.body: list[bytes] = []
+        self.authorization: bytes | None = None
+        self.task: asyncio.Future[None] | None = None  # the lookup in flight (kept: the loop holds tasks weakly)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            assert self.transport is not None
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        self.body, self.authorization = [], None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"authorization":
+            self.authorization = value
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        variables: Any = orjson.loads(b"".join(self.body)).get("variables") or {}
+        team_id = variables.get("id")
+        if not isinstance(team_id, str):  # the readiness probe's { __typename }
+            self.reply(_TYPENAME)
+            return
+        self.task = asyncio.ensure_future(self.lookup("/api/governance/teams/" + team_id, self.authorization))
+
+    async def lookup(self, path: str, authorization: bytes | None) -> None:
+        self.reply(answer(*await self.pool.get(path, authorization)))
+
+    def reply(self, body: bytes) -> None:
+        assert self.transport is not None
+        if not self.transport.is_closing():
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+            )
+
+
+async def main(port: int) -> None:
+    upstream = urlsplit(os.environ["BIFROST_URL"])
+    pool = Pool(upstream.hostname or "127.0.0.1", upstream.port or 80)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Client(pool), "127.0.0.1", port, backlog=1024)
+    await server.serve_forever()
+
+
+if __name__ == "__main__":
+    uvloop.run(main(int(sys.argv[1])))
