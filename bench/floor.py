@@ -7,18 +7,29 @@ connections. It has no GraphQL, validation, limits, timeouts, metrics, errors wo
 hardening of any kind, so it must never serve anything but a benchmark on 127.0.0.1.
 
 What it is for: ``run.py --gateways ours,floor,tailcall`` puts it beside ours and Tailcall on the
-lookup loads. Its CPU per request is what the language and the event loop cost; the rest of ours is
-what our stack costs, layer by layer (``profile_layers.py``).
+lookup loads. Its CPU per request is what the language and the event loop cost. Two of our layers can
+be put on it, one at a time or both, to price them served (``run.py`` gateways ``floor-server``,
+``floor-client``, ``floor-both``):
 
-    BIFROST_URL=http://127.0.0.1:8081 python bench/floor.py 8090
+- ``--our-server``: the same work as an ASGI app under our HTTP server (uvicorn with the gateway's own
+  protocol, ``app.http_limits.server_options``, answers written by ``respond_directly``);
+- ``--our-client``: the read through our Bifrost client (``BifrostClient.session().get_team``: the
+  wire, the call slots, the breaker, pydantic's parse), the answer made from the parsed team.
+
+What ours spends above ``floor-both`` is the GraphQL endpoint: caller, document, execution, loaders.
+
+    BIFROST_URL=http://127.0.0.1:8081 python bench/floor.py 8090 [--our-server] [--our-client]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
 from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -129,11 +140,57 @@ def answer(status: int, raw: bytes) -> bytes:
     )
 
 
+Fetch = Callable[[str, bytes | None], Awaitable[bytes]]
+"""A lookup's answer from the team's path and the caller's Authorization header."""
+
+
+def floor_fetch() -> Fetch:
+    upstream = urlsplit(os.environ["BIFROST_URL"])
+    pool = Pool(upstream.hostname or "127.0.0.1", upstream.port or 80)
+
+    async def fetch(path: str, authorization: bytes | None) -> bytes:
+        return answer(*await pool.get(path, authorization))
+
+    return fetch
+
+
+def our_fetch() -> Fetch:
+    """The read through our Bifrost client, as the gateway builds it from its settings."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from app.bifrost.errors import BifrostNotFound
+    from app.settings import load_settings
+    from app.web.app import bifrost_client_of, create_app
+
+    client = bifrost_client_of(create_app(load_settings()))
+
+    async def fetch(path: str, authorization: bytes | None) -> bytes:
+        session = client.session({"authorization": authorization.decode()} if authorization is not None else {})
+        try:
+            team = await session.get_team(path.rsplit("/", 1)[1])
+        except BifrostNotFound:
+            return _NOT_FOUND
+        customer = team.customer
+        return orjson.dumps(
+            {
+                "data": {
+                    "team": {
+                        "id": team.id,
+                        "name": team.name,
+                        "customer": {"id": customer.id, "name": customer.name} if customer else None,
+                        "budgets": [{"id": b.id, "maxLimit": b.max_limit} for b in team.budgets or []],
+                    }
+                }
+            }
+        )
+
+    return fetch
+
+
 class Client(asyncio.Protocol):
     """One client connection: requests answered in order, one at a time (wrk does not pipeline)."""
 
-    def __init__(self, pool: Pool) -> None:
-        self.pool = pool
+    def __init__(self, fetch: Fetch) -> None:
+        self.fetch = fetch
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.body: list[bytes] = []
@@ -169,7 +226,7 @@ class Client(asyncio.Protocol):
         self.task = asyncio.ensure_future(self.lookup("/api/governance/teams/" + team_id, self.authorization))
 
     async def lookup(self, path: str, authorization: bytes | None) -> None:
-        self.reply(answer(*await self.pool.get(path, authorization)))
+        self.reply(await self.fetch(path, authorization))
 
     def reply(self, body: bytes) -> None:
         assert self.transport is not None
@@ -179,13 +236,64 @@ class Client(asyncio.Protocol):
             )
 
 
-async def main(port: int) -> None:
-    upstream = urlsplit(os.environ["BIFROST_URL"])
-    pool = Pool(upstream.hostname or "127.0.0.1", upstream.port or 80)
+async def serve(port: int, fetch: Fetch) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Client(pool), "127.0.0.1", port, backlog=1024)
+    server = await loop.create_server(lambda: Client(fetch), "127.0.0.1", port, backlog=1024)
     await server.serve_forever()
 
 
+def serve_under_our_server(port: int, fetch: Fetch) -> None:
+    """The same work as an ASGI app, under uvicorn with the gateway's own HTTP protocol and settings."""
+    import uvicorn
+
+    from app.http_limits import direct_cycle, respond_directly, server_options
+    from app.settings import load_settings
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        authorization = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+        team_id = (orjson.loads(body).get("variables") or {}).get("id")
+        out = (
+            _TYPENAME
+            if not isinstance(team_id, str)
+            else await fetch("/api/governance/teams/" + team_id, authorization)
+        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(out))]
+        cycle = direct_cycle(scope, receive)
+        if cycle is not None and respond_directly(cycle, 200, headers, out):
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": out})
+
+    options = server_options(load_settings())
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", access_log=False, log_level="warning", **options)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("port", type=int)
+    parser.add_argument("--our-server", action="store_true", help="serve through our HTTP server (uvicorn)")
+    parser.add_argument("--our-client", action="store_true", help="read through our Bifrost client")
+    args = parser.parse_args()
+    if args.our_server:  # uvicorn makes its own loop: the client is made inside it, on first use
+        made: list[Fetch] = []
+
+        async def fetch(path: str, authorization: bytes | None) -> bytes:
+            if not made:
+                made.append(our_fetch() if args.our_client else floor_fetch())
+            return await made[0](path, authorization)
+
+        serve_under_our_server(args.port, fetch)
+        return
+    uvloop.run(serve(args.port, our_fetch() if args.our_client else floor_fetch()))
+
+
 if __name__ == "__main__":
-    uvloop.run(main(int(sys.argv[1])))
+    main()

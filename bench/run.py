@@ -176,7 +176,28 @@ GATEWAYS["floor"] = {
     "present": lambda: True,
     "docs": {"lookup"},
 }
-GATEWAY_ORDER = ["ours", "ours-nc", "floor", "tailcall", "hive"]  # the order in which each round loads them
+# The floor with our HTTP server, our Bifrost client, or both on it: what each layer costs served.
+for _rung, _flags in (
+    ("server", ["--our-server"]),
+    ("client", ["--our-client"]),
+    ("both", ["--our-server", "--our-client"]),
+):
+    GATEWAYS[f"floor-{_rung}"] = {
+        **GATEWAYS["floor"],
+        "label": f"floor + our {_rung if _rung != 'both' else 'server, client'}",
+        "cmd": [*GATEWAYS["floor"]["cmd"], *_flags],
+        "env": {**GATEWAYS["ours"]["env"], "BIFROST_URL": "{upstream}"},
+    }
+GATEWAY_ORDER = [
+    "ours",
+    "ours-nc",
+    "floor",
+    "floor-server",
+    "floor-client",
+    "floor-both",
+    "tailcall",
+    "hive",
+]  # the order in which each round loads them
 DEFAULT_GATEWAYS = ["ours", "ours-nc", "tailcall", "hive", "direct"]
 LABELS = {name: cfg["label"] for name, cfg in GATEWAYS.items()} | {"direct": "direct upstream"}
 
@@ -1332,7 +1353,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--gateways",
         default=env("BENCH_GATEWAYS", ",".join(DEFAULT_GATEWAYS)),
         help=f"subset of {','.join([*GATEWAY_ORDER, 'direct'])} (BENCH_GATEWAYS, {','.join(DEFAULT_GATEWAYS)}; "
-        "ours-nc: ours without coalescing; floor: bench/floor.py, lookups only)",
+        "ours-nc: ours without coalescing; floor*: bench/floor.py, lookups only)",
     )
     ap.add_argument(
         "--upstream",
