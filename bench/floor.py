@@ -16,7 +16,11 @@ be put on it, one at a time or both, to price them served (``run.py`` gateways `
 - ``--our-client``: the read through our Bifrost client (``BifrostClient.session().get_team``: the
   wire, the call slots, the breaker, pydantic's parse), the answer made from the parsed team.
 
-What ours spends above ``floor-both`` is the GraphQL endpoint: caller, document, execution, loaders.
+- ``--our-execution`` (with both: ``floor-all``): the lookup document run by our executor over our client
+  (compiled execution, loaders), the answer serialised as the endpoint does.
+
+What ours spends above ``floor-all`` is the GraphQL endpoint's pipeline: the caller, the document's
+checks, coalescing, metrics, the request id, the log line, the response.
 
     BIFROST_URL=http://127.0.0.1:8081 python bench/floor.py 8090 [--our-server] [--our-client]
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from collections import deque
@@ -154,14 +159,39 @@ def floor_fetch() -> Fetch:
     return fetch
 
 
-def our_fetch() -> Fetch:
-    """The read through our Bifrost client, as the gateway builds it from its settings."""
+def our_fetch(execution: bool = False) -> Fetch:
+    """The read through our Bifrost client, as the gateway builds it from its settings; with ``execution``, the
+    lookup document run by our executor over it (loaders, compiled execution, errors made safe)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from app.bifrost.errors import BifrostNotFound
+    from app.schema.context import GatewayContext
+    from app.schema.loaders import Loaders
     from app.settings import load_settings
-    from app.web.app import bifrost_client_of, create_app
+    from app.web.app import bifrost_client_of, build_executor, create_app
 
-    client = bifrost_client_of(create_app(load_settings()))
+    settings = load_settings()
+    client = bifrost_client_of(create_app(settings))
+    # As the gateway's workers do (app/web/asgi.py): start-up objects frozen, young collections every 200k objects.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(200_000, 10, 10)
+    if execution:
+        executor = build_executor(settings)
+        prepared = executor.prepare(
+            "query Team($id: ID!) { team(id: $id) { id name customer { id name } budgets { id maxLimit } } }", None
+        )
+
+        async def execute(path: str, authorization: bytes | None) -> bytes:
+            session = client.session({"authorization": authorization.decode()} if authorization is not None else {})
+            context = GatewayContext(bifrost=session, loaders=Loaders(session, settings.dataloader_concurrency))
+            variables = {"id": path.rsplit("/", 1)[1]}
+            try:
+                result = await executor.execute(prepared, variables=variables, context=context, operation_name=None)
+            finally:
+                context.loaders.close()
+            return orjson.dumps({"data": result.data})
+
+        return execute
 
     async def fetch(path: str, authorization: bytes | None) -> bytes:
         session = client.session({"authorization": authorization.decode()} if authorization is not None else {})
@@ -281,18 +311,20 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--our-server", action="store_true", help="serve through our HTTP server (uvicorn)")
     parser.add_argument("--our-client", action="store_true", help="read through our Bifrost client")
+    parser.add_argument("--our-execution", action="store_true", help="run the document by our executor (and client)")
     args = parser.parse_args()
+    ours = args.our_client or args.our_execution
     if args.our_server:  # uvicorn makes its own loop: the client is made inside it, on first use
         made: list[Fetch] = []
 
         async def fetch(path: str, authorization: bytes | None) -> bytes:
             if not made:
-                made.append(our_fetch() if args.our_client else floor_fetch())
+                made.append(our_fetch(args.our_execution) if ours else floor_fetch())
             return await made[0](path, authorization)
 
         serve_under_our_server(args.port, fetch)
         return
-    uvloop.run(serve(args.port, our_fetch() if args.our_client else floor_fetch()))
+    uvloop.run(serve(args.port, our_fetch(args.our_execution) if ours else floor_fetch()))
 
 
 if __name__ == "__main__":

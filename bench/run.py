@@ -181,10 +181,11 @@ for _rung, _flags in (
     ("server", ["--our-server"]),
     ("client", ["--our-client"]),
     ("both", ["--our-server", "--our-client"]),
+    ("all", ["--our-server", "--our-execution"]),
 ):
     GATEWAYS[f"floor-{_rung}"] = {
         **GATEWAYS["floor"],
-        "label": f"floor + our {_rung if _rung != 'both' else 'server, client'}",
+        "label": "floor + our " + {"both": "server, client", "all": "server, client, execution"}.get(_rung, _rung),
         "cmd": [*GATEWAYS["floor"]["cmd"], *_flags],
         "env": {**GATEWAYS["ours"]["env"], "BIFROST_URL": "{upstream}"},
     }
@@ -195,6 +196,7 @@ GATEWAY_ORDER = [
     "floor-server",
     "floor-client",
     "floor-both",
+    "floor-all",
     "tailcall",
     "hive",
 ]  # the order in which each round loads them
