@@ -39,6 +39,7 @@ import httptools
 import orjson
 from prometheus_client import Counter
 from uvicorn.config import Config
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
@@ -70,6 +71,9 @@ REFUSED_REQUESTS = Counter(
 _LINGER_SECONDS = 2.0
 """How long a refused connection keeps reading (and dropping) before it is dropped."""
 
+_WATCHED_HEADERS = frozenset((b"expect", b"x-forwarded-for", b"x-forwarded-proto"))
+"""Request headers uvicorn's protocol (100-continue) or its proxy-headers middleware acts on."""
+
 
 DISCONNECT_WATCH = "gateway.disconnect"
 """The key of a request's :class:`DisconnectWatch` in its scope's ``extensions`` (set by this protocol only)."""
@@ -88,13 +92,15 @@ class DisconnectWatch:
         (False, None)
     """
 
-    __slots__ = ("direct", "left", "task")
+    __slots__ = ("direct", "forwarded", "left", "task")
 
     def __init__(self, direct: bool = False) -> None:
         self.left = False
         self.task: asyncio.Task[Any] | None = None
         # Whether a complete answer may be written by ``respond_directly`` (``direct_cycle``).
         self.direct = direct
+        # Whether the request has a field uvicorn's proxy-headers middleware reads (``_skip_proxy_headers``).
+        self.forwarded = False
 
     def client_left(self) -> None:
         """The connection is lost: cancel the task at work, if any."""
@@ -200,6 +206,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # A head that began in the read that ended the previous message is not in the byte count (the parser
         # tells where a message ends, not at which byte): its size is taken from the parsed fields instead.
         self._head_uncounted = False
+        # The keep-alive timer outlives the answers of a busy connection: an answer marks the connection idle
+        # (``_idle_since``, None while a request is read or answered) and the timer, made only when none is
+        # set, closes the connection once it has been idle ``timeout_keep_alive`` seconds, or waits out the
+        # rest. uvicorn's own makes a timer per answer and cancels it with the next request's first bytes.
+        self._idle_since: float | None = None
+        self._keepalive_timer: asyncio.TimerHandle | None = None
+        # uvicorn's proxy-headers middleware reads only X-Forwarded-For and X-Forwarded-Proto: a request with
+        # neither goes to the application it wraps, one coroutine and a scan of the headers fewer.
+        self._forwarded = False
+        if self.app.__class__ is ProxyHeadersMiddleware:
+            self.app = _skip_proxy_headers(self.app)
 
     # asyncio.Protocol
 
@@ -209,6 +226,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        if self._keepalive_timer is not None:
+            self._keepalive_timer.cancel()
+            self._keepalive_timer = None
         # uvicorn tells only the latest request that the client left; requests pipelined before it
         # would go on writing to the closed transport (an error on uvloop).
         for cycle in (*self._earlier_cycles, *(cycle for cycle, _ in self.pipeline)):
@@ -235,7 +255,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # refused: drop what the client still sends until the connection closes
-        self._unset_keepalive_if_required()
+        self._idle_since = None  # _unset_keepalive_if_required, without a call on every read
+        if self.timeout_keep_alive_task is not None:
+            HttpToolsProtocol._unset_keepalive_if_required(self)
         if self._reading_head:
             if self._head_uncounted and "method" in self.scope:
                 self._head_uncounted = False  # the last read ended with its message: this head is counted
@@ -280,6 +302,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # httptools callbacks
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's, which also notes whether the proxy-headers middleware has anything to read.
+        name = name.lower()
+        if name in _WATCHED_HEADERS:
+            if name == b"expect":
+                if value.lower() == b"100-continue":
+                    self.expect_100_continue = True
+            elif self._reading_head:
+                self._forwarded = True
+            else:
+                # A trailer field after a chunked body: uvicorn adds it to the request's headers, where the
+                # middleware reads it if the request has not started by then.
+                cast(dict[str, Any], self.scope)["extensions"][DISCONNECT_WATCH].forwarded = True
+        self.headers.append((name, value))
+
     def on_headers_complete(self) -> None:
         self._reading_head = False
         self._heads += 1
@@ -297,7 +334,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 raise _Refused
         previous = self.cycle
         scope = cast(dict[str, Any], self.scope)
-        scope.setdefault("extensions", {})[DISCONNECT_WATCH] = DisconnectWatch(self.direct_responses)
+        watch = DisconnectWatch(self.direct_responses)
+        if self._forwarded:
+            watch.forwarded = True
+            self._forwarded = False
+        scope.setdefault("extensions", {})[DISCONNECT_WATCH] = watch
         HttpToolsProtocol.on_headers_complete(self)
         if self.pipeline and previous is not None and not previous.response_complete:
             self._earlier_cycles.append(previous)
@@ -356,13 +397,39 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(431, "HEADERS_TOO_LARGE", message)
 
     def on_response_complete(self) -> None:
-        HttpToolsProtocol.on_response_complete(self)
+        if self.pipeline or self.transport.is_closing():
+            HttpToolsProtocol.on_response_complete(self)  # the next pipelined request starts, or nothing
+        else:
+            # uvicorn's, with the keep-alive timer kept from answer to answer (see ``_keepalive_due``).
+            self.server_state.total_requests += 1
+            self._unset_keepalive_if_required()
+            self.flow.resume_reading()
+            self._idle_since = now = self.loop.time()
+            if self._keepalive_timer is None:
+                self._keepalive_timer = self.loop.call_at(now + self.timeout_keep_alive, self._keepalive_due)
         if self._earlier_cycles and not self.pipeline:
             self._earlier_cycles.clear()  # the one still running, if any, is the latest (uvicorn's own)
         if self._deferred is not None and not self._answering() and not self.transport.is_closing():
             status, code, message = self._deferred
             self._deferred = None
             self._refuse(status, code, message)
+
+    def _unset_keepalive_if_required(self) -> None:
+        # Bytes arrived (or the connection is lost): not idle any more. The timer stays, to find that out.
+        self._idle_since = None
+        if self.timeout_keep_alive_task is not None:
+            HttpToolsProtocol._unset_keepalive_if_required(self)
+
+    def _keepalive_due(self) -> None:
+        self._keepalive_timer = None
+        idle_since = self._idle_since
+        if idle_since is None:
+            return  # busy: the next answer sets the timer again
+        due = idle_since + self.timeout_keep_alive
+        if self.loop.time() < due:  # idle again since the timer was set: wait out the rest
+            self._keepalive_timer = self.loop.call_at(due, self._keepalive_due)
+        else:
+            self.timeout_keep_alive_handler()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -442,6 +509,20 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = self._body_timer = self._linger_timer = self._send_timer = None
 
 
+def _skip_proxy_headers(middleware: ProxyHeadersMiddleware) -> Any:
+    """The application uvicorn runs for each request: ``middleware`` for a request with a field it reads, else
+    the application it wraps (the middleware changes nothing for it). Decided when the request's task starts, as
+    the middleware reads the headers then: trailer fields parsed by that time are among them."""
+    proxied, direct = middleware, middleware.app
+
+    def application(scope: Any, receive: Any, send: Any) -> Any:
+        if scope["extensions"][DISCONNECT_WATCH].forwarded:
+            return proxied(scope, receive, send)
+        return direct(scope, receive, send)
+
+    return application
+
+
 def direct_cycle(scope: Any, receive: Any) -> RequestResponseCycle | None:
     """The uvicorn cycle that ``respond_directly`` may write this request's answer to, or None.
 
@@ -471,25 +552,37 @@ def respond_directly(cycle: RequestResponseCycle, status: int, headers: list[tup
     """
     if cycle.response_started or cycle.disconnected or cycle.flow.write_paused or cycle.access_log:
         return False
-    content = [STATUS_LINE[status]]
+    defaults = cycle.default_headers
+    default_lines = _default_lines[1] if defaults is _default_lines[0] else _plain_lines(defaults)
+    if default_lines is None:  # a server header that frames, closes or is refused: each field checked below
+        content = [STATUS_LINE[status]]
+        headers = [*defaults, *headers]
+    else:
+        content = [STATUS_LINE[status], default_lines]
     keep_alive = cycle.keep_alive
     has_close = False
     length = -1
-    for name, value in (*cycle.default_headers, *headers):
-        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
-            return False
-        name = name.lower()
-        if name == b"content-length":
-            if length != -1:
+    names = _checked_names
+    for name, value in headers:
+        # What ``send`` checks of every field; a name is checked once (the application's are few and fixed).
+        lowered = names.get(name)
+        if lowered is None:
+            if HEADER_RE.search(name):
                 return False
-            length = int(value) if value.isdigit() else -2
-        elif name == b"transfer-encoding":
+            lowered = name.lower()
+            if len(names) < _CHECKED_NAMES:
+                names[name] = lowered
+        if lowered == b"content-length":
+            if length != -1 or not value.isdigit():  # digits only: nothing ``send`` would refuse
+                return False
+            length = int(value)
+        elif HEADER_VALUE_RE.search(value) or lowered == b"transfer-encoding":
             return False
-        elif name == b"connection":
+        elif lowered == b"connection":
             if b"close" in [token.lower().strip() for token in value.split(b",")]:
                 keep_alive = False
                 has_close = True
-        content += (name, b": ", value, b"\r\n")
+        content += (lowered, b": ", value, b"\r\n")
     if length != len(body) or (body and cycle.scope["method"] == "HEAD"):
         return False  # ``send`` writes no body in answer to HEAD
     if not keep_alive and not has_close:
@@ -506,6 +599,31 @@ def respond_directly(cycle: RequestResponseCycle, status: int, headers: list[tup
         cycle.transport.close()
     cycle.on_response()
     return True
+
+
+_CHECKED_NAMES = 64
+_checked_names: dict[bytes, bytes] = {}
+"""Answer header names found valid, each with the lowercase form ``send`` writes (the first 64 seen)."""
+
+_default_lines: tuple[object, bytes | None] = (None, None)
+"""The server's default headers last written (uvicorn renews the list every second, for its date) and their lines."""
+
+
+def _plain_lines(defaults: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The lines ``send`` writes for the server's default headers, or None unless each is plain: valid, and none
+    that frames the body or closes the connection (those are checked with the answer's own, every time)."""
+    global _default_lines
+    lines: list[bytes] = []
+    for name, value in defaults:
+        lowered = name.lower()
+        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value) or lowered in _FRAMING:
+            return None
+        lines += (lowered, b": ", value, b"\r\n")
+    _default_lines = (defaults, b"".join(lines))
+    return _default_lines[1]
+
+
+_FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 
 
 def _client_left(cycle: RequestResponseCycle) -> None:

@@ -12,6 +12,7 @@ body; a stream, an answer with a background task, or anything ``send`` must fram
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,7 +51,9 @@ class GatewayASGI:
         self.rest = rest
         self.state = rest.state
         # Wrapped (CORS): the answer goes through the wrapper's ``send``, never straight to the connection.
-        self._graphql: ASGIApp = wrap(self._answer) if wrap else self._serve_graphql
+        self._graphql: ASGIApp = (
+            wrap(functools.partial(self._serve_graphql, direct=False)) if wrap else self._serve_graphql
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":
@@ -60,24 +63,9 @@ class GatewayASGI:
         else:
             await self.rest(scope, receive, send)
 
-    async def _serve_graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cycle = direct_cycle(scope, receive)
-        if cycle is None:
-            await self._answer(scope, receive, send)
-            return
-        response = await self._response(scope, receive)
-        if (
-            response.__class__ is not Response
-            or response.background is not None
-            or not respond_directly(cycle, response.status_code, response.raw_headers, bytes(response.body))
-        ):
-            await response(scope, receive, send)
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self._response(scope, receive)
-        await response(scope, receive, send)
-
-    async def _response(self, scope: Scope, receive: Receive) -> Response:
+    async def _serve_graphql(self, scope: Scope, receive: Receive, send: Send, direct: bool = True) -> None:
+        # One coroutine from the dispatch to the answer: this is the path nearly every request takes.
+        cycle = direct_cycle(scope, receive) if direct else None
         if scope["method"] not in ("GET", "POST"):
             response = Response(status_code=405, headers={"allow": "GET, POST"})
         else:
@@ -86,7 +74,13 @@ class GatewayASGI:
             except Exception as error:  # a bug: answer 500 without any detail, log the type only
                 log.error("unhandled error at the edge", extra={"error_type": type(error).__name__})
                 response = Response(_INTERNAL_ERROR, status_code=500, media_type="application/json")
-        return response
+        if (
+            cycle is None
+            or response.__class__ is not Response
+            or response.background is not None
+            or not respond_directly(cycle, response.status_code, response.raw_headers, bytes(response.body))
+        ):
+            await response(scope, receive, send)
 
     def __getattr__(self, name: str) -> Any:
         # Anything else (routes, url_path_for ...) is the Starlette application's.
