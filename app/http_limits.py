@@ -29,9 +29,11 @@ still sends for a moment so that the client can read the answer, then closes.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import http
 import logging
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,6 +42,7 @@ import orjson
 from prometheus_client import Counter
 from uvicorn.config import Config
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
@@ -70,6 +73,10 @@ REFUSED_REQUESTS = Counter(
 
 _LINGER_SECONDS = 2.0
 """How long a refused connection keeps reading (and dropping) before it is dropped."""
+
+_KEPT_TARGETS = 16
+_KEPT_TARGET_BYTES = 256
+"""A connection keeps the parse of its first 16 request targets up to 256 bytes long."""
 
 _WATCHED_HEADERS = frozenset((b"expect", b"x-forwarded-for", b"x-forwarded-proto"))
 """Request headers uvicorn's protocol (100-continue) or its proxy-headers middleware acts on."""
@@ -215,6 +222,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # uvicorn's proxy-headers middleware reads only X-Forwarded-For and X-Forwarded-Proto: a request with
         # neither goes to the application it wraps, one coroutine and a scan of the headers fewer.
         self._forwarded = False
+        # A connection's requests mostly ask for the same few targets: each one's parse is kept (a few, short).
+        self._targets: dict[bytes, tuple[str, bytes, bytes]] = {}
+        self._reset_contextvars = getattr(config, "reset_contextvars", False)
         if self.app.__class__ is ProxyHeadersMiddleware:
             self.app = _skip_proxy_headers(self.app)
 
@@ -339,9 +349,68 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             watch.forwarded = True
             self._forwarded = False
         scope.setdefault("extensions", {})[DISCONNECT_WATCH] = watch
-        HttpToolsProtocol.on_headers_complete(self)
+        self._start_request(scope)
         if self.pipeline and previous is not None and not previous.response_complete:
             self._earlier_cycles.append(previous)
+
+    def _start_request(self, scope: dict[str, Any]) -> None:
+        """uvicorn's ``on_headers_complete`` (alike from 0.34 to 0.54), with each request target's parse kept for the
+        connection's later requests (``tests/http_server/test_server_glue.py`` holds the two to the same scopes)."""
+        parser = self.parser
+        http_version = parser.get_http_version()
+        scope["method"] = parser.get_method().decode("ascii")
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        if parser.should_upgrade() and self._should_upgrade():
+            return
+        target = self._targets.get(self.url)
+        if target is None:
+            target = self._parse_target(self.url)
+        scope["path"], scope["raw_path"], scope["query_string"] = target
+        if self.limit_concurrency is not None and (
+            len(self.connections) >= self.limit_concurrency or len(self.tasks) >= self.limit_concurrency
+        ):
+            app = service_unavailable
+            self.logger.warning("Exceeded concurrency limit.")
+        else:
+            app = self.app
+        existing_cycle = self.cycle
+        self.cycle = cycle = RequestResponseCycle(
+            scope=self.scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=self.expect_100_continue,
+            keep_alive=http_version != "1.0" and parser.should_keep_alive(),
+            on_response=self.on_response_complete,
+        )
+        if existing_cycle is None or existing_cycle.response_complete:
+            if self._reset_contextvars:  # uvicorn's opt-in (0.38 on): the task starts from an empty context
+                task = self.loop.create_task(cycle.run_asgi(app), context=contextvars.Context())
+            else:
+                task = self.loop.create_task(cycle.run_asgi(app))
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
+        else:
+            # Pipelined: it starts when the answers before it are complete (uvicorn's on_response_complete).
+            self.flow.pause_reading()
+            self.pipeline.appendleft((cycle, app))
+
+    def _parse_target(self, url: bytes) -> tuple[str, bytes, bytes]:
+        """The scope's ``path``, ``raw_path`` and ``query_string`` for ``url``, as uvicorn makes them."""
+        parsed = httptools.parse_url(url)
+        raw_path = parsed.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        target = (self.root_path + path, self.root_path.encode("ascii") + raw_path, parsed.query or b"")
+        if len(self._targets) < _KEPT_TARGETS and len(url) <= _KEPT_TARGET_BYTES:
+            self._targets[url] = target
+        return target
 
     def on_chunk_header(self) -> None:
         self._chunk_unread = True

@@ -5,6 +5,10 @@
   ``scheme`` under ``LimitedHttpToolsProtocol`` as under uvicorn's own protocol, request after request on one
   connection (pipelined, with and without the headers, in any case, several of them, a chunked body whose
   trailer fields are named so), with the proxy trusted, trusted always, not trusted, and the middleware off;
+* uvicorn's ``on_headers_complete`` is the protocol's own, with each request target's parse kept for the
+  connection's later requests: the application sees the same method, version, ``path``, ``raw_path``,
+  ``query_string`` and ``root_path`` as under uvicorn's (quoted, absolute-form, fragments, long targets, more
+  targets than a connection keeps, a root path);
 * the keep-alive timer is kept from answer to answer rather than made per answer: on a clock the test moves,
   a connection is closed exactly when it has been idle ``timeout_keep_alive`` seconds since its last answer,
   never while a request is being read or answered, and one timer serves many answers;
@@ -48,7 +52,11 @@ async def echo(scope: Any, receive: Any, send: Any) -> None:
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
-    answer = orjson.dumps({"client": list(scope["client"]), "scheme": scope["scheme"], "body": body.decode()})
+    seen = {key: scope[key] for key in ("method", "http_version", "path", "raw_path", "query_string", "root_path")}
+    answer = orjson.dumps(
+        {"client": list(scope["client"]), "scheme": scope["scheme"], "body": body.decode(), **seen},
+        default=lambda value: value.decode("latin-1"),
+    )
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": answer})
@@ -115,6 +123,42 @@ async def converse(limited: bool, messages: list[bytes], config: dict[str, Any])
         writer.close()
     raw = re.sub(rb"\r\ndate: [^\r]*", b"\r\ndate: -", raw)
     return raw.replace(b',%d],"scheme"' % own_port, b',"PEER"],"scheme"')
+
+
+# The request target, method and version in the scope, differential
+
+TARGETS = [
+    "/echo",
+    "/echo?a=1&b=%20x",
+    "/e%63ho/%2F/x%20y?q=%25",
+    "/echo?",
+    "/echo#fragment",
+    "//double//slashes/",
+    "/echo;param",
+    "/" + "a" * 300 + "?q=1",  # longer than a kept target
+    "http://gateway/absolute?x=1",
+]
+TARGET_CONFIGS = {"default": {}, "root path": {"root_path": "/api"}}
+
+
+def targets_conversation() -> list[bytes]:
+    # Each target twice on one connection (the second is read from what the connection kept), other methods and
+    # versions between them, and more distinct targets than a connection keeps.
+    messages = []
+    for target in TARGETS:
+        messages += [request("GET", target), request("POST", target, body=b"{}"), request("DELETE", target)]
+    messages += [request("GET", f"/many/{n}?n={n}") for n in range(20)]
+    messages += [request("GET", TARGETS[1]), request("PATCH", TARGETS[2], body=b"x", version="HTTP/1.0")]
+    return messages
+
+
+@pytest.mark.parametrize("config", list(TARGET_CONFIGS))
+async def test_each_request_target_reaches_the_application_as_under_uvicorns_protocol(config: str) -> None:
+    messages = targets_conversation()
+    ours = await converse(True, messages, TARGET_CONFIGS[config])
+    assert ours == await converse(False, messages, TARGET_CONFIGS[config])
+    assert ours.count(b"HTTP/1.1 200 OK\r\n") == len(messages)  # the HTTP/1.0 request's answer closes
+    assert b'///x y","raw_path":"' in ours and b'/e%63ho/%2F/x%20y","query_string":"q=%25"' in ours  # unquoted
 
 
 @pytest.mark.parametrize("proxy", list(PROXY_CONFIGS))
