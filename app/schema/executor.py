@@ -197,8 +197,13 @@ class Executor:
             return ExecutionResult(None, [too_complex(cost, max_cost)], priced)
         gate = self.gate
         if gate is None or cost <= gate.queue_above:
-            # Cheap operations go straight through (as ``admit`` lets them), without its context manager.
-            result = await self._run(prepared, variables, context, operation_name)
+            # Cheap operations go straight through (as ``admit`` lets them), without its context manager, and
+            # without a coroutine of ``_run``'s around the execution.
+            result: ExecutionResult | None = None
+            if prepared.compiled is not None:
+                result = await self._execute_compiled(prepared.compiled, variables, context, self.hide_suggestions)
+            if result is None:
+                result = await self._execute_on_graphql_core(prepared, variables, context, operation_name)
         else:
             async with gate.admit(cost):
                 result = await self._run(prepared, variables, context, operation_name)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Protocol
@@ -33,6 +33,7 @@ from app.keys import KEY_PREFIX, KeyRing
 from app.schema.caller import ANONYMOUS, Caller, CallerKind
 from app.settings import Settings
 from app.web.cookies import InvalidTokenCookie, token_cookie
+from app.web.shared_queries import caller_identity
 
 __all__ = [
     "REMEMBERED_BYTES",
@@ -87,6 +88,20 @@ class IdentifiedCaller:
     """For every governance call."""
     session: Mapping[str, str]
     """For login and logout: the caller's own credentials only."""
+    # Worked out once per caller (a caller is remembered across its requests: ``CallerPolicy.identify``),
+    # not on each request that reads them.
+    log_name: str = field(init=False, repr=False, compare=False)
+    """How the request's log line names the caller (``Caller.log_name``)."""
+    is_key_holder: bool = field(init=False, repr=False, compare=False)
+    """True for the holder of a virtual key (``Caller.is_key_holder``)."""
+    sharing: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    """Who the caller is as far as a query's answer goes (``app.web.shared_queries.caller_identity``)."""
+
+    def __post_init__(self) -> None:
+        caller = self.caller
+        object.__setattr__(self, "log_name", caller.log_name)
+        object.__setattr__(self, "is_key_holder", caller.is_key_holder)
+        object.__setattr__(self, "sharing", caller_identity(caller, self.credentials))
 
     @property
     def credentials(self) -> Mapping[str, str]:

@@ -20,6 +20,8 @@ def forwarded_headers(headers: Mapping[str, str], request_id: str) -> dict[str, 
         >>> forwarded_headers({"cookie": "token=t", "authorization": "Bearer t", "x-api": "no"}, "r1")
         {'x-request-id': 'r1'}
     """
+    if "traceparent" not in headers:  # the usual case: no trace context to check
+        return {"x-request-id": request_id}
     out = trace_context(headers)
     out["x-request-id"] = request_id
     return out

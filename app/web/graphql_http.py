@@ -27,13 +27,14 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Hashable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Scope
 
 from app.bifrost import BifrostClient
 from app.bifrost.coalesce import RETRY, ReadCoalescer
@@ -66,7 +67,8 @@ from app.web.idempotency import (
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
 from app.web.request_ids import fresh_request_id
-from app.web.shared_queries import SharedAnswer, query_key
+from app.web.shared_queries import SharedAnswer
+from app.web.shared_queries import shared_key as shared_key_of
 from app.web.stream_framing import SSEFraming, StreamFraming, framing_for
 from app.web.stream_response import SubscriptionStream, one_result
 from app.web.subscriptions_http import (
@@ -85,6 +87,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 _QUERY_ONLY = frozenset({"query"})
 _ALL = frozenset({"query", "mutation"})
 _SUBSCRIPTION = frozenset({"subscription"})
+_MEDIA_TYPES = {JSON: JSON.encode(), GRAPHQL_RESPONSE: GRAPHQL_RESPONSE.encode()}
 _NOT_JSON = "Accept must allow application/json or application/graphql-response+json"
 log = logging.getLogger("app.request")
 # Each request's metric series by (operation label, outcome, operation type), resolved once: ``labels()``
@@ -157,11 +160,16 @@ class GraphQLEndpoint:
             "cost": None,
         }
         try:
-            with self.tracing.operation(request.headers) as span:
+            if self.tracing is NO_TRACING:  # no span to open or to name
                 response = await self._respond(request, request_id, facts)
-                if span is not None:  # None: tracing is off
-                    named = facts["operation"]  # operationName is free text: a span carries a GraphQL name at most
-                    self.tracing.name_operation(span, named and loggable_operation_name(named), facts["operation_type"])
+            else:
+                with self.tracing.operation(request.headers) as span:
+                    response = await self._respond(request, request_id, facts)
+                    if span is not None:  # None: tracing is off
+                        named = facts["operation"]  # operationName is free text: a span carries a GraphQL name at most
+                        self.tracing.name_operation(
+                            span, named and loggable_operation_name(named), facts["operation_type"]
+                        )
             outcome = facts.get("outcome", "ok")
         except Problem as problem:
             response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)
@@ -196,15 +204,17 @@ class GraphQLEndpoint:
         return response
 
     async def _respond(self, request: Request, request_id: str, facts: dict[str, Any]) -> Response:
-        framing = _framing(request.headers.get("accept", ""))
+        headers = request.headers  # a property: read once
+        accept = headers.get("accept", "")
+        framing = _framing(accept)
         try:
-            media: str | None = _media(request)
+            media: str | None = _media(accept)
         except Problem:
             if framing is None:
                 raise
             media = None  # the client reads a stream only: only a subscription can answer it
         try:
-            check_caller_headers(request.headers)
+            check_caller_headers(headers)
         except RefusedHeader as refused:
             raise Problem(refused.status, refused.message, refused.code) from None
         if request.method == "GET":
@@ -218,7 +228,13 @@ class GraphQLEndpoint:
             params = _params_from_query(request)
             allowed = _QUERY_ONLY
         else:
-            params = await self._params_from_body(request)
+            self._check_body_headers(headers)
+            # The ASGI messages read directly, as ``Request.stream`` reads them, without an async generator; the
+            # first one usually holds the whole body.
+            message = await request.receive()
+            if message["type"] != "http.request" or message.get("more_body", False):
+                message = await self._rest_of_body(request, message)
+            params = self._params_of(message.get("body", b""))
             allowed = _ALL
         if framing is not None:
             allowed |= _SUBSCRIPTION  # over GET too: a subscription only reads
@@ -268,28 +284,34 @@ class GraphQLEndpoint:
             headers={"content-security-policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'"},
         )
 
-    async def _params_from_body(self, request: Request) -> dict[str, Any]:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    def _check_body_headers(self, headers: Mapping[str, str]) -> None:
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
             raise Problem(415, "POST requests must have Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE")
-        declared = request.headers.get("content-length")
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
-        # The ASGI messages read directly, as ``Request.stream`` reads them, without an async generator.
+
+    async def _rest_of_body(self, request: Request, message: Message) -> Message:
+        """The whole body, from ``message`` (the first one received) on, as one ``http.request`` message."""
         body = bytearray()
         receive = request.receive
         while True:
-            message = await receive()
             kind = message["type"]
             if kind == "http.request":
                 body += message.get("body", b"")
                 if len(body) > self.max_body_bytes:
                     raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
                 if not message.get("more_body", False):
-                    break
+                    return {"type": "http.request", "body": body}
             elif kind == "http.disconnect":
                 # The client left (or the server gave up on a slow body): nothing failed here, nobody to answer.
                 raise Problem(499, "the client closed the request", "CLIENT_CLOSED_REQUEST")
+            message = await receive()
+
+    def _params_of(self, body: bytes | bytearray) -> dict[str, Any]:
+        if len(body) > self.max_body_bytes:
+            raise Problem(413, "request body is too large", "BODY_TOO_LARGE")
         try:
             params = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -310,12 +332,13 @@ class GraphQLEndpoint:
         persisted: str | None = None,
         framing: StreamFraming | None = None,
     ) -> Response:
+        headers = request.headers  # a property: read once
         try:
-            identified = self.callers.identify(request.headers)
+            identified = self.callers.identify(headers)
         except CallerRefused as refused:
             challenge = {"www-authenticate": 'Bearer realm="gateway"'} if refused.status == 401 else None
             raise Problem(refused.status, refused.message, refused.code, challenge) from None
-        facts["caller"] = identified.caller.log_name
+        facts["caller"] = identified.log_name
         operation_name = params.get("operationName")
         prepared = self.executor.prepare(query, operation_name)
         facts["operation"] = operation_name or prepared.operation_name
@@ -325,7 +348,7 @@ class GraphQLEndpoint:
             facts["outcome"] = "INVALID_DOCUMENT"
             body: dict[str, Any] = {"errors": [formatted_error(error) for error in prepared.errors]}
             return _request_errors(body, media, framing, request_id)
-        if identified.caller.is_key_holder:
+        if identified.is_key_holder:
             assert prepared.document is not None
             refusal = key_holder_refusal(prepared.document, operation_name)
             if refusal is not None:
@@ -341,7 +364,7 @@ class GraphQLEndpoint:
             if prepared.operation_type == "subscription":
                 raise Problem(406, NOT_STREAMED, "NOT_ACCEPTABLE")
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
-        forwarded = forwarded_headers(request.headers, request_id)
+        forwarded = forwarded_headers(headers, request_id)
         if prepared.operation_type == "subscription":
             assert framing is not None  # allowed only with a streaming Accept
             return await self._subscribe(
@@ -350,68 +373,26 @@ class GraphQLEndpoint:
         if streamable_media is None:
             raise Problem(406, _NOT_JSON, "NOT_ACCEPTABLE")  # queries and mutations are never streamed
         try:
-            key = idempotency_key(request.headers)
+            key = idempotency_key(headers)
         except IdempotencyProblem as problem:
             raise Problem(problem.status, problem.message, problem.code) from None
+        shared = self.shared_queries
         if (
-            self.shared_queries is not None
+            shared is not None
             and prepared.operation_type == "query"
             and key is None
-            and not identified.caller.is_key_holder  # a key holder's reads are its own, never coalesced
+            and not identified.is_key_holder  # a key holder's reads are its own, never coalesced
         ):
-            return await self._shared_query(request, prepared, query, params, media, forwarded, identified, facts)
-        run = partial(self._run, request, prepared, params, media, forwarded, identified, request_id, facts)
-        if (
-            key is None
-            or prepared.operation_type != "mutation"
-            or self.idempotent_mutations is None
-            or is_session_operation(prepared.document)
-        ):
-            return (await run(None))[0]
-        try:
-            response = await self.idempotent_mutations.run(
-                key,
-                caller_credentials(request.headers, identified.session),  # the token cookie as read for this caller
-                fingerprint(query, operation_name, params.get("variables")),
-                run,
+            # Identical queries in flight share one execution (``app/web/shared_queries.py``). The usual case,
+            # none in flight, runs here, in this request's own coroutine.
+            shared_key = shared_key_of(
+                query, operation_name, params.get("variables"), identified.sharing, media, "x-query-cost" in headers
             )
-        except IdempotencyProblem as problem:
-            raise Problem(problem.status, problem.message, problem.code, problem.headers) from None
-        if REPLAYED_HEADER in response.headers:
-            facts["outcome"] = "REPLAYED"
-        return response
-
-    async def _shared_query(
-        self,
-        request: Request,
-        prepared: PreparedDocument,
-        query: str,
-        params: dict[str, Any],
-        media: str,
-        forwarded: dict[str, str],
-        identified: IdentifiedCaller,
-        facts: dict[str, Any],
-    ) -> Response:
-        """Run the query, or take the answer of an identical one in flight (``app/web/shared_queries.py``)."""
-        assert self.shared_queries is not None
-        shared_key = query_key(
-            query,
-            params.get("operationName"),
-            params.get("variables"),
-            identified.caller,
-            identified.credentials,
-            media,
-            "x-query-cost" in request.headers,
-        )
-        request_id = forwarded["x-request-id"]
-        if shared_key is None:  # variables no key can be made of: run alone
-            return (await self._run(request, prepared, params, media, forwarded, identified, request_id, facts, None))[
-                0
-            ]
-        shared = self.shared_queries
-        while True:
-            waiters = shared.lead(shared_key)
-            if waiters is not None:  # none in flight (the usual case): run it here, in this request's task
+            if shared_key is not None:  # None: variables no key can be made of: run alone
+                while (waiters := shared.lead(shared_key)) is None:
+                    answer = await self._follow(request, shared, shared_key, media, facts)
+                    if answer is not None:
+                        return answer
                 try:
                     own, _, _ = await self._run(
                         request, prepared, params, media, forwarded, identified, request_id, facts, None
@@ -421,18 +402,45 @@ class GraphQLEndpoint:
                     raise
                 shared.settle(shared_key, waiters, _shared_answer(own, facts) if waiters else None)
                 return own
-            answer = await _cancel_on_disconnect(request, shared.follow(shared_key))
-            if answer is None:  # this request's client left
-                facts["outcome"] = "CLIENT_CLOSED_REQUEST"
-                return Response(status_code=499)
-            if answer is RETRY or answer is _UNSHARED:
-                continue  # run it (or join whoever runs it now)
-            assert isinstance(answer, SharedAnswer)
-            facts["shared"] = True
-            facts["cost"] = answer.cost
-            if answer.outcome is not None:
-                facts["outcome"] = answer.outcome
-            return Response(answer.content, status_code=answer.status, media_type=media)
+        if (
+            key is None
+            or prepared.operation_type != "mutation"
+            or self.idempotent_mutations is None
+            or is_session_operation(prepared.document)
+        ):
+            return (await self._run(request, prepared, params, media, forwarded, identified, request_id, facts, None))[
+                0
+            ]
+        try:
+            response = await self.idempotent_mutations.run(
+                key,
+                caller_credentials(headers, identified.session),  # the token cookie as read for this caller
+                fingerprint(query, operation_name, params.get("variables")),
+                partial(self._run, request, prepared, params, media, forwarded, identified, request_id, facts),
+            )
+        except IdempotencyProblem as problem:
+            raise Problem(problem.status, problem.message, problem.code, problem.headers) from None
+        if REPLAYED_HEADER in response.headers:
+            facts["outcome"] = "REPLAYED"
+        return response
+
+    async def _follow(
+        self, request: Request, shared: ReadCoalescer, shared_key: Hashable, media: str, facts: dict[str, Any]
+    ) -> Response | None:
+        """The answer of the identical query in flight, or None when it is not this request's to take (its leader
+        left, or answered for its own client only): then run it (or join whoever runs it now)."""
+        answer = await _cancel_on_disconnect(request, shared.follow(shared_key))
+        if answer is None:  # this request's client left
+            facts["outcome"] = "CLIENT_CLOSED_REQUEST"
+            return Response(status_code=499)
+        if answer is RETRY or answer is _UNSHARED:
+            return None
+        assert isinstance(answer, SharedAnswer)
+        facts["shared"] = True
+        facts["cost"] = answer.cost
+        if answer.outcome is not None:
+            facts["outcome"] = answer.outcome
+        return _answer(answer.content, answer.status, media)
 
     async def _subscribe(
         self,
@@ -484,9 +492,13 @@ class GraphQLEndpoint:
         earlier_attempt_at: float | None,
     ) -> tuple[Response, Settle, bytes | None]:
         operation_name = params.get("operationName")
+        upstream = _sent_with(forwarded, identified.upstream)
         session = self.client.session(
-            {**forwarded, **identified.upstream},
-            session_headers={**forwarded, **identified.session},
+            upstream,
+            # A caller's own credentials go with both (the same headers then).
+            session_headers=upstream
+            if identified.session is identified.upstream
+            else _sent_with(forwarded, identified.session),
             max_calls=self.ceilings.upstream_calls,
             max_bytes=self.ceilings.upstream_bytes,
         )
@@ -494,7 +506,7 @@ class GraphQLEndpoint:
             bifrost=session,
             loaders=Loaders(session, self.dataloader_concurrency),
             caller=identified.caller,
-            client_address=_client_address(request),
+            client_address=_client_address(request.scope),
             login_limiter=self.login_limiter,
             earlier_attempt_at=earlier_attempt_at,
             request_id=request_id,
@@ -503,7 +515,26 @@ class GraphQLEndpoint:
             work = self.executor.execute(
                 prepared, variables=params.get("variables"), context=context, operation_name=operation_name
             )
-            result = await _cancel_on_disconnect(request, work)
+            watch = request.scope.get("extensions", {}).get(DISCONNECT_WATCH)
+            if watch is None:
+                result = await _cancel_on_receive(request, work)
+            elif watch.left:  # gone before the work started
+                work.close()
+                result = None
+            else:
+                # ``_cancel_when_watched`` written out: no coroutine of its own around the execution.
+                current = asyncio.current_task()
+                assert current is not None
+                watch.task = current
+                try:
+                    result = await work
+                except asyncio.CancelledError:
+                    if not watch.left:
+                        raise
+                    current.uncancel()
+                    result = None
+                finally:
+                    watch.task = None
         finally:
             facts["upstream_calls"] = session.calls
             context.loaders.close()
@@ -532,7 +563,7 @@ class GraphQLEndpoint:
             remembered = orjson.dumps(withhold_secrets(body, context.revealed_values))
             if not self.ceilings.body_within(remembered):
                 remembered = self.ceilings.too_large_body()
-        response = Response(content, status_code=status, media_type=media)
+        response = _answer(content, status, media)
         for cookie in context.response_cookies:
             response.headers.append("set-cookie", cookie)
         return response, settle_of(result, bool(context.response_cookies)), remembered
@@ -606,6 +637,28 @@ async def _cancel_when_watched(watch: DisconnectWatch, work: Awaitable[T]) -> T 
         watch.task = None
 
 
+def _answer(content: bytes, status: int, media: str) -> Response:
+    """``Response(content, status_code=status, media_type=media)`` for a JSON answer, its two headers written
+    directly (as ``Response.init_headers`` writes them for a JSON media type and a status with a body).
+
+    Example:
+        >>> _answer(b"{}", 200, "application/json").raw_headers
+        [(b'content-length', b'2'), (b'content-type', b'application/json')]
+    """
+    response = Response.__new__(Response)
+    response.status_code = status
+    response.media_type = media
+    response.background = None
+    response.body = content
+    response.raw_headers = [(b"content-length", b"%d" % len(content)), (b"content-type", _MEDIA_TYPES[media])]
+    return response
+
+
+def _sent_with(forwarded: dict[str, str], credentials: Mapping[str, str]) -> dict[str, str]:
+    """The headers sent upstream: ``forwarded`` with ``credentials`` (``forwarded`` itself when there are none)."""
+    return {**forwarded, **credentials} if credentials else forwarded
+
+
 def _request_errors(body: dict[str, Any], media: str, framing: StreamFraming | None, request_id: str) -> Response:
     """Errors found before anything ran: 400 with ``application/graphql-response+json``, 200 with plain JSON
     (legacy clients), and through an accepted stream for an SSE client (the graphql-sse protocol asks that)."""
@@ -630,8 +683,7 @@ def _framing(accept: str) -> StreamFraming | None:
     return None
 
 
-def _media(request: Request) -> str:
-    accept = request.headers.get("accept", "")
+def _media(accept: str) -> str:
     if GRAPHQL_RESPONSE in accept:
         return GRAPHQL_RESPONSE
     if accept and not any(kind in accept for kind in (JSON, "*/*", "application/*", "text/html")):
@@ -641,7 +693,7 @@ def _media(request: Request) -> str:
 
 def _media_or_json(request: Request) -> str:
     try:
-        return _media(request)
+        return _media(request.headers.get("accept", ""))
     except Problem:
         return JSON
 
@@ -685,9 +737,9 @@ def _checked(params: object) -> dict[str, Any]:
     return params
 
 
-def _client_address(request: Request) -> str | None:
+def _client_address(scope: Scope) -> str | None:
     # What ``request.client.host`` says, without building the ``Address`` it comes in.
-    client = request.scope.get("client")
+    client = scope.get("client")
     return None if client is None else client[0]
 
 

@@ -33,7 +33,7 @@ import orjson
 
 from app.schema.caller import Caller
 
-__all__ = ["SharedAnswer", "query_key"]
+__all__ = ["SharedAnswer", "caller_identity", "query_key", "shared_key"]
 
 
 class SharedAnswer:
@@ -48,6 +48,20 @@ class SharedAnswer:
         self.cost = cost
 
 
+def caller_identity(caller: Caller, credentials: Mapping[str, str]) -> tuple[object, ...]:
+    """Who a query runs for, as far as its answer goes: the caller (its kind, gateway key, what it may reveal and a
+    key holder's virtual key, which ``Caller`` leaves out of its equality) and every credential header sent
+    upstream on its behalf. Made of strings, so a key holding it hashes without calling back into Python.
+
+    Example:
+        >>> from app.schema.caller import ANONYMOUS
+        >>> caller_identity(ANONYMOUS, {"authorization": "Bearer svc"})
+        ('anonymous', None, False, None, (('authorization', 'Bearer svc'),))
+    """
+    sent = tuple(sorted(credentials.items())) if credentials else ()
+    return (caller.kind.value, caller.key_label, caller.can_reveal, caller.virtual_key, sent)
+
+
 def query_key(
     query: str,
     operation_name: str | None,
@@ -59,10 +73,15 @@ def query_key(
 ) -> Hashable | None:
     """Everything that decides a query's answer, as one hashable value; None when the variables cannot
     be written back as canonical JSON (nested deeper than orjson writes): such a query runs alone."""
+    return shared_key(query, operation_name, variables, caller_identity(caller, credentials), media, wants_cost)
+
+
+def shared_key(
+    query: str, operation_name: str | None, variables: Any, identity: tuple[object, ...], media: str, wants_cost: bool
+) -> Hashable | None:
+    """``query_key`` with the caller's ``caller_identity`` worked out already (``IdentifiedCaller.sharing``)."""
     try:
         canonical = None if variables is None else orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         return None
-    sent = tuple(sorted(credentials.items())) if credentials else ()
-    # ``Caller`` leaves a key holder's key out of its equality: it is part of the key here.
-    return (query, operation_name, canonical, caller, caller.virtual_key, sent, media, wants_cost)
+    return (query, operation_name, canonical, identity, media, wants_cost)
