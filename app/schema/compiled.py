@@ -106,6 +106,8 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 from strawberry.types.unset import UNSET
 
+from app.schema.input_coercion import NOT_PLAIN, Coercer, plain_coercer
+
 __all__ = ["CompiledDocument", "Unsupported", "compile_document", "execute_compiled"]
 
 _BASIC, _DIRECT, _GENERIC, _TYPENAME, _CONVERTED = range(5)
@@ -187,6 +189,7 @@ class FieldPlan:
         "shape",
         "source_names",
         "strawberry_field",
+        "variable_args",
     )
 
     def __init__(self, key: str, name: str, parent_type: GraphQLObjectType, nodes: list[FieldNode]) -> None:
@@ -202,6 +205,8 @@ class FieldPlan:
         self.resolve: Callable[..., Any] = default_field_resolver
         self.args: dict[str, Any] = {}
         self.dynamic_args = False
+        # Arguments that are each a variable: (out name, variable name, non-null); None: graphql-core's way.
+        self.variable_args: tuple[tuple[str, str, bool], ...] | None = None
         self.return_plan: TypePlan | None = None
         self.strawberry_field: StrawberryField | None = None
         self.function: Callable[..., Any] = _uncallable
@@ -328,9 +333,9 @@ class CompiledDocument:
     directive_variables: tuple[str, ...]
     info_class: type
     converter: ArgumentConverter | None = None
-    # Each variable's signature, whether it has a default and whether its values may nest (a list or an input
-    # object); None: coerce with graphql-core's own function.
-    variable_signatures: tuple[tuple[GraphQLVariableSignature, bool, bool], ...] | None = None
+    # Each variable's signature, whether it has a default, whether its values may nest (a list or an input
+    # object) and its plain values' coercer; None: coerce with graphql-core's own function.
+    variable_signatures: tuple[tuple[GraphQLVariableSignature, bool, bool, Coercer], ...] | None = None
     plans: dict[tuple[Any, ...], OperationPlan | None] = field(default_factory=dict)
 
 
@@ -382,7 +387,7 @@ def compile_document(
 
 def _variable_signatures(
     schema: GraphQLSchema, operation: OperationDefinitionNode
-) -> tuple[tuple[GraphQLVariableSignature, bool, bool], ...] | None:
+) -> tuple[tuple[GraphQLVariableSignature, bool, bool, Coercer], ...] | None:
     """What ``coerce_variable_values`` works out from the document on every request, worked out once."""
     signatures = []
     for node in operation.variable_definitions or ():
@@ -391,7 +396,7 @@ def _variable_signatures(
             return None
         type_ = signature.type.of_type if is_non_null_type(signature.type) else signature.type
         nests = is_list_type(type_) or is_input_object_type(type_)
-        signatures.append((signature, node.default_value is not None, nests))
+        signatures.append((signature, node.default_value is not None, nests, plain_coercer(signature.type)))
     return tuple(signatures)
 
 
@@ -407,7 +412,7 @@ def _coerced_variables(compiled: CompiledDocument, inputs: dict[str, Any]) -> Va
     sources: dict[str, VariableValueSource] = {}
     coerced: dict[str, Any] = {}
     try:
-        for signature, has_default, nests in signatures:
+        for signature, has_default, nests, coerce in signatures:
             name = signature.name
             value = inputs.get(name, Undefined)
             if value is Undefined:
@@ -415,12 +420,14 @@ def _coerced_variables(compiled: CompiledDocument, inputs: dict[str, Any]) -> Va
                     return None
                 sources[name] = VariableValueSource(signature)  # nullable and not provided: left out
                 continue
-            sources[name] = VariableValueSource(signature, value)
-            if nests and input_is_nested_too_deeply(value, signature.type):  # a leaf's value never nests
-                return None
-            coerced_value = coerce_input_value(value, signature.type)
-            if coerced_value is Undefined:
-                return None
+            sources[name] = _new_tuple(VariableValueSource, (signature, value))
+            coerced_value = coerce(value)  # a plain value without graphql-core's dispatch at every level
+            if coerced_value is NOT_PLAIN:
+                if nests and input_is_nested_too_deeply(value, signature.type):  # a leaf's value never nests
+                    return None
+                coerced_value = coerce_input_value(value, signature.type)
+                if coerced_value is Undefined:
+                    return None
             coerced[name] = coerced_value
     except (GraphQLError, RecursionError):
         return None
@@ -428,8 +435,12 @@ def _coerced_variables(compiled: CompiledDocument, inputs: dict[str, Any]) -> Va
 
 
 def _plan_for(compiled: CompiledDocument, variables: VariableValues) -> OperationPlan | None:
-    coerced = variables.coerced
-    key = tuple(coerced.get(name) for name in compiled.directive_variables)
+    directive_variables = compiled.directive_variables
+    if directive_variables:
+        coerced = variables.coerced
+        key = tuple(coerced.get(name) for name in directive_variables)
+    else:
+        key = ()  # one plan for every request, as most documents have
     try:
         return compiled.plans[key]
     except KeyError:
@@ -505,6 +516,7 @@ def _choose_resolution(
     if field_def.args or node.arguments:
         if any(_has_variable(argument.value) for argument in node.arguments or ()):
             plan.dynamic_args = True
+            plan.variable_args = _variable_arguments(field_def, node)
         else:
             try:
                 plan.args = get_argument_values(field_def, node, variables)
@@ -563,6 +575,35 @@ def _choose_resolution(
         plan.info_name = base.info_parameter.name if base.info_parameter else None
         plan.arguments = arguments
         plan.is_async = base.is_async
+
+
+def _variable_arguments(field_def: Any, node: FieldNode) -> tuple[tuple[str, str, bool], ...] | None:
+    """Each argument's out name, variable and whether it is non-null, when every argument is given a variable."""
+    given = {argument.name.value: argument.value for argument in node.arguments or ()}  # as graphql-core maps them
+    arguments = []
+    for name, argument in field_def.args.items():
+        value = given.get(name)
+        if not isinstance(value, VariableNode):
+            return None
+        arguments.append((argument.out_name or name, value.name.value, is_non_null_type(argument.type)))
+    return tuple(arguments)
+
+
+def _argument_values(plan: FieldPlan, variables: VariableValues) -> dict[str, Any]:
+    """``get_argument_values`` for a field whose arguments are all variables given a value it may take; anything
+    else (a variable left out, a null for a non-null argument) through graphql-core, its errors included."""
+    arguments = plan.variable_args
+    if arguments is not None:
+        coerced = variables.coerced
+        values: dict[str, Any] = {}
+        for out_name, variable, non_null in arguments:
+            value = coerced.get(variable, Undefined)
+            if value is Undefined or (value is None and non_null):
+                break
+            values[out_name] = value  # a variable's value is coerced already: graphql-core takes it as it is
+        else:
+            return values
+    return get_argument_values(plan.field_def, plan.node, variables)
 
 
 def _argument_plans(
@@ -866,7 +907,8 @@ class _Slot:
     def wait_for(self, awaitable: Any) -> None:
         """Complete what ``awaitable`` gives into this place once it settles (a coroutine starts now)."""
         run = self.run
-        future = asyncio.ensure_future(awaitable)
+        # A loader's future is tracked as it is (what ``ensure_future`` gives for it, without its checks).
+        future = awaitable if type(awaitable) is asyncio.Future else asyncio.ensure_future(awaitable)
         run.tracked.append(future)
         run.pending += 1
         future.add_done_callback(self)
@@ -1072,7 +1114,7 @@ def _execute_field(
         elif kind == _CONVERTED:
             value = _call_converted(run, plan, source, path)
         else:
-            args = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
+            args = _argument_values(plan, run.variables) if plan.dynamic_args else plan.args
             value = plan.resolve(source, run.info(plan, path), **args)
         if type(value) not in _SYNC_TYPES and _is_awaitable(value):
             slot = _Slot(run, results, plan.key, plan, return_plan, path, anchor)
@@ -1092,7 +1134,7 @@ def _execute_field(
 def _call_converted(run: _Run, plan: FieldPlan, source: Any, path: Path) -> Any:
     """What Strawberry's resolver wrapper gives for a field without extensions: converted arguments, one call."""
     # graphql-core coerces the arguments before it calls the wrapper: its errors are raised now.
-    raw = get_argument_values(plan.field_def, plan.node, run.variables) if plan.dynamic_args else plan.args
+    raw = _argument_values(plan, run.variables) if plan.dynamic_args else plan.args
     info = _info_for(run, plan, path)
     try:
         kwargs: dict[str, Any] = {}

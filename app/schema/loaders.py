@@ -15,14 +15,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, Generic, Literal, TypeVar, overload
 
-from strawberry.dataloader import DataLoader
-
 from app.bifrost import BifrostNotFound, BifrostSession
 from app.bifrost.model_configs import ModelConfig
 from app.bifrost.models import Budget, BudgetList, Customer, RateLimit, RateLimitList, Team, VirtualKey
 from app.bifrost.quota import KeyQuota
 from app.metric_series import HistogramSeries
 from app.observability import DATALOADER_BATCH_SIZE
+from app.schema.batch_loader import BatchLoader
+from app.schema.call_limit import CallLimit
 from app.schema.model_configs.loaders import load_key_model_configs
 from app.schema.references import find_by_reference
 from app.schema.self_service.usage import load_key_quotas
@@ -44,7 +44,7 @@ KEYS_LIST_ALL_THRESHOLD = 4
 _MISSING = object()
 
 
-class PrimedLoader(DataLoader[K, V]):
+class PrimedLoader(BatchLoader[K, V]):
     """A DataLoader primed lazily: what a payload embeds becomes a cache entry only when it is asked for.
 
     A list of a hundred teams would otherwise make a hundred cache futures that nothing reads. Asking
@@ -54,6 +54,8 @@ class PrimedLoader(DataLoader[K, V]):
     was remembered for it too: it is as old as what was cached.
     """
 
+    __slots__ = ("_known", "_unread")
+
     def __init__(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> None:
         super().__init__(load_fn)
         self._known: dict[K, V] = {}
@@ -61,15 +63,14 @@ class PrimedLoader(DataLoader[K, V]):
 
     def remember(self, items: Iterable[tuple[K, V]]) -> None:
         """``prime`` each ``(key, value)``, deferred until the key is loaded (``items`` is read then)."""
-        batch = self.batch
-        if batch is not None and not batch.dispatched and batch.tasks:
+        if self.has_waiting_keys:
             # Keys waiting in a batch that has not gone out yet are answered now, as ``prime`` does.
             for key, value in items:
                 self.prime(key, value)
             return
         self._unread.append(items)
 
-    def load(self, key: K) -> Awaitable[V]:
+    def load(self, key: K) -> asyncio.Future[V]:
         if self._unread:
             self._read_remembered()
         if self._known:
@@ -81,10 +82,7 @@ class PrimedLoader(DataLoader[K, V]):
     def clear(self, key: K) -> None:
         self._read_remembered()
         self._known.pop(key, None)
-        try:
-            super().clear(key)
-        except KeyError:
-            pass  # never loaded: nothing to forget (Strawberry's cache deletes without looking)
+        super().clear(key)
 
     def clear_all(self) -> None:
         self._known.clear()
@@ -171,34 +169,34 @@ class Loaders:
         return self._learning_written("virtual_key", PrimedLoader(self._load_virtual_keys))
 
     @made_once
-    def virtual_keys_by_team(self) -> DataLoader[str, list[VirtualKey]]:
+    def virtual_keys_by_team(self) -> BatchLoader[str, list[VirtualKey]]:
         """A team's virtual keys (filtered lists, or one unfiltered list for many teams)."""
-        return DataLoader(self._load_keys_by_team)
+        return BatchLoader(self._load_keys_by_team)
 
     @made_once
-    def team_reference(self) -> DataLoader[str, Team | None]:
+    def team_reference(self) -> BatchLoader[str, Team | None]:
         """Teams named by a router's references: a few by id, many from team pages (``app.schema.references``)."""
-        return DataLoader(self._find_teams)
+        return BatchLoader(self._find_teams)
 
     @made_once
-    def customer_reference(self) -> DataLoader[str, Customer | None]:
+    def customer_reference(self) -> BatchLoader[str, Customer | None]:
         """Customers named by references: a few in full by id, many from customer pages."""
-        return DataLoader(self._find_customers)
+        return BatchLoader(self._find_customers)
 
     @made_once
-    def virtual_key_reference(self) -> DataLoader[str, VirtualKey | None]:
+    def virtual_key_reference(self) -> BatchLoader[str, VirtualKey | None]:
         """Virtual keys named by references: a few by id, many from key pages."""
-        return DataLoader(self._find_virtual_keys)
+        return BatchLoader(self._find_virtual_keys)
 
     @made_once
-    def key_model_configs(self) -> DataLoader[str, list[ModelConfig] | None]:
+    def key_model_configs(self) -> BatchLoader[str, list[ModelConfig] | None]:
         """A virtual key's scoped model configs (``app.schema.model_configs.loaders``; None before Bifrost v2)."""
-        return DataLoader(lambda ids: load_key_model_configs(self._bifrost, ids))
+        return BatchLoader(lambda ids: load_key_model_configs(self._bifrost, ids))
 
     @made_once
-    def key_quota(self) -> DataLoader[str, KeyQuota]:
+    def key_quota(self) -> BatchLoader[str, KeyQuota]:
         """Keys' quota answers by the key's value (``app.schema.self_service.usage``: one call per key)."""
-        return DataLoader(lambda values: load_key_quotas(self._bifrost, self._limit, values))
+        return BatchLoader(lambda values: load_key_quotas(self._bifrost, self._limit, values))
 
     @made_once
     def spend(self) -> SpendLoaders:
@@ -206,14 +204,14 @@ class Loaders:
         return SpendLoaders(self._bifrost, lambda: self._limit)
 
     @made_once
-    def budget(self) -> DataLoader[str, Budget | None]:
+    def budget(self) -> BatchLoader[str, Budget | None]:
         """Budgets by id, from one budget list per request."""
-        return DataLoader(self._load_budgets)
+        return BatchLoader(self._load_budgets)
 
     @made_once
-    def rate_limit(self) -> DataLoader[str, RateLimit | None]:
+    def rate_limit(self) -> BatchLoader[str, RateLimit | None]:
         """Rate limits by id, from one rate-limit list per request."""
-        return DataLoader(self._load_rate_limits)
+        return BatchLoader(self._load_rate_limits)
 
     # Keys of the teams of a page, fetched beside the page itself ------------------------------------
 
@@ -288,8 +286,8 @@ class Loaders:
         return loader
 
     @made_once
-    def _limit(self) -> asyncio.Semaphore:
-        return asyncio.Semaphore(self._concurrency)
+    def _limit(self) -> CallLimit:
+        return CallLimit(self._concurrency)
 
     async def all_budgets(self) -> BudgetList:
         """Every budget, fetched at most once per request."""
@@ -331,12 +329,17 @@ class Loaders:
     async def _each(self, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]) -> list[V | None]:
         _batch_sizes(getattr(fetch, "__name__", "fetch")).observe(len(keys))
 
+        limit = self._limit
+
         async def one(key: K) -> V | None:
-            async with self._limit:
-                try:
-                    return await fetch(key)
-                except BifrostNotFound:
-                    return None
+            if not limit.take():  # a free slot is a counter: no coroutine of ``async with`` for it
+                await limit.wait()
+            try:
+                return await fetch(key)
+            except BifrostNotFound:
+                return None
+            finally:
+                limit.release()
 
         if len(keys) == 1:
             # A lookup by id is a batch of one: awaited in the batch's own task, without a task and a gather.

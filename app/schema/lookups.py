@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from app.bifrost import is_valid_id
+from app.schema.batch_loader import BatchLoader
 from app.schema.context import Info
 from app.schema.customers.types import Customer
 from app.schema.teams.types import Team
@@ -38,6 +38,6 @@ class LookupQueries:
         return _load(info.context.loaders.virtual_key, id)
 
 
-def _load(loader: DataLoader[str, Any], id: str) -> Any:
+def _load(loader: BatchLoader[str, Any], id: str) -> Any:
     """The loader's future for a well-formed id (the model, or None); None, with nothing sent, for any other."""
     return loader.load(id) if is_valid_id(id) else None

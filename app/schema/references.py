@@ -18,6 +18,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
+from app.schema.call_limit import CallLimit
 from app.schema.pagination import MAX_PAGE_SIZE
 
 __all__ = ["BY_ID_AT_MOST", "Identified", "Page", "find_by_reference"]
@@ -44,7 +45,7 @@ async def find_by_reference(
     ids: Sequence[str],
     by_id: Callable[[list[str]], Awaitable[Sequence[E | None]]],
     page: Page[E],
-    limit: asyncio.Semaphore,
+    limit: CallLimit,
 ) -> list[E | None]:
     """The entities of ``ids`` in order, ``None`` for an id nothing has.
 

@@ -1,6 +1,6 @@
 """A lookup by id waits on its loader's future where it runs: no task of its own per lookup, same answers.
 
-The loader still batches the keys asked for in one tick (one task per batch, as Strawberry dispatches it);
+The loader still batches the keys asked for in one tick (one task per batch);
 what is gone is the task that only awaited the loader's future for the resolver.
 """
 
@@ -77,7 +77,7 @@ async def test_lookups_run_no_task_of_their_own_and_answer_as_before(compiled: b
         f"/api/governance/teams/{team_id}",
     ]
     assert not [name for name in names if name.startswith("LookupQueries.")], names
-    assert names.count("dispatch_batch") == 2  # one batch of teams (two ids), one of customers
+    assert names.count("_Batch.run") == 2  # one batch of teams (two ids), one of customers
 
 
 TWO_CREATES = """

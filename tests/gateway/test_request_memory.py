@@ -4,7 +4,7 @@ The real gateway application is called as an ASGI server would call it (``scope`
 ``receive`` hands over the body, then waits until the response is sent and reports the disconnect). The
 garbage collector is disabled during the requests, so anything caught in a reference cycle stays in memory;
 a collection with ``DEBUG_SAVEALL`` afterwards lists what only the collector could have freed. None of it
-may be the gateway's own per-request objects: upstream models, ``Loaders`` and their ``DataLoader``s, the
+may be the gateway's own per-request objects: upstream models, ``Loaders`` and their loaders, the
 ``GatewayContext``, the Bifrost session and the compiled executor's run state.
 
 httpx's ASGI transport (the way the gateway reaches the embedded upstream in tests) makes cycles of its
@@ -29,6 +29,7 @@ from app.bifrost import BifrostSession
 from app.bifrost.models import BifrostModel, Budget, Customer, Team, VirtualKey
 from app.embedded_bifrost import create_app as create_embedded_bifrost
 from app.schema import compiled as compiled_module
+from app.schema.batch_loader import BatchLoader
 from app.schema.compiled import CompiledDocument, FieldPlan, ObjectPlan, OperationPlan, TypePlan
 from app.schema.context import GatewayContext
 from app.schema.loaders import Loaders
@@ -55,6 +56,7 @@ OUR_TYPES: tuple[type, ...] = (
     Loaders,
     GatewayContext,
     DataLoader,
+    BatchLoader,
     BifrostSession,
     *COMPILED_RUN_STATE,
 )
@@ -261,7 +263,7 @@ async def test_graphql_core_path_frees_what_the_request_fetched(upstream: Any) -
         garbage = await cyclic_garbage_of(lambda: requests_of_every_kind(served, upstream))
     finally:
         await close()
-    assert names({kind for kind in garbage if issubclass(kind, (BifrostModel, DataLoader))}) == []
+    assert names({kind for kind in garbage if issubclass(kind, (BifrostModel, DataLoader, BatchLoader))}) == []
 
 
 async def test_the_check_sees_the_loader_cycle_when_loaders_are_not_closed(
@@ -275,4 +277,4 @@ async def test_the_check_sees_the_loader_cycle_when_loaders_are_not_closed(
     finally:
         await close()
     assert Loaders in garbage
-    assert any(issubclass(kind, DataLoader) for kind in garbage)
+    assert any(issubclass(kind, BatchLoader) for kind in garbage)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from app.bifrost import BifrostError, BifrostSession, BifrostUnauthorized, models
 from app.bifrost.quota import KeyQuota, is_key_value, key_quota
 from app.generations import Feature
+from app.schema.call_limit import CallLimit
 from app.schema.capabilities import lacks
 from app.schema.context import Info
 from app.schema.errors import GatewayError, GatewayErrorCode
@@ -53,7 +54,7 @@ async def key_usage(root: models.VirtualKey, info: Info) -> KeyQuota | None:
 
 
 async def load_key_quotas(
-    bifrost: BifrostSession, limit: asyncio.Semaphore, values: Sequence[str]
+    bifrost: BifrostSession, limit: CallLimit, values: Sequence[str]
 ) -> list[KeyQuota | BaseException]:
     """One quota call per key value, at most ``limit`` at a time; each failure is that key's own."""
 

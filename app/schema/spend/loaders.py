@@ -26,6 +26,7 @@ from strawberry.dataloader import DataLoader
 
 from app.bifrost import BifrostSession
 from app.bifrost.analytics import CostDimension, CostHistogram, LogQuery
+from app.schema.call_limit import CallLimit
 from app.schema.spend.types import ModelCost, SpendBucket, SpendSeries
 from app.schema.spend.window import SpendWindow
 
@@ -43,7 +44,7 @@ _FILTER = {"team": "team_ids", "customer": "customer_ids", "virtual_key": "virtu
 class SpendLoaders:
     """One DataLoader per (owner kind, range, with or without ``byModel``), made on first use, per request."""
 
-    def __init__(self, bifrost: BifrostSession, limit: Callable[[], asyncio.Semaphore]) -> None:
+    def __init__(self, bifrost: BifrostSession, limit: Callable[[], CallLimit]) -> None:
         self._bifrost = bifrost
         self._limit = limit
         self._loaders: dict[tuple[OwnerKind, SpendWindow, bool], DataLoader[str, SpendSeries]] = {}
