@@ -127,6 +127,8 @@ def _is_awaitable(value: Any) -> bool:
     kind = type(value)
     if kind in _SYNC_TYPES:
         return False
+    if kind is asyncio.Future:  # a loader's future: what most awaited values are
+        return True
     if optimized_is_awaitable(value):
         return True
     if not hasattr(kind, "__await__") and not issubclass(kind, GeneratorType):
@@ -797,7 +799,7 @@ class _Run:
         self.converter = compiled.converter
         self.variables = variables
         self.context = context
-        self.errors = CollectedErrors()
+        self.errors: CollectedErrors | None = None  # made by the first error: most runs have none
         self.tracked: list[asyncio.Future[Any]] = []
         self.pending = 0
         self.waiter: asyncio.Future[None] | None = None
@@ -836,7 +838,14 @@ class _Run:
         error = located_error(raw, nodes, path.as_list())
         if is_non_null_type(return_type):
             raise error
-        self.errors.add(error, path)
+        self.add_error(error, path)
+
+    def add_error(self, error: GraphQLError, path: Path | None) -> None:
+        """``CollectedErrors.add``: the error, unless a position above ``path`` was nulled already."""
+        errors = self.errors
+        if errors is None:
+            errors = self.errors = CollectedErrors()
+        errors.add(error, path)
 
     def null_anchor(self, anchor: Anchor, error: GraphQLError) -> None:
         """A non-null position failed after the fact: its nearest nullable ancestor becomes null.
@@ -851,11 +860,11 @@ class _Run:
         for anchor, error in self.nullings:
             if anchor is None:
                 self.data_nulled = True
-                self.errors.add(error, None)
+                self.add_error(error, None)
                 continue
             container, key, path = anchor
             container[key] = None
-            self.errors.add(error, path)
+            self.add_error(error, path)
         self.nullings.clear()
 
     def settled(self) -> None:
@@ -985,7 +994,7 @@ async def execute_compiled(
             if run.data_nulled:
                 data = None
     except GraphQLError as error:
-        run.errors.add(error, None)
+        run.add_error(error, None)
         data = None
     except asyncio.CancelledError:
         for future in run.tracked:
@@ -995,7 +1004,8 @@ async def execute_compiled(
         # A task that failed keeps its traceback (asyncio holds it beside the exception), whose frames hold
         # the resolver's ``Info`` and so this run: forgetting the tasks leaves no cycle for the collector.
         run.tracked.clear()
-    return ExecutionResult(data, list(run.errors.errors) or None)
+    errors = run.errors
+    return ExecutionResult(data, (list(errors.errors) or None) if errors is not None else None)
 
 
 async def _execute_serially(run: _Run, plan: ObjectPlan) -> dict[str, Any] | None:
