@@ -476,9 +476,12 @@ class BifrostSession:
 
     # Generation -----------------------------------------------------------------------------------
 
-    async def api_generation(self) -> Generation | None:
-        """The upstream's API generation, detected once per process and remembered (None: not known yet)."""
-        return await self.client.generation.get(self)
+    def api_generation(self) -> Coroutine[Any, Any, Generation | None]:
+        """The upstream's API generation, detected once per process and remembered (None: not known yet).
+
+        Await it: the detector's own call is handed back, without a coroutine of this method around it.
+        """
+        return self.client.generation.get(self)
 
     # Teams ----------------------------------------------------------------------------------------
 

@@ -47,9 +47,10 @@ class TeamMutations:
         errors = input.check()
         if errors:
             return CreateTeamPayload(user_errors=errors)
-        errors = await check_owner_exists(info, team_id=None, customer_id=input.customer_id)
-        if errors:
-            return CreateTeamPayload(user_errors=errors)
+        if input.customer_id is not None:  # a team of no customer has no owner to look up
+            errors = await check_owner_exists(info, team_id=None, customer_id=input.customer_id)
+            if errors:
+                return CreateTeamPayload(user_errors=errors)
         context = info.context
         body, errors = create_team_body(input, await context.bifrost.api_generation())
         if errors:
