@@ -73,11 +73,13 @@ class _Batch(Generic[K, V]):
         if loader._batch is self:
             loader._batch = None  # dispatched: later loads start a new batch
         keys, futures = self.keys, self.futures
-        if any(future.cancelled() for future in futures):
-            # Callers that left are not asked for: their keys may even be in the batch again, with new futures.
-            live = [(key, future) for key, future in zip(keys, futures, strict=True) if not future.cancelled()]
-            keys, futures = [key for key, _ in live], [future for _, future in live]
-            self.keys, self.futures = keys, futures
+        for future in futures:
+            if future.cancelled():
+                # Callers that left are not asked for: their keys may even be in the batch again, with new futures.
+                live = [(key, future) for key, future in zip(keys, futures, strict=True) if not future.cancelled()]
+                keys, futures = [key for key, _ in live], [future for _, future in live]
+                self.keys, self.futures = keys, futures
+                break
         if not keys:
             return  # every key primed meanwhile, or nobody waits any more: the batch function is not called
         try:

@@ -35,6 +35,7 @@ from graphql.utilities.coerce_input_value import coerce_default_value
 
 __all__ = ["MAX_PLAIN_DEPTH", "NOT_PLAIN", "Coercer", "plain_coercer"]
 
+_UNSEEN: Any = object()
 NOT_PLAIN: Any = object()
 """What a coercer answers for a value it leaves to graphql-core."""
 
@@ -55,7 +56,7 @@ def plain_coercer(type_: GraphQLInputType) -> Coercer:
 
 def _coercer(type_: GraphQLInputType, depth: int) -> Coercer:
     if isinstance(type_, GraphQLNonNull):
-        inner = _coercer(type_.of_type, depth)
+        inner = _nullable_coercer(type_.of_type, depth)  # never given a null: ``non_null`` answers for it
 
         def non_null(value: Any) -> Any:
             if value is None:
@@ -141,6 +142,7 @@ def _object_coercer(type_: GraphQLInputObjectType, depth: int) -> Coercer:
 
     known = type_.fields
     out_type = type_.out_type
+    defaults: dict[str, Any] = {}  # each absent field's coerced default, by field name
 
     def input_object(value: Any) -> Any:
         if type(value) is not dict:
@@ -158,7 +160,10 @@ def _object_coercer(type_: GraphQLInputObjectType, depth: int) -> Coercer:
             elif required:
                 return NOT_PLAIN
             else:
-                default = coerce_default_value(field)
+                default = defaults.get(name, _UNSEEN)
+                if default is _UNSEEN:
+                    # graphql-core keeps a field's coerced default on the field and hands out that very value.
+                    default = defaults[name] = coerce_default_value(field)
                 if default is not Undefined:
                     coerced[out_name] = default
         return out_type(coerced)
