@@ -57,6 +57,14 @@ def plain_coercer(type_: GraphQLInputType) -> Coercer:
 def _coercer(type_: GraphQLInputType, depth: int) -> Coercer:
     if isinstance(type_, GraphQLNonNull):
         inner = _nullable_coercer(type_.of_type, depth)  # never given a null: ``non_null`` answers for it
+        if type_.of_type in _STRING_SCALARS:
+
+            def non_null_string(value: Any) -> Any:
+                if type(value) is str:
+                    return value  # an ``ID!`` or ``String!`` given a string: the value itself, in one call
+                return NOT_PLAIN if value is None else inner(value)
+
+            return non_null_string
 
         def non_null(value: Any) -> Any:
             if value is None:

@@ -156,17 +156,20 @@ class Loaders:
     @made_once
     def team(self) -> PrimedLoader[str, Team | None]:
         """Teams by id (``GET /teams/{id}``, concurrent)."""
-        return self._learning_written("team", PrimedLoader(self._load_teams))
+        loader = PrimedLoader(self._load_teams)
+        return self._learning_written("team", loader) if self._written else loader
 
     @made_once
     def customer(self) -> PrimedLoader[str, Customer | None]:
         """Customers by id, in full (``GET /customers/{id}``: teams and keys embedded)."""
-        return self._learning_written("customer", PrimedLoader(self._load_customers))
+        loader = PrimedLoader(self._load_customers)
+        return self._learning_written("customer", loader) if self._written else loader
 
     @made_once
     def virtual_key(self) -> PrimedLoader[str, VirtualKey | None]:
         """Virtual keys by id (``GET /virtual-keys/{id}``, concurrent)."""
-        return self._learning_written("virtual_key", PrimedLoader(self._load_virtual_keys))
+        loader = PrimedLoader(self._load_virtual_keys)
+        return self._learning_written("virtual_key", loader) if self._written else loader
 
     @made_once
     def virtual_keys_by_team(self) -> BatchLoader[str, list[VirtualKey]]:

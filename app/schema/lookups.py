@@ -1,17 +1,15 @@
 """Single-entity queries: a missing (or malformed) id is ``null``, never an error.
 
 Each resolver hands back the loader's future itself (``app.schema.relations`` does the same): a coroutine
-around it would be run as a task of its own, one more per lookup, only to wait for that future.
+around it would be run as a task of its own, one more per lookup, only to wait for that future. A malformed
+id is null with nothing sent.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from app.bifrost import is_valid_id
-from app.schema.batch_loader import BatchLoader
 from app.schema.context import Info
 from app.schema.customers.types import Customer
 from app.schema.teams.types import Team
@@ -25,19 +23,17 @@ class LookupQueries:
     @strawberry.field(description="A team by id; null when it does not exist.")
     @staticmethod
     def team(info: Info, id: strawberry.ID) -> Team | None:
-        return _load(info.context.loaders.team, id)
+        loader = info.context.loaders.team
+        return loader.load(id) if is_valid_id(id) else None  # type: ignore[return-value]  # the model's future
 
     @strawberry.field(description="A customer by id; null when it does not exist.")
     @staticmethod
     def customer(info: Info, id: strawberry.ID) -> Customer | None:
-        return _load(info.context.loaders.customer, id)
+        loader = info.context.loaders.customer
+        return loader.load(id) if is_valid_id(id) else None  # type: ignore[return-value]  # the model's future
 
     @strawberry.field(description="A virtual key by id; null when it does not exist.")
     @staticmethod
     def virtual_key(info: Info, id: strawberry.ID) -> VirtualKey | None:
-        return _load(info.context.loaders.virtual_key, id)
-
-
-def _load(loader: BatchLoader[str, Any], id: str) -> Any:
-    """The loader's future for a well-formed id (the model, or None); None, with nothing sent, for any other."""
-    return loader.load(id) if is_valid_id(id) else None
+        loader = info.context.loaders.virtual_key
+        return loader.load(id) if is_valid_id(id) else None  # type: ignore[return-value]  # the model's future
