@@ -127,15 +127,21 @@ def serve_workers(config: uvicorn.Config, workers: int, host: str, port: int) ->
             while stops < len(received):
                 tell_all(signal.SIGTERM if stops == 0 else signal.SIGINT)
                 stops += 1
+            # One look at each worker per round, and the round waits on every worker that look found running: one
+            # that exits after the look is waited on (its sentinel is ready at once) and seen at the next look. Two
+            # looks (one to decide, one to choose what to wait on) miss a worker that exits between them: it is
+            # neither replaced nor waited for, and the supervisor sleeps until some other event, or for ever.
+            exitcodes = [process.exitcode for process in processes]
+            watched = [process.sentinel for process, code in zip(processes, exitcodes, strict=True) if code is None]
             timeout = None
             if stops:
-                if all(process.exitcode is not None for process in processes):
+                if not watched:
                     break
             else:
-                for index, process in enumerate(processes):
-                    if process.exitcode is None:
+                for index, code in enumerate(exitcodes):
+                    if code is None:
                         continue
-                    if process.exitcode == STARTUP_FAILURE:
+                    if code == STARTUP_FAILURE:
                         log.error("a worker could not start; stopping")
                         status = STARTUP_FAILURE
                         received.append(signal.SIGTERM)
@@ -145,12 +151,12 @@ def serve_workers(config: uvicorn.Config, workers: int, host: str, port: int) ->
                     if wait > 0:
                         timeout = wait if timeout is None else min(timeout, wait)
                         continue
-                    log.warning("a worker stopped (exit status %s); starting another", process.exitcode)
+                    log.warning("a worker stopped (exit status %s); starting another", code)
                     start(index)
+                    watched.append(processes[index].sentinel)
                 if received:
                     continue
-            running = [process.sentinel for process in processes if process.exitcode is None]
-            connection.wait([wake_read, *running], timeout)
+            connection.wait([wake_read, *watched], timeout)
             with contextlib.suppress(BlockingIOError):
                 while wake_read.recv(4096):
                     pass

@@ -16,6 +16,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+# Deadlines, not durations: each wait ends as soon as what it waits for happens. They are generous because a
+# loaded 2-core machine takes tens of seconds to start a worker (it imports the whole application).
+START_DEADLINE = 180
+"""Seconds a gateway process may take to answer its first health check."""
+EXIT_DEADLINE = 60
+"""Seconds a gateway process may take to exit once its requests are answered (or after a second signal)."""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -76,12 +83,14 @@ def start_gateway(
         "LOG_LEVEL": log_level,
     }
     process = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_DEADLINE
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return process
         except httpx.TransportError:
+            if process.poll() is not None:
+                break
             time.sleep(0.1)
     process.kill()
     raise AssertionError("the gateway did not start")
@@ -139,7 +148,7 @@ def test_sigterm_drains_in_flight_requests(upstream: tuple[int, HeldUpstream], w
         assert [r.status_code for r in responses] == [200] * 4
         assert [r.json() for r in responses] == [{"data": {"team": None}}] * 4
         # uvicorn exits 0, or re-raises the SIGTERM it handled once it has drained.
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert process.wait(timeout=EXIT_DEADLINE) in (0, -signal.SIGTERM)
     finally:
         if process.poll() is None:
             process.kill()
@@ -149,7 +158,7 @@ TOKEN = "process-metrics-token-0123456789"
 
 
 def wait_for_health(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_DEADLINE
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -168,7 +177,7 @@ def probe_count(metrics: str, operation: str) -> float:
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=30)
+        process.wait(timeout=EXIT_DEADLINE)
     except subprocess.TimeoutExpired:
         process.kill()
 
