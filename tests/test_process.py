@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.http_server.served import closed, read_answer, request, served
+
 # Deadlines, not durations: each wait ends as soon as what it waits for happens. They are generous because a
 # loaded 2-core machine takes tens of seconds to start a worker (it imports the whole application).
 START_DEADLINE = 180
@@ -323,3 +325,16 @@ def test_with_no_bifrost_url_the_gateway_serves_a_v2_upstream_and_graphiql() -> 
     assert graphiql.status_code == 200 and "text/html" in graphiql.headers["content-type"]
     teams = answer.json()["data"]["teams"]
     assert teams["totalCount"] == 5 and {"Platform", "Growth"} <= {team["name"] for team in teams["nodes"]}
+
+
+async def test_a_graceful_shutdown_closes_an_idle_kept_alive_connection_at_once() -> None:
+    # The drain waits for every connection to close: one kept alive after its answer and idle since is closed as
+    # the shutdown begins, not when its keep-alive timer (an hour here) would close it.
+    async with served(keepalive_timeout=3600) as gw:
+        reader, writer = await gw.connect()
+        writer.write(request())
+        assert (await read_answer(reader)).status == 200
+        gw.server.should_exit = True
+        assert await closed(reader)
+        writer.close()
+        assert not gw.server.server_state.connections
