@@ -56,11 +56,18 @@ Method = Literal["GET", "POST", "PUT", "DELETE"]
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _GOVERNANCE = "/api/governance"
 _GOVERNANCE_SLASH = _GOVERNANCE + "/"
+_TEAMS = f"{_GOVERNANCE}/teams"
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 # Path segments after ``/api/governance/<collection>/`` that are words of a route, not ids.
 _ROUTE_WORDS = frozenset({"rotate", "quota", "override"})
 
 logger = logging.getLogger(__name__)
+# The field of each envelope that holds its one entity (``BifrostSession._entity``).
+_ENVELOPE_FIELDS: dict[type[BaseModel], str] = {
+    models.TeamEnvelope: "team",
+    models.CustomerEnvelope: "customer",
+    models.VirtualKeyEnvelope: "virtual_key",
+}
 
 
 class BifrostClient:
@@ -196,17 +203,31 @@ class BifrostClient:
         tracing = self.tracing
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            wire = self.wire
             if not breaker.allow():
                 raise UpstreamUnavailable("Bifrost is unavailable (circuit open)")
             probe = breaker.probing  # this call is the half-open probe (no await since allow())
             started = time.perf_counter()
             settled = False  # whether the breaker heard how this attempt ended
             try:
-                if tracing is NO_TRACING:  # no span to open: no context manager around every call
-                    response = await self._over_wire(method, path, send_headers, content, params, allowance)
-                else:
+                if tracing is not NO_TRACING:
                     with tracing.upstream(route, send_headers):
                         response = await self._over_wire(method, path, send_headers, content, params, allowance)
+                elif getattr(wire, "enforces_total_timeout", False):
+                    # The wire folds the deadline into its own read timer: no second timer, no frame around it.
+                    deadline = asyncio.get_running_loop().time() + self.total_timeout
+                    response = await cast(DeadlineWire, wire).send(
+                        method, path, send_headers, content, params, allowance, deadline=deadline
+                    )
+                else:
+                    # ``_within_total_timeout``'s body, in this frame: one coroutine less on every resume.
+                    timer = CallDeadline(asyncio.get_running_loop(), self.total_timeout)
+                    try:
+                        response = await wire.send(method, path, send_headers, content, params, allowance)
+                    except BaseException as error:
+                        timer.close(error)  # raises TimeoutError when the deadline ended the call
+                        raise
+                    timer.close(None)
             except WireConnectionError as error:
                 self._observe(route, "connection_error", started)
                 breaker.record_failure()
@@ -271,8 +292,8 @@ class BifrostClient:
         params: Mapping[str, str | int] | None,
         allowance: int,
     ) -> Awaitable[UpstreamResponse]:
-        """The wire's call, bounded by the total timeout: handed to a wire that keeps it on a timer of its own
-        (the wire's call is then awaited as it is, with no frame around it); a ``CallDeadline`` around others."""
+        """The wire's call of a traced attempt, bounded by the total timeout: handed to a wire that keeps it on a
+        timer of its own; a ``CallDeadline`` around others. (Untraced, ``_send`` does the same in its own frame.)"""
         wire = self.wire
         if getattr(wire, "enforces_total_timeout", False):
             # The wire folds the deadline into its own read timer: no second timer per call.
@@ -442,7 +463,7 @@ class BifrostSession:
     ) -> M:
         if method != "GET":
             response = await self.call(method, path, body=body, params=params)
-            return parse(model, response.content)
+            return _parse_settled(model, response.content)
         query = tuple(sorted(params.items())) if params else None
         headers = self.headers
         reads = self.client.reads
@@ -462,6 +483,11 @@ class BifrostSession:
             raise
         reads.settle(key, waiters, value)
         return value
+
+    async def _entity(self, model: type[BaseModel], method: Method, path: str, body: Any = None) -> Any:
+        """The one entity of an envelope answer (``{"team": {...}}``), settled as it was parsed (``_parse_settled``):
+        the typed calls of one entity hand this coroutine back, with no frame of their own around it."""
+        return getattr(await self._parsed(model, method, path, body=body), _ENVELOPE_FIELDS[model])
 
     async def _read(
         self,
@@ -485,15 +511,15 @@ class BifrostSession:
 
     # Teams ----------------------------------------------------------------------------------------
 
-    async def create_team(self, body: dict[str, Any]) -> models.Team:
-        """``POST /api/governance/teams``, sent exactly once."""
-        envelope = await self._parsed(models.TeamEnvelope, "POST", f"{_GOVERNANCE}/teams", body=body)
-        return envelope.team.settled_budgets()
+    def create_team(self, body: dict[str, Any]) -> Coroutine[Any, Any, models.Team]:
+        """``POST /api/governance/teams``, sent exactly once (await it)."""
+        return self._entity(models.TeamEnvelope, "POST", _TEAMS, body)
 
-    async def get_team(self, team_id: str) -> models.Team:
-        """``GET /api/governance/teams/{id}``; raises BifrostNotFound for a missing team."""
-        envelope = await self._parsed(models.TeamEnvelope, "GET", _entity_path("teams", team_id))
-        return envelope.team.settled_budgets()
+    def get_team(self, team_id: str) -> Coroutine[Any, Any, models.Team]:
+        """``GET /api/governance/teams/{id}`` (await it); raises BifrostNotFound for a missing team."""
+        if not is_valid_id(team_id):
+            return _invalid_id()
+        return self._entity(models.TeamEnvelope, "GET", f"{_TEAMS}/{team_id}")
 
     async def list_teams(self, params: Mapping[str, str | int] | None = None) -> models.TeamList:
         """``GET /api/governance/teams`` with optional ``customer_id``, ``limit``, ``offset``, ``search``."""
@@ -501,10 +527,11 @@ class BifrostSession:
 
     # Customers ------------------------------------------------------------------------------------
 
-    async def get_customer(self, customer_id: str) -> models.Customer:
-        """``GET /api/governance/customers/{id}``; raises BifrostNotFound for a missing customer."""
-        envelope = await self._parsed(models.CustomerEnvelope, "GET", _entity_path("customers", customer_id))
-        return _settle_customer(envelope.customer)
+    def get_customer(self, customer_id: str) -> Coroutine[Any, Any, models.Customer]:
+        """``GET /api/governance/customers/{id}`` (await it); raises BifrostNotFound for a missing customer."""
+        if not is_valid_id(customer_id):
+            return _invalid_id()
+        return self._entity(models.CustomerEnvelope, "GET", f"{_GOVERNANCE}/customers/{customer_id}")
 
     async def list_customers(self, params: Mapping[str, str | int] | None = None) -> models.CustomerList:
         """``GET /api/governance/customers``."""
@@ -512,10 +539,11 @@ class BifrostSession:
 
     # Virtual keys ---------------------------------------------------------------------------------
 
-    async def get_virtual_key(self, key_id: str) -> models.VirtualKey:
-        """``GET /api/governance/virtual-keys/{id}``."""
-        envelope = await self._parsed(models.VirtualKeyEnvelope, "GET", _entity_path("virtual-keys", key_id))
-        return envelope.virtual_key
+    def get_virtual_key(self, key_id: str) -> Coroutine[Any, Any, models.VirtualKey]:
+        """``GET /api/governance/virtual-keys/{id}`` (await it)."""
+        if not is_valid_id(key_id):
+            return _invalid_id()
+        return self._entity(models.VirtualKeyEnvelope, "GET", f"{_GOVERNANCE}/virtual-keys/{key_id}")
 
     async def list_virtual_keys(self, params: Mapping[str, str | int] | None = None) -> models.VirtualKeyList:
         """``GET /api/governance/virtual-keys`` with filters, paging and sorting."""
@@ -580,8 +608,8 @@ class BifrostSession:
 
     async def update_team(self, team_id: str, body: dict[str, Any]) -> models.Team:
         """``PUT /api/governance/teams/{id}``; ``budgets`` is the full desired set."""
-        envelope = await self._parsed(models.TeamEnvelope, "PUT", _entity_path("teams", team_id), body=body)
-        return envelope.team.settled_budgets()
+        # Settled as it was parsed (``_parse_settled``), as every team envelope is.
+        return (await self._parsed(models.TeamEnvelope, "PUT", _entity_path("teams", team_id), body=body)).team
 
     async def delete_team(self, team_id: str) -> str:
         """``DELETE /api/governance/teams/{id}``; Bifrost detaches the team's virtual keys. Returns its message."""
@@ -590,12 +618,12 @@ class BifrostSession:
     async def create_customer(self, body: dict[str, Any]) -> models.Customer:
         """``POST /api/governance/customers``."""
         envelope = await self._parsed(models.CustomerEnvelope, "POST", f"{_GOVERNANCE}/customers", body=body)
-        return _settle_customer(envelope.customer)
+        return envelope.customer  # settled as it was parsed
 
     async def update_customer(self, customer_id: str, body: dict[str, Any]) -> models.Customer:
         """``PUT /api/governance/customers/{id}``; ``budget: {}`` removes the budget."""
         path = _entity_path("customers", customer_id)
-        return _settle_customer((await self._parsed(models.CustomerEnvelope, "PUT", path, body=body)).customer)
+        return (await self._parsed(models.CustomerEnvelope, "PUT", path, body=body)).customer  # settled as parsed
 
     async def delete_customer(self, customer_id: str) -> str:
         """``DELETE /api/governance/customers/{id}``; Bifrost detaches its teams and virtual keys."""
@@ -621,14 +649,22 @@ class BifrostSession:
 def parse(model: type[M], content: bytes) -> M:
     """Parse an upstream body into ``model``, or raise UpstreamProtocolError (without the body)."""
     try:
-        return model.model_validate_json(content)
+        # ``model_validate_json`` without its frame: it checks its keyword arguments, then makes this call.
+        return cast(M, model.__pydantic_validator__.validate_json(content))
     except ValidationError:
         raise UpstreamProtocolError("Bifrost answered with an unexpected body") from None
 
 
 def _parse_settled(model: type[M], content: bytes) -> M:
-    """``parse``, then settle what list endpoints leave ambiguous, once per body (the memo keeps the result)."""
+    """``parse``, then settle what team and customer endpoints leave ambiguous, once per body (the memo keeps
+    the result): an absent budget list of a team they answer means none (``Team.settled_budgets``)."""
     parsed = parse(model, content)
+    if isinstance(parsed, models.TeamEnvelope):
+        team = parsed.team.settled_budgets()
+        return parsed if team is parsed.team else parsed.model_copy(update={"team": team})
+    if isinstance(parsed, models.CustomerEnvelope):
+        customer = _settle_customer(parsed.customer)
+        return parsed if customer is parsed.customer else parsed.model_copy(update={"customer": customer})
     if isinstance(parsed, models.TeamList):
         teams = models.settled_teams(parsed.teams)
         return parsed if teams is parsed.teams else parsed.model_copy(update={"teams": teams})
@@ -642,6 +678,11 @@ def _settle_customer(customer: models.Customer) -> models.Customer:
     if not customer.teams:
         return customer
     return customer.model_copy(update={"teams": [team.settled_budgets() for team in customer.teams]})
+
+
+async def _invalid_id() -> Any:
+    # As ``_entity_path`` raises it, when the call is awaited.
+    raise ValueError("invalid id")
 
 
 def _entity_path(collection: str, entity_id: str) -> str:
