@@ -175,3 +175,111 @@ async def test_a_caller_that_leaves_mid_call_cancels_the_wire_s_call(method: str
         await task
     assert wire.sent == wire.cancelled == 1
     assert client.breaker.state == "closed"  # a caller leaving says nothing about Bifrost
+
+
+class SyncFailingWire:
+    """A wire whose ``send`` fails as it is called, before any coroutine exists."""
+
+    def send(self, *args: Any, **keywords: Any) -> Any:
+        raise RuntimeError("refused before sending")
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("enforces", [True, False], ids=["deadline-wire", "client-timeout"])
+async def test_a_wire_failing_as_it_is_called_is_an_error_of_the_call(enforces: bool) -> None:
+    wire = SyncFailingWire()
+    if enforces:
+        wire.enforces_total_timeout = True  # type: ignore[attr-defined]
+    seen: list[tuple[str, str]] = []
+    client = BifrostClient(wire, read_retries=0, observe=lambda route, outcome, _: seen.append((route, outcome)))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="refused before sending"):
+        await client.request("GET", "/api/governance/teams/3f2b", headers={})
+    assert seen == [("GET /api/governance/teams/{id}", "error")]
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # no deadline left behind to cancel it later
+    assert client.breaker._failures == 1
+
+
+class EnvelopeWire:
+    """Answers each path from ``answers`` (the same bytes every time) and records the calls."""
+
+    def __init__(self, answers: dict[str, bytes]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, str]] = []
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        params: Mapping[str, str | int] | None,
+        max_bytes: int,
+    ) -> UpstreamResponse:
+        self.calls.append((method, path))
+        return UpstreamResponse(200, self.answers[path], [], None)
+
+    async def aclose(self) -> None:
+        return None
+
+
+_STAMPS = b'"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"'
+_BARE_TEAM = b'{"id": "t1", "name": "T", ' + _STAMPS + b"}"
+_TEAM_OF_BUDGET_ID = b'{"id": "t2", "name": "U", "budget_id": "b9", ' + _STAMPS + b"}"
+
+
+@pytest.mark.parametrize("accessor", ["get_team", "get_customer", "get_virtual_key"])
+async def test_an_invalid_id_fails_when_awaited_and_nothing_goes_upstream(accessor: str) -> None:
+    wire = EnvelopeWire({})
+    session = BifrostClient(wire).session({"authorization": "Bearer t"})  # type: ignore[arg-type]
+    for bad in ["../teams", "a/b", "", "x" * 200, "t 1", "t%2F1"]:
+        call = getattr(session, accessor)(bad)  # handing the call back raises nothing yet, as before
+        with pytest.raises(ValueError, match="invalid id"):
+            await call
+    assert wire.calls == [] and session.calls == 0
+
+
+async def test_team_reads_and_writes_read_an_absent_budget_list_as_none_once_per_body() -> None:
+    wire = EnvelopeWire(
+        {
+            "/api/governance/teams/t1": b'{"team": ' + _BARE_TEAM + b"}",
+            "/api/governance/teams/t2": b'{"team": ' + _TEAM_OF_BUDGET_ID + b"}",
+            "/api/governance/teams": b'{"team": ' + _BARE_TEAM + b"}",
+        }
+    )
+    client = BifrostClient(wire)  # type: ignore[arg-type]
+    session = client.session({"authorization": "Bearer t"})
+    first = await session.get_team("t1")
+    assert first.budgets == [] and first.all_budgets == [] and first.has_budgets_loaded
+    again = await session.get_team("t1")
+    assert again is first  # the memo keeps the settled team: settled once per body, not per read
+    unsettled = await session.get_team("t2")  # a budget id without budgets: not known to have none
+    assert unsettled.budgets is None and not unsettled.has_budgets_loaded
+    created = await session.create_team({"name": "T"})
+    assert created.id == "t1" and created.budgets == [] and created is not first  # writes never use the memo
+    assert wire.calls == [
+        ("GET", "/api/governance/teams/t1"),
+        ("GET", "/api/governance/teams/t1"),
+        ("GET", "/api/governance/teams/t2"),
+        ("POST", "/api/governance/teams"),
+    ]
+
+
+async def test_customer_reads_settle_their_embedded_teams_and_keys_come_as_parsed() -> None:
+    customer = b'{"id": "c1", "name": "Acme", "teams": [' + _BARE_TEAM + b", " + _TEAM_OF_BUDGET_ID + b"], " + _STAMPS
+    key = b'{"id": "k1", "name": "K", "team": ' + _BARE_TEAM + b", " + _STAMPS
+    wire = EnvelopeWire(
+        {
+            "/api/governance/customers/c1": b'{"customer": ' + customer + b"}}",
+            "/api/governance/virtual-keys/k1": b'{"virtual_key": ' + key + b"}}",
+        }
+    )
+    session = BifrostClient(wire).session({})  # type: ignore[arg-type]
+    read = await session.get_customer("c1")
+    assert read.teams is not None and [team.budgets for team in read.teams] == [[], None]
+    assert await session.get_customer("c1") is read
+    virtual_key = await session.get_virtual_key("k1")
+    # A team embedded in a key may not have its budgets loaded: left as Bifrost sent it, to be reloaded.
+    assert virtual_key.team is not None and virtual_key.team.budgets is None
