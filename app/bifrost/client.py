@@ -374,6 +374,7 @@ def _backoff_delay(attempt: int, retry_after: str | None) -> float:
 
 _TOO_MANY_CALLS = "This request needs more calls to Bifrost than the gateway allows one request"
 _DATA_TOO_LARGE = "This request reads more data from Bifrost than the gateway allows one request"
+_ANSWERS = frozenset({200})  # the statuses that are an answer to a call, unless it says otherwise
 
 
 class BifrostSession:
@@ -412,10 +413,23 @@ class BifrostSession:
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
-        answers: frozenset[int] = frozenset({200}),
+        answers: frozenset[int] = _ANSWERS,
     ) -> UpstreamResponse:
         """Send one request with the caller's headers (or ``headers``); raise the typed error for any status
         not in ``answers`` (a bulk write's 500 may still be an answer: ``app.bifrost.rotation``)."""
+        remaining = self._counted()
+        if headers is None:
+            headers = self.headers
+        try:
+            response = await self.client.request(
+                method, path, headers=headers, body=body, params=params, max_bytes=remaining
+            )
+        except UpstreamDataTooLarge:
+            raise self._spent() from None
+        return self._answered(response, answers)
+
+    def _counted(self) -> int | None:
+        """Count one more call, within the request's ceilings: what remains of its bytes (None: no ceiling)."""
         if self.max_calls is not None and self.calls >= self.max_calls:
             raise TooManyUpstreamCalls(_TOO_MANY_CALLS, self.max_calls)
         remaining = None
@@ -424,16 +438,16 @@ class BifrostSession:
             if remaining <= 0:
                 raise UpstreamDataTooLarge(_DATA_TOO_LARGE, self.max_bytes)
         self.calls += 1
-        if headers is None:
-            headers = self.headers
-        try:
-            response = await self.client.request(
-                method, path, headers=headers, body=body, params=params, max_bytes=remaining
-            )
-        except UpstreamDataTooLarge:
-            assert self.max_bytes is not None
-            self.received_bytes = self.max_bytes  # nothing more of this request goes upstream
-            raise UpstreamDataTooLarge(_DATA_TOO_LARGE, self.max_bytes) from None
+        return remaining
+
+    def _spent(self) -> UpstreamDataTooLarge:
+        """An answer went past what remained of the request's bytes: nothing more of this request goes upstream."""
+        assert self.max_bytes is not None
+        self.received_bytes = self.max_bytes
+        return UpstreamDataTooLarge(_DATA_TOO_LARGE, self.max_bytes)
+
+    def _answered(self, response: UpstreamResponse, answers: frozenset[int] = _ANSWERS) -> UpstreamResponse:
+        """``response`` counted against the request's bytes; the typed error for a status not in ``answers``."""
         self.received_bytes += len(response.content)
         if response.status not in answers:
             raise error_from_response(response.status, response.content)
@@ -475,9 +489,14 @@ class BifrostSession:
         if waiters is None:  # an identical read is in flight: its answer
             return await reads.run(key, self._read, model, path, params, query, headers)
         try:
-            # ``_read``'s body, in this frame: one coroutine less between the caller and the wire.
-            response = await self.call("GET", path, params=params, headers=headers)
-            value = self.client.parse_memo.parse(model, (path, query), response.content, _parse_settled)
+            # ``_read``'s body and ``call``'s, in this frame: no coroutine between the caller and the wire's call.
+            remaining = self._counted()
+            try:
+                response = await self.client.request("GET", path, headers=headers, params=params, max_bytes=remaining)
+            except UpstreamDataTooLarge:
+                raise self._spent() from None
+            content = self._answered(response).content
+            value = self.client.parse_memo.parse(model, (path, query), content, _parse_settled)
         except BaseException as error:
             reads.abandon(key, waiters, error)
             raise
