@@ -165,7 +165,11 @@ class CallerPolicy:
         presented = tuple([(name, value) for name, value in headers.raw if name in _READ_HEADERS])
         if not presented:
             return self._anonymous
-        if sum([len(value) for _, value in presented]) > REMEMBERED_BYTES:
+        if len(presented) == 1:  # the usual case: one credential header, its size is its value's
+            size = len(presented[0][1])
+        else:
+            size = sum([len(value) for _, value in presented])
+        if size > REMEMBERED_BYTES:
             return self._identify(presented)
         return self._identified(presented)
 

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,7 +39,7 @@ class GatewayASGI:
 
     def __init__(
         self,
-        graphql: Callable[[Request], Awaitable[Response]],
+        graphql: Callable[[GatewayRequest], Awaitable[Response]],
         rest: Starlette,
         *,
         wrap: Callable[[ASGIApp], ASGIApp] | None = None,

@@ -52,7 +52,7 @@ from app.web.callers import CallerPolicy, CallerRefused, IdentifiedCaller
 from app.web.ceilings import RESPONSE_TOO_LARGE, RequestCeilings
 from app.web.forwarding import forwarded_headers
 from app.web.graphiql import CONTENT_SECURITY_POLICY
-from app.web.header_checks import RefusedHeader, check_caller_headers
+from app.web.header_checks import MAX_AUTHORIZATION_BYTES, RefusedHeader, check_caller_headers
 from app.web.idempotency import (
     REPLAYED_HEADER,
     IdempotencyProblem,
@@ -66,6 +66,7 @@ from app.web.idempotency import (
     withhold_secrets,
 )
 from app.web.persisted_queries import PersistedQueries, PersistedQueryError
+from app.web.request_headers import GatewayRequest, RequestHeaders
 from app.web.request_ids import fresh_request_id
 from app.web.shared_queries import SharedAnswer
 from app.web.shared_queries import shared_key as shared_key_of
@@ -89,6 +90,9 @@ _ALL = frozenset({"query", "mutation"})
 _SUBSCRIPTION = frozenset({"subscription"})
 _MEDIA_TYPES = {JSON: JSON.encode(), GRAPHQL_RESPONSE: GRAPHQL_RESPONSE.encode()}
 _NOT_JSON = "Accept must allow application/json or application/graphql-response+json"
+# Headers whose presence changes a request's way through the endpoint (``RequestHeaders.lacks``): trace context to
+# check and forward, an idempotency key, the cost extension asked for.
+_RARE_HEADERS = frozenset({"traceparent", "idempotency-key", "x-query-cost"})
 log = logging.getLogger("app.request")
 # Each request's metric series by (operation label, outcome, operation type), resolved once: ``labels()``
 # validates and locks on every use. Bounded as the labels are: known operation names (OperationLabels), the
@@ -148,10 +152,16 @@ class GraphQLEndpoint:
         # Identical queries in flight share one execution (None: COALESCE_QUERIES=false).
         self.shared_queries = shared_queries
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: GatewayRequest) -> Response:
         """Handle GET and POST /graphql; log one line and count the request whatever happens."""
         started = time.perf_counter()
-        request_id = _request_id(request)
+        headers = request.headers  # a property: read once
+        # The client's X-Request-Id when it is a sane one (printable ASCII, 1-128 characters), a fresh id otherwise.
+        given = headers.get("x-request-id")
+        if given is not None and 0 < len(given) <= 128 and given.isprintable() and given.isascii():
+            request_id = given
+        else:
+            request_id = fresh_request_id()
         facts: dict[str, Any] = {
             "operation": None,
             "operation_type": None,
@@ -161,10 +171,10 @@ class GraphQLEndpoint:
         }
         try:
             if self.tracing is NO_TRACING:  # no span to open or to name
-                response = await self._respond(request, request_id, facts)
+                response = await self._respond(request, headers, request_id, facts)
             else:
-                with self.tracing.operation(request.headers) as span:
-                    response = await self._respond(request, request_id, facts)
+                with self.tracing.operation(headers) as span:
+                    response = await self._respond(request, headers, request_id, facts)
                     if span is not None:  # None: tracing is off
                         named = facts["operation"]  # operationName is free text: a span carries a GraphQL name at most
                         self.tracing.name_operation(
@@ -172,7 +182,7 @@ class GraphQLEndpoint:
                         )
             outcome = facts.get("outcome", "ok")
         except Problem as problem:
-            response = _error(problem.status, problem.message, _media_or_json(request), problem.headers, problem.code)
+            response = _error(problem.status, problem.message, _media_or_json(headers), problem.headers, problem.code)
             outcome = problem.code
         # Appended rather than set through ``response.headers``: no response carries one before this point, and
         # the request id is ASCII (``_request_id``).
@@ -203,21 +213,31 @@ class GraphQLEndpoint:
         )
         return response
 
-    async def _respond(self, request: Request, request_id: str, facts: dict[str, Any]) -> Response:
-        headers = request.headers  # a property: read once
-        accept = headers.get("accept", "")
-        framing = _framing(accept)
-        try:
-            media: str | None = _media(accept)
-        except Problem:
-            if framing is None:
-                raise
-            media = None  # the client reads a stream only: only a subscription can answer it
-        try:
-            check_caller_headers(headers)
-        except RefusedHeader as refused:
-            raise Problem(refused.status, refused.message, refused.code) from None
-        if request.method == "GET":
+    async def _respond(
+        self, request: Request, headers: RequestHeaders, request_id: str, facts: dict[str, Any]
+    ) -> Response:
+        accept = headers.get("accept")
+        framing: StreamFraming | None
+        media: str | None
+        if not accept:  # the usual case of a backend: JSON, no stream
+            framing, media = None, JSON
+        else:
+            framing = _framing(accept)
+            try:
+                media = _media(accept)
+            except Problem:
+                if framing is None:
+                    raise
+                media = None  # the client reads a stream only: only a subscription can answer it
+        authorization = headers.get("authorization")
+        if authorization is not None and not (
+            len(authorization) <= MAX_AUTHORIZATION_BYTES and authorization.isascii() and authorization.isprintable()
+        ):
+            try:
+                check_caller_headers(headers)
+            except RefusedHeader as refused:
+                raise Problem(refused.status, refused.message, refused.code) from None
+        if request.scope["method"] == "GET":  # ``Request.method`` reads the same, through a property
             if (
                 "query" not in request.query_params
                 and "extensions" not in request.query_params
@@ -238,17 +258,23 @@ class GraphQLEndpoint:
             allowed = _ALL
         if framing is not None:
             allowed |= _SUBSCRIPTION  # over GET too: a subscription only reads
-        try:
-            query = listed = self.trusted_documents.listed(params)
-            persisted = None
-            if listed is None:
-                persisted = self.persisted_queries.requested_hash(params)
-                query = params.get("query")
-                if persisted is not None and query is None:
-                    query, persisted = await self._persisted_document(persisted)
-        except PersistedQueryError as error:
-            return _persisted_query_error(error, media or JSON, facts)
-        if not isinstance(query, str) or not query.strip():
+        trusted = self.trusted_documents
+        if trusted.manifest is None and "documentId" not in params and not params.get("extensions"):
+            # Neither a listed document nor a persisted one can be asked for: what ``listed`` and
+            # ``requested_hash`` answer for such a request (None), without asking.
+            query, listed, persisted = params.get("query"), None, None
+        else:
+            try:
+                query = listed = trusted.listed(params)
+                persisted = None
+                if listed is None:
+                    persisted = self.persisted_queries.requested_hash(params)
+                    query = params.get("query")
+                    if persisted is not None and query is None:
+                        query, persisted = await self._persisted_document(persisted)
+            except PersistedQueryError as error:
+                return _persisted_query_error(error, media or JSON, facts)
+        if not isinstance(query, str) or not query or query.isspace():  # ``not query.strip()``, without a copy
             raise Problem(400, "query must be a non-empty string")
         if len(query) > self.max_document_bytes or (
             len(query) * 4 > self.max_document_bytes and len(query.encode()) > self.max_document_bytes
@@ -259,9 +285,11 @@ class GraphQLEndpoint:
                 self.persisted_queries.verify(persisted, query)
             except PersistedQueryError as error:
                 return _persisted_query_error(error, media or JSON, facts)
-        if listed is None:
-            self.trusted_documents.ran_unlisted(query, params.get("operationName"))
-        return await self._execute(request, query, params, allowed, media, request_id, facts, persisted, framing)
+        if listed is None and trusted.manifest is not None:
+            trusted.ran_unlisted(query, params.get("operationName"))
+        return await self._execute(
+            request, headers, query, params, allowed, media, request_id, facts, persisted, framing
+        )
 
     async def _persisted_document(self, digest: str) -> tuple[str, str | None]:
         """The document for ``digest`` and, when it came from another replica, the hash to check and keep it
@@ -285,8 +313,8 @@ class GraphQLEndpoint:
         )
 
     def _check_body_headers(self, headers: Mapping[str, str]) -> None:
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != JSON:
+        content_type = headers.get("content-type", "")
+        if content_type != JSON and content_type.split(";")[0].strip().lower() != JSON:
             raise Problem(415, "POST requests must have Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE")
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -323,6 +351,7 @@ class GraphQLEndpoint:
     async def _execute(
         self,
         request: Request,
+        headers: RequestHeaders,
         query: str,
         params: dict[str, Any],
         allowed: frozenset[str],
@@ -332,7 +361,6 @@ class GraphQLEndpoint:
         persisted: str | None = None,
         framing: StreamFraming | None = None,
     ) -> Response:
-        headers = request.headers  # a property: read once
         try:
             identified = self.callers.identify(headers)
         except CallerRefused as refused:
@@ -364,7 +392,10 @@ class GraphQLEndpoint:
             if prepared.operation_type == "subscription":
                 raise Problem(406, NOT_STREAMED, "NOT_ACCEPTABLE")
             raise Problem(400, f"{prepared.operation_type} operations are not supported here")
-        forwarded = forwarded_headers(headers, request_id)
+        # One look for the rare headers that change what follows: none of them, and there is no trace context to
+        # forward, no idempotency key to check and no cost to report.
+        plain = headers.lacks(_RARE_HEADERS)
+        forwarded = {"x-request-id": request_id} if plain else forwarded_headers(headers, request_id)
         if prepared.operation_type == "subscription":
             assert framing is not None  # allowed only with a streaming Accept
             return await self._subscribe(
@@ -372,10 +403,14 @@ class GraphQLEndpoint:
             )
         if streamable_media is None:
             raise Problem(406, _NOT_JSON, "NOT_ACCEPTABLE")  # queries and mutations are never streamed
-        try:
-            key = idempotency_key(headers)
-        except IdempotencyProblem as problem:
-            raise Problem(problem.status, problem.message, problem.code) from None
+        key = None
+        wants_cost = False
+        if not plain:
+            try:
+                key = idempotency_key(headers)
+            except IdempotencyProblem as problem:
+                raise Problem(problem.status, problem.message, problem.code) from None
+            wants_cost = "x-query-cost" in headers
         shared = self.shared_queries
         if (
             shared is not None
@@ -386,7 +421,7 @@ class GraphQLEndpoint:
             # Identical queries in flight share one execution (``app/web/shared_queries.py``). The usual case,
             # none in flight, runs here, in this request's own coroutine.
             shared_key = shared_key_of(
-                query, operation_name, params.get("variables"), identified.sharing, media, "x-query-cost" in headers
+                query, operation_name, params.get("variables"), identified.sharing, media, wants_cost
             )
             if shared_key is not None:  # None: variables no key can be made of: run alone
                 while (waiters := shared.lead(shared_key)) is None:
@@ -395,7 +430,7 @@ class GraphQLEndpoint:
                         return answer
                 try:
                     own, _, _ = await self._run(
-                        request, prepared, params, media, forwarded, identified, request_id, facts, None
+                        request, prepared, params, media, forwarded, identified, request_id, facts, wants_cost, None
                     )
                 except BaseException as error:
                     shared.abandon(shared_key, waiters, error)
@@ -408,15 +443,19 @@ class GraphQLEndpoint:
             or self.idempotent_mutations is None
             or is_session_operation(prepared.document)
         ):
-            return (await self._run(request, prepared, params, media, forwarded, identified, request_id, facts, None))[
-                0
-            ]
+            return (
+                await self._run(
+                    request, prepared, params, media, forwarded, identified, request_id, facts, wants_cost, None
+                )
+            )[0]
         try:
             response = await self.idempotent_mutations.run(
                 key,
                 caller_credentials(headers, identified.session),  # the token cookie as read for this caller
                 fingerprint(query, operation_name, params.get("variables")),
-                partial(self._run, request, prepared, params, media, forwarded, identified, request_id, facts),
+                partial(
+                    self._run, request, prepared, params, media, forwarded, identified, request_id, facts, wants_cost
+                ),
             )
         except IdempotencyProblem as problem:
             raise Problem(problem.status, problem.message, problem.code, problem.headers) from None
@@ -489,15 +528,17 @@ class GraphQLEndpoint:
         identified: IdentifiedCaller,
         request_id: str,
         facts: dict[str, Any],
+        wants_cost: bool,
         earlier_attempt_at: float | None,
     ) -> tuple[Response, Settle, bytes | None]:
         operation_name = params.get("operationName")
-        upstream = _sent_with(forwarded, identified.upstream)
+        credentials = identified.upstream
+        upstream = {**forwarded, **credentials} if credentials else forwarded  # ``_sent_with``, written out
         session = self.client.session(
             upstream,
             # A caller's own credentials go with both (the same headers then).
             session_headers=upstream
-            if identified.session is identified.upstream
+            if identified.session is credentials
             else _sent_with(forwarded, identified.session),
             max_calls=self.ceilings.upstream_calls,
             max_bytes=self.ceilings.upstream_bytes,
@@ -552,7 +593,7 @@ class GraphQLEndpoint:
             status = 400  # variables that do not fit the operation
         else:
             body["data"] = result.data
-        if result.extensions and "x-query-cost" in request.headers:
+        if wants_cost and result.extensions:
             body["extensions"] = result.extensions
         content = orjson.dumps(body)
         remembered = None
@@ -691,9 +732,9 @@ def _media(accept: str) -> str:
     return JSON
 
 
-def _media_or_json(request: Request) -> str:
+def _media_or_json(headers: Mapping[str, str]) -> str:
     try:
-        return _media(request.headers.get("accept", ""))
+        return _media(headers.get("accept", ""))
     except Problem:
         return JSON
 
@@ -741,13 +782,6 @@ def _client_address(scope: Scope) -> str | None:
     # What ``request.client.host`` says, without building the ``Address`` it comes in.
     client = scope.get("client")
     return None if client is None else client[0]
-
-
-def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    if 0 < len(given) <= 128 and given.isprintable() and given.isascii():
-        return given
-    return fresh_request_id()
 
 
 def _error(

@@ -12,13 +12,13 @@ matched by nobody, as with ``Headers``), every value of a repeated header from `
 
 Example:
     >>> headers = RequestHeaders({"headers": [(b"accept", b"application/json"), (b"x-a", b"1"), (b"x-a", b"2")]})
-    >>> headers.get("Accept"), headers["x-a"], headers.getlist("x-a"), "x-b" in headers
-    ('application/json', '1', ['1', '2'], False)
+    >>> headers.get("Accept"), headers["x-a"], headers.getlist("x-a"), "x-b" in headers, headers.lacks({"x-b"})
+    ('application/json', '1', ['1', '2'], False, True)
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any, TypeVar, overload
 
 from starlette.datastructures import Headers
@@ -37,16 +37,11 @@ class RequestHeaders(Headers):
 
     def __init__(self, scope: MutableMapping[str, Any]) -> None:
         super().__init__(scope=scope)
-        first: dict[str, str] = {}
-        repeated: set[str] = set()
-        for name, value in scope["headers"]:  # the list ``Headers`` made of it
-            key = name.decode("latin-1")
-            if key in first:
-                repeated.add(key)
-            else:
-                first[key] = value.decode("latin-1")
+        raw = self._list  # the list ``Headers`` made of it
+        # Read from the last header to the first: a name's first value is the one left standing.
+        first = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
         self._first = first
-        self._repeated = repeated
+        self._repeated = len(first) != len(raw)  # some name comes more than once: ``getlist`` asks ``Headers``
 
     @overload
     def get(self, key: str) -> str | None: ...
@@ -67,11 +62,19 @@ class RequestHeaders(Headers):
         return key.lower() in self._first
 
     def getlist(self, key: str) -> list[str]:
-        name = key.lower()
-        if name in self._repeated:
+        if self._repeated:
             return super().getlist(key)
-        value = self._first.get(name)
+        value = self._first.get(key.lower())
         return [] if value is None else [value]
+
+    def lacks(self, names: Iterable[str]) -> bool:
+        """True when none of ``names`` (lower-cased) is among the headers: one look for several ``not in``.
+
+        Example:
+            >>> RequestHeaders({"headers": [(b"accept", b"*/*")]}).lacks(frozenset({"cookie", "x-query-cost"}))
+            True
+        """
+        return self._first.keys().isdisjoint(names)
 
 
 class GatewayRequest(Request):
