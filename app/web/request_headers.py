@@ -37,7 +37,7 @@ class RequestHeaders(Headers):
 
     def __init__(self, scope: MutableMapping[str, Any]) -> None:
         super().__init__(scope=scope)
-        raw = self._list  # the list ``Headers`` made of it
+        raw = scope["headers"]  # the list ``Headers`` made of it
         # Read from the last header to the first: a name's first value is the one left standing.
         first = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
         self._first = first

@@ -63,6 +63,9 @@ def test_request_headers_answer_as_starlettes_headers(raw: list[tuple[bytes, byt
         else:
             with pytest.raises(KeyError):
                 ours[name]
+    lower = [name for name in ASKED if name == name.lower()]
+    for names in [set(), *({name} for name in lower), {"traceparent", "idempotency-key", "x-query-cost"}, set(lower)]:
+        assert ours.lacks(frozenset(names)) is all(name not in theirs for name in names), names
     assert ours.raw == theirs.raw
     assert ours.items() == theirs.items()
     assert len(ours) == len(theirs)
