@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from app.bifrost import analytics, models
 from app.bifrost.breaker import CircuitBreaker
 from app.bifrost.coalesce import ReadCoalescer
-from app.bifrost.deadline import CallDeadline
+from app.bifrost.deadline import CallDeadline, CallDeadlines
 from app.bifrost.errors import (
     BifrostError,
     RequestCeilingExceeded,
@@ -98,6 +98,8 @@ class BifrostClient:
     ) -> None:
         self.wire = wire
         self.total_timeout = total_timeout
+        # The total deadlines of calls over a wire that keeps none of its own, on one timer (untraced calls).
+        self._deadlines = CallDeadlines()
         self.max_response_bytes = max_response_bytes
         self.read_retries = read_retries
         self.breaker = breaker or CircuitBreaker()
@@ -220,8 +222,9 @@ class BifrostClient:
                         method, path, send_headers, content, params, allowance, deadline=deadline
                     )
                 else:
-                    # ``_within_total_timeout``'s body, in this frame: one coroutine less on every resume.
-                    timer = CallDeadline(asyncio.get_running_loop(), self.total_timeout)
+                    # ``_within_total_timeout``'s body, in this frame (one coroutine less on every resume), on the
+                    # timer the calls in flight share rather than one per call.
+                    timer = self._deadlines.start(asyncio.get_running_loop(), self.total_timeout)
                     try:
                         response = await wire.send(method, path, send_headers, content, params, allowance)
                     except BaseException as error:

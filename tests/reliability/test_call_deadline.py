@@ -1,5 +1,7 @@
 """``CallDeadline`` behaves as ``asyncio.timeout`` around one call: the same outcome and the same cancellation
-count in every case (answered in time, expired, cancelled from outside, both), and through ``BifrostClient``."""
+count in every case (answered in time, expired, cancelled from outside, both), and through ``BifrostClient``.
+So does each call on the timer ``CallDeadlines`` shares between calls, alone or among many calls in flight of
+which some answer, some expire and some are cancelled, over one loop and then another."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from app.bifrost import BifrostClient
-from app.bifrost.deadline import CallDeadline
+from app.bifrost.deadline import CallDeadline, CallDeadlines
 from app.bifrost.errors import UpstreamTimeout
 from app.bifrost.wire import UpstreamResponse
 
@@ -31,6 +33,23 @@ async def with_call_deadline(delay: float, call: Callable[[], Awaitable[str]]) -
         raise
     deadline.close(None)
     return answer
+
+
+SHARED = CallDeadlines()  # one timer for every test's calls: each test's loop takes it over
+
+
+async def with_shared_deadline(delay: float, call: Callable[[], Awaitable[str]]) -> str:
+    deadline = SHARED.start(asyncio.get_running_loop(), delay)
+    try:
+        answer = await call()
+    except BaseException as error:
+        deadline.close(error)
+        raise
+    deadline.close(None)
+    return answer
+
+
+BOUNDS = {"own-timer": with_call_deadline, "shared-timer": with_shared_deadline}
 
 
 async def outcome(
@@ -84,15 +103,54 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("bound", list(BOUNDS))
 @pytest.mark.parametrize("case", list(CASES))
-async def test_the_same_outcome_as_asyncio_timeout(case: str) -> None:
+async def test_the_same_outcome_as_asyncio_timeout(case: str, bound: str) -> None:
     delay, call, cancel_after = CASES[case]
     expected = await outcome(with_asyncio_timeout, delay, call, cancel_after)
-    assert await outcome(with_call_deadline, delay, call, cancel_after) == expected
+    assert await outcome(BOUNDS[bound], delay, call, cancel_after) == expected
 
 
-async def test_a_deadline_closed_in_time_never_cancels_the_task_later() -> None:
-    answer = await with_call_deadline(0.0, at_once)  # due at once, closed before the loop ran it
+@pytest.mark.parametrize("bound", list(BOUNDS))
+async def test_many_calls_in_flight_each_end_as_under_asyncio_timeout(bound: str) -> None:
+    # Every case at once, three times over, interleaved with long calls that answer: on one shared timer, a call
+    # that ends must not take another's deadline with it, and one that expires must not end another early.
+    cases = [CASES[case] for case in CASES for _ in range(3)] + [(10.0, after_a_turn, None)] * 20
+    expected = await asyncio.gather(*(outcome(with_asyncio_timeout, *case) for case in cases))
+    assert await asyncio.gather(*(outcome(BOUNDS[bound], *case) for case in cases)) == expected
+
+
+async def test_the_shared_timer_is_set_again_for_calls_still_in_flight() -> None:
+    deadlines = CallDeadlines()
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Event()
+
+    async def gated() -> str:
+        await gate.wait()
+        return "answer"
+
+    async def bounded(delay: float, call: Callable[[], Awaitable[str]]) -> str:
+        deadline = deadlines.start(loop, delay)
+        try:
+            answer = await call()
+        except BaseException as error:
+            deadline.close(error)
+            raise
+        deadline.close(None)
+        return answer
+
+    # The first call's timer is set; it answers and leaves; a later one, due at once, is still ended in time,
+    # and a long one beside it is not.
+    first = await bounded(10.0, at_once)
+    long_one = asyncio.ensure_future(outcome(bounded, 10.0, gated, None))
+    expired = await outcome(bounded, 0.0, never, None)
+    gate.set()
+    assert (first, expired, await long_one) == ("answer", ("TimeoutError", 0), ("answer", 0))
+
+
+@pytest.mark.parametrize("bound", list(BOUNDS))
+async def test_a_deadline_closed_in_time_never_cancels_the_task_later(bound: str) -> None:
+    answer = await BOUNDS[bound](0.0, at_once)  # due at once, closed before the loop ran it
     for _ in range(5):
         await asyncio.sleep(0)  # turns of the loop in which a forgotten timer would have fired
     task = asyncio.current_task()
@@ -104,6 +162,8 @@ def test_outside_a_task_it_is_refused() -> None:
     try:
         with pytest.raises(RuntimeError, match="inside a task"):
             CallDeadline(loop, 1.0)
+        with pytest.raises(RuntimeError, match="inside a task"):
+            CallDeadlines().start(loop, 1.0)
     finally:
         loop.close()
 
