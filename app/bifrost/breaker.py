@@ -35,7 +35,9 @@ class CircuitBreaker:
         self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
-        self._probing = False
+        # True while a half-open probe is out (read right after ``allow()``: whether that call is the probe). A
+        # plain attribute, not a property: the client reads it on every call.
+        self.probing = False
 
     @property
     def state(self) -> State:
@@ -46,11 +48,6 @@ class CircuitBreaker:
             return "half-open"
         return "open"
 
-    @property
-    def probing(self) -> bool:
-        """True while a half-open probe is out (read right after ``allow()``: whether that call is the probe)."""
-        return self._probing
-
     def allow(self) -> bool:
         """Whether a call may go out now (in half-open, only one probe at a time)."""
         if self._opened_at is None:  # closed, as nearly always: no state to work out
@@ -58,8 +55,8 @@ class CircuitBreaker:
         state = self.state
         if state == "closed":
             return True
-        if state == "half-open" and not self._probing:
-            self._probing = True
+        if state == "half-open" and not self.probing:
+            self.probing = True
             return True
         return False
 
@@ -67,15 +64,15 @@ class CircuitBreaker:
         """Bifrost answered: close the circuit."""
         self._failures = 0
         self._opened_at = None
-        self._probing = False
+        self.probing = False
 
     def abandon(self) -> None:
         """A call ended without an answer either way (the caller left): free the probe slot."""
-        self._probing = False
+        self.probing = False
 
     def record_failure(self) -> None:
         """Bifrost failed: open the circuit after enough failures in a row (at once when probing)."""
         self._failures += 1
-        if self._probing or self._failures >= self.failure_threshold:
+        if self.probing or self._failures >= self.failure_threshold:
             self._opened_at = self._clock()
-        self._probing = False
+        self.probing = False

@@ -52,13 +52,16 @@ class ParseMemo:
             self.hits += 1
             return entry[1]  # type: ignore[return-value]
         parsed = parse(model, content)
-        if entry is not None:
-            del entries[full_key]
-            self._bytes -= len(entry[0])
         if len(content) <= self.max_entry_bytes:
+            if entry is not None:  # the key's new body in place of its last: no entry removed and made again
+                self._bytes -= len(entry[0])
+                entries.move_to_end(full_key)
             entries[full_key] = (content, parsed)
             self._bytes += len(content)
             while len(entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, (body, _) = entries.popitem(last=False)
                 self._bytes -= len(body)
+        elif entry is not None:
+            del entries[full_key]
+            self._bytes -= len(entry[0])
         return parsed

@@ -117,6 +117,25 @@ def test_a_replaced_body_frees_its_bytes() -> None:
     assert parse.calls == 4
 
 
+def test_a_key_answered_anew_becomes_the_most_recent() -> None:
+    memo, parse = ParseMemo(max_entries=2), CountingParse()
+    memo.parse(MessageEnvelope, "a", message("a1"), parse)
+    b = memo.parse(MessageEnvelope, "b", message("b"), parse)
+    a = memo.parse(MessageEnvelope, "a", message("a2"), parse)  # a's new body, in place of its last
+    memo.parse(MessageEnvelope, "c", message("c"), parse)  # evicts b, the least recently used, not a
+    assert memo.parse(MessageEnvelope, "a", message("a2"), parse) is a
+    assert memo.parse(MessageEnvelope, "b", message("b"), parse) is not b
+    assert parse.calls == 5 and memo.hits == 1
+
+
+def test_a_key_answered_anew_above_max_entry_bytes_forgets_its_last_body() -> None:
+    memo, parse = ParseMemo(max_entries=10, max_bytes=1000, max_entry_bytes=50), CountingParse()
+    first = memo.parse(MessageEnvelope, "k", message("k", 50), parse)
+    memo.parse(MessageEnvelope, "k", message("big", 51), parse)
+    assert memo.parse(MessageEnvelope, "k", message("k", 50), parse) is not first  # the old body is gone too
+    assert parse.calls == 3 and memo.hits == 0
+
+
 def test_bodies_above_max_entry_bytes_are_never_kept() -> None:
     memo, parse = ParseMemo(max_entries=10, max_bytes=1000, max_entry_bytes=50), CountingParse()
     small = memo.parse(MessageEnvelope, "small", message("s", 50), parse)
