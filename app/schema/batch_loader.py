@@ -142,40 +142,6 @@ class BatchLoader(Generic[K, V]):
         future.add_done_callback(batch.future_done)
         return future
 
-    async def load_here(self, key: K) -> V:
-        """``await load(key)``, the batch function called in the caller's task when ``key`` is not cached.
-
-        For a load that nothing else could join (a query's only root field): a batch of one, without the
-        batch's callbacks and task. The key's future is cached as ``load`` caches it (a cancelled caller
-        cancels it, so it is asked for again); while keys wait in a batch not gone out yet, ``key`` joins it.
-        """
-        future = self._cache.get(key)
-        batch = self._batch
-        if (future is not None and not future.cancelled()) or (batch is not None and batch.keys):
-            return await self.load(key)
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        future = self._cache[key] = loop.create_future()
-        try:
-            values = await self.load_fn([key])
-            if len(values) != 1:
-                raise WrongNumberOfResultsReturned(expected=1, received=len(values))
-            value = values[0]
-            if isinstance(value, BaseException):
-                raise value
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as error:
-            if future.done():
-                raise
-            future.set_exception(error)
-            return future.result()  # raises it; read here, the cached future's failure is not "never retrieved"
-        if not future.done():  # another waiter of the cached future may have been cancelled meanwhile
-            future.set_result(value)
-        return value
-
     def load_many(self, keys: Iterable[K]) -> Awaitable[list[V]]:
         """The values of ``keys``, in their order."""
         return asyncio.gather(*map(self.load, keys))

@@ -37,14 +37,6 @@ callback nulls its nearest nullable ancestor once everything has settled, so all
 that failed for the same reason are reported (graphql-core reports them or not depending on which future
 the event loop settles first); ``data`` is the same either way.
 
-A query whose only root field is a converted field whose resolver function carries an in-task twin
-(``in_task``: a function of the same parameters giving what the resolver gives, except that what must be
-awaited does its work in the task that awaits it; the lookups by id carry one, ``app.schema.lookups``) calls
-the twin and awaits its value in the executing task, as a mutation's root fields are: a lookup's batch of
-one is then fetched without a batch task, loop callbacks and a waiter (nothing else in the request could
-join that batch: its fields wait for it). Everything else about the field (argument conversion, errors and
-their paths, nulls) is unchanged.
-
 Operations this does not compile run on graphql-core unchanged: subscriptions, introspection (``__schema``,
 ``__type``), abstract return types, ``@defer``/``@stream``, fragment variables and unknown directives.
 """
@@ -310,7 +302,6 @@ class OperationPlan:
     root: ObjectPlan
     root_type: GraphQLObjectType
     serial: bool
-    in_task: bool = False  # the only root field's in-task twin runs in the executing task (see the module)
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,20 +469,7 @@ def _compile_operation(compiled: CompiledDocument, variables: VariableValues) ->
     if collected.new_defer_usages:
         raise Unsupported("@defer")
     root = _compile_object(compiled, variables, root_type, collected.grouped_field_set)
-    in_task = operation.operation == OperationType.QUERY and _run_in_task(root)
-    return OperationPlan(root, root_type, operation.operation == OperationType.MUTATION, in_task)
-
-
-def _run_in_task(root: ObjectPlan) -> bool:
-    """Whether the root's only field calls its resolver's in-task twin (which then becomes its function)."""
-    if len(root.fields) != 1:
-        return False  # two root fields' loads may join one batch
-    field_plan = root.fields[0]
-    twin = getattr(field_plan.function, "in_task", None)
-    if field_plan.kind != _CONVERTED or field_plan.is_async or not callable(twin):
-        return False
-    field_plan.function = twin
-    return True
+    return OperationPlan(root, root_type, operation.operation == OperationType.MUTATION)
 
 
 def _compile_object(
@@ -944,42 +922,36 @@ class _Slot:
         run.pending += 1
         future.add_done_callback(self)
 
-    def __call__(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled():
-            self.run.abort(asyncio.CancelledError())
-            self.run.settled()
-            return
+    async def settle_here(self, awaitable: Any) -> None:
+        """``wait_for`` in the caller's own task: for a root field run alone (a mutation's), whose task would
+        only have been waited for. Cancelling the caller cancels it as it cancels what ``wait_for`` tracks."""
+        outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         try:
-            # ``result()`` raises a failure and has the future let go of its traceback (``exception()``
-            # keeps it): a loader's future stays cached for the request, and the traceback holds the loader.
-            value, raw = future.result(), None
+            outcome.set_result(await awaitable)
+        except asyncio.CancelledError:
+            raise
         except Exception as error:
-            value, raw = None, error
-        except BaseException as failure:
-            self.run.abort(failure)
-            self.run.settled()
-            return
-        self.settle(value, raw)
+            outcome.set_exception(error)
+        self.run.pending += 1
+        self(outcome)
 
-    def settle(self, value: Any, raw: Exception | None) -> None:
-        """Complete ``value`` into this place, or handle ``raw`` (what awaiting it raised) there; one fewer pending.
-
-        A root field run alone (a mutation's, a lookup's in-task twin) is awaited in the executing task and
-        settled by this directly, without a future between.
-        """
+    def __call__(self, future: asyncio.Future[Any]) -> None:
         run = self.run
         try:
+            if future.cancelled():
+                run.abort(asyncio.CancelledError())
+                return
             type_plan = self.type_plan
             container, key, path = self.container, self.key, self.path
             inner = (container, key, path) if type_plan.kind != _NON_NULL else self.anchor
             try:
-                if raw is not None:
-                    raise raw
-                container[key] = _complete(run, self.field_plan, type_plan, value, path, inner)
-            except Exception as failed:
+                # ``result()`` raises a failure and has the future let go of its traceback (``exception()``
+                # keeps it): a loader's future stays cached for the request, and the traceback holds the loader.
+                container[key] = _complete(run, self.field_plan, type_plan, future.result(), path, inner)
+            except Exception as raw:
                 container[key] = None
                 try:
-                    run.field_error(failed, type_plan.type, self.field_plan.nodes, path)
+                    run.field_error(raw, type_plan.type, self.field_plan.nodes, path)
                 except GraphQLError as propagated:
                     run.null_anchor(self.anchor, propagated)
         except BaseException as failure:
@@ -1009,10 +981,10 @@ async def execute_compiled(
     if plan is None:
         return None
     run = _Run(compiled, variables, context)
-    run.serial = plan.serial or plan.in_task  # one root field awaited in this task, as a mutation's
+    run.serial = plan.serial
     data: Any
     try:
-        if run.serial:
+        if plan.serial:
             data = await _execute_serially(run, plan.root)
         else:
             data = _execute_fields(run, plan.root, None, None, None)
@@ -1046,17 +1018,7 @@ async def _execute_serially(run: _Run, plan: ObjectPlan) -> dict[str, Any] | Non
         held = run.held
         if held is not None:  # as if waited for below: it was pending until now
             run.held = None
-            slot, awaitable = held
-            # Awaited in this task, where its own task would only have been waited for; cancelling this task
-            # cancels it as it cancels what ``wait_for`` tracks.
-            try:
-                value, raw = await awaitable, None
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                value, raw = None, error
-            run.pending += 1
-            slot.settle(value, raw)
+            await held[0].settle_here(held[1])
             if run.pending:
                 await run.wait()
             run.apply_nullings()

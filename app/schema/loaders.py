@@ -11,7 +11,7 @@ payload embeds in full primes the loaders, so it is never fetched again in the s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, Generic, Literal, TypeVar, overload
 
@@ -78,15 +78,6 @@ class PrimedLoader(BatchLoader[K, V]):
             if value is not _MISSING:
                 self.prime(key, value)  # type: ignore[arg-type]
         return super().load(key)
-
-    def load_here(self, key: K) -> Coroutine[Any, Any, V]:
-        if self._unread:
-            self._read_remembered()
-        if self._known:
-            value = self._known.pop(key, _MISSING)
-            if value is not _MISSING:
-                self.prime(key, value)  # type: ignore[arg-type]
-        return super().load_here(key)  # its coroutine itself: no frame of this one on each resume
 
     def clear(self, key: K) -> None:
         self._read_remembered()

@@ -7,7 +7,6 @@ behaviour is meant to be the same, and compares what the batch function was aske
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -221,80 +220,3 @@ async def test_primed_loader_remembers_lazily_and_answers_waiting_keys() -> None
     loader.clear(1)
     loader.clear(99)  # never loaded: nothing to forget, no error
     assert await loader.load(1) == 10
-
-
-# ``load_here``: the batch function called in the caller's task for a key nothing else could join.
-
-
-async def test_load_here_calls_the_batch_function_in_the_callers_task_and_caches_the_key() -> None:
-    recorder = Recorder()
-    loader = BatchLoader(recorder)
-    caller = asyncio.current_task()
-    tasks_before = len(asyncio.all_tasks())
-    seen: list[Any] = []
-
-    async def in_which_task(keys: list[int]) -> list[Any]:
-        seen.append((asyncio.current_task() is caller, len(asyncio.all_tasks())))
-        return await recorder(keys)
-
-    loader.load_fn = in_which_task
-    assert await loader.load_here(1) == 10
-    assert seen == [(True, tasks_before)]  # no batch task was made
-    assert await loader.load(1) == 10 and await loader.load_here(1) == 10  # cached: not asked again
-    assert recorder.batches == [[1]]
-
-
-async def test_load_here_joins_keys_waiting_in_a_batch_not_gone_out() -> None:
-    recorder = Recorder()
-    loader = BatchLoader(recorder)
-    waiting = loader.load(1)
-    assert await loader.load_here(2) == 20
-    assert await waiting == 10
-    assert recorder.batches == [[1, 2]]
-
-
-@pytest.mark.parametrize("how", ["error-result", "batch-raises", "wrong-number"])
-async def test_load_here_fails_as_a_batch_of_one_and_caches_the_failure(how: str) -> None:
-    def batch_function(keys: list[int]) -> Awaitable[list[Any]]:
-        if how == "error-result":
-            return Recorder(fail={1})(keys)
-        if how == "batch-raises":
-            return Recorder(raise_for={1})(keys)
-        return Recorder()([*keys, *keys])
-
-    here, batched = BatchLoader(batch_function), BatchLoader(batch_function)
-    assert await outcome(here.load_here(1)) == await outcome(batched.load(1))
-    # The failure is cached like a batch's: loading the key again gives it without a call.
-    assert await outcome(here.load(1)) == await outcome(batched.load(1))
-
-
-async def test_load_here_failure_is_not_reported_as_never_retrieved(caplog: pytest.LogCaptureFixture) -> None:
-    loader = BatchLoader(Recorder(raise_for={1}))
-    assert await outcome(loader.load_here(1)) == "RuntimeError: the batch failed"
-    loader.clear_all()  # the failed future is dropped, unread by anyone else
-    gc.collect()
-    assert "never retrieved" not in caplog.text
-
-
-async def test_load_here_cancelled_cancels_the_call_and_the_key_is_asked_for_again() -> None:
-    recorder = Recorder()
-    recorder.gate = asyncio.Event()
-    loader = BatchLoader(recorder)
-    task = asyncio.ensure_future(loader.load_here(1))
-    await recorder.started.wait()
-    task.cancel()
-    await recorder.cancelled.wait()  # the batch function's call is cancelled with its caller
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    recorder.gate.set()
-    assert await loader.load_here(1) == 10
-    assert recorder.batches == [[1], [1]]
-
-
-async def test_primed_loader_load_here_answers_what_it_remembers() -> None:
-    recorder = Recorder()
-    loader: PrimedLoader[int, Any] = PrimedLoader(recorder)
-    loader.remember([(1, 111)])
-    assert await loader.load_here(1) == 111
-    assert await loader.load_here(2) == 20
-    assert recorder.batches == [[2]]

@@ -1,8 +1,7 @@
 """Lookups by id answer alike on both execution paths when the loader's shared future fails or is odd.
 
 A lookup hands back its loader's future itself: two fields asking for the same id share one future, and a
-failure of the batch reaches both. The compiled path and graphql-core must agree on every such answer,
-including for a lookup that is its query's only root field (fetched in the request's task when compiled).
+failure of the batch reaches both. The compiled path and graphql-core must agree on every such answer.
 """
 
 from __future__ import annotations
@@ -28,16 +27,6 @@ query Lookups($id: ID!, $other: ID!, $bad: ID!) {
 }
 """
 
-# A query's only root field: compiled execution fetches it in the request's own task (``in_task``).
-LONE = {
-    "team": "query Lone($id: ID!) { team(id: $id) { id name customer { id } budgets { id } } }",
-    "aliased-customer": "query Lone($id: ID!) { c: customer(id: $id) { __typename id name } }",
-    "key": "query Lone($id: ID!) { virtualKey(id: $id) { id name } }",
-    "skipped-sibling": (
-        "query Lone($id: ID!, $no: Boolean!) { team(id: $id) { id } other: team(id: $id) @skip(if: $no) { id } }"
-    ),
-}
-
 
 def upstream_answering(kind: str) -> httpx.MockTransport:
     never = asyncio.Event()  # a late answer never comes: the total deadline ends the call
@@ -58,9 +47,7 @@ def upstream_answering(kind: str) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-async def answer(
-    kind: str, compiled: bool, query: str = LOOKUPS, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
+async def answer(kind: str, compiled: bool) -> dict[str, Any]:
     settings = Settings(
         bifrost_url="http://bifrost.internal:8080",
         gateway_compiled_execution=compiled,
@@ -74,7 +61,7 @@ async def answer(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
         response = await http.post(
             "/graphql",
-            json={"query": query, "variables": variables or {"id": TEAM_ID, "other": OTHER_ID, "bad": "../x"}},
+            json={"query": LOOKUPS, "variables": {"id": TEAM_ID, "other": OTHER_ID, "bad": "../x"}},
             headers={"authorization": "Bearer caller-token"},
         )
     assert response.status_code == 200, response.text
@@ -98,24 +85,3 @@ async def test_a_failing_or_odd_lookup_answers_alike_on_both_paths(kind: str) ->
         assert "internal detail" not in str(compiled)
     if kind == "late":  # the deadline of a read: the same typed error as before
         assert {error["extensions"]["code"] for error in compiled["errors"]} == {"UPSTREAM_TIMEOUT"}
-
-
-@pytest.mark.parametrize("kind", ["error", "garbage", "wrong-shape", "lost", "late", "missing"])
-@pytest.mark.parametrize("document", sorted(LONE))
-async def test_a_lone_lookup_answers_alike_on_both_paths(kind: str, document: str) -> None:
-    variables = {"id": TEAM_ID, "no": True}
-    compiled = await answer(kind, True, LONE[document], variables)
-    core = await answer(kind, False, LONE[document], variables)
-    assert compiled == core
-    assert [value for value in compiled["data"].values()] == [None]  # missing or failed: null, never more
-    if kind == "missing":
-        assert "errors" not in compiled
-    else:
-        (error,) = compiled["errors"]
-        assert error["path"] == list(compiled["data"]) and "internal detail" not in str(compiled)
-
-
-async def test_a_lone_lookup_of_a_malformed_id_is_null_and_sends_nothing() -> None:
-    for compiled in (True, False):
-        body = await answer("error", compiled, LONE["team"], {"id": "../budgets"})
-        assert body == {"data": {"team": None}}  # an upstream asked would have answered 500

@@ -105,31 +105,3 @@ async def test_mutations_run_in_the_request_task_one_after_another(compiled: boo
     }
     if compiled:
         assert not [name for name in names if "create_team" in name], names
-
-
-LONE = "query Lone($id: ID!, $no: Boolean!) { team(id: $id) { id name } other: team(id: $id) @skip(if: $no) { id } }"
-
-
-@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "graphql-core"])
-@pytest.mark.parametrize("alone", [True, False], ids=["only-root-field", "two-root-fields"])
-async def test_a_lookup_alone_at_the_root_is_fetched_in_the_request_task_when_compiled(
-    compiled: bool, alone: bool
-) -> None:
-    gw = await make_gateway("current", gateway_compiled_execution=compiled, coalesce_queries=False)
-    try:
-        created = await gw.graphql(CREATE, {"input": {"name": "lone-lookup"}})
-        team_id = created["data"]["createTeam"]["team"]["id"]
-        before = len(gw.upstream_calls("GET"))
-        with tasks_started() as names:
-            body = await gw.graphql(LONE, {"id": team_id, "no": alone})
-            missing = await gw.graphql(LONE, {"id": MISSING_ID, "no": alone})
-    finally:
-        await gw.http.aclose()
-    expected = {"team": {"id": team_id, "name": "lone-lookup"}} | ({} if alone else {"other": {"id": team_id}})
-    assert body == {"data": expected}
-    assert missing == {"data": {"team": None} | ({} if alone else {"other": None})}
-    # One GET per request either way (the second field shares the first's future).
-    paths = [call.path for call in gw.upstream_calls("GET")[before:]]
-    assert paths == [f"/api/governance/teams/{team_id}", f"/api/governance/teams/{MISSING_ID}"]
-    # Compiled, a lone lookup's batch of one is fetched without a batch task; anything else batches as before.
-    assert names.count("_Batch.run") == (0 if compiled and alone else 2), names
