@@ -679,27 +679,26 @@ def parse(model: type[M], content: bytes) -> M:
 
 def _parse_settled(model: type[M], content: bytes) -> M:
     """``parse``, then settle what team and customer endpoints leave ambiguous, once per body (the memo keeps
-    the result): an absent budget list of a team they answer means none (``Team.settled_budgets``)."""
+    the result): an absent budget list of a team they answer means none (``Team.settled_budgets``). The teams
+    are settled in place (``settle_parsed_team``): nothing else holds them before this returns."""
     parsed = parse(model, content)
     if isinstance(parsed, models.TeamEnvelope):
-        team = parsed.team.settled_budgets()
-        return parsed if team is parsed.team else parsed.model_copy(update={"team": team})
-    if isinstance(parsed, models.CustomerEnvelope):
-        customer = _settle_customer(parsed.customer)
-        return parsed if customer is parsed.customer else parsed.model_copy(update={"customer": customer})
-    if isinstance(parsed, models.TeamList):
-        teams = models.settled_teams(parsed.teams)
-        return parsed if teams is parsed.teams else parsed.model_copy(update={"teams": teams})
-    if isinstance(parsed, models.CustomerList):
-        return parsed.model_copy(update={"customers": [_settle_customer(c) for c in parsed.customers]})
+        models.settle_parsed_team(parsed.team)
+    elif isinstance(parsed, models.CustomerEnvelope):
+        _settle_customer(parsed.customer)
+    elif isinstance(parsed, models.TeamList):
+        for team in parsed.teams:
+            models.settle_parsed_team(team)
+    elif isinstance(parsed, models.CustomerList):
+        for customer in parsed.customers:
+            _settle_customer(customer)
     return parsed
 
 
-def _settle_customer(customer: models.Customer) -> models.Customer:
+def _settle_customer(customer: models.Customer) -> None:
     # Customer endpoints embed their teams with budgets: an absent list there means none.
-    if not customer.teams:
-        return customer
-    return customer.model_copy(update={"teams": [team.settled_budgets() for team in customer.teams]})
+    for team in customer.teams or ():
+        models.settle_parsed_team(team)
 
 
 async def _invalid_id() -> Any:

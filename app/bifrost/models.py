@@ -48,7 +48,7 @@ __all__ = [
     "VirtualKey",
     "VirtualKeyEnvelope",
     "VirtualKeyList",
-    "settled_teams",
+    "settle_parsed_team",
 ]
 
 
@@ -411,20 +411,23 @@ class Team(WithBudgets):
         return self
 
 
-def settled_teams(teams: list[Team]) -> list[Team]:
-    """Each team's ``settled_budgets``; ``teams`` itself when none needs settling, as on most pages.
+def settle_parsed_team(team: Team) -> None:
+    """``team.settled_budgets()`` in place, for a team just parsed that nothing else holds yet.
+
+    The same instance ``model_copy`` would give (its fields, and ``budgets`` among the fields set), without the
+    copy: on a create, whose new team has no budgets, the two copies (team and envelope) cost more than the
+    parse itself.
 
     Example:
-        >>> team = Team.model_validate({"id": "t", "name": "T", "budgets": [], "created_at": "2026-01-01T00:00:00Z",
+        >>> team = Team.model_validate({"id": "t", "name": "T", "created_at": "2026-01-01T00:00:00Z",
         ...                             "updated_at": "2026-01-01T00:00:00Z"})
-        >>> teams = [team]
-        >>> settled_teams(teams) is teams, settled_teams([team.model_copy(update={"budgets": None})])[0].budgets
-        (True, [])
+        >>> settle_parsed_team(team)
+        >>> team.budgets, "budgets" in team.model_fields_set
+        ([], True)
     """
-    for team in teams:  # the test of ``settled_budgets``, without a call per team of a page that needs none
-        if team.budgets is None and team.budget is None and team.budget_id is None:
-            return [team.settled_budgets() for team in teams]
-    return teams
+    if team.budgets is None and team.budget is None and team.budget_id is None:
+        team.__dict__["budgets"] = []  # frozen forbids ``setattr``; this instance is not shared yet
+        team.__pydantic_fields_set__.add("budgets")
 
 
 class VirtualKey(WithBudgets):

@@ -1,7 +1,8 @@
 """A page of teams is settled and turned into a connection as before, with less work per team.
 
-``settled_teams`` hands back the page's own list when no team needs its budgets settled (what a v1.5+ page
-with budgets is), and settles exactly the teams ``settled_budgets`` would otherwise. ``connection_of`` makes
+A team answered without any budget is settled in place as it is parsed (``settle_parsed_team``): the result must
+be exactly the copy ``settled_budgets`` makes (fields, fields set, dump), on a page, in an envelope and inside a
+customer, and a team that carries budgets is left as parsed. ``connection_of`` makes
 its edges without the dataclass ``__init__``: they must equal edges made through it, which holds while that
 ``__init__`` sets nothing but ``node`` and ``offset``.
 """
@@ -32,7 +33,6 @@ def page(*teams: bytes) -> bytes:
 def test_a_page_whose_teams_carry_budgets_is_kept_as_parsed() -> None:
     body = page(team("a", b"[" + BUDGET + b"]"), team("b", b"[]"), team("c", extra=b'"budget_id": "x", '))
     parsed = models.TeamList.model_validate_json(body)
-    assert models.settled_teams(parsed.teams) is parsed.teams
     settled = _parse_settled(models.TeamList, body)
     assert settled == parsed
     assert [t.budgets for t in settled.teams] == [[parsed.teams[0].budgets[0]], [], None]
@@ -48,6 +48,49 @@ def test_a_team_without_any_budget_is_settled_to_none_wherever_it_is(where: int)
     assert settled.teams[where].budgets == [] and settled.teams[where].all_budgets == []
     assert sum(t.budgets == [] for t in settled.teams) == 1  # the others keep what they carried
     assert settled.count == parsed.count == 3
+
+
+SHAPES = {
+    "no budget": team("t"),
+    "empty list": team("t", b"[]"),
+    "a list": team("t", b"[" + BUDGET + b"]"),
+    "seed budget": team("t", extra=b'"budget": ' + BUDGET + b", "),
+    "budget id only": team("t", extra=b'"budget_id": "x", '),
+    "null list": team("t", b"null"),
+    "with a customer": team("t", extra=b'"customer": {"id": "c", "name": "C", ' + STAMPS + b"}, "),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_team_settled_in_place_is_the_copy_settled_budgets_makes(shape: str) -> None:
+    body = b'{"team": ' + SHAPES[shape] + b"}"
+    copied = models.TeamEnvelope.model_validate_json(body).team.settled_budgets()
+    settled = _parse_settled(models.TeamEnvelope, body).team
+    assert settled == copied
+    assert settled.model_fields_set == copied.model_fields_set
+    assert settled.model_dump() == copied.model_dump()
+    assert settled.all_budgets == copied.all_budgets
+    assert settled.has_budgets_loaded == copied.has_budgets_loaded
+
+
+def test_teams_inside_a_customer_are_settled_in_place_as_their_copies() -> None:
+    body = b'{"customer": {"id": "c", "name": "C", "teams": [' + b", ".join(SHAPES.values()) + b"], " + STAMPS + b"}}"
+    parsed = models.CustomerEnvelope.model_validate_json(body)
+    settled = _parse_settled(models.CustomerEnvelope, body).customer
+    assert settled.teams == [t.settled_budgets() for t in parsed.customer.teams or []]
+    assert [t.model_fields_set for t in settled.teams or []] == [
+        t.settled_budgets().model_fields_set for t in parsed.customer.teams or []
+    ]
+    listed = _parse_settled(models.CustomerList, b'{"customers": [' + body[len(b'{"customer": ') : -1] + b"]}")
+    assert listed.customers[0] == settled
+
+
+def test_settling_a_parsed_team_touches_no_other_instance() -> None:
+    body = b'{"team": ' + SHAPES["no budget"] + b"}"
+    first, second = _parse_settled(models.TeamEnvelope, body), models.TeamEnvelope.model_validate_json(body)
+    assert first.team.budgets == [] and second.team.budgets is None  # each parse is its own instance
+    with pytest.raises(ValueError, match="frozen"):
+        first.team.budgets = None  # type: ignore[misc]
 
 
 def test_an_empty_or_null_page_settles_to_an_empty_list() -> None:
