@@ -108,9 +108,20 @@ def upstream() -> Iterator[tuple[int, HeldUpstream]]:
     thread.start()
     yield port, held
     held.release()
-    loop.call_soon_threadsafe(server.close)
+
+    async def stop() -> None:
+        # Connections the gateway left open are served by tasks of their own: end them before the loop closes,
+        # or they are destroyed pending when the interpreter exits.
+        server.close()
+        serving = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in serving:
+            task.cancel()
+        await asyncio.gather(*serving, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=30)
     loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    thread.join(30)
+    loop.close()
 
 
 # Four different teams: identical reads in flight would share one upstream call.
