@@ -10,8 +10,10 @@ its edges without the dataclass ``__init__``: they must equal edges made through
 from __future__ import annotations
 
 import dataclasses
+from importlib.metadata import version
 
 import pytest
+from packaging.version import Version
 
 from app.bifrost import models
 from app.bifrost.client import _parse_settled
@@ -83,6 +85,11 @@ def test_teams_inside_a_customer_are_settled_in_place_as_their_copies() -> None:
     ]
     listed = _parse_settled(models.CustomerList, b'{"customers": [' + body[len(b'{"customer": ') : -1] + b"]}")
     assert listed.customers[0] == settled
+
+
+def test_pydantic_is_inside_the_range_in_place_settling_was_tested_on() -> None:
+    # ``settle_parsed_team`` writes the instance attributes ``model_copy`` fills; pyproject pins this range.
+    assert Version("2.10") <= Version(version("pydantic")) < Version("3")
 
 
 def test_settling_a_parsed_team_touches_no_other_instance() -> None:
