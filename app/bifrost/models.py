@@ -400,7 +400,7 @@ class Team(WithBudgets):
 
         v1.5+ omits an empty ``budgets`` array, and also omits budgets it did not load (a team embedded
         in a virtual key), so absence is ambiguous: payloads of team and customer endpoints are settled
-        by ``settled_budgets`` on arrival; anything else still unsettled is reloaded.
+        by ``settle_parsed_team`` as they are parsed; anything else still unsettled is reloaded.
         """
         return self.budgets is not None or self.budget is not None
 
