@@ -283,6 +283,13 @@ HEADERS_SHOWN_JS = """() => {
     return editors.length === 2 && editors[0].classList.contains('hidden') && !editors[1].classList.contains('hidden');
 }"""
 STORED_TABS_JS = "() => window.localStorage.getItem('graphiql:tabState') !== null"
+# GraphiQL reads an edited document's operation name 100 ms after the last edit, and stores it with the active tab in
+# the same step: until then a run sends the operation name of the tab before (here the first tab's CreateTeam).
+ACTIVE_TAB_OPERATION_JS = """(name) => {
+  const state = JSON.parse(window.localStorage.getItem('graphiql:tabState') || 'null');
+  const tab = state && state.tabs[state.activeTabIndex];
+  return !!tab && tab.operationName === name && /nodes\\s*{[^}]*\\bname\\b/.test(tab.query || '');
+}"""
 
 
 def _create_team(gateway: Gateway, name: str) -> None:
@@ -372,6 +379,7 @@ def test_graphiql_explorer_builds_a_teams_query_by_clicking(gateway: Gateway, tm
             f"() => /nodes\\s*{{[^}}]*\\bname\\b/.test(({QUERY_JS})())",
             timeout=10_000,
         )
+        page.wait_for_function(ACTIVE_TAB_OPERATION_JS, arg="MyQuery", timeout=10_000)
         built: str = page.evaluate(QUERY_JS)
         result = browser_page.run_and_read()
         console_errors = list(browser_page.console_errors)
