@@ -9,6 +9,7 @@ every thread included). The summary gives medians and the B/A ratios.
     python bench/ab.py --load lookup-bff --a ../other-checkout            # another build against this one
     python bench/ab.py --load create --env-b UPSTREAM_COALESCE_READS=false   # one setting, same build
     python bench/ab.py --load dashboard-browsers --rounds 7 --duration 4 --connections 64
+    python bench/ab.py --load lookup-browsers --python-b <venv of another interpreter>/bin/python
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def main() -> None:
     parser.add_argument("--b", type=Path, default=ROOT, help="checkout of variant B (default: this one)")
     parser.add_argument("--env-a", action="append", default=[], help="NAME=VALUE for A's gateway (repeatable)")
     parser.add_argument("--env-b", action="append", default=[], help="NAME=VALUE for B's gateway (repeatable)")
+    parser.add_argument("--python-a", default=run.PYTHON, help="A's interpreter (default: run.py's)")
+    parser.add_argument("--python-b", default=run.PYTHON, help="B's interpreter (default: run.py's)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=20)
@@ -62,7 +65,8 @@ def main() -> None:
         can_trim = run.http("POST", f"{upstream}/__bench/mark")[0] == 200  # create runs start from the seed
         run.http("POST", f"{upstream}/__bench/usage/{'moving' if load['usage'] == 'moving' else 'static'}")
         gateways: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
-        for name, root, extra in (("A", args.a, args.env_a), ("B", args.b, args.env_b)):
+        variants = (("A", args.a, args.env_a, args.python_a), ("B", args.b, args.env_b, args.python_b))
+        for name, root, extra, python in variants:
             port = free_port()
             env = {
                 **os.environ,
@@ -75,7 +79,7 @@ def main() -> None:
                 **_pairs(extra),
             }
             gateway = subprocess.Popen(
-                pinned("0", [run.PYTHON, "-m", "app"]), cwd=root.resolve(), env=env, stdout=subprocess.DEVNULL
+                pinned("0", [python, "-m", "app"]), cwd=root.resolve(), env=env, stdout=subprocess.DEVNULL
             )
             procs.append(gateway)
             wait_until_up(f"http://127.0.0.1:{port}/healthz")
