@@ -1214,7 +1214,7 @@ class Bench:
             "kernel": platform.release(),
             "os": cmd_out(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
             "python": cmd_out([PYTHON, "--version"]),
-            # The interpreter's build matters as much as its version: a PGO+LTO build (Debian's python3, the
+            # The interpreter's build matters beside its version: a PGO+LTO build (Debian's python3, the
             # official Docker images) runs ours 6-10% faster than one built without (pyenv's default).
             "python_executable": cmd_out([PYTHON, "-c", "import sys; print(sys.executable)"]),
             "python_build": cmd_out([PYTHON, "-c", _PYTHON_BUILD]),
