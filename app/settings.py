@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # or aiohttp (app.bifrost.wire)
     upstream_http_client: Literal["h1", "reqwest", "aiohttp"] = "h1"
     coalesce_queries: bool = True
+    # A page of teams whose document reads only a team's identity, customer name, budgets and keys parses no more
+    lean_team_pages: bool = True
 
     # Who the caller is (README: "Callers and credentials")
     gateway_api_keys: Annotated[tuple[GatewayKey, ...], NoDecode] = ()

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, overload
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -92,6 +92,7 @@ class BifrostClient:
         observe: Callable[[str, str, float], None] | None = None,
         tracing: Tracing = NO_TRACING,
         coalesce_reads: bool = True,
+        lean_team_pages: bool = True,
         on_shared_read: Callable[[str], None] | None = None,
         on_deprecated: Callable[[str], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -116,6 +117,8 @@ class BifrostClient:
         # (the endpoint adds its shared queries).
         self.periods: list[ReadCoalescer] = [self.reads] if self.reads is not None else []
         self.on_deprecated = on_deprecated
+        # False: ``list_teams(lean=True)`` parses whole teams too (LEAN_TEAM_PAGES=false).
+        self.lean_team_pages = lean_team_pages
         self._deprecated_routes: set[str] = set()  # logged once each
         # How the client waits between attempts of a read; tests pass a recorder to see the delays asked for.
         self.sleep = sleep
@@ -543,9 +546,26 @@ class BifrostSession:
             return _invalid_id()
         return self._entity(models.TeamEnvelope, "GET", f"{_TEAMS}/{team_id}")
 
-    async def list_teams(self, params: Mapping[str, str | int] | None = None) -> models.TeamList:
-        """``GET /api/governance/teams`` with optional ``customer_id``, ``limit``, ``offset``, ``search``."""
-        return await self._parsed(models.TeamList, "GET", f"{_GOVERNANCE}/teams", params=params)
+    @overload
+    async def list_teams(
+        self, params: Mapping[str, str | int] | None = None, *, lean: Literal[False] = False
+    ) -> models.TeamList: ...
+
+    @overload
+    async def list_teams(
+        self, params: Mapping[str, str | int] | None = None, *, lean: bool
+    ) -> models.TeamList | models.LeanTeamList: ...
+
+    async def list_teams(
+        self, params: Mapping[str, str | int] | None = None, *, lean: bool = False
+    ) -> models.TeamList | models.LeanTeamList:
+        """``GET /api/governance/teams`` with optional ``customer_id``, ``limit``, ``offset``, ``search``.
+
+        ``lean``: for a document that reads no more of the teams than ``models.LeanTeam`` keeps (parsed as a
+        ``LeanTeamList``, unless the client was made with ``lean_team_pages=False``).
+        """
+        model = models.LeanTeamList if lean and self.client.lean_team_pages else models.TeamList
+        return await self._parsed(model, "GET", f"{_GOVERNANCE}/teams", params=params)
 
     # Customers ------------------------------------------------------------------------------------
 
@@ -686,7 +706,7 @@ def _parse_settled(model: type[M], content: bytes) -> M:
         models.settle_parsed_team(parsed.team)
     elif isinstance(parsed, models.CustomerEnvelope):
         _settle_customer(parsed.customer)
-    elif isinstance(parsed, models.TeamList):
+    elif isinstance(parsed, (models.TeamList, models.LeanTeamList)):
         for team in parsed.teams:
             models.settle_parsed_team(team)
     elif isinstance(parsed, models.CustomerList):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -30,8 +30,11 @@ __all__ = [
     "Customer",
     "CustomerEnvelope",
     "CustomerList",
+    "CustomerName",
     "EmbeddedCustomer",
     "EnvVar",
+    "LeanTeam",
+    "LeanTeamList",
     "MCPClient",
     "MCPConfig",
     "MessageEnvelope",
@@ -43,6 +46,7 @@ __all__ = [
     "RateLimit",
     "RateLimitList",
     "Team",
+    "TeamCore",
     "TeamEnvelope",
     "TeamList",
     "VirtualKey",
@@ -369,27 +373,21 @@ class EmbeddedCustomer(Customer):
     _embedded: ClassVar[bool] = True
 
 
-class Team(WithBudgets):
-    """A team, optionally under a customer."""
+class TeamCore(WithBudgets):
+    """What every parse of a team keeps: its identity, its customer's id, budgets and keys (``Team`` adds the rest).
+
+    A page of teams whose document reads nothing more is parsed as ``LeanTeam`` (see ``LeanTeamList``).
+    """
 
     id: str
     name: str
     customer_id: OwnerId = None
-    customer: EmbeddedCustomer | None = None  # partial, as the embedding endpoints send it
-    rate_limit_id: str | None = None
-    rate_limit: RateLimit | None = None
     virtual_keys: list[VirtualKey] | None = None
     virtual_key_count: int | None = None
-    profile: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    claims: dict[str, Any] | None = None
     calendar_aligned: bool | None = None  # v2
-    config_hash: str | None = None
-    created_at: datetime
-    updated_at: datetime
 
     @model_validator(mode="after")
-    def _stamp_calendar_alignment(self) -> Team:
+    def _stamp_calendar_alignment(self) -> Self:
         if self.calendar_aligned and self.budgets:
             return self.model_copy(update={"budgets": aligned_budgets(self.budgets)})
         return self
@@ -404,14 +402,45 @@ class Team(WithBudgets):
         """
         return self.budgets is not None or self.budget is not None
 
-    def settled_budgets(self) -> Team:
+    def settled_budgets(self) -> Self:
         """This team with an absent budget list read as empty (for endpoints that always embed budgets)."""
         if self.budgets is None and self.budget is None and self.budget_id is None:
             return self.model_copy(update={"budgets": []})
         return self
 
 
-def settle_parsed_team(team: Team) -> None:
+class Team(TeamCore):
+    """A team, optionally under a customer."""
+
+    customer: EmbeddedCustomer | None = None  # partial, as the embedding endpoints send it
+    rate_limit_id: str | None = None
+    rate_limit: RateLimit | None = None
+    profile: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    config_hash: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerName(BifrostModel):
+    """A team's customer as a ``LeanTeam`` keeps it: its id and name."""
+
+    id: str
+    name: str
+
+
+class LeanTeam(TeamCore):
+    """A team of a page whose document reads only what ``TeamCore`` and ``CustomerName`` keep.
+
+    A page's hundred teams with their customers are most of what a dashboard costs to parse; what a document
+    never reads is skipped, not parsed (``app.schema.lists``: which documents read only this).
+    """
+
+    customer: CustomerName | None = None
+
+
+def settle_parsed_team(team: TeamCore) -> None:
     """``team.settled_budgets()`` in place, for a team just parsed that nothing else holds yet.
 
     The same instance ``model_copy`` would give (its fields, and ``budgets`` among the fields set), without the
@@ -516,6 +545,12 @@ class TeamList(Page):
     teams: OrEmpty[Team] = Field(default_factory=list)
 
 
+class LeanTeamList(Page):
+    """``GET /api/governance/teams`` for a document that reads only what ``LeanTeam`` keeps."""
+
+    teams: OrEmpty[LeanTeam] = Field(default_factory=list)
+
+
 class CustomerList(Page):
     """``GET /api/governance/customers``."""
 
@@ -544,5 +579,7 @@ class RateLimitList(BifrostModel):
 
 Customer.model_rebuild()
 EmbeddedCustomer.model_rebuild()
+TeamCore.model_rebuild()
 Team.model_rebuild()
+LeanTeam.model_rebuild()
 VirtualKey.model_rebuild()

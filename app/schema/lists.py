@@ -7,9 +7,11 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from graphql import FieldNode
 from strawberry.types.nodes import SelectedField, Selection
 
 from app.bifrost import BifrostError, is_valid_id
+from app.bifrost.models import TeamList
 from app.schema.budgets.types import Budget
 from app.schema.context import Info
 from app.schema.customers.types import Customer
@@ -63,19 +65,65 @@ def _filters(search: str | None, **ids: str | None) -> dict[str, str]:
     return params
 
 
-def _asks_for_team_keys(selections: list[Selection]) -> bool:
-    """Whether a ``teams`` selection reaches ``virtualKeys`` of its nodes (through fragments too)."""
+def _team_fields(selections: list[Selection]) -> list[SelectedField]:
+    """The fields a ``teams`` selection asks of its teams (``edges { node }`` and ``nodes``, fragments included)."""
+    found: list[SelectedField] = []
     for teams in _fields(selections):
         for part in _fields(teams.selections):
             if part.name == "edges":
-                nodes = [node for node in _fields(part.selections) if node.name == "node"]
+                for node in _fields(part.selections):
+                    if node.name == "node":
+                        found.extend(_fields(node.selections))
             elif part.name == "nodes":
-                nodes = [part]
-            else:
-                continue
-            if any(field.name == "virtualKeys" for node in nodes for field in _fields(node.selections)):
-                return True
-    return False
+                found.extend(_fields(part.selections))
+    return found
+
+
+def _asks_for_team_keys(team_fields: list[SelectedField]) -> bool:
+    """Whether a ``teams`` selection reaches ``virtualKeys`` of its nodes (through fragments too)."""
+    return any(field.name == "virtualKeys" for field in team_fields)
+
+
+# Team fields that read only what ``models.LeanTeam`` keeps (the model's own fields, or relations resolved from
+# them: budgets parse whole, keys come from their own reads); of the customer, its id and name.
+_LEAN_TEAM_FIELDS = frozenset(
+    {
+        "__typename",
+        "id",
+        "name",
+        "customerId",
+        "budgetId",
+        "virtualKeyCount",
+        "calendarAligned",
+        "budget",
+        "budgets",
+        "virtualKeys",
+    }
+)
+_LEAN_CUSTOMER_FIELDS = frozenset({"__typename", "id", "name"})
+_PAGE_ROOTS = frozenset({"teams", "__typename"})
+
+
+def _reads_lean_teams_only(info: Info, team_fields: list[SelectedField]) -> bool:
+    """Whether every field asked of the teams is one a ``models.LeanTeam`` answers as a whole team does, and
+    nothing else in the operation reads a team (a whole page primes the team loader for such reads: a lean one
+    does not, so they would cost calls of their own).
+
+    Directives are not evaluated: a field under ``@skip`` counts as asked, which can only parse more.
+    """
+    roots = info.operation.selection_set.selections
+    if not all(isinstance(root, FieldNode) and root.name.value in _PAGE_ROOTS for root in roots):
+        return False
+    for field in team_fields:
+        if field.name == "customer":
+            if any(part.name not in _LEAN_CUSTOMER_FIELDS for part in _fields(field.selections)):
+                return False
+        elif field.name == "virtualKeys":
+            if any(part.name == "team" for part in _fields(field.selections)):  # read through the team loader
+                return False
+        elif field.name not in _LEAN_TEAM_FIELDS:
+            return False
+    return True
 
 
 def _fields(selections: list[Selection]) -> list[SelectedField]:
@@ -109,19 +157,21 @@ class ListQueries:
         window = page_window(first, after)
         params: dict[str, str | int] = {**_filters(search, customerId=customer_id), **window.params}
         bifrost, loaders = info.context.bifrost, info.context.loaders
+        team_fields = _team_fields(info.selected_fields)
         # A page that asks for its teams' keys would load them, once it has arrived, with one full key
         # list (more than a few teams; see Loaders): send that call beside the page's instead of after.
         keys = None
         if window.limit > KEYS_LIST_ALL_THRESHOLD and search is None and customer_id is None:
-            if _asks_for_team_keys(info.selected_fields):
+            if _asks_for_team_keys(team_fields):
                 keys = asyncio.ensure_future(bifrost.list_virtual_keys())
         try:
-            page = await bifrost.list_teams(params)
+            page = await bifrost.list_teams(params, lean=_reads_lean_teams_only(info, team_fields))
         except BaseException:
             if keys is not None:
                 _abandon(keys)
             raise
-        loaders.prime_teams(page.teams)
+        if isinstance(page, TeamList):  # lean teams answer only this field: never another's read of a team
+            loaders.prime_teams(page.teams)
         if keys is not None:
             try:
                 everything = (await keys).virtual_keys

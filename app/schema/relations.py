@@ -60,7 +60,7 @@ def budgets_of(root: models.WithBudgets, info: Info) -> MaybeAwaitable[list[mode
     """The owner's budgets: embedded ones, else loaded (a team by id, others from the budget list)."""
     if root.has_budgets_loaded:
         return root.all_budgets
-    if isinstance(root, models.Team):
+    if isinstance(root, models.TeamCore):
         return then(info.context.loaders.team.load(root.id), lambda team: team.all_budgets if team else [])
     return _load_budgets(root, info)
 

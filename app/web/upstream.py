@@ -76,6 +76,7 @@ def build_bifrost_client(
         observe=_record_upstream,
         tracing=tracing,
         coalesce_reads=settings.upstream_coalesce_reads,
+        lean_team_pages=settings.lean_team_pages,
         on_shared_read=_record_shared_read,
         on_deprecated=_record_deprecated,
     )
