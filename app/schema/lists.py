@@ -104,16 +104,18 @@ _LEAN_CUSTOMER_FIELDS = frozenset({"__typename", "id", "name"})
 _PAGE_ROOTS = frozenset({"teams", "__typename"})
 
 
-def _reads_lean_teams_only(info: Info, team_fields: list[SelectedField]) -> bool:
-    """Whether every field asked of the teams is one a ``models.LeanTeam`` answers as a whole team does, and
-    nothing else in the operation reads a team (a whole page primes the team loader for such reads: a lean one
-    does not, so they would cost calls of their own).
+def _only_team_pages(info: Info) -> bool:
+    """Whether every root field of the operation is a ``teams`` page: nothing else in it reads a team (a whole page
+    primes the team loader for such reads; a lean one does not, so they would cost calls of their own)."""
+    roots = info.operation.selection_set.selections
+    return all(isinstance(root, FieldNode) and root.name.value in _PAGE_ROOTS for root in roots)
+
+
+def _reads_lean_teams_only(team_fields: list[SelectedField]) -> bool:
+    """Whether every field asked of the teams is one a ``models.LeanTeam`` answers as a whole team does.
 
     Directives are not evaluated: a field under ``@skip`` counts as asked, which can only parse more.
     """
-    roots = info.operation.selection_set.selections
-    if not all(isinstance(root, FieldNode) and root.name.value in _PAGE_ROOTS for root in roots):
-        return False
     for field in team_fields:
         if field.name == "customer":
             if any(part.name not in _LEAN_CUSTOMER_FIELDS for part in _fields(field.selections)):
@@ -157,15 +159,17 @@ class ListQueries:
         window = page_window(first, after)
         params: dict[str, str | int] = {**_filters(search, customerId=customer_id), **window.params}
         bifrost, loaders = info.context.bifrost, info.context.loaders
-        team_fields = _team_fields(info.selected_fields)
         # A page that asks for its teams' keys would load them, once it has arrived, with one full key
         # list (more than a few teams; see Loaders): send that call beside the page's instead of after.
+        key_list = window.limit > KEYS_LIST_ALL_THRESHOLD and search is None and customer_id is None
+        may_be_lean = _only_team_pages(info)
+        # What the document asks of the teams, worked out only when one of the two needs it.
+        team_fields = _team_fields(info.selected_fields) if key_list or may_be_lean else []
         keys = None
-        if window.limit > KEYS_LIST_ALL_THRESHOLD and search is None and customer_id is None:
-            if _asks_for_team_keys(team_fields):
-                keys = asyncio.ensure_future(bifrost.list_virtual_keys())
+        if key_list and _asks_for_team_keys(team_fields):
+            keys = asyncio.ensure_future(bifrost.list_virtual_keys())
         try:
-            page = await bifrost.list_teams(params, lean=_reads_lean_teams_only(info, team_fields))
+            page = await bifrost.list_teams(params, lean=may_be_lean and _reads_lean_teams_only(team_fields))
         except BaseException:
             if keys is not None:
                 _abandon(keys)
