@@ -11,6 +11,7 @@ import tempfile
 
 import uvicorn
 
+from app import native
 from app.http_limits import server_options
 from app.metrics_listener import MetricsAccess, MetricsServer
 from app.observability import configure_logging
@@ -42,6 +43,7 @@ def main() -> None:
     # Production serves no GraphiQL: the start line names the endpoint, not a page that is not there.
     what = "GraphQL endpoint" if settings.is_production else "GraphiQL"
     print(f"{what}: {endpoint}  (upstream: {upstream})", flush=True)
+    print(f"Compiled modules: {native.STATUS}", flush=True)  # app/native.py: on, off, not built or stale
     share_worker_metrics(settings)
     share_redis_key_secret(settings)
     metrics = start_metrics_server(settings)

@@ -135,6 +135,14 @@ class HttpLimits:
     body_timeout: float
     send_timeout: float = 30.0
 
+    def __reduce__(self) -> tuple[type[HttpLimits], tuple[int, int, float, float, float]]:
+        # Pickled to each worker (app.workers): by its constructor, as a compiled frozen class (app/native.py)
+        # cannot be restored attribute by attribute.
+        return (
+            HttpLimits,
+            (self.max_header_bytes, self.max_header_count, self.header_timeout, self.body_timeout, self.send_timeout),
+        )
+
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpLimits:
         """The limits set by ``MAX_HEADER_BYTES``, ``MAX_HEADER_COUNT`` and the three ``*_TIMEOUT`` settings."""
@@ -219,6 +227,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # rest. uvicorn's own makes a timer per answer and cancels it with the next request's first bytes.
         self._idle_since: float | None = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
+        # A float (uvicorn's attribute is annotated int, and compiled, app/native.py, that would be checked).
+        self._keepalive_seconds = float(cast(Any, config).timeout_keep_alive)
         # uvicorn's proxy-headers middleware reads only X-Forwarded-For and X-Forwarded-Proto: a request with
         # neither goes to the application it wraps, one coroutine and a scan of the headers fewer.
         self._forwarded = False
@@ -402,7 +412,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _parse_target(self, url: bytes) -> tuple[str, bytes, bytes]:
         """The scope's ``path``, ``raw_path`` and ``query_string`` for ``url``, as uvicorn makes them."""
-        parsed = httptools.parse_url(url)
+        # Any: httptools' stub says bytes where it gives None (no query); compiled (app/native.py), that is checked.
+        parsed: Any = httptools.parse_url(url)
         raw_path = parsed.path
         path = raw_path.decode("ascii")
         if "%" in path:
@@ -475,7 +486,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.flow.resume_reading()
             self._idle_since = now = self.loop.time()
             if self._keepalive_timer is None:
-                self._keepalive_timer = self.loop.call_at(now + self.timeout_keep_alive, self._keepalive_due)
+                self._keepalive_timer = self.loop.call_at(now + self._keepalive_seconds, self._keepalive_due)
         if self._earlier_cycles and not self.pipeline:
             self._earlier_cycles.clear()  # the one still running, if any, is the latest (uvicorn's own)
         if self._deferred is not None and not self._answering() and not self.transport.is_closing():
@@ -494,7 +505,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         idle_since = self._idle_since
         if idle_since is None:
             return  # busy: the next answer sets the timer again
-        due = idle_since + self.timeout_keep_alive
+        due = idle_since + self._keepalive_seconds
         if self.loop.time() < due:  # idle again since the timer was set: wait out the rest
             self._keepalive_timer = self.loop.call_at(due, self._keepalive_due)
         else:
@@ -508,7 +519,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # byte is parsed; before that (nothing sent, or only the blank lines a client may send between
         # requests) the connection is idle: a 408 then could be read as the answer to a request the
         # client is sending at that moment, so it is closed without one.
-        if self.scope is None or "method" in self.scope:
+        scope = cast(Any, self).scope  # None before the first request (not as uvicorn annotates it: compiled, checked)
+        if scope is None or "method" in scope:
             self.transport.close()
             return
         self._refuse(408, "HEADER_TIMEOUT", f"the request headers took longer than {self.limits.header_timeout:g} s")

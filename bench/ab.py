@@ -53,6 +53,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     load = run.LOADS[args.load]
+    for name, root, python in (("A", args.a, args.python_a), ("B", args.b, args.python_b)):
+        print(f"{name}: compiled modules {run.ensure_native(python, root.resolve())}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="ab-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -359,6 +359,19 @@ class Procs:
 _PYTHON_BUILD = "import platform; print(*platform.python_build(), platform.python_compiler())"
 
 
+def ensure_native(python: str = PYTHON, root: Path = ROOT) -> str:
+    """Build the compiled hot modules (``app/native.py``) for ``python`` in ``root`` unless they are current; their
+    status, as the gateway will report it (it runs interpreted when they cannot be built)."""
+    if not (root / "app" / "native_build.py").exists():
+        return "none in this checkout"
+    status = [python, "-m", "app.native_build", "status"]
+    done = subprocess.run(status, cwd=root, capture_output=True, text=True)
+    if ": on" not in done.stdout:
+        subprocess.run([python, "-m", "app.native_build"], cwd=root)
+        done = subprocess.run(status, cwd=root, capture_output=True, text=True)
+    return done.stdout.strip().removeprefix("compiled modules: ")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -1218,6 +1231,10 @@ class Bench:
             # official Docker images) runs ours 6-10% faster than one built without (pyenv's default).
             "python_executable": cmd_out([PYTHON, "-c", "import sys; print(sys.executable)"]),
             "python_build": cmd_out([PYTHON, "-c", _PYTHON_BUILD]),
+            # Our gateway's compiled hot modules (app/native.py): "on (N modules)" unless GATEWAY_NATIVE=false.
+            "native": "off (GATEWAY_NATIVE=false)"
+            if os.environ.get("GATEWAY_NATIVE", "").lower() in ("0", "false", "no", "off")
+            else ensure_native(),
             "node": cmd_out(["node", "--version"]),
             "wrk": cmd_out(["wrk", "-v"]).split(" Copyright")[0],
             "hive_packages": hive_pkg,

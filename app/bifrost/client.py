@@ -214,6 +214,7 @@ class BifrostClient:
             probe = breaker.probing  # this call is the half-open probe (no await since allow())
             started = time.perf_counter()
             settled = False  # whether the breaker heard how this attempt ended
+            response: UpstreamResponse | None
             try:
                 if tracing is not NO_TRACING:
                     with tracing.upstream(route, send_headers):
@@ -238,13 +239,13 @@ class BifrostClient:
                 self._observe(route, "connection_error", started)
                 breaker.record_failure()
                 settled = True
-                # Nothing usable came back; only reads are safe to send again.
-                if not last:
-                    await self.sleep(_backoff_delay(attempt, None))
-                    continue
-                if method != "GET" and not isinstance(error, WireConnectError):
-                    raise UpstreamOutcomeUnknown("Bifrost's answer to the write was lost") from None
-                raise UpstreamUnavailable("Bifrost is unreachable") from None
+                # Nothing usable came back; only reads are safe to send again (below: no ``continue`` in a
+                # ``try`` with ``finally``, which mypyc does not compile).
+                if last:
+                    if method != "GET" and not isinstance(error, WireConnectError):
+                        raise UpstreamOutcomeUnknown("Bifrost's answer to the write was lost") from None
+                    raise UpstreamUnavailable("Bifrost is unreachable") from None
+                response = None
             except (WireTimeout, TimeoutError) as error:
                 self._observe(route, "timeout", started)
                 breaker.record_failure()
@@ -274,6 +275,9 @@ class BifrostClient:
                     # Bifrost, but a half-open probe must end, or the circuit would stay open for good. (A call
                     # that was not the probe leaves the slot alone: freeing it would let a second probe out.)
                     breaker.abandon()
+            if response is None:
+                await self.sleep(_backoff_delay(attempt, None))
+                continue
             status = response.status
             if self.observe is not None:
                 self.observe(route, str(status), time.perf_counter() - started)

@@ -1260,7 +1260,8 @@ def _complete_list(
             continue
         if whole is not None and type(item) in _PLAIN_OBJECTS:
             # A plain object whose selection reads whole: no path or anchor is made unless something fails.
-            completed = whole(item)
+            # (Any: a leaf or list is completed into it too; compiled, app/native.py, the declared type is checked.)
+            completed: Any = whole(item)
             if completed is not None:
                 results.append(completed)
                 continue

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.bifrost.quota import is_key_value
 from app.keys import KEY_PREFIX, KeyRing
@@ -162,7 +162,10 @@ class CallerPolicy:
         Raises:
             CallerRefused: ambiguous credentials (400) or a gateway key or token cookie that is not valid (401).
         """
-        presented = tuple([(name, value) for name, value in headers.raw if name in _READ_HEADERS])
+        # Any: a server may give each header as a list (ASGI allows it) where Starlette's stub says tuple; compiled
+        # (app/native.py) the declared type would be checked.
+        raw: list[Any] = headers.raw
+        presented = tuple([(name, value) for name, value in raw if name in _READ_HEADERS])
         if not presented:
             return self._anonymous
         if len(presented) == 1:  # the usual case: one credential header, its size is its value's

@@ -284,6 +284,7 @@ async def test_a_change_made_upstream_shows_on_the_next_dashboard(gw: Gateway) -
     assert "made-upstream" in [edge["node"]["name"] for edge in after["data"]["teams"]["edges"]]
 
 
+@pytest.mark.interpreted  # replaces a name inside a compiled module (tests/conftest.py)
 async def test_only_gets_go_through_the_memo(gw: Gateway) -> None:
     calls = MemoCalls(bifrost_client_of(gw.app).parse_memo)
     since = len(gw.upstream.state.request_log)

@@ -150,6 +150,7 @@ def _lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return lines
 
 
+@pytest.mark.interpreted  # replaces a name inside a compiled module (tests/conftest.py)
 async def test_a_plain_request_answers_logs_and_calls_upstream_as_the_general_path(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -378,6 +378,7 @@ async def leaving_as_written(direct: bool, monkeypatch: pytest.MonkeyPatch) -> t
         return after, problems(logs.records), errors, gw.server.server_state.total_requests
 
 
+@pytest.mark.interpreted  # replaces a name inside a compiled module (tests/conftest.py)
 async def test_a_client_that_resets_as_its_answer_is_written_costs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     # The reset is in the server's socket, not yet seen by its loop: the write fails, and nothing else does.
     after, logged, errors, answered = await leaving_as_written(True, monkeypatch)

@@ -59,6 +59,7 @@ def test_a_target_is_the_one_yarl_builds_for_every_path_and_params(
     "path",
     ["/api/governance/teams/3f2b1c4d-0000-4000-8000-00000000000a", "/api/governance/virtual-keys", "/", "/a/~b_c/"],
 )
+@pytest.mark.interpreted  # replaces a name inside a compiled module (tests/conftest.py)
 def test_the_client_s_plain_paths_take_the_fast_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     wire = make_wire("http://bifrost/root/")
 
@@ -90,6 +91,7 @@ ODD_TARGETS: list[tuple[str, dict[str, str] | None, str]] = [
 ]
 
 
+@pytest.mark.interpreted  # replaces a name inside a compiled module (tests/conftest.py)
 @pytest.mark.parametrize(("path", "query", "target"), ODD_TARGETS)
 def test_an_odd_path_or_any_params_take_yarl_s_path_with_today_s_target(
     path: str, query: dict[str, str] | None, target: str, monkeypatch: pytest.MonkeyPatch
