@@ -39,7 +39,7 @@ __all__ = ["MODULES", "NATIVE_DIR", "STATUS", "install", "is_native", "with_caus
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE_DIR = ROOT / ".native"
 MANIFEST = "manifest.json"
-OFF_VALUES = frozenset(("0", "false", "no", "off"))
+OFF_VALUES = frozenset(("0", "false", "f", "no", "n", "off"))  # pydantic's false values (Settings.gateway_native)
 
 # The request path, module by module (``python bench/profile_layers.py`` charges their samples by file). Modules
 # that define Strawberry or pydantic types stay interpreted: both libraries read their classes' Python metadata.
@@ -122,6 +122,8 @@ def check(native_dir: Path, root: Path = ROOT) -> tuple[str, dict[str, Path] | N
         if not source.is_file() or digest(source) != expected:
             return f"stale: {source.relative_to(root)} changed since the build (make native)", None
     paths = {name: native_dir / relative for name, relative in files.items()}
+    if not all(path.resolve().is_relative_to(native_dir.resolve()) for path in paths.values()):
+        return "unusable: a compiled file lies outside the build (make native)", None
     if not all(path.is_file() for path in paths.values()):
         return "unusable: a compiled file is missing (make native)", None
     return f"on ({len(modules)} modules)", paths

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
 
     # Execution: compiled plans (app.schema.compiled) or graphql-core's executor; the answers are the same
     gateway_compiled_execution: bool = True
+    # The compiled hot modules (app/native.py). Read from the environment when ``app`` is imported, before settings
+    # exist; here so that a value that is not a boolean is refused at start, naming the setting.
+    gateway_native: bool = True
 
     # Trusted documents (README: "Trusted documents"): a manifest's file path or http(s) URL, and what to do with
     # documents it does not list. Secret: a signed storage URL carries its token.

@@ -110,6 +110,7 @@ def test_a_source_edited_after_the_build_makes_the_whole_build_unused(tmp_path: 
         ("modules", "stale: the list of compiled modules changed (make native)"),
         ("file", "unusable: a compiled file is missing (make native)"),
         ("manifest", "unusable: .native/manifest.json cannot be read (make native)"),
+        ("outside", "unusable: a compiled file lies outside the build (make native)"),
     ],
 )
 def test_a_build_that_does_not_match_is_not_used(tmp_path: Path, spoil: str, status: str) -> None:
@@ -127,6 +128,11 @@ def test_a_build_that_does_not_match_is_not_used(tmp_path: Path, spoil: str, sta
         (build / "app" / "web" / "edge.so").unlink()
     elif spoil == "manifest":
         manifest_path.write_text("{not json")
+    elif spoil == "outside":
+        manifest = json.loads(manifest_path.read_text())
+        (checkout / "elsewhere.so").write_bytes(b"not a compiled module")
+        manifest["files"]["app.web.edge"] = "../../elsewhere.so"
+        manifest_path.write_text(json.dumps(manifest))
     assert native.check(build, checkout) == (status, None)
     result = probe(checkout)
     assert result["status"] == status
@@ -149,3 +155,24 @@ def test_a_current_build_is_what_the_modules_load_from(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "ImportError" in done.stderr
     assert "not a compiled module" not in done.stderr  # nothing of the file's content is echoed
+
+
+@pytest.mark.parametrize("value", ["false", "FALSE", " off ", "0", "no", "n", "f"])
+def test_every_false_value_of_the_setting_turns_them_off(value: str) -> None:
+    result = probe(ROOT, GATEWAY_NATIVE=value)
+    assert result["status"] == "off (GATEWAY_NATIVE=false)"
+    assert result["loaded"] == dict.fromkeys(native.MODULES, False)
+
+
+def test_a_value_that_is_not_a_boolean_is_refused_at_start_naming_the_setting() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env={**os.environ, "GATEWAY_NATIVE": "sometimes", "GATEWAY_PORT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "GATEWAY_NATIVE" in done.stderr
+    assert "Traceback" not in done.stderr
