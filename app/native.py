@@ -1,10 +1,11 @@
 """The gateway's hot modules compiled to C with mypyc, loaded in place of their sources when built and current.
 
-Every request passes through the same few modules (the HTTP edge, the endpoint, compiled execution, the loaders,
-the Bifrost client and its wire); interpreted, their bytecode is most of a request's CPU. ``make native`` (run by
-``make run``, ``make test`` and ``make bench``) compiles them with mypyc into ``.native/`` beside the package; the
-sources stay where they are and stay the reference: the compiled modules are the same code, type-checked and
-translated, and the test suite runs on both (CI: the whole suite compiled, the gateway tests interpreted).
+Every request passes through the same few modules (the HTTP edge, the endpoint, compiled execution, the Bifrost
+client and its wire); interpreted, their bytecode is most of a request's CPU. ``make native`` (run by ``make run``,
+``make test`` and ``make bench``) compiles them with mypyc into ``.native/`` beside the package; the sources stay
+where they are and stay the reference: the compiled modules are the same code, type-checked and translated, and the
+test suite runs on both (``make test``: the whole suite compiled; the gateway tests, and the tests that replace a
+name inside a compiled module, interpreted).
 
 When the compiled modules are used (decided once, when ``app`` is imported):
 - ``.native/<interpreter>/manifest.json`` exists, was built by this interpreter (executable, version and
@@ -139,11 +140,7 @@ def install(native_dir: Path | None = None) -> str:
         return STATUS
     STATUS, paths = check(native_dir or build_dir())
     if paths is not None and not any(isinstance(finder, _NativeFinder) for finder in sys.meta_path):
-        already = [module for module in MODULES if module in sys.modules]
-        if already:  # imported from source already: mixing the two is not safe
-            STATUS = f"unusable: {already[0]} was imported before app"
-        else:
-            sys.meta_path.insert(0, _NativeFinder(paths))
+        sys.meta_path.insert(0, _NativeFinder(paths))  # ``app`` is imported before any of its modules
     return STATUS
 
 

@@ -7,11 +7,13 @@ NATIVE_REQUIRED=1``) and the gateway tests again with ``GATEWAY_NATIVE=false`` (
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ import pytest
 import app.schema.compiled
 import app.web.graphql_http
 from app import native
+from app.native_build import raise_from_rewritten
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -176,3 +179,38 @@ def test_a_value_that_is_not_a_boolean_is_refused_at_start_naming_the_setting() 
     assert done.returncode != 0
     assert "GATEWAY_NATIVE" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_build_rewrites_every_raise_from_of_a_compiled_module_on_the_same_lines() -> None:
+    for module in native.MODULES:
+        source = native.source_of(module).read_text()
+        rewritten = raise_from_rewritten(source)
+        assert len(rewritten.splitlines()) == len(source.splitlines()), module
+        tree = ast.parse(rewritten)
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.Raise) and node.cause is not None], module
+
+
+def test_a_rewritten_raise_from_means_what_the_original_means() -> None:
+    source = (
+        "from __future__ import annotations\n"
+        "def hidden():\n"
+        "    try:\n"
+        "        raise OSError('connect to 10.0.0.7:8080 failed')\n"
+        "    except OSError:\n"
+        "        raise ValueError('no connection') from None\n"
+        "def chained():\n"
+        "    try:\n"
+        "        raise OSError('inner')\n"
+        "    except OSError as error:\n"
+        "        raise TimeoutError from error\n"
+    )
+    for text in (source, raise_from_rewritten(source)):
+        namespace: dict[str, object] = {}
+        exec(compile(text, "<module>", "exec"), namespace)
+        with pytest.raises(ValueError) as hidden:
+            namespace["hidden"]()  # type: ignore[operator]
+        assert hidden.value.__cause__ is None and hidden.value.__suppress_context__
+        assert "10.0.0.7" not in "".join(traceback.format_exception(hidden.value))
+        with pytest.raises(TimeoutError) as chained:
+            namespace["chained"]()  # type: ignore[operator]
+        assert isinstance(chained.value.__cause__, OSError) and chained.value.__suppress_context__
