@@ -18,9 +18,10 @@ that way did not happen, while any other failure of a write leaves its outcome u
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator, Mapping
+import functools
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import aiohttp
 import httpx
@@ -190,6 +191,47 @@ class AiohttpWire:
             await self._session.close()
 
 
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class OneArgumentThrows(Generator[Any, Any, T]):
+    """Awaits ``inner`` for a caller that throws into it with three arguments, passing only the exception on.
+
+    pyreqwest's coroutines (pyo3's) take ``throw(exception)`` only; a coroutine compiled by mypyc (``app/native.py``)
+    that is cancelled while it awaits throws ``(type, value, traceback)`` into what it awaits, and the interpreter
+    passes all three down the chain, to pyreqwest's: a cancelled call (a total timeout, a client gone) would end in a
+    TypeError. Awaited through this, the chain below sees one argument, as it does under interpreted callers.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Coroutine[Any, Any, T]) -> None:
+        self._inner = inner
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        return self
+
+    def send(self, value: Any) -> Any:
+        return self._inner.send(value)
+
+    def throw(self, kind: Any, value: Any = None, traceback: Any = None) -> Any:
+        return self._inner.throw(kind if value is None else value)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def one_argument_throws(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, OneArgumentThrows[T]]:
+    """``method``'s coroutine, awaited through ``OneArgumentThrows`` (for a method that awaits pyreqwest's)."""
+
+    @functools.wraps(method)
+    def awaited(*args: P.args, **kwargs: P.kwargs) -> OneArgumentThrows[T]:
+        return OneArgumentThrows(method(*args, **kwargs))
+
+    return awaited
+
+
 class ReqwestWire:
     """A pooled Rust reqwest client (pyreqwest) bound to Bifrost's base URL, hardened as ``AiohttpWire``.
 
@@ -236,18 +278,8 @@ class ReqwestWire:
         )
         return self._client
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        params: Mapping[str, str | int] | None,
-        max_bytes: int,
-    ) -> OneArgumentThrows[UpstreamResponse]:
-        return OneArgumentThrows(self._send(method, path, headers, content, params, max_bytes))
-
-    async def _send(
+    @one_argument_throws
+    async def send(
         self,
         method: str,
         path: str,
@@ -296,10 +328,8 @@ class ReqwestWire:
         except PyreqwestError as exc:
             raise _reqwest_error(exc) from None
 
-    def aclose(self) -> OneArgumentThrows[None]:
-        return OneArgumentThrows(self._aclose())
-
-    async def _aclose(self) -> None:
+    @one_argument_throws
+    async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             # close() stops new requests; the pooled connections close when the client itself is dropped.
@@ -361,36 +391,6 @@ class HttpxWire:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-T = TypeVar("T")
-
-
-class OneArgumentThrows(Generator[Any, Any, T]):
-    """Awaits ``inner`` for a caller that throws into it with three arguments, passing only the exception on.
-
-    pyreqwest's coroutines (pyo3's) take ``throw(exception)`` only; a coroutine compiled by mypyc (``app/native.py``)
-    that is cancelled while it awaits throws ``(type, value, traceback)`` into what it awaits, and the interpreter
-    passes all three down the chain, to pyreqwest's: a cancelled call (a total timeout, a client gone) would end in a
-    TypeError. Awaited through this, the chain below sees one argument, as it does under interpreted callers.
-    """
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: Coroutine[Any, Any, T]) -> None:
-        self._inner = inner
-
-    def __await__(self) -> Generator[Any, Any, T]:
-        return self
-
-    def send(self, value: Any) -> Any:
-        return self._inner.send(value)
-
-    def throw(self, kind: Any, value: Any = None, traceback: Any = None) -> Any:
-        return self._inner.throw(kind if value is None else value)
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 async def _read_at_most(response: Response, max_bytes: int) -> bytes:
